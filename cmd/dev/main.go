@@ -1,0 +1,180 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/upgrade-manager/upgrade-manager/migrations"
+	"github.com/upgrade-manager/upgrade-manager/migrations/pgcluster"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// After the first signal a second one kills at once, as usual.
+		<-ctx.Done()
+		stop()
+	}()
+
+	m := NewMain()
+	if err := m.ParseFlags(ctx, os.Args[1:]); errors.Is(err, flag.ErrHelp) {
+		os.Exit(2)
+	} else if err != nil {
+		fmt.Fprintf(os.Stderr, "dev: %v\n", err)
+		os.Exit(2)
+	}
+	err := m.Run(ctx)
+	if cerr := m.Close(); cerr != nil {
+		m.Logger.Error("shut down", slog.Any("error", cerr))
+		if err == nil {
+			err = cerr
+		}
+	}
+	var exit exitCodeError
+	switch {
+	case errors.As(err, &exit):
+		os.Exit(exit.code)
+	case err != nil:
+		m.Logger.Error("dev failed", slog.Any("error", err))
+		os.Exit(1)
+	}
+}
+
+// Config is the configuration of the dev environment.
+type Config struct {
+	// DatabaseURL is an existing database to use (-database-url,
+	// $DATABASE_URL); empty starts a local cluster.
+	DatabaseURL string
+	// PGDir is the directory of the persistent local cluster (-pg-dir).
+	PGDir string
+	// Ephemeral runs a throwaway cluster instead of the one in PGDir.
+	Ephemeral bool
+	// Migrate applies the migrations to the database before anything else.
+	Migrate bool
+	// Command, when not empty, runs with DATABASE_URL set in place of the
+	// foreground environment.
+	Command []string
+}
+
+// Validate reports the first invalid field of c.
+func (c Config) Validate() error {
+	if c.DatabaseURL == "" && !c.Ephemeral && c.PGDir == "" {
+		return errors.New("-pg-dir is empty")
+	}
+	return nil
+}
+
+// Main is the dev program. main calls ParseFlags, Run and Close; tests set
+// Config and call Run and Close.
+type Main struct {
+	Config Config
+	Logger *slog.Logger
+	Stdout io.Writer
+	Stderr io.Writer
+
+	cluster     *pgcluster.Cluster
+	databaseURL string
+}
+
+// NewMain returns a Main that logs to stderr.
+func NewMain() *Main {
+	return &Main{
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
+		Stdout: os.Stdout,
+		Stderr: os.Stderr,
+	}
+}
+
+// ParseFlags fills m.Config from args and the environment and validates it.
+func (m *Main) ParseFlags(_ context.Context, args []string) error {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: dev [flags] [-- command args...]")
+		fs.PrintDefaults()
+	}
+	devDir, err := pgcluster.DevDir()
+	if err != nil {
+		return err
+	}
+	fs.StringVar(&m.Config.DatabaseURL, "database-url", os.Getenv("DATABASE_URL"), "use the database at `URL` instead of a local cluster (default $DATABASE_URL)")
+	fs.StringVar(&m.Config.PGDir, "pg-dir", devDir, "`directory` of the persistent local cluster")
+	fs.BoolVar(&m.Config.Ephemeral, "ephemeral", false, "run a throwaway cluster, removed at exit, instead of the persistent one")
+	fs.BoolVar(&m.Config.Migrate, "migrate", true, "apply the migrations on start")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	m.Config.Command = fs.Args()
+	return m.Config.Validate()
+}
+
+// Run brings up the database and then either runs the configured command or
+// supervises the environment until ctx ends.
+func (m *Main) Run(ctx context.Context) error {
+	if err := m.openDatabase(ctx); err != nil {
+		return err
+	}
+	if m.Config.Migrate {
+		res, err := migrations.Up(ctx, m.databaseURL)
+		if err != nil {
+			return err
+		}
+		m.Logger.Info("applied migrations", slog.Int("count", len(res)))
+	}
+	if len(m.Config.Command) > 0 {
+		return m.runCommand(ctx)
+	}
+
+	fmt.Fprintf(m.Stdout, "DATABASE_URL=%s\n", m.databaseURL)
+	st, err := migrations.Status(ctx, m.databaseURL)
+	if err != nil {
+		return err
+	}
+	if err := migrations.WriteStatus(m.Stdout, st); err != nil {
+		return err
+	}
+	m.Logger.Info("dev environment running; interrupt to stop")
+	return supervise(ctx, m.components())
+}
+
+// Close stops the cluster Run started, if any. Calling it twice is harmless.
+func (m *Main) Close() error {
+	if m.cluster == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	return m.cluster.Stop(ctx)
+}
+
+func (m *Main) openDatabase(ctx context.Context) error {
+	if m.Config.DatabaseURL != "" {
+		m.databaseURL = m.Config.DatabaseURL
+		return nil
+	}
+	var (
+		c   *pgcluster.Cluster
+		err error
+	)
+	cfg := pgcluster.Config{Logger: m.Logger}
+	if m.Config.Ephemeral {
+		c, err = pgcluster.StartTemp(ctx, cfg)
+	} else {
+		cfg.Dir = m.Config.PGDir
+		c, err = pgcluster.Start(ctx, cfg)
+	}
+	if err != nil {
+		return err
+	}
+	m.cluster = c
+	m.databaseURL = c.URL()
+	return nil
+}
