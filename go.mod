@@ -17,3 +17,10 @@ require (
 	go.uber.org/multierr v1.11.0 // indirect
 	golang.org/x/text v0.44.0 // indirect
 )
+
+// The Rust workspace holds no Go; walking its cargo and anchor outputs
+// (program/target) while a build rewrites them breaks ./... patterns.
+ignore (
+	./program
+	node_modules
+)

@@ -1,0 +1,73 @@
+# Developer entry points. Run `make` (or `make help`) for the list.
+#
+# Go targets that need PostgreSQL get it from $DATABASE_URL or, when that is
+# unset, from cmd/dev: `dev -ephemeral -- CMD` starts one throwaway cluster,
+# runs CMD with DATABASE_URL set, and stops the cluster however CMD ends.
+
+GO ?= go
+CARGO ?= cargo
+CARGO_TARGET_DIR ?= /var/cache/upgrade-manager/target
+export CARGO_TARGET_DIR
+
+CARGO_MANIFEST := program/Cargo.toml
+# staticcheck 2026.2.2; the first release line that understands go 1.26.
+STATICCHECK_VERSION ?= v0.8.2
+FUZZTIME ?= 10s
+MIGRATE_ARGS ?= up
+
+# Runs its arguments against $DATABASE_URL or a throwaway cluster.
+WITH_DB := $(GO) run ./cmd/dev -ephemeral -migrate=false --
+
+.DEFAULT_GOAL := help
+.PHONY: help dev test test-go test-rust fuzz generate verify lint bench migrate
+
+help: ## List the targets
+	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z0-9_-]+:.*## / { printf "  %-10s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+dev: ## Run the dev environment (database, migrations) in the foreground
+	$(GO) run ./cmd/dev
+
+test: ## Run all tests: test-go, then test-rust, then fuzz
+	@$(MAKE) --no-print-directory test-go
+	@$(MAKE) --no-print-directory test-rust
+	@$(MAKE) --no-print-directory fuzz
+
+test-go: ## Run the Go tests with -race on one throwaway PostgreSQL (or $DATABASE_URL)
+	$(WITH_DB) $(GO) test -race -count=1 ./...
+
+test-rust: ## Run the Rust workspace tests
+	$(CARGO) test --manifest-path $(CARGO_MANIFEST) --workspace
+
+fuzz: ## Run each Go fuzz target for FUZZTIME (10s)
+	@set -eu; found=0; \
+	files=$$(grep -rlE --include='*_test.go' --exclude-dir=.git --exclude-dir=program --exclude-dir=node_modules \
+		'^func Fuzz[A-Za-z0-9_]*\(' . | sort || true); \
+	for file in $$files; do \
+		for fn in $$(sed -nE 's/^func (Fuzz[A-Za-z0-9_]*)\(.*/\1/p' "$$file"); do \
+			found=1; \
+			echo "$(GO) test -run='^\$$' -fuzz='^$$fn\$$' -fuzztime=$(FUZZTIME) $$(dirname "$$file")"; \
+			$(GO) test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZTIME) "$$(dirname "$$file")"; \
+		done; \
+	done; \
+	if [ "$$found" = 0 ]; then echo "fuzz: no Go fuzz targets"; fi
+
+generate: ## Regenerate generated code
+	$(GO) generate ./...
+
+verify: generate ## Fail when generated code differs from what is committed
+	@git diff --exit-code || { echo "verify: generated code is stale; run make generate and commit"; exit 1; }
+	@untracked=$$(git ls-files --others --exclude-standard); \
+	if [ -n "$$untracked" ]; then echo "verify: untracked files after generate:"; echo "$$untracked"; exit 1; fi
+
+lint: ## go vet, staticcheck, gofmt, cargo clippy and cargo fmt
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')); if [ -n "$$out" ]; then echo "gofmt: needs formatting:"; echo "$$out"; exit 1; fi
+	$(CARGO) clippy --manifest-path $(CARGO_MANIFEST) --workspace --all-targets -- -D warnings
+	$(CARGO) fmt --manifest-path $(CARGO_MANIFEST) --all --check
+
+bench: ## Run the Go benchmarks
+	$(WITH_DB) $(GO) test -run='^$$' -bench=. -benchmem ./...
+
+migrate: ## Migrate $DATABASE_URL or the dev cluster (MIGRATE_ARGS=up|down|status)
+	$(GO) run ./cmd/dev -migrate=false -- $(GO) run ./cmd/migrate $(MIGRATE_ARGS)
