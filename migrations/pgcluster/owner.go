@@ -31,9 +31,9 @@ func currentOwner(ctx context.Context) (*owner, error) {
 	u, err := user.Lookup(serverUser)
 	var unknown user.UnknownUserError
 	if errors.As(err, &unknown) {
-		out, err := exec.CommandContext(ctx, "useradd", "--system", "--user-group", "--no-create-home", serverUser).CombinedOutput()
-		if err != nil {
-			return nil, fmt.Errorf("create user %s: %w: %s", serverUser, err, strings.TrimSpace(string(out)))
+		out, addErr := exec.CommandContext(ctx, "useradd", "--system", "--user-group", "--no-create-home", serverUser).CombinedOutput()
+		if addErr != nil {
+			return nil, fmt.Errorf("create user %s: %w: %s", serverUser, addErr, strings.TrimSpace(string(out)))
 		}
 		u, err = user.Lookup(serverUser)
 	}
