@@ -18,6 +18,7 @@ const commandStopDelay = 30 * time.Second
 // exitCodeError carries the exit status of a command for main to exit with.
 type exitCodeError struct{ code int }
 
+// Error describes the exit status; main exits with it instead of printing.
 func (e exitCodeError) Error() string { return fmt.Sprintf("command exited with status %d", e.code) }
 
 // runCommand runs the configured command with DATABASE_URL in its

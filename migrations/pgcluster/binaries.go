@@ -24,6 +24,10 @@ var serverBinaries = []string{"initdb", "pg_ctl", "postgres"}
 // the one on PATH when initdb is there, otherwise the highest version under
 // /usr/lib/postgresql. It returns ErrBinariesNotFound when neither has them.
 func FindBinaries() (string, error) {
+	return findBinaries(debianBinGlob)
+}
+
+func findBinaries(glob string) (string, error) {
 	if p, err := exec.LookPath("initdb"); err == nil {
 		// Resolve symlinks so that pg_ctl and postgres come from the same
 		// installation as initdb even when only initdb is linked onto PATH.
@@ -34,7 +38,7 @@ func FindBinaries() (string, error) {
 			return dir, nil
 		}
 	}
-	dirs, _ := filepath.Glob(debianBinGlob) // The pattern is well formed.
+	dirs, _ := filepath.Glob(glob) // The pattern is well formed.
 	sort.Slice(dirs, func(i, j int) bool { return version(dirs[i]) > version(dirs[j]) })
 	for _, dir := range dirs {
 		if hasBinaries(dir) {
