@@ -23,8 +23,13 @@ import (
 // across test binaries sharing a server.
 const templateLockKey int64 = 0x75706d5f74706c // "upm_tpl"
 
-// cleanupTimeout bounds dropping a test's database after the test.
-const cleanupTimeout = 30 * time.Second
+// Timeouts for work that outlives a single test's context: dropping its
+// database after it, and building the template, which may first wait for
+// another test binary that is building it.
+const (
+	cleanupTimeout  = 30 * time.Second
+	templateTimeout = 5 * time.Minute
+)
 
 // The test binary is the unit that shares one server and one template, and
 // testing gives a helper no other place than the package to keep them: this
@@ -73,7 +78,9 @@ func NewDB(t testing.TB) string {
 	t.Helper()
 	admin := adminURL(t)
 	shared.tmplOnce.Do(func() {
-		shared.tmpl, shared.tmplErr = ensureTemplate(context.Background(), admin)
+		ctx, cancel := context.WithTimeout(context.Background(), templateTimeout)
+		defer cancel()
+		shared.tmpl, shared.tmplErr = ensureTemplate(ctx, admin)
 	})
 	if shared.tmplErr != nil {
 		t.Fatalf("pgtest: %v", shared.tmplErr)
