@@ -324,16 +324,25 @@ func readPidFile(path string) (pid, port int, err error) {
 	return pid, port, nil
 }
 
-// isPostgres reports whether pid is a running postgres process.
+// isPostgres reports whether pid is a running postgres process. A killed
+// postmaster stays a zombie until its parent (often an init that reaps
+// lazily) collects it, and a zombie serves nothing.
 func isPostgres(pid int) bool {
 	if pid <= 0 {
 		return false
 	}
-	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	// /proc/PID/stat is "PID (COMM) STATE ..."; COMM may hold spaces and
+	// parentheses, so split at the last ')'.
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return false
 	}
-	return strings.TrimSpace(string(comm)) == "postgres"
+	open, end := bytes.IndexByte(stat, '('), bytes.LastIndexByte(stat, ')')
+	if open < 0 || end < open || end+2 >= len(stat) {
+		return false
+	}
+	comm, state := string(stat[open+1:end]), stat[end+2]
+	return comm == "postgres" && state != 'Z' && state != 'X'
 }
 
 func previousPort(path string) int {

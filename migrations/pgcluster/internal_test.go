@@ -77,3 +77,12 @@ func fakeInstall(t *testing.T, dir string, names ...string) {
 		}
 	}
 }
+
+func TestIsPostgres(t *testing.T) {
+	if isPostgres(os.Getpid()) {
+		t.Error("the test binary taken for postgres")
+	}
+	if isPostgres(0) || isPostgres(-1) {
+		t.Error("pid <= 0 taken for postgres")
+	}
+}
