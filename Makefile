@@ -19,7 +19,7 @@ MIGRATE_ARGS ?= up
 WITH_DB := $(GO) run ./cmd/dev -ephemeral -migrate=false --
 
 .DEFAULT_GOAL := help
-.PHONY: help dev test test-go test-rust fuzz generate verify lint bench migrate
+.PHONY: help dev test test-go test-rust fuzz generate idl vectors verify lint bench migrate
 
 help: ## List the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z0-9_-]+:.*## / { printf "  %-10s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -51,8 +51,19 @@ fuzz: ## Run each Go fuzz target for FUZZTIME (10s)
 	done; \
 	if [ "$$found" = 0 ]; then echo "fuzz: no Go fuzz targets"; fi
 
-generate: ## Regenerate generated code
+generate: idl ## Regenerate generated code (the IDL, then Go code generated from it)
 	$(GO) generate ./...
+
+# The IDL build compiles the program with `idl-build` and RUSTFLAGS of its own; a target dir of
+# its own keeps that from invalidating the main build.
+IDL_TARGET_DIR ?= $(CARGO_TARGET_DIR)/../idl-target
+
+idl: ## Regenerate program/idl/upgrade_manager.json from the program's source
+	$(CARGO) build --manifest-path $(CARGO_MANIFEST) -p idl-gen
+	CARGO_TARGET_DIR=$(IDL_TARGET_DIR) $(CARGO_TARGET_DIR)/debug/idl-gen program/programs/upgrade_manager program/idl/upgrade_manager.json
+
+vectors: ## Regenerate program/vectors/scenario.json from the program's scenario test
+	UPDATE_VECTORS=1 $(CARGO) test --manifest-path $(CARGO_MANIFEST) -p upgrade-manager-tests --test scenario
 
 verify: generate ## Fail when generated code differs from what is committed
 	@git diff --exit-code || { echo "verify: generated code is stale; run make generate and commit"; exit 1; }

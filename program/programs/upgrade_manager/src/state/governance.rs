@@ -1,0 +1,107 @@
+use anchor_lang::prelude::*;
+
+use crate::constants::*;
+use crate::errors::UpgradeManagerError;
+
+/// An M-of-N set of members with the timelocks that govern every program it manages.
+/// PDA: `["governance", create_key]`.
+#[account]
+#[derive(InitSpace)]
+pub struct Governance {
+    /// Layout version of this account.
+    pub layout_version: u8,
+    pub bump: u8,
+    /// One-time key that makes the PDA unique.
+    pub create_key: Pubkey,
+    /// Members; approval bitmaps index into this list.
+    #[max_len(16)]
+    pub members: Vec<Pubkey>,
+    /// Approvals an upgrade, config change or migration needs.
+    pub threshold: u8,
+    /// Approvals a rollback to a known earlier binary needs.
+    pub rollback_threshold: u8,
+    /// Seconds from the approving vote to the earliest execution.
+    pub timelock_seconds: i64,
+    /// Seconds from the approving vote to the earliest execution of a rollback.
+    pub rollback_timelock_seconds: i64,
+    /// Seconds after the eta during which an approved proposal may execute.
+    pub grace_period_seconds: i64,
+    /// Receives the lamports left over from upgrade buffers.
+    pub spill: Pubkey,
+    /// Bumped by every executed config change; approvals given under an older value are stale.
+    pub member_set_seqno: u64,
+    /// Proposals created so far; the next proposal's index.
+    pub proposal_count: u64,
+    /// Room for the next layout.
+    pub reserved: [u8; 64],
+}
+
+impl Governance {
+    /// Position of `key` among the members.
+    pub fn member_index(&self, key: &Pubkey) -> Option<usize> {
+        self.members.iter().position(|m| m == key)
+    }
+
+    /// Index of the member `key`, or `NotAMember`.
+    pub fn require_member(&self, key: &Pubkey) -> Result<usize> {
+        self.member_index(key)
+            .ok_or_else(|| error!(UpgradeManagerError::NotAMember))
+    }
+
+    /// Validates a member set with its thresholds and delays.
+    pub fn validate(
+        members: &[Pubkey],
+        threshold: u8,
+        rollback_threshold: u8,
+        timelock_seconds: i64,
+        rollback_timelock_seconds: i64,
+        grace_period_seconds: i64,
+    ) -> Result<()> {
+        require!(
+            !members.is_empty() && members.len() <= MAX_MEMBERS,
+            UpgradeManagerError::InvalidMemberCount
+        );
+        for (i, m) in members.iter().enumerate() {
+            require!(
+                !members[..i].contains(m),
+                UpgradeManagerError::DuplicateMember
+            );
+        }
+        let n = members.len();
+        require!(
+            threshold >= 1 && (threshold as usize) <= n,
+            UpgradeManagerError::InvalidThreshold
+        );
+        require!(
+            rollback_threshold >= 1 && (rollback_threshold as usize) <= n,
+            UpgradeManagerError::InvalidThreshold
+        );
+        for d in [timelock_seconds, rollback_timelock_seconds] {
+            require!(
+                (0..=MAX_DELAY_SECONDS).contains(&d),
+                UpgradeManagerError::InvalidDelay
+            );
+        }
+        require!(
+            grace_period_seconds <= MAX_DELAY_SECONDS,
+            UpgradeManagerError::InvalidDelay
+        );
+        require!(
+            grace_period_seconds > 0,
+            UpgradeManagerError::InvalidGracePeriod
+        );
+        Ok(())
+    }
+
+    /// Validates this governance's current settings.
+    pub fn validate_self(&self) -> Result<()> {
+        Self::validate(
+            &self.members,
+            self.threshold,
+            self.rollback_threshold,
+            self.timelock_seconds,
+            self.rollback_timelock_seconds,
+            self.grace_period_seconds,
+        )
+    }
+}

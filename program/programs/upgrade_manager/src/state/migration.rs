@@ -1,0 +1,34 @@
+use anchor_lang::prelude::*;
+
+use crate::state::MigrationSpec;
+
+/// Where a migration job is.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug, InitSpace)]
+pub enum MigrationStatus {
+    Active,
+    Completed,
+}
+
+/// An account-state migration started by an executed proposal; `migrate_batch` drives it.
+/// PDA: `["migration", proposal]`.
+#[account]
+#[derive(InitSpace)]
+pub struct MigrationJob {
+    pub layout_version: u8,
+    pub bump: u8,
+    pub governance: Pubkey,
+    pub proposal: Pubkey,
+    /// Target program whose accounts are migrated.
+    pub program: Pubkey,
+    pub spec: MigrationSpec,
+    /// Accounts migrated so far; each is counted once.
+    pub migrated_count: u64,
+    /// Batches processed so far.
+    pub batch_count: u64,
+    pub status: MigrationStatus,
+    pub started_at: i64,
+    pub started_slot: u64,
+    pub completed_at: i64,
+    pub completed_slot: u64,
+    pub reserved: [u8; 32],
+}

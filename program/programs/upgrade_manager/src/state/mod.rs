@@ -1,0 +1,11 @@
+//! Account types, one per file.
+
+pub mod governance;
+pub mod managed_program;
+pub mod migration;
+pub mod proposal;
+
+pub use governance::*;
+pub use managed_program::*;
+pub use migration::*;
+pub use proposal::*;
