@@ -6,6 +6,7 @@
 //! `getTransaction` would show it, plus the events it emitted decoded through the IDL.
 #![allow(clippy::result_large_err)]
 
+pub mod fixtures;
 pub mod idl;
 pub mod vectors;
 
@@ -70,6 +71,18 @@ pub fn elf_v2() -> Vec<u8> {
     bundled_elf(&Pubkey::from_str_const(
         "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA",
     ))
+}
+
+/// The core BPF feature-gate program (72,984 bytes): smaller than `elf_v1()`, so it upgrades
+/// the target without extending its programdata.
+pub fn elf_small() -> Vec<u8> {
+    let programdata =
+        solana_loader_v3_interface::get_program_data_address(&solana_sdk::feature::ID);
+    solana_program_test::programs::core_bpf_programs(&Rent::default(), |_| true)
+        .into_iter()
+        .find(|(k, _)| *k == programdata)
+        .map(|(_, a)| Account::from(a).data[PROGRAMDATA_HEADER_LEN..].to_vec())
+        .expect("feature gate is bundled with solana-program-test")
 }
 
 /// sha256 of an ELF without trailing zeros, as `solana-verify` computes it.
