@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"io/fs"
+	"sort"
 	"strings"
 	"testing"
 
+	"github.com/upgrade-manager/upgrade-manager/migrations"
 	"github.com/upgrade-manager/upgrade-manager/migrations/pgtest"
 )
 
@@ -14,17 +17,31 @@ func TestRunUpStatusDown(t *testing.T) {
 	t.Parallel()
 	url := pgtest.NewEmptyDB(t)
 
+	files, err := fs.Glob(migrations.FS(), "*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("embedded migrations: %v %v", files, err)
+	}
+	sort.Strings(files)
 	steps := []struct {
 		args []string
 		want string
 	}{
 		{args: []string{"status", "-database-url", url}, want: "pending"},
-		{args: []string{"-database-url", url, "up"}, want: "OK    up 00001_ingestion.sql"},
+		{args: []string{"-database-url", url, "up"}, want: "OK    up " + files[len(files)-1]},
 		{args: []string{"up", "-database-url", url}, want: "no migrations to apply"},
 		{args: []string{"status", "-database-url", url}, want: "applied"},
-		{args: []string{"down", "-database-url", url}, want: "OK    down 00001_ingestion.sql"},
-		{args: []string{"down", "-database-url", url}, want: "no migration to roll back"},
 	}
+	// Down rolls back one migration at a time, newest first.
+	for i := len(files) - 1; i >= 0; i-- {
+		steps = append(steps, struct {
+			args []string
+			want string
+		}{args: []string{"down", "-database-url", url}, want: "OK    down " + files[i]})
+	}
+	steps = append(steps, struct {
+		args []string
+		want string
+	}{args: []string{"down", "-database-url", url}, want: "no migration to roll back"})
 	for _, s := range steps {
 		var out bytes.Buffer
 		m := &Main{Stdout: &out, Stderr: &out}
