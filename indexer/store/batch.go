@@ -1,0 +1,353 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Applied reports what one committed ApplyBatch did.
+type Applied struct {
+	// Transactions is the number of transactions applied for the first time;
+	// Duplicates the number skipped because they were applied before.
+	Transactions int
+	Duplicates   int
+	// Events counts the events logged, by name.
+	Events map[string]int
+	// DeadLetters counts the rejections stored, including events whose data
+	// the projections could not read.
+	DeadLetters int
+	// Orphans counts events about projection rows that do not exist, as when
+	// indexing started after the row's creation.
+	Orphans int
+	// Rebuilt says the projections were rebuilt from the log because the
+	// batch held a transaction older than events already applied.
+	Rebuilt bool
+	// Notification is the payload sent on NotifyChannel.
+	Notification Notification
+}
+
+// ApplyBatch applies txs in one database transaction: the transactions not
+// applied before, their events and dead letters, the projection updates, the
+// checkpoint of programID (moved to the newest transaction of the batch,
+// never backwards) and one NOTIFY. Transactions are applied in chain order
+// (slot, then block index) whatever order txs has; a transaction applied
+// before is skipped, so delivering one twice changes nothing.
+//
+// When the batch holds a transaction that is older than an event already in
+// the log (a missed transaction found later), the projections are rebuilt
+// from the log so they reflect chain order.
+func ApplyBatch(ctx context.Context, db DBTX, programID string, txs []Transaction) (Applied, error) {
+	var out Applied
+	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		var err error
+		out, err = applyBatch(ctx, tx, programID, txs)
+		return err
+	})
+	if err != nil {
+		return Applied{}, fmt.Errorf("apply batch: %w", err)
+	}
+	return out, nil
+}
+
+func applyBatch(ctx context.Context, tx pgx.Tx, programID string, txs []Transaction) (Applied, error) {
+	out := Applied{Events: map[string]int{}}
+	if err := lockWriter(ctx, tx, programID); err != nil {
+		return out, fmt.Errorf("lock writer: %w", err)
+	}
+	txs = canonical(txs)
+	if len(txs) == 0 {
+		return out, nil
+	}
+
+	fresh, err := insertTransactions(ctx, tx, programID, txs)
+	if err != nil {
+		return out, err
+	}
+	out.Transactions = len(fresh)
+	out.Duplicates = len(txs) - len(fresh)
+
+	// The newest position in the log before this batch decides whether the
+	// batch extends the log's order or reaches back into it.
+	var newest position
+	err = tx.QueryRow(ctx, `SELECT slot, block_index FROM chain_event
+		ORDER BY slot DESC, block_index DESC LIMIT 1`).Scan(&newest.slot, &newest.blockIndex)
+	hasLog := err == nil
+	if err != nil && err != pgx.ErrNoRows {
+		return out, fmt.Errorf("read newest event position: %w", err)
+	}
+
+	var (
+		rows    eventRows
+		letters deadLetterRows
+		parsed  = map[eventKey]any{}
+		stale   bool
+		maxSlot uint64
+	)
+	for _, t := range txs {
+		maxSlot = max(maxSlot, t.Slot)
+		if !fresh[t.Signature] {
+			continue
+		}
+		for _, d := range t.DeadLetters {
+			letters.add(t, d)
+		}
+		for _, e := range t.Events {
+			f, perr := parseEvent(e.Name, e.Data)
+			if perr != nil {
+				ii, in := e.InstructionIndex, e.InnerIndex
+				letters.add(t, DeadLetter{InstructionIndex: &ii, InnerIndex: &in, Reason: "projection: " + perr.Error(), Raw: e.Raw})
+				continue
+			}
+			parsed[eventKey{t.Signature, e.InstructionIndex, e.InnerIndex, e.Ordinal}] = f
+			rows.add(t, e)
+			if hasLog && (position{int64(t.Slot), t.BlockIndex}).less(newest) {
+				stale = true
+			}
+		}
+	}
+
+	logged, err := insertEvents(ctx, tx, rows)
+	if err != nil {
+		return out, err
+	}
+	for _, l := range logged {
+		out.Events[l.Name]++
+		l.Fields = parsed[l.key]
+	}
+	if err := insertDeadLetters(ctx, tx, letters); err != nil {
+		return out, err
+	}
+	out.DeadLetters = len(letters.signature)
+
+	if stale {
+		orphans, err := rebuild(ctx, tx)
+		if err != nil {
+			return out, err
+		}
+		out.Orphans = orphans
+		out.Rebuilt = true
+	} else {
+		events := make([]loggedEvent, len(logged))
+		for i, l := range logged {
+			events[i] = l.loggedEvent
+		}
+		orphans, err := projectIncrementally(ctx, tx, events)
+		if err != nil {
+			return out, err
+		}
+		out.Orphans = orphans
+	}
+
+	last := txs[len(txs)-1]
+	if err := advanceCheckpoint(ctx, tx, programID, last.Signature, last.Slot); err != nil {
+		return out, err
+	}
+	out.Notification, err = notify(ctx, tx, maxSlot, out.Rebuilt)
+	return out, err
+}
+
+// position orders transactions in the log: by slot, then block index.
+type position struct {
+	slot       int64
+	blockIndex int
+}
+
+func (p position) less(q position) bool {
+	return p.slot < q.slot || p.slot == q.slot && p.blockIndex < q.blockIndex
+}
+
+// canonical returns txs without repeated signatures, in chain order.
+func canonical(txs []Transaction) []Transaction {
+	seen := make(map[string]bool, len(txs))
+	out := make([]Transaction, 0, len(txs))
+	for _, t := range txs {
+		if seen[t.Signature] {
+			continue
+		}
+		seen[t.Signature] = true
+		out = append(out, t)
+	}
+	slices.SortStableFunc(out, func(a, b Transaction) int {
+		return cmp.Or(cmp.Compare(a.Slot, b.Slot), cmp.Compare(a.BlockIndex, b.BlockIndex))
+	})
+	return out
+}
+
+// insertTransactions records txs and returns the signatures that were not
+// recorded before.
+func insertTransactions(ctx context.Context, tx pgx.Tx, programID string, txs []Transaction) (map[string]bool, error) {
+	n := len(txs)
+	sigs, slots, idx, times, failed, counts, commits :=
+		make([]string, n), make([]int64, n), make([]int32, n), make([]*time.Time, n),
+		make([]bool, n), make([]int32, n), make([]string, n)
+	for i, t := range txs {
+		sigs[i], slots[i], idx[i], times[i], failed[i] = t.Signature, int64(t.Slot), int32(t.BlockIndex), t.BlockTime, t.Failed
+		counts[i], commits[i] = int32(len(t.Events)), string(commitmentOr(t.Commitment))
+	}
+	rows, err := tx.Query(ctx, `INSERT INTO ingested_transaction
+			(signature, program_id, slot, block_index, block_time, failed, event_count, commitment)
+		SELECT s, $1, sl, bi, bt, f, c, cm
+		FROM unnest($2::text[], $3::bigint[], $4::int[], $5::timestamptz[], $6::bool[], $7::int[], $8::text[])
+			AS t(s, sl, bi, bt, f, c, cm)
+		ON CONFLICT (signature) DO NOTHING
+		RETURNING signature`, programID, sigs, slots, idx, times, failed, counts, commits)
+	if err != nil {
+		return nil, fmt.Errorf("insert transactions: %w", err)
+	}
+	fresh, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("insert transactions: %w", err)
+	}
+	out := make(map[string]bool, len(fresh))
+	for _, s := range fresh {
+		out[s] = true
+	}
+	return out, nil
+}
+
+func commitmentOr(c Commitment) Commitment {
+	if c == "" {
+		return Confirmed
+	}
+	return c
+}
+
+type eventKey struct {
+	signature                      string
+	instruction, inner, ordinalPos int
+}
+
+// eventRows are chain_event rows as column arrays for unnest.
+type eventRows struct {
+	signature               []string
+	instruction, inner, ord []int32
+	slot                    []int64
+	blockIndex              []int32
+	blockTime               []*time.Time
+	name, data, commitment  []string
+	raw                     [][]byte
+}
+
+func (r *eventRows) add(t Transaction, e Event) {
+	r.signature = append(r.signature, t.Signature)
+	r.instruction = append(r.instruction, int32(e.InstructionIndex))
+	r.inner = append(r.inner, int32(e.InnerIndex))
+	r.ord = append(r.ord, int32(e.Ordinal))
+	r.slot = append(r.slot, int64(t.Slot))
+	r.blockIndex = append(r.blockIndex, int32(t.BlockIndex))
+	r.blockTime = append(r.blockTime, t.BlockTime)
+	r.name = append(r.name, e.Name)
+	r.data = append(r.data, string(e.Data))
+	r.commitment = append(r.commitment, string(commitmentOr(t.Commitment)))
+	raw := e.Raw
+	if raw == nil {
+		raw = []byte{}
+	}
+	r.raw = append(r.raw, raw)
+}
+
+type logged struct {
+	loggedEvent
+	key eventKey
+}
+
+// insertEvents appends rows to the log, assigning seq in the rows' order,
+// and returns the rows inserted (all of them unless some were logged
+// before) in seq order.
+func insertEvents(ctx context.Context, tx pgx.Tx, r eventRows) ([]*logged, error) {
+	if len(r.signature) == 0 {
+		return nil, nil
+	}
+	// nextval runs as rows leave the sort, so seq follows the given order.
+	rows, err := tx.Query(ctx, `INSERT INTO chain_event
+			(signature, instruction_index, inner_index, ordinal, slot, block_index, block_time,
+			 name, data, raw, commitment)
+		SELECT s, ii, inn, o, sl, bi, bt, n, d::jsonb, rw, c
+		FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::bigint[], $6::int[],
+			$7::timestamptz[], $8::text[], $9::text[], $10::bytea[], $11::text[])
+			WITH ORDINALITY AS t(s, ii, inn, o, sl, bi, bt, n, d, rw, c, pos)
+		ORDER BY pos
+		ON CONFLICT DO NOTHING
+		RETURNING seq, signature, instruction_index, inner_index, ordinal, slot, name`,
+		r.signature, r.instruction, r.inner, r.ord, r.slot, r.blockIndex, r.blockTime,
+		r.name, r.data, r.raw, r.commitment)
+	if err != nil {
+		return nil, fmt.Errorf("insert events: %w", err)
+	}
+	defer rows.Close()
+	var out []*logged
+	for rows.Next() {
+		l := new(logged)
+		if err := rows.Scan(&l.Seq, &l.Signature, &l.key.instruction, &l.key.inner, &l.key.ordinalPos, &l.Slot, &l.Name); err != nil {
+			return nil, fmt.Errorf("insert events: %w", err)
+		}
+		l.key.signature = l.Signature
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("insert events: %w", err)
+	}
+	slices.SortFunc(out, func(a, b *logged) int { return cmp.Compare(a.Seq, b.Seq) })
+	return out, nil
+}
+
+// deadLetterRows are dead_letter rows as column arrays for unnest.
+type deadLetterRows struct {
+	signature          []string
+	slot               []int64
+	instruction, inner []*int32
+	reason             []string
+	raw                [][]byte
+}
+
+func (r *deadLetterRows) add(t Transaction, d DeadLetter) {
+	r.signature = append(r.signature, t.Signature)
+	r.slot = append(r.slot, int64(t.Slot))
+	r.instruction = append(r.instruction, int32Ptr(d.InstructionIndex))
+	r.inner = append(r.inner, int32Ptr(d.InnerIndex))
+	r.reason = append(r.reason, d.Reason)
+	r.raw = append(r.raw, d.Raw)
+}
+
+func int32Ptr(p *int) *int32 {
+	if p == nil {
+		return nil
+	}
+	v := int32(*p)
+	return &v
+}
+
+func insertDeadLetters(ctx context.Context, tx pgx.Tx, r deadLetterRows) error {
+	if len(r.signature) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO dead_letter (signature, slot, instruction_index, inner_index, reason, raw)
+		SELECT * FROM unnest($1::text[], $2::bigint[], $3::int[], $4::int[], $5::text[], $6::bytea[])`,
+		r.signature, r.slot, r.instruction, r.inner, r.reason, r.raw)
+	if err != nil {
+		return fmt.Errorf("insert dead letters: %w", err)
+	}
+	return nil
+}
+
+// notify queues the batch's NOTIFY, sent when the transaction commits.
+func notify(ctx context.Context, tx pgx.Tx, slot uint64, rebuilt bool) (Notification, error) {
+	n := Notification{Slot: slot, Rebuilt: rebuilt}
+	if err := tx.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM chain_event`).Scan(&n.LastSeq); err != nil {
+		return n, fmt.Errorf("read last seq: %w", err)
+	}
+	payload, err := json.Marshal(n)
+	if err != nil {
+		return n, fmt.Errorf("encode notification: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, NotifyChannel, string(payload)); err != nil {
+		return n, fmt.Errorf("notify: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,599 @@
+package store
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+)
+
+// The projections as Go rows, one type per table of migration 00002, and the
+// fold that applies events to them. The fold is pure: loading rows before it
+// and writing them after it is projections.go's job, so the same code serves
+// incremental batches and rebuilds from scratch.
+
+type governanceRow struct {
+	Address                 string
+	CreateKey               string
+	Threshold               int16
+	RollbackThreshold       int16
+	TimelockSeconds         int64
+	RollbackTimelockSeconds int64
+	GracePeriodSeconds      int64
+	Spill                   string
+	MemberSetSeqno          int64
+	CreatedAt               time.Time
+	CreatedSlot             int64
+	CreatedSignature        string
+	UpdatedAt               time.Time
+	UpdatedSlot             int64
+	LastSeq                 int64
+
+	// Members is the member list in the program's order; MembersDirty says
+	// it must be rewritten.
+	Members      []string
+	MembersDirty bool
+	dirty        bool
+}
+
+type managedProgramRow struct {
+	Program             string
+	Governance          string
+	Address             string
+	Programdata         string
+	UpgradeAuthority    string
+	CurrentHash         string
+	LastDeploySlot      int64
+	ReleaseCount        int64
+	RegisteredBy        string
+	RegisteredAt        time.Time
+	RegisteredSlot      int64
+	RegisteredSignature string
+	LastSeq             int64
+	dirty               bool
+}
+
+type programReleaseRow struct {
+	Program       string
+	ReleaseNumber int64
+	Hash          string
+	PreviousHash  *string
+	Rollback      bool
+	Proposal      *string
+	DeploySlot    int64
+	DeployedAt    time.Time
+	Signature     string
+	Seq           int64
+}
+
+type proposalRow struct {
+	Address           string
+	Governance        string
+	Index             int64
+	Kind              string
+	Program           *string
+	Buffer            *string
+	BufferHash        *string
+	BufferElfLen      *int64
+	ExtendBytesNeeded int64
+	ConfigChange      json.RawMessage // nil is SQL NULL
+	Migration         json.RawMessage
+	MetadataURI       string
+	BuildHash         string
+	Proposer          string
+	Status            string
+	Approvals         int16
+	Threshold         int16
+	CancelVotes       int16
+	MemberSetSeqno    int64
+	Eta               *time.Time
+	CreatedAt         time.Time
+	CreatedSlot       int64
+	CreatedSignature  string
+	ApprovedAt        *time.Time
+	ApprovedSlot      *int64
+	ExecutedAt        *time.Time
+	ExecutedSlot      *int64
+	ExecutedSignature *string
+	Executor          *string
+	ClosedAt          *time.Time
+	ClosedSignature   *string
+	UpdatedAt         time.Time
+	UpdatedSlot       int64
+	LastSeq           int64
+	dirty             bool
+}
+
+type approvalRow struct {
+	Proposal         string
+	Member           string
+	MemberSetSeqno   int64
+	ApprovedAt       time.Time
+	Slot             int64
+	Signature        string
+	Seq              int64
+	RevokedAt        *time.Time
+	RevokedSignature *string
+	RevokedSeq       *int64
+	dirty            bool
+}
+
+type configChangeRow struct {
+	Proposal       string
+	Governance     string
+	Change         json.RawMessage
+	MemberSetSeqno int64
+	ExecutedAt     time.Time
+	Slot           int64
+	Signature      string
+	Seq            int64
+}
+
+type rollbackRow struct {
+	Proposal   string
+	Program    string
+	FromHash   string
+	ToHash     string
+	ExecutedAt time.Time
+	Slot       int64
+	Signature  string
+	Seq        int64
+}
+
+type migrationJobRow struct {
+	Address       string
+	Governance    string
+	Proposal      string
+	Program       string
+	FromVersion   int16
+	ToVersion     int16
+	VersionOffset int32
+	DataSize      int64
+	Discriminator *string
+	MigrateIxData string
+	TotalAccounts int64
+	MigratedCount int64
+	BatchCount    int64
+	Status        string
+	StartedAt     time.Time
+	StartedSlot   int64
+	CompletedAt   *time.Time
+	CompletedSlot *int64
+	UpdatedAt     time.Time
+	LastSeq       int64
+	dirty         bool
+}
+
+type memberKey struct{ proposal, member string }
+
+// projection is the projected state the fold works on: the rows a batch
+// touches (loaded beforehand) or, for a rebuild, everything.
+type projection struct {
+	governances map[string]*governanceRow
+	programs    map[string]*managedProgramRow
+	proposals   map[string]*proposalRow
+	jobs        map[string]*migrationJobRow
+	// approvals holds, per proposal and member, the approval rows not yet
+	// revoked that were loaded, plus every row the fold creates or revokes.
+	approvals map[memberKey][]*approvalRow
+	// Insert-only tables: rows the fold created.
+	releases      []programReleaseRow
+	configChanges []configChangeRow
+	rollbacks     []rollbackRow
+
+	// orphans counts events about rows the projection does not know,
+	// which happens when indexing started after they were created.
+	orphans int
+}
+
+func newProjection() *projection {
+	return &projection{
+		governances: map[string]*governanceRow{},
+		programs:    map[string]*managedProgramRow{},
+		proposals:   map[string]*proposalRow{},
+		jobs:        map[string]*migrationJobRow{},
+		approvals:   map[memberKey][]*approvalRow{},
+	}
+}
+
+// loggedEvent is an event of the log with where it came from.
+type loggedEvent struct {
+	Seq       int64
+	Signature string
+	Slot      int64
+	Name      string
+	Fields    any // from parseEvent
+}
+
+// systemProgram is the all-zero pubkey, which the program uses for "none".
+const systemProgram = "11111111111111111111111111111111"
+
+// noneIfDefault maps the program's "none" pubkey to NULL.
+func noneIfDefault(key string) *string {
+	if key == "" || key == systemProgram {
+		return nil
+	}
+	return &key
+}
+
+// kindName maps the IDL's ProposalKind variant to proposal.kind.
+func kindName(variant string) string {
+	switch variant {
+	case "ConfigChange":
+		return "config_change"
+	default:
+		return strings.ToLower(variant)
+	}
+}
+
+// etaTime maps the program's eta (0 when there is none) to a time.
+func etaTime(eta int64) *time.Time {
+	if eta == 0 {
+		return nil
+	}
+	t := unixTime(eta)
+	return &t
+}
+
+// jsonOrNil returns nil for an absent or JSON null value.
+func jsonOrNil(v json.RawMessage) json.RawMessage {
+	if len(v) == 0 || string(v) == "null" {
+		return nil
+	}
+	return v
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// apply folds one event into p. Events must come in canonical order.
+func (p *projection) apply(e loggedEvent) {
+	switch f := e.Fields.(type) {
+	case *governanceInitialized:
+		at := unixTime(f.Timestamp)
+		p.governances[f.Governance] = &governanceRow{
+			Address:                 f.Governance,
+			CreateKey:               f.CreateKey,
+			Threshold:               f.Threshold,
+			RollbackThreshold:       f.RollbackThreshold,
+			TimelockSeconds:         f.TimelockSeconds,
+			RollbackTimelockSeconds: f.RollbackTimelockSeconds,
+			GracePeriodSeconds:      f.GracePeriodSeconds,
+			Spill:                   f.Spill,
+			MemberSetSeqno:          f.MemberSetSeqno,
+			CreatedAt:               at,
+			CreatedSlot:             e.Slot,
+			CreatedSignature:        e.Signature,
+			UpdatedAt:               at,
+			UpdatedSlot:             e.Slot,
+			LastSeq:                 e.Seq,
+			Members:                 f.Members,
+			MembersDirty:            true,
+			dirty:                   true,
+		}
+
+	case *configChanged:
+		at := unixTime(f.Timestamp)
+		p.configChanges = append(p.configChanges, configChangeRow{
+			Proposal:       f.Proposal,
+			Governance:     f.Governance,
+			Change:         f.Change,
+			MemberSetSeqno: f.MemberSetSeqno,
+			ExecutedAt:     at,
+			Slot:           e.Slot,
+			Signature:      e.Signature,
+			Seq:            e.Seq,
+		})
+		g := p.governances[f.Governance]
+		if g == nil {
+			p.orphans++
+			return
+		}
+		g.Threshold = f.Threshold
+		g.RollbackThreshold = f.RollbackThreshold
+		g.TimelockSeconds = f.TimelockSeconds
+		g.RollbackTimelockSeconds = f.RollbackTimelockSeconds
+		g.GracePeriodSeconds = f.GracePeriodSeconds
+		g.Spill = f.Spill
+		g.MemberSetSeqno = f.MemberSetSeqno
+		g.Members = f.Members
+		g.MembersDirty = true
+		g.touch(at, e)
+
+	case *programRegistered:
+		at := unixTime(f.Timestamp)
+		p.programs[f.Program] = &managedProgramRow{
+			Program:             f.Program,
+			Governance:          f.Governance,
+			Address:             f.ManagedProgram,
+			Programdata:         f.Programdata,
+			UpgradeAuthority:    f.UpgradeAuthority,
+			CurrentHash:         f.DeployedHash,
+			LastDeploySlot:      f.LastDeploySlot,
+			ReleaseCount:        1,
+			RegisteredBy:        f.Actor,
+			RegisteredAt:        at,
+			RegisteredSlot:      e.Slot,
+			RegisteredSignature: e.Signature,
+			LastSeq:             e.Seq,
+			dirty:               true,
+		}
+		p.releases = append(p.releases, programReleaseRow{
+			Program:       f.Program,
+			ReleaseNumber: 1,
+			Hash:          f.DeployedHash,
+			DeploySlot:    f.LastDeploySlot,
+			DeployedAt:    at,
+			Signature:     e.Signature,
+			Seq:           e.Seq,
+		})
+
+	case *programUpgraded:
+		at := unixTime(f.Timestamp)
+		p.releases = append(p.releases, programReleaseRow{
+			Program:       f.Program,
+			ReleaseNumber: f.ReleaseCount,
+			Hash:          f.NewHash,
+			PreviousHash:  ptr(f.PreviousHash),
+			Rollback:      f.Rollback,
+			Proposal:      ptr(f.Proposal),
+			DeploySlot:    f.DeploySlot,
+			DeployedAt:    at,
+			Signature:     e.Signature,
+			Seq:           e.Seq,
+		})
+		if f.Rollback {
+			p.rollbacks = append(p.rollbacks, rollbackRow{
+				Proposal:   f.Proposal,
+				Program:    f.Program,
+				FromHash:   f.PreviousHash,
+				ToHash:     f.NewHash,
+				ExecutedAt: at,
+				Slot:       e.Slot,
+				Signature:  e.Signature,
+				Seq:        e.Seq,
+			})
+		}
+		m := p.programs[f.Program]
+		if m == nil {
+			p.orphans++
+			return
+		}
+		m.CurrentHash = f.NewHash
+		m.LastDeploySlot = f.DeploySlot
+		m.ReleaseCount = f.ReleaseCount
+		m.LastSeq = max(m.LastSeq, e.Seq)
+		m.dirty = true
+
+	case *proposalCreated:
+		at := unixTime(f.Timestamp)
+		row := &proposalRow{
+			Address:           f.Proposal,
+			Governance:        f.Governance,
+			Index:             f.Index,
+			Kind:              kindName(f.Kind),
+			Program:           noneIfDefault(f.Program),
+			Buffer:            noneIfDefault(f.Buffer),
+			ExtendBytesNeeded: f.ExtendBytesNeeded,
+			ConfigChange:      jsonOrNil(f.ConfigChange),
+			Migration:         jsonOrNil(f.Migration),
+			MetadataURI:       f.MetadataURI,
+			BuildHash:         f.BuildHash,
+			Proposer:          f.Proposer,
+			Status:            "active",
+			Threshold:         f.Threshold,
+			MemberSetSeqno:    f.MemberSetSeqno,
+			CreatedAt:         at,
+			CreatedSlot:       e.Slot,
+			CreatedSignature:  e.Signature,
+			UpdatedAt:         at,
+			UpdatedSlot:       e.Slot,
+			LastSeq:           e.Seq,
+			dirty:             true,
+		}
+		if row.Buffer != nil {
+			row.BufferHash = ptr(f.BufferHash)
+			row.BufferElfLen = ptr(f.BufferElfLen)
+		}
+		p.proposals[f.Proposal] = row
+
+	case *proposalApproved:
+		at := unixTime(f.Timestamp)
+		p.approvals[memberKey{f.Proposal, f.Member}] = append(p.approvals[memberKey{f.Proposal, f.Member}], &approvalRow{
+			Proposal:       f.Proposal,
+			Member:         f.Member,
+			MemberSetSeqno: f.MemberSetSeqno,
+			ApprovedAt:     at,
+			Slot:           e.Slot,
+			Signature:      e.Signature,
+			Seq:            e.Seq,
+			dirty:          true,
+		})
+		r := p.proposal(f.Proposal)
+		if r == nil {
+			return
+		}
+		if f.StaleReset {
+			// The program dropped the approvals and cancel votes given
+			// under the older member set before counting this one.
+			r.CancelVotes = 0
+			r.ApprovedAt, r.ApprovedSlot = nil, nil
+		}
+		r.setVotes(f.Approvals, f.Threshold, f.Status, f.Eta, f.MemberSetSeqno, at, e)
+
+	case *approvalRevoked:
+		at := unixTime(f.Timestamp)
+		rows := p.approvals[memberKey{f.Proposal, f.Member}]
+		for i := len(rows) - 1; i >= 0; i-- {
+			if rows[i].RevokedSeq == nil {
+				rows[i].RevokedAt = &at
+				rows[i].RevokedSignature = ptr(e.Signature)
+				rows[i].RevokedSeq = ptr(e.Seq)
+				rows[i].dirty = true
+				break
+			}
+		}
+		r := p.proposal(f.Proposal)
+		if r == nil {
+			return
+		}
+		r.setVotes(f.Approvals, f.Threshold, f.Status, f.Eta, f.MemberSetSeqno, at, e)
+
+	case *cancelVoted:
+		r := p.proposal(f.Proposal)
+		if r == nil {
+			return
+		}
+		if f.MemberSetSeqno != r.MemberSetSeqno {
+			// The vote reset approvals given under an older member set.
+			r.Approvals = 0
+			r.Status = "active"
+			r.Eta, r.ApprovedAt, r.ApprovedSlot = nil, nil, nil
+			r.MemberSetSeqno = f.MemberSetSeqno
+		}
+		r.CancelVotes = f.CancelVotes
+		r.touch(unixTime(f.Timestamp), e)
+
+	case *proposalCancelled:
+		r := p.proposal(f.Proposal)
+		if r == nil {
+			return
+		}
+		at := unixTime(f.Timestamp)
+		r.Status = "cancelled"
+		r.CancelVotes = f.CancelVotes
+		r.ClosedAt = &at
+		r.ClosedSignature = ptr(e.Signature)
+		r.touch(at, e)
+
+	case *proposalExpired:
+		r := p.proposal(f.Proposal)
+		if r == nil {
+			return
+		}
+		at := unixTime(f.Timestamp)
+		r.Status = "expired"
+		r.ClosedAt = &at
+		r.ClosedSignature = ptr(e.Signature)
+		r.touch(at, e)
+
+	case *programExtended:
+		r := p.proposal(f.Proposal)
+		if r == nil {
+			return
+		}
+		r.ExtendBytesNeeded = f.RemainingBytes
+		r.touch(unixTime(f.Timestamp), e)
+
+	case *proposalExecuted:
+		r := p.proposal(f.Proposal)
+		if r == nil {
+			return
+		}
+		at := unixTime(f.Timestamp)
+		r.Status = "executed"
+		r.Eta = etaTime(f.Eta)
+		r.ExecutedAt = &at
+		r.ExecutedSlot = ptr(e.Slot)
+		r.ExecutedSignature = ptr(e.Signature)
+		r.Executor = ptr(f.Executor)
+		r.touch(at, e)
+
+	case *migrationStarted:
+		at := unixTime(f.Timestamp)
+		p.jobs[f.Job] = &migrationJobRow{
+			Address:       f.Job,
+			Governance:    f.Governance,
+			Proposal:      f.Proposal,
+			Program:       f.Program,
+			FromVersion:   f.Spec.FromVersion,
+			ToVersion:     f.Spec.ToVersion,
+			VersionOffset: f.Spec.VersionOffset,
+			DataSize:      f.Spec.DataSize,
+			Discriminator: f.Spec.Discriminator,
+			MigrateIxData: f.Spec.MigrateIxData,
+			TotalAccounts: f.Spec.TotalAccounts,
+			Status:        "active",
+			StartedAt:     at,
+			StartedSlot:   e.Slot,
+			UpdatedAt:     at,
+			LastSeq:       e.Seq,
+			dirty:         true,
+		}
+
+	case *migrationBatchProcessed:
+		j := p.job(f.Job)
+		if j == nil {
+			return
+		}
+		j.MigratedCount = f.Migrated
+		j.BatchCount = max(j.BatchCount, f.BatchIndex+1)
+		j.touch(unixTime(f.Timestamp), e)
+
+	case *migrationCompleted:
+		j := p.job(f.Job)
+		if j == nil {
+			return
+		}
+		at := unixTime(f.Timestamp)
+		j.MigratedCount = f.Migrated
+		j.BatchCount = f.Batches
+		j.Status = "completed"
+		j.CompletedAt = &at
+		j.CompletedSlot = ptr(e.Slot)
+		j.touch(at, e)
+	}
+}
+
+func (p *projection) proposal(address string) *proposalRow {
+	r := p.proposals[address]
+	if r == nil {
+		p.orphans++
+	}
+	return r
+}
+
+func (p *projection) job(address string) *migrationJobRow {
+	j := p.jobs[address]
+	if j == nil {
+		p.orphans++
+	}
+	return j
+}
+
+// setVotes applies the vote counters an approval or revocation reports.
+func (r *proposalRow) setVotes(approvals, threshold int16, status string, eta, seqno int64, at time.Time, e loggedEvent) {
+	r.Approvals = approvals
+	r.Threshold = threshold
+	r.MemberSetSeqno = seqno
+	r.Status = strings.ToLower(status)
+	r.Eta = etaTime(eta)
+	switch {
+	case r.Status != "approved":
+		r.ApprovedAt, r.ApprovedSlot = nil, nil
+	case r.ApprovedAt == nil:
+		// The threshold-th approval: later approvals leave the time alone,
+		// as the program does.
+		r.ApprovedAt = &at
+		r.ApprovedSlot = ptr(e.Slot)
+	}
+	r.touch(at, e)
+}
+
+func (r *proposalRow) touch(at time.Time, e loggedEvent) {
+	r.UpdatedAt = at
+	r.UpdatedSlot = e.Slot
+	r.LastSeq = max(r.LastSeq, e.Seq)
+	r.dirty = true
+}
+
+func (g *governanceRow) touch(at time.Time, e loggedEvent) {
+	g.UpdatedAt = at
+	g.UpdatedSlot = e.Slot
+	g.LastSeq = max(g.LastSeq, e.Seq)
+	g.dirty = true
+}
+
+func (j *migrationJobRow) touch(at time.Time, e loggedEvent) {
+	j.UpdatedAt = at
+	j.LastSeq = max(j.LastSeq, e.Seq)
+	j.dirty = true
+}

@@ -1,0 +1,114 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"hash/fnv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// DBTX is what the store's functions run on: *pgxpool.Pool, *pgx.Conn and
+// pgx.Tx all implement it. Begin on a pgx.Tx opens a savepoint, so a function
+// that needs a transaction of its own nests inside the caller's.
+type DBTX interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+	CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error)
+}
+
+// ErrNotFound is returned when a looked-up row does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Commitment is the commitment level a transaction was read at.
+type Commitment string
+
+// The commitments the event log records.
+const (
+	Confirmed Commitment = "confirmed"
+	Finalized Commitment = "finalized"
+)
+
+// NotifyChannel is the channel ApplyBatch, Rebuild and Revert notify once per
+// committed transaction.
+const NotifyChannel = "upgrade_manager_events"
+
+// Notification is the JSON payload of every NOTIFY on NotifyChannel.
+type Notification struct {
+	// LastSeq is the highest chain_event seq at commit: a listener reads
+	// chain_event (and projection rows) with seq above its cursor.
+	LastSeq int64 `json:"last_seq"`
+	// Slot is the highest slot of the committed batch.
+	Slot uint64 `json:"slot"`
+	// Rebuilt is set when the projections were rebuilt from the log (a
+	// revert, replay, or a transaction found older than applied ones): rows
+	// may have changed or disappeared without a newer seq, so a listener
+	// should refetch what it shows instead of paging by seq alone.
+	Rebuilt bool `json:"rebuilt,omitempty"`
+}
+
+// Transaction is one transaction of the program as the indexer applies it:
+// where it landed, whether it failed, and the events decoded from it.
+type Transaction struct {
+	Signature string
+	Slot      uint64
+	// BlockIndex is the transaction's position in its block, or -1 when the
+	// block could not be read.
+	BlockIndex int
+	BlockTime  *time.Time
+	Failed     bool
+	Commitment Commitment
+	// Events in the order the program emitted them.
+	Events []Event
+	// DeadLetters are what the decoder could not turn into events.
+	DeadLetters []DeadLetter
+}
+
+// Event is one decoded program event at its position in the transaction.
+type Event struct {
+	InstructionIndex int
+	// InnerIndex is the index of the inner instruction that carried the
+	// event, -1 for a top-level instruction.
+	InnerIndex int
+	// Ordinal is the event's position among the events of its instruction.
+	Ordinal int
+	// Name is the event's IDL name, e.g. ProposalCreated.
+	Name string
+	// Data is the decoder's JSON rendering of the event's fields.
+	Data json.RawMessage
+	// Raw is discriminator || borsh fields as the program emitted them.
+	Raw []byte
+}
+
+// DeadLetter is something the decoder rejected, kept with its raw bytes.
+type DeadLetter struct {
+	// InstructionIndex and InnerIndex locate the rejected instruction; nil
+	// when the whole transaction was rejected.
+	InstructionIndex *int
+	InnerIndex       *int
+	Reason           string
+	Raw              []byte
+}
+
+// lockKey returns the advisory lock key of programID's writer.
+func lockKey(programID string) int64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte("upgrade_manager_indexer:" + programID))
+	return int64(h.Sum64())
+}
+
+// lockWriter takes the transaction-scoped writer lock of programID.
+func lockWriter(ctx context.Context, tx pgx.Tx, programID string) error {
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey(programID)); err != nil {
+		return err
+	}
+	return nil
+}
+
+func unixTime(sec int64) time.Time { return time.Unix(sec, 0).UTC() }
