@@ -20,6 +20,8 @@ use solana_runtime::{
     genesis_utils::create_genesis_config_with_leader_ex,
     runtime_config::RuntimeConfig,
 };
+#[allow(deprecated)] // solana-system-interface's builder needs a feature the workspace lacks
+use solana_sdk::system_instruction;
 use solana_sdk::{
     account::AccountSharedData,
     clock::{Clock, Slot, MAX_PROCESSING_AGE},
@@ -37,8 +39,6 @@ use solana_sdk::{
         Transaction, TransactionError, TransactionVerificationMode, VersionedTransaction,
     },
 };
-#[allow(deprecated)] // solana-system-interface's builder needs a feature the workspace lacks
-use solana_sdk::system_instruction;
 use solana_sdk_ids::system_program;
 use solana_svm::transaction_processor::ExecutionRecordingConfig;
 use solana_timings::ExecuteTimings;
@@ -353,7 +353,8 @@ pub struct Chain {
 pub fn genesis(config: &Config) -> (Arc<Shared>, Chain, mpsc::Receiver<Command>) {
     let rent = Rent::default();
     let faucet = Keypair::new();
-    let identity = Pubkey::new_unique();
+    // Random keys: `Pubkey::new_unique` is a per-process counter that clients reproduce.
+    let identity = Keypair::new().pubkey();
     let target = Target::new();
     let mut accounts: Vec<(Pubkey, AccountSharedData)> = target.accounts(&rent);
     let mut funded = vec![(target.deployer.pubkey(), 100 * LAMPORTS_PER_SOL)];
@@ -375,8 +376,8 @@ pub fn genesis(config: &Config) -> (Arc<Shared>, Chain, mpsc::Receiver<Command>)
         1_000_000_000 * LAMPORTS_PER_SOL,
         &faucet.pubkey(),
         &identity,
-        &Pubkey::new_unique(),
-        &Pubkey::new_unique(),
+        &Keypair::new().pubkey(),
+        &Keypair::new().pubkey(),
         rent.minimum_balance(3762) + LAMPORTS_PER_SOL * 1_000_000,
         42,
         fee_rate_governor,
@@ -476,7 +477,11 @@ impl Chain {
     /// Runs the bank thread until every command sender is gone.
     pub fn run(mut self, commands: mpsc::Receiver<Command>) {
         let mut next_tick = Instant::now() + self.config.slot_time;
-        while !self.shared.stopping.load(std::sync::atomic::Ordering::Relaxed) {
+        while !self
+            .shared
+            .stopping
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
             let now = Instant::now();
             if now >= next_tick {
                 self.advance();
@@ -550,7 +555,14 @@ impl Chain {
         let mut clock: Clock = bank.clock();
         clock.unix_timestamp = wall_time().saturating_add(offset);
         bank.set_sysvar_for_tests(&clock);
-        if let Some(b) = self.shared.state.write().unwrap().blocks.get_mut(&bank.slot()) {
+        if let Some(b) = self
+            .shared
+            .state
+            .write()
+            .unwrap()
+            .blocks
+            .get_mut(&bank.slot())
+        {
             b.block_time = clock.unix_timestamp;
         }
         clock.unix_timestamp
@@ -608,7 +620,13 @@ impl Chain {
         let child = self.working();
         self.apply_clock(&child);
         if !newly_final.is_empty() {
-            if let Err(e) = self.shared.forks.write().unwrap().set_root(root, None, None) {
+            if let Err(e) = self
+                .shared
+                .forks
+                .write()
+                .unwrap()
+                .set_root(root, None, None)
+            {
                 log::error!("set root {root}: {e:?}");
             }
         }
@@ -657,9 +675,12 @@ impl Chain {
         bank: &Bank,
         tx: VersionedTransaction,
         mode: TransactionVerificationMode,
-    ) -> Result<solana_runtime_transaction::runtime_transaction::RuntimeTransaction<
-        solana_sdk::transaction::SanitizedTransaction,
-    >, RpcError> {
+    ) -> Result<
+        solana_runtime_transaction::runtime_transaction::RuntimeTransaction<
+            solana_sdk::transaction::SanitizedTransaction,
+        >,
+        RpcError,
+    > {
         bank.verify_transaction(tx, mode).map_err(|e| match e {
             TransactionError::SignatureFailure => {
                 RpcCustomError::TransactionSignatureVerificationFailure.into()
@@ -690,7 +711,11 @@ impl Chain {
             }
         }
         let bank = self.working();
-        let sanitized = Self::verify(&bank, tx.clone(), TransactionVerificationMode::FullVerification)?;
+        let sanitized = Self::verify(
+            &bank,
+            tx.clone(),
+            TransactionVerificationMode::FullVerification,
+        )?;
         let keys: Vec<Pubkey> = sanitized.message().account_keys().iter().copied().collect();
         let written: Vec<Pubkey> = keys
             .iter()
@@ -739,7 +764,10 @@ impl Chain {
             None => return Err(RpcError::internal("the runtime returned no result")),
         };
         let (pre, post) = match balances.map(|b| b.into_vecs()) {
-            Some((mut pre, mut post, _, _)) => (pre.pop().unwrap_or_default(), post.pop().unwrap_or_default()),
+            Some((mut pre, mut post, _, _)) => (
+                pre.pop().unwrap_or_default(),
+                post.pop().unwrap_or_default(),
+            ),
             None => (Vec::new(), Vec::new()),
         };
         let meta = TransactionStatusMeta {
@@ -842,9 +870,7 @@ impl Chain {
         // being one duplicate transaction.
         let message = Message::new(
             &[
-                ComputeBudgetInstruction::set_compute_unit_limit(
-                    200_000 + self.airdrops % 100_000,
-                ),
+                ComputeBudgetInstruction::set_compute_unit_limit(200_000 + self.airdrops % 100_000),
                 system_instruction::transfer(&self.faucet.pubkey(), &to, lamports),
             ],
             Some(&self.faucet.pubkey()),

@@ -212,10 +212,7 @@ mod tests {
         assert_eq!(c.ws_addr.port(), 0);
         assert_eq!(c.slot_time, Duration::from_millis(50));
         assert_eq!(c.finalization_depth, 4);
-        assert_eq!(
-            c.fund,
-            vec![(k, 2_500_000_000), (k, 3 * LAMPORTS_PER_SOL)]
-        );
+        assert_eq!(c.fund, vec![(k, 2_500_000_000), (k, 3 * LAMPORTS_PER_SOL)]);
     }
 
     #[test]

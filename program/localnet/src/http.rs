@@ -68,16 +68,29 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>) {
                 return;
             }
         };
-        let (status, ctype, body): (u16, &str, Vec<u8>) = match (req.method.as_str(), req.path.as_str()) {
-            ("OPTIONS", _) => (204, "text/plain", Vec::new()),
-            ("GET", "/health") => (200, "text/plain", b"ok".to_vec()),
-            ("POST", _) => {
-                let v = crate::rpc::handle_body(&shared, &req.body).await;
-                (200, "application/json", serde_json::to_vec(&v).unwrap_or_default())
-            }
-            _ => (405, "text/plain", b"Used HTTP Method is not allowed. POST or OPTIONS is required".to_vec()),
-        };
-        if respond(&mut stream, status, ctype, &body, req.close).await.is_err() || req.close {
+        let (status, ctype, body): (u16, &str, Vec<u8>) =
+            match (req.method.as_str(), req.path.as_str()) {
+                ("OPTIONS", _) => (204, "text/plain", Vec::new()),
+                ("GET", "/health") => (200, "text/plain", b"ok".to_vec()),
+                ("POST", _) => {
+                    let v = crate::rpc::handle_body(&shared, &req.body).await;
+                    (
+                        200,
+                        "application/json",
+                        serde_json::to_vec(&v).unwrap_or_default(),
+                    )
+                }
+                _ => (
+                    405,
+                    "text/plain",
+                    b"Used HTTP Method is not allowed. POST or OPTIONS is required".to_vec(),
+                ),
+            };
+        if respond(&mut stream, status, ctype, &body, req.close)
+            .await
+            .is_err()
+            || req.close
+        {
             return;
         }
     }

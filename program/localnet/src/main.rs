@@ -51,13 +51,14 @@ fn main() -> ExitCode {
         let _ = out.write_all(node.banner().as_bytes());
         let _ = out.write_all(b"ready\n");
         let _ = out.flush();
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("localnet: signals: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("localnet: signals: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}

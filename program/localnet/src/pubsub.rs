@@ -17,7 +17,9 @@ use solana_rpc_client_api::{
         RpcTransactionLogsConfig, RpcTransactionLogsFilter,
     },
     filter::RpcFilterType,
-    response::{ProcessedSignatureResult, ReceivedSignatureResult, RpcLogsResponse, RpcSignatureResult},
+    response::{
+        ProcessedSignatureResult, ReceivedSignatureResult, RpcLogsResponse, RpcSignatureResult,
+    },
 };
 use solana_sdk::{
     account::{AccountSharedData, ReadableAccount},
@@ -140,35 +142,51 @@ async fn connection(stream: TcpStream, shared: Arc<Shared>, ids: Arc<AtomicU64>)
 }
 
 /// Answers one request; may add notifications due right away (a signature already confirmed).
-fn request(shared: &Shared, ids: &AtomicU64, subs: &mut HashMap<u64, Sub>, text: &str) -> Vec<Value> {
+fn request(
+    shared: &Shared,
+    ids: &AtomicU64,
+    subs: &mut HashMap<u64, Sub>,
+    text: &str,
+) -> Vec<Value> {
     let v: Value = match serde_json::from_str(text) {
         Ok(v) => v,
         Err(_) => {
-            return vec![json!({"jsonrpc": "2.0", "error": {"code": -32700, "message": "Parse error"}, "id": null})]
+            return vec![
+                json!({"jsonrpc": "2.0", "error": {"code": -32700, "message": "Parse error"}, "id": null}),
+            ]
         }
     };
     let id = v.get("id").cloned().unwrap_or(Value::Null);
     let Some(method) = v.get("method").and_then(Value::as_str) else {
-        return vec![json!({"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid request"}, "id": id})];
+        return vec![
+            json!({"jsonrpc": "2.0", "error": {"code": -32600, "message": "Invalid request"}, "id": id}),
+        ];
     };
     let params = match v.get("params") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(a)) => a.clone(),
         Some(_) => {
-            return vec![rpc::response(id, Err(RpcError::invalid_params("Invalid params: expected an array.")))]
+            return vec![rpc::response(
+                id,
+                Err(RpcError::invalid_params(
+                    "Invalid params: expected an array.",
+                )),
+            )]
         }
     };
     let p = Params(params);
     if let Some(kind) = method.strip_suffix("Unsubscribe") {
-        let r = p.required::<u64>(0, "subscription id").and_then(|sub| {
-            match subs.get(&sub) {
+        let r = p
+            .required::<u64>(0, "subscription id")
+            .and_then(|sub| match subs.get(&sub) {
                 Some(s) if s.unsubscribe_method() == method => {
                     subs.remove(&sub);
                     Ok(json!(true))
                 }
-                _ => Err(RpcError::invalid_params(format!("Invalid subscription id for {kind}"))),
-            }
-        });
+                _ => Err(RpcError::invalid_params(format!(
+                    "Invalid subscription id for {kind}"
+                ))),
+            });
         return vec![rpc::response(id, r)];
     }
     let sub = match parse_subscription(method, &p) {
@@ -178,17 +196,27 @@ fn request(shared: &Shared, ids: &AtomicU64, subs: &mut HashMap<u64, Sub>, text:
     let sub_id = ids.fetch_add(1, Ordering::Relaxed);
     let mut out = vec![rpc::response(id, Ok(json!(sub_id)))];
     let mut keep = true;
-    if let Sub::Signature { signature, commitment } = &sub {
+    if let Sub::Signature {
+        signature,
+        commitment,
+    } = &sub
+    {
         let s = shared.state.read().unwrap();
-        if let Some(r) = s.txs.get(signature).filter(|r| s.reached(r.slot, *commitment)) {
+        if let Some(r) = s
+            .txs
+            .get(signature)
+            .filter(|r| s.reached(r.slot, *commitment))
+        {
             out.push(notification(
                 "signatureNotification",
                 sub_id,
                 rpc::with_context(
                     r.slot,
-                    json!(RpcSignatureResult::ProcessedSignature(ProcessedSignatureResult {
-                        err: r.meta.status.clone().err(),
-                    })),
+                    json!(RpcSignatureResult::ProcessedSignature(
+                        ProcessedSignatureResult {
+                            err: r.meta.status.clone().err(),
+                        }
+                    )),
                 ),
             ));
             keep = false;
@@ -309,8 +337,18 @@ async fn notify(
                 json!({"parent": parent, "root": root, "slot": slot}),
             )),
             (
-                Sub::Logs { mentions, commitment },
-                Event::Tx { commitment: c, slot, signature, err, logs, keys },
+                Sub::Logs {
+                    mentions,
+                    commitment,
+                },
+                Event::Tx {
+                    commitment: c,
+                    slot,
+                    signature,
+                    err,
+                    logs,
+                    keys,
+                },
             ) if c == commitment && mentions.is_none_or(|m| keys.contains(&m)) => {
                 out.push(notification(
                     "logsNotification",
@@ -326,44 +364,81 @@ async fn notify(
                 ))
             }
             (
-                Sub::Signature { signature, commitment },
-                Event::Tx { commitment: c, slot, signature: s, err, .. },
+                Sub::Signature {
+                    signature,
+                    commitment,
+                },
+                Event::Tx {
+                    commitment: c,
+                    slot,
+                    signature: s,
+                    err,
+                    ..
+                },
             ) if c == commitment && s == signature => {
                 out.push(notification(
                     "signatureNotification",
                     *id,
                     rpc::with_context(
                         *slot,
-                        json!(RpcSignatureResult::ProcessedSignature(ProcessedSignatureResult {
-                            err: err.clone(),
-                        })),
+                        json!(RpcSignatureResult::ProcessedSignature(
+                            ProcessedSignatureResult { err: err.clone() }
+                        )),
                     ),
                 ));
                 done.push(*id);
             }
             (
-                Sub::Account { key, commitment, encoding },
-                Event::Accounts { commitment: c, slot, keys },
+                Sub::Account {
+                    key,
+                    commitment,
+                    encoding,
+                },
+                Event::Accounts {
+                    commitment: c,
+                    slot,
+                    keys,
+                },
             ) if c == commitment && keys.contains(key) => {
                 let a = account_at(shared, *slot, *c, key);
-                if let Ok(ui) = rpc::ui_account(&a, encoding.or(Some(UiAccountEncoding::Base64)), None) {
-                    out.push(notification("accountNotification", *id, rpc::with_context(*slot, json!(ui))));
+                if let Ok(ui) =
+                    rpc::ui_account(&a, encoding.or(Some(UiAccountEncoding::Base64)), None)
+                {
+                    out.push(notification(
+                        "accountNotification",
+                        *id,
+                        rpc::with_context(*slot, json!(ui)),
+                    ));
                 }
             }
             (
-                Sub::Program { program, commitment, encoding, filters },
-                Event::Accounts { commitment: c, slot, keys },
+                Sub::Program {
+                    program,
+                    commitment,
+                    encoding,
+                    filters,
+                },
+                Event::Accounts {
+                    commitment: c,
+                    slot,
+                    keys,
+                },
             ) if c == commitment => {
                 for key in keys.iter() {
                     let a = account_at(shared, *slot, *c, key);
                     if a.owner() != program || !filters.iter().all(|f| rpc::filter_allows(f, &a)) {
                         continue;
                     }
-                    if let Ok(ui) = rpc::ui_account(&a, encoding.or(Some(UiAccountEncoding::Base64)), None) {
+                    if let Ok(ui) =
+                        rpc::ui_account(&a, encoding.or(Some(UiAccountEncoding::Base64)), None)
+                    {
                         out.push(notification(
                             "programNotification",
                             *id,
-                            rpc::with_context(*slot, json!({"pubkey": key.to_string(), "account": ui})),
+                            rpc::with_context(
+                                *slot,
+                                json!({"pubkey": key.to_string(), "account": ui}),
+                            ),
                         ));
                     }
                 }
@@ -375,7 +450,9 @@ async fn notify(
         subs.remove(&id);
     }
     for m in out {
-        ws.send(Message::Text(m.to_string())).await.map_err(|_| ())?;
+        ws.send(Message::Text(m.to_string()))
+            .await
+            .map_err(|_| ())?;
     }
     Ok(())
 }

@@ -5,7 +5,9 @@ use std::{str::FromStr, sync::Arc};
 use base64::{prelude::BASE64_STANDARD, Engine};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
-use solana_account_decoder_client_types::{UiAccount, UiAccountData, UiAccountEncoding, UiDataSliceConfig};
+use solana_account_decoder_client_types::{
+    UiAccount, UiAccountData, UiAccountEncoding, UiDataSliceConfig,
+};
 use solana_accounts_db::accounts_index::ScanConfig;
 use solana_rpc_client_api::{
     config::{
@@ -23,7 +25,7 @@ use solana_rpc_client_api::{
 use solana_sdk::{
     account::{AccountSharedData, ReadableAccount},
     clock::Slot,
-    commitment_config::CommitmentConfig,
+    commitment_config::{CommitmentConfig, CommitmentLevel},
     epoch_info::EpochInfo,
     hash::Hash,
     message::{SanitizedVersionedMessage, VersionedMessage},
@@ -40,7 +42,7 @@ use solana_transaction_status_client_types::{
 };
 use tokio::sync::oneshot;
 
-use crate::chain::{Commitment, Command, Shared, TxRecord, COMMAND_TIMEOUT};
+use crate::chain::{Command, Commitment, Shared, TxRecord, COMMAND_TIMEOUT};
 
 /// A JSON-RPC error.
 #[derive(Clone, Debug, PartialEq)]
@@ -150,7 +152,9 @@ async fn handle_call(shared: &Arc<Shared>, call: Value) -> Value {
         Some(_) => {
             return response(
                 id,
-                Err(RpcError::invalid_params("Invalid params: expected an array.")),
+                Err(RpcError::invalid_params(
+                    "Invalid params: expected an array.",
+                )),
             )
         }
     };
@@ -180,7 +184,9 @@ pub async fn call_method(shared: &Arc<Shared>, method: &str, params: Vec<Value>)
         "getTransactionCount" => {
             let c = p.context(0)?;
             context_slot(shared, &c)?;
-            Ok(json!(shared.bank(commitment(c.commitment)).transaction_count()))
+            Ok(json!(shared
+                .bank(commitment(c.commitment))
+                .transaction_count()))
         }
         "getEpochInfo" => {
             let c = p.context(0)?;
@@ -217,7 +223,10 @@ pub async fn call_method(shared: &Arc<Shared>, method: &str, params: Vec<Value>)
             let c = p.context(1)?;
             context_slot(shared, &c)?;
             let bank = shared.bank(commitment(c.commitment));
-            Ok(with_context(bank.slot(), json!(bank.is_blockhash_valid(&hash))))
+            Ok(with_context(
+                bank.slot(),
+                json!(bank.is_blockhash_valid(&hash)),
+            ))
         }
         "getBalance" => {
             let key = p.pubkey(0)?;
@@ -252,7 +261,10 @@ pub async fn call_method(shared: &Arc<Shared>, method: &str, params: Vec<Value>)
                     .ok()
                 })
                 .ok_or_else(|| RpcError::invalid_params("invalid message"))?;
-            Ok(with_context(bank.slot(), json!(bank.get_fee_for_message(&sanitized))))
+            Ok(with_context(
+                bank.slot(),
+                json!(bank.get_fee_for_message(&sanitized)),
+            ))
         }
         "getAccountInfo" => {
             let key = p.pubkey(0)?;
@@ -260,9 +272,7 @@ pub async fn call_method(shared: &Arc<Shared>, method: &str, params: Vec<Value>)
             check_min_slot(shared, cfg.commitment, cfg.min_context_slot)?;
             let bank = shared.bank(commitment(cfg.commitment));
             let value = match bank.get_account(&key) {
-                Some(a) if a.lamports() > 0 => {
-                    Some(ui_account(&a, cfg.encoding, cfg.data_slice)?)
-                }
+                Some(a) if a.lamports() > 0 => Some(ui_account(&a, cfg.encoding, cfg.data_slice)?),
                 _ => None,
             };
             Ok(with_context(bank.slot(), json!(value)))
@@ -270,7 +280,9 @@ pub async fn call_method(shared: &Arc<Shared>, method: &str, params: Vec<Value>)
         "getMultipleAccounts" => {
             let keys: Vec<String> = p.required(0, "pubkeys")?;
             if keys.len() > 100 {
-                return Err(RpcError::invalid_params("Too many inputs provided; max 100"));
+                return Err(RpcError::invalid_params(
+                    "Too many inputs provided; max 100",
+                ));
             }
             let cfg: RpcAccountInfoConfig = p.optional(1)?.unwrap_or_default();
             check_min_slot(shared, cfg.commitment, cfg.min_context_slot)?;
@@ -292,16 +304,19 @@ pub async fn call_method(shared: &Arc<Shared>, method: &str, params: Vec<Value>)
             let cfg: RpcProgramAccountsConfig = p.optional(1)?.unwrap_or_default();
             let filters = cfg.filters.unwrap_or_default();
             for f in &filters {
-                f.verify().map_err(|e| {
-                    RpcError::invalid_params(format!("Invalid param: {e:?}"))
-                })?;
+                f.verify()
+                    .map_err(|e| RpcError::invalid_params(format!("Invalid param: {e:?}")))?;
             }
             let acfg = cfg.account_config;
             check_min_slot(shared, acfg.commitment, acfg.min_context_slot)?;
             let bank = shared.bank(commitment(acfg.commitment));
             let accounts = bank
                 .get_program_accounts(&program, &ScanConfig::default())
-                .map_err(|e| RpcError::from(RpcCustomError::ScanError { message: e.to_string() }))?;
+                .map_err(|e| {
+                    RpcError::from(RpcCustomError::ScanError {
+                        message: e.to_string(),
+                    })
+                })?;
             let mut out = Vec::new();
             for (k, a) in accounts {
                 if a.lamports() > 0 && filters.iter().all(|f| filter_allows(f, &a)) {
@@ -356,7 +371,9 @@ pub async fn call_method(shared: &Arc<Shared>, method: &str, params: Vec<Value>)
         "getSignatureStatuses" => {
             let sigs: Vec<String> = p.required(0, "signatures")?;
             if sigs.len() > 256 {
-                return Err(RpcError::invalid_params("Too many inputs provided; max 256"));
+                return Err(RpcError::invalid_params(
+                    "Too many inputs provided; max 256",
+                ));
             }
             let _cfg: Option<RpcSignatureStatusConfig> = p.optional(1)?;
             let sigs: Vec<Signature> = sigs
@@ -390,10 +407,16 @@ pub async fn call_method(shared: &Arc<Shared>, method: &str, params: Vec<Value>)
             if limit == 0 || limit > 1000 {
                 return Err(RpcError::invalid_params("Invalid limit; max 1000"));
             }
-            let before: Option<Signature> =
-                cfg.before.as_deref().map(|s| parse_str(s, "before")).transpose()?;
-            let until: Option<Signature> =
-                cfg.until.as_deref().map(|s| parse_str(s, "until")).transpose()?;
+            let before: Option<Signature> = cfg
+                .before
+                .as_deref()
+                .map(|s| parse_str(s, "before"))
+                .transpose()?;
+            let until: Option<Signature> = cfg
+                .until
+                .as_deref()
+                .map(|s| parse_str(s, "until"))
+                .transpose()?;
             let s = shared.state.read().unwrap();
             let mut out = Vec::new();
             let mut started = before.is_none();
@@ -453,7 +476,11 @@ pub async fn call_method(shared: &Arc<Shared>, method: &str, params: Vec<Value>)
         "getBlockTime" => {
             let slot: Slot = p.required(0, "slot")?;
             let s = shared.state.read().unwrap();
-            match s.blocks.get(&slot).filter(|_| s.reached(slot, Commitment::Confirmed)) {
+            match s
+                .blocks
+                .get(&slot)
+                .filter(|_| s.reached(slot, Commitment::Confirmed))
+            {
                 Some(b) => Ok(json!(b.block_time)),
                 None => Err(missing_block(&s, slot)),
             }
@@ -475,9 +502,14 @@ pub async fn call_method(shared: &Arc<Shared>, method: &str, params: Vec<Value>)
                 .collect();
             Ok(json!(slots))
         }
-        "getFirstAvailableBlock" | "minimumLedgerSlot" => {
-            Ok(json!(shared.state.read().unwrap().fork.first().copied().unwrap_or_default()))
-        }
+        "getFirstAvailableBlock" | "minimumLedgerSlot" => Ok(json!(shared
+            .state
+            .read()
+            .unwrap()
+            .fork
+            .first()
+            .copied()
+            .unwrap_or_default())),
         "getRecentPrioritizationFees" => Ok(json!([])),
         "dev_advanceClock" => {
             let seconds: i64 = p.required(0, "seconds")?;
@@ -543,9 +575,18 @@ impl Params {
     pub fn optional<T: DeserializeOwned>(&self, i: usize) -> Result<Option<T>> {
         match self.0.get(i) {
             None | Some(Value::Null) => Ok(None),
-            Some(v) => serde_json::from_value(v.clone())
-                .map(Some)
-                .map_err(|e| RpcError::invalid_params(format!("Invalid params: {e}."))),
+            Some(v) => {
+                // Config objects flatten an optional commitment, which serde would quietly drop
+                // when it does not parse.
+                if let Some(c) = v.get("commitment") {
+                    serde_json::from_value::<CommitmentLevel>(c.clone()).map_err(|e| {
+                        RpcError::invalid_params(format!("Invalid params: commitment: {e}."))
+                    })?;
+                }
+                serde_json::from_value(v.clone())
+                    .map(Some)
+                    .map_err(|e| RpcError::invalid_params(format!("Invalid params: {e}.")))
+            }
         }
     }
 
@@ -591,10 +632,9 @@ fn check_min_slot(
 ) -> Result<Slot> {
     let slot = shared.state.read().unwrap().slot(commitment(c));
     match min_context_slot {
-        Some(min) if min > slot => Err(RpcCustomError::MinContextSlotNotReached {
-            context_slot: slot,
+        Some(min) if min > slot => {
+            Err(RpcCustomError::MinContextSlotNotReached { context_slot: slot }.into())
         }
-        .into()),
         _ => Ok(slot),
     }
 }
@@ -622,7 +662,10 @@ pub fn confirmation_status(c: Commitment) -> TransactionConfirmationStatus {
 
 /// Whether an account passes a getProgramAccounts filter (a token account state filter passes
 /// nothing: the node has no token account index).
-pub fn filter_allows(f: &solana_rpc_client_api::filter::RpcFilterType, a: &AccountSharedData) -> bool {
+pub fn filter_allows(
+    f: &solana_rpc_client_api::filter::RpcFilterType,
+    a: &AccountSharedData,
+) -> bool {
     use solana_rpc_client_api::filter::RpcFilterType;
     match f {
         RpcFilterType::DataSize(n) => a.data().len() as u64 == *n,
@@ -677,7 +720,10 @@ pub fn ui_account(
 }
 
 /// Decodes a wire transaction (base58 by default, as a validator does).
-pub fn decode_tx(encoded: &str, encoding: Option<UiTransactionEncoding>) -> Result<VersionedTransaction> {
+pub fn decode_tx(
+    encoded: &str,
+    encoding: Option<UiTransactionEncoding>,
+) -> Result<VersionedTransaction> {
     let bytes = match encoding.unwrap_or(UiTransactionEncoding::Base58) {
         UiTransactionEncoding::Base58 | UiTransactionEncoding::Binary => bs58::decode(encoded)
             .into_vec()
@@ -737,7 +783,9 @@ async fn simulate(shared: &Arc<Shared>, p: Params) -> Result<Value> {
                     .map(|(_, a)| a.clone())
                     .or_else(|| shared.bank_at(sim.slot).and_then(|b| b.get_account(&key)));
                 out.push(match account {
-                    Some(a) if a.lamports() > 0 => Some(ui_account(&a, a_enc(a_encoding(&cfg)), None)?),
+                    Some(a) if a.lamports() > 0 => {
+                        Some(ui_account(&a, a_enc(a_encoding(&cfg)), None)?)
+                    }
                     _ => None,
                 });
             }
@@ -764,10 +812,12 @@ async fn simulate(shared: &Arc<Shared>, p: Params) -> Result<Value> {
         loaded_accounts_data_size: Some(r.loaded_accounts_data_size),
         return_data: r.return_data.map(UiTransactionReturnData::from),
         inner_instructions,
-        replacement_blockhash: sim.replaced.map(|(h, last_valid_block_height)| RpcBlockhash {
-            blockhash: h.to_string(),
-            last_valid_block_height,
-        }),
+        replacement_blockhash: sim
+            .replaced
+            .map(|(h, last_valid_block_height)| RpcBlockhash {
+                blockhash: h.to_string(),
+                last_valid_block_height,
+            }),
     };
     Ok(with_context(sim.slot, json!(value)))
 }
@@ -801,7 +851,11 @@ fn get_block(shared: &Shared, slot: Slot, cfg: RpcBlockConfig) -> Result<Value> 
     let Some(b) = s.blocks.get(&slot).filter(|_| s.reached(slot, c)) else {
         return Err(missing_block(&s, slot));
     };
-    let records: Vec<&TxRecord> = b.signatures.iter().filter_map(|sig| s.txs.get(sig)).collect();
+    let records: Vec<&TxRecord> = b
+        .signatures
+        .iter()
+        .filter_map(|sig| s.txs.get(sig))
+        .collect();
     let (transactions, signatures) = match details {
         TransactionDetails::Full => (
             Some(
@@ -859,10 +913,15 @@ pub fn encode_with_meta(
 }
 
 /// A transaction in the encoding asked for.
-pub fn encode_tx(tx: &VersionedTransaction, encoding: UiTransactionEncoding) -> Result<EncodedTransaction> {
+pub fn encode_tx(
+    tx: &VersionedTransaction,
+    encoding: UiTransactionEncoding,
+) -> Result<EncodedTransaction> {
     let bytes = || bincode::serialize(tx).map_err(|e| RpcError::internal(e.to_string()));
     Ok(match encoding {
-        UiTransactionEncoding::Binary => EncodedTransaction::LegacyBinary(bs58::encode(bytes()?).into_string()),
+        UiTransactionEncoding::Binary => {
+            EncodedTransaction::LegacyBinary(bs58::encode(bytes()?).into_string())
+        }
         UiTransactionEncoding::Base58 => EncodedTransaction::Binary(
             bs58::encode(bytes()?).into_string(),
             TransactionBinaryEncoding::Base58,
@@ -877,7 +936,11 @@ pub fn encode_tx(tx: &VersionedTransaction, encoding: UiTransactionEncoding) -> 
                 signatures: tx.signatures.iter().map(|s| s.to_string()).collect(),
                 message: UiMessage::Raw(UiRawMessage {
                     header: *m.header(),
-                    account_keys: m.static_account_keys().iter().map(|k| k.to_string()).collect(),
+                    account_keys: m
+                        .static_account_keys()
+                        .iter()
+                        .map(|k| k.to_string())
+                        .collect(),
                     recent_blockhash: m.recent_blockhash().to_string(),
                     instructions: m
                         .instructions()
