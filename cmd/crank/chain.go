@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/gagliardetto/solana-go"
+	"github.com/gagliardetto/solana-go/rpc"
+
+	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
+)
+
+// errAccountMissing is returned when an account the crank expects does not exist on chain.
+var errAccountMissing = errors.New("account not found")
+
+// chain reads what the crank must check on chain before acting: the program's accounts and the
+// chain's own clock (never the local one).
+type chain struct {
+	rpc        *rpc.Client
+	commitment rpc.CommitmentType
+	programID  solana.PublicKey
+}
+
+func (c *chain) account(ctx context.Context, key solana.PublicKey) (*rpc.Account, error) {
+	res, err := c.rpc.GetAccountInfoWithOpts(ctx, key, &rpc.GetAccountInfoOpts{Commitment: c.commitment})
+	if err != nil {
+		if errors.Is(err, rpc.ErrNotFound) {
+			return nil, fmt.Errorf("%s: %w", key, errAccountMissing)
+		}
+		return nil, fmt.Errorf("get account %s: %w", key, err)
+	}
+	if res == nil || res.Value == nil {
+		return nil, fmt.Errorf("%s: %w", key, errAccountMissing)
+	}
+	return res.Value, nil
+}
+
+// decode fetches key and decodes it as one of the program's accounts, checking its owner.
+func (c *chain) decode(ctx context.Context, key solana.PublicKey, into interface{ UnmarshalAccount([]byte) error }) error {
+	a, err := c.account(ctx, key)
+	if err != nil {
+		return err
+	}
+	if !a.Owner.Equals(c.programID) {
+		return fmt.Errorf("account %s is owned by %s, not upgrade_manager", key, a.Owner)
+	}
+	if err := into.UnmarshalAccount(a.Data.GetBinary()); err != nil {
+		return fmt.Errorf("decode account %s: %w", key, err)
+	}
+	return nil
+}
+
+// now is the chain's unix time: the Clock sysvar's unix_timestamp (offset 32).
+func (c *chain) now(ctx context.Context) (int64, error) {
+	a, err := c.account(ctx, solana.SysVarClockPubkey)
+	if err != nil {
+		return 0, fmt.Errorf("read the clock sysvar: %w", err)
+	}
+	d := a.Data.GetBinary()
+	if len(d) < 40 {
+		return 0, fmt.Errorf("clock sysvar has %d bytes", len(d))
+	}
+	return int64(binary.LittleEndian.Uint64(d[32:40])), nil
+}
+
+// pda derives a program address of the configured program.
+func (c *chain) pda(seeds ...[]byte) solana.PublicKey {
+	k, _, err := solana.FindProgramAddress(seeds, c.programID)
+	if err != nil {
+		// Only impossible seeds (over 32 bytes) fail, and every seed here is a key or a constant.
+		panic(fmt.Sprintf("derive PDA: %v", err))
+	}
+	return k
+}
+
+// retarget points an instruction built for the IDL's program address at the configured one
+// (a deployment under another address), including its event authority.
+func (c *chain) retarget(ix *solana.GenericInstruction) solana.Instruction {
+	if c.programID.Equals(um.ProgramID) {
+		return ix
+	}
+	eventAuthority := c.pda([]byte("__event_authority"))
+	ix.ProgID = c.programID
+	for _, m := range ix.AccountValues {
+		switch {
+		case m.PublicKey.Equals(um.ProgramID):
+			m.PublicKey = c.programID
+		case m.PublicKey.Equals(um.EventAuthority):
+			m.PublicKey = eventAuthority
+		}
+	}
+	return ix
+}
+
+// programdataAddress is the loader-v3 programdata address of program.
+func programdataAddress(program solana.PublicKey) solana.PublicKey {
+	k, _, _ := solana.FindProgramAddress([][]byte{program[:]}, solana.BPFLoaderUpgradeableProgramID)
+	return k
+}
