@@ -1,0 +1,169 @@
+package fanout
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/upgrade-manager/upgrade-manager/graph/store"
+)
+
+// Channel is the notification channel the indexer signals committed
+// batches on.
+const Channel = "upgrade_manager_events"
+
+// Notification is the payload of a notification on Channel.
+type Notification struct {
+	LastSeq int64 `json:"last_seq"`
+	Slot    int64 `json:"slot"`
+}
+
+// Listener follows Channel on one dedicated connection and publishes new
+// events to a Broker.
+//
+// It relies on seq order being commit order, which holds while a single
+// indexer writes the log (one batch transaction at a time).
+type Listener struct {
+	// DatabaseURL is the database to listen on.
+	DatabaseURL string
+	Broker      *Broker
+	Logger      *slog.Logger
+	Metrics     *Metrics // may be nil
+	// MinBackoff and MaxBackoff bound the wait between reconnects
+	// (defaults 100 ms and 10 s).
+	MinBackoff, MaxBackoff time.Duration
+	// BatchSize is how many events one query reads (default 1000).
+	BatchSize int
+
+	readyOnce sync.Once
+	ready     chan struct{}
+	initOnce  sync.Once
+	connected atomic.Bool
+}
+
+func (l *Listener) init() {
+	l.initOnce.Do(func() {
+		l.ready = make(chan struct{})
+		if l.MinBackoff <= 0 {
+			l.MinBackoff = 100 * time.Millisecond
+		}
+		if l.MaxBackoff <= 0 {
+			l.MaxBackoff = 10 * time.Second
+		}
+		if l.BatchSize <= 0 {
+			l.BatchSize = 1000
+		}
+		if l.Logger == nil {
+			l.Logger = slog.New(slog.DiscardHandler)
+		}
+	})
+}
+
+// Ready is closed once the listener first listens: every event committed
+// after that reaches the broker.
+func (l *Listener) Ready() <-chan struct{} {
+	l.init()
+	return l.ready
+}
+
+// Connected reports whether the listener's connection is up.
+func (l *Listener) Connected() bool { return l.connected.Load() }
+
+// Run listens until ctx ends, reconnecting with exponential backoff, and
+// returns nil then. Events committed before the first connection are not
+// published: subscribers that want history read it with a cursor.
+func (l *Listener) Run(ctx context.Context) error {
+	l.init()
+	var (
+		cursor  int64
+		started bool
+	)
+	backoff := l.MinBackoff
+	for {
+		listened, err := l.session(ctx, &cursor, &started)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if listened {
+			backoff = l.MinBackoff
+		}
+		l.Logger.Warn("listener connection lost", slog.Any("error", err), slog.Duration("retry_in", backoff))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, l.MaxBackoff)
+		l.Metrics.reconnected()
+	}
+}
+
+// session runs one connection: LISTEN, catch up after *cursor, then
+// publish on every notification. It reports whether it got to listen.
+func (l *Listener) session(ctx context.Context, cursor *int64, started *bool) (bool, error) {
+	conn, err := pgx.Connect(ctx, l.DatabaseURL)
+	if err != nil {
+		return false, fmt.Errorf("connect: %w", err)
+	}
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+	if _, err := conn.Exec(ctx, "LISTEN "+Channel); err != nil {
+		return false, fmt.Errorf("listen: %w", err)
+	}
+	st := store.New(conn)
+	if !*started {
+		// LISTEN came first, so nothing committed after this read is missed.
+		if *cursor, err = st.LastSeq(ctx); err != nil {
+			return false, fmt.Errorf("read last seq: %w", err)
+		}
+		*started = true
+	}
+	l.connected.Store(true)
+	l.Metrics.setConnected(true)
+	defer func() {
+		l.connected.Store(false)
+		l.Metrics.setConnected(false)
+	}()
+	l.readyOnce.Do(func() { close(l.ready) })
+
+	if err := l.catchUp(ctx, st, cursor); err != nil {
+		return true, err
+	}
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return true, fmt.Errorf("wait for notification: %w", err)
+		}
+		l.Metrics.notified()
+		var note Notification
+		if json.Unmarshal([]byte(n.Payload), &note) == nil && note.LastSeq > 0 && note.LastSeq <= *cursor {
+			continue // already published: a notification queued behind one we caught up past
+		}
+		if err := l.catchUp(ctx, st, cursor); err != nil {
+			return true, err
+		}
+	}
+}
+
+// catchUp publishes every event after *cursor and advances it.
+func (l *Listener) catchUp(ctx context.Context, st *store.Store, cursor *int64) error {
+	for {
+		events, err := st.EventsAfter(ctx, *cursor, nil, l.BatchSize)
+		if err != nil {
+			return err
+		}
+		if len(events) == 0 {
+			return nil
+		}
+		l.Broker.Publish(events)
+		*cursor = events[len(events)-1].Seq
+		if len(events) < l.BatchSize {
+			return nil
+		}
+	}
+}

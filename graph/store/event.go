@@ -1,0 +1,104 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+const eventColumns = `seq, signature, instruction_index, inner_index, ordinal, slot, block_time, name, data,
+	commitment, coalesce(data->>'governance', ''), coalesce(data->>'proposal', ''),
+	coalesce(data->>'program', ''), coalesce(data->>'job', '')`
+
+func scanEvent(row pgx.Row) (*Event, error) {
+	var e Event
+	var data []byte
+	err := row.Scan(&e.Seq, &e.Signature, &e.InstructionIndex, &e.InnerIndex, &e.Ordinal, &e.Slot, &e.BlockTime,
+		&e.Name, &data, &e.Commitment, &e.Governance, &e.Proposal, &e.Program, &e.Job)
+	e.Data = data
+	return &e, err
+}
+
+// EventFilter selects events of the audit log; every set field must match.
+type EventFilter struct {
+	// Names: any matches.
+	Names     []string
+	Signature *string
+	FromSlot  *int64 // inclusive
+	ToSlot    *int64 // inclusive
+}
+
+func (f EventFilter) apply(w *where) {
+	if len(f.Names) > 0 {
+		w.add("name = ANY(%s)", f.Names)
+	}
+	if f.Signature != nil {
+		w.add("signature = %s", *f.Signature)
+	}
+	if f.FromSlot != nil {
+		w.add("slot >= %s", *f.FromSlot)
+	}
+	if f.ToSlot != nil {
+		w.add("slot <= %s", *f.ToSlot)
+	}
+}
+
+// ListEvents returns a page of the events that match f in seq order, and
+// whether more lie beyond it.
+func (s *Store) ListEvents(ctx context.Context, f EventFilter, p Page[int64]) ([]*Event, bool, error) {
+	var w where
+	f.apply(&w)
+	dir := keyset(&w, "seq", false, p, func(k *int64) []any { return []any{*k} })
+	rows, err := collect(ctx, s.db, "events", scanEvent,
+		`SELECT `+eventColumns+` FROM chain_event`+w.sql()+orderBy(dir, "seq")+` LIMIT `+w.arg(p.Limit+1),
+		w.args...)
+	if err != nil {
+		return nil, false, err
+	}
+	rows, more := page(rows, p.Limit, p.Backward)
+	return rows, more, nil
+}
+
+// CountEvents returns how many events match f.
+func (s *Store) CountEvents(ctx context.Context, f EventFilter) (int, error) {
+	var w where
+	f.apply(&w)
+	return s.count(ctx, "events", `SELECT count(*) FROM chain_event`+w.sql(), w.args...)
+}
+
+// EventsAfter returns up to limit events with seq greater than after, in
+// seq order, of the given names (all when names is empty).
+func (s *Store) EventsAfter(ctx context.Context, after int64, names []string, limit int) ([]*Event, error) {
+	rows, _, err := s.ListEvents(ctx, EventFilter{Names: names}, Page[int64]{After: &after, Limit: limit})
+	return rows, err
+}
+
+// LastSeq returns the newest event's seq, or 0 while the log is empty.
+func (s *Store) LastSeq(ctx context.Context) (int64, error) {
+	var seq int64
+	err := s.db.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM chain_event`).Scan(&seq)
+	return seq, err
+}
+
+// IndexerStatus returns the indexer's checkpoints and the log's head.
+func (s *Store) IndexerStatus(ctx context.Context) (*IndexerStatus, error) {
+	cps, err := collect(ctx, s.db, "checkpoints", func(row pgx.Row) (*Checkpoint, error) {
+		var c Checkpoint
+		err := row.Scan(&c.ProgramID, &c.LastSignature, &c.LastSlot, &c.FinalizedSlot, &c.UpdatedAt)
+		return &c, err
+	}, `SELECT program_id, last_signature, last_slot, finalized_slot, updated_at
+		FROM ingest_checkpoint ORDER BY program_id`)
+	if err != nil {
+		return nil, err
+	}
+	st := &IndexerStatus{Checkpoints: cps}
+	err = s.db.QueryRow(ctx, `SELECT (SELECT max(seq) FROM chain_event),
+			coalesce((SELECT max(chain_time) FROM chain_tip), (SELECT max(block_time) FROM chain_event)),
+			(SELECT max(confirmed_slot) FROM chain_tip)`).
+		Scan(&st.LastSeq, &st.ChainTime, &st.TipSlot)
+	if err != nil {
+		return nil, fmt.Errorf("read log head: %w", err)
+	}
+	return st, nil
+}

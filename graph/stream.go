@@ -1,0 +1,131 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/upgrade-manager/upgrade-manager/graph/fanout"
+	"github.com/upgrade-manager/upgrade-manager/graph/store"
+)
+
+// Event names the subscriptions select on.
+const (
+	EventProposalApproved        = "ProposalApproved"
+	EventApprovalRevoked         = "ApprovalRevoked"
+	EventMigrationStarted        = "MigrationStarted"
+	EventMigrationBatchProcessed = "MigrationBatchProcessed"
+	EventMigrationCompleted      = "MigrationCompleted"
+)
+
+// backlogPage is how many events one backlog query reads.
+const backlogPage = 500
+
+// stream runs a subscription. It subscribes to the broker first, then,
+// when the client passed a cursor, sends the events after it from the log,
+// then the live ones, skipping any seq already sent: subscribing before
+// reading the backlog means nothing committed in between is lost, and the
+// seq check means nothing is sent twice.
+//
+// match selects events (it runs on the broker's goroutine, so it only
+// looks at the event); names, when not empty, narrows the backlog query to
+// those event names. conv turns an event into a payload, or skips it.
+func stream[T any](ctx context.Context, r *Resolver, after *string, names []string, match func(*store.Event) bool,
+	conv func(context.Context, *store.Event) (T, bool, error)) (<-chan T, error) {
+	var from int64
+	if after != nil {
+		seq, err := ParseEventCursor("after", *after)
+		if err != nil {
+			return nil, err
+		}
+		from = seq
+	}
+	sub := r.Broker.Subscribe(match, r.SubscriberBuffer)
+	out := make(chan T)
+	go func() {
+		defer close(out)
+		defer sub.Close()
+		last := from
+		send := func(e *store.Event) bool {
+			if e.Seq <= last {
+				return true
+			}
+			last = e.Seq
+			v, ok, err := conv(ctx, e)
+			if err != nil {
+				r.fail(ctx, err)
+				return false
+			}
+			if !ok {
+				return true
+			}
+			select {
+			case out <- v:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+
+		if after != nil {
+			for cursor := from; ; {
+				events, err := r.Store.EventsAfter(ctx, cursor, names, backlogPage)
+				if err != nil {
+					r.fail(ctx, err)
+					return
+				}
+				for _, e := range events {
+					if match(e) && !send(e) {
+						return
+					}
+				}
+				if len(events) < backlogPage {
+					break
+				}
+				cursor = events[len(events)-1].Seq
+			}
+		}
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case e, ok := <-sub.Events():
+				if !ok {
+					if err := sub.Err(); errors.Is(err, fanout.ErrSlowSubscriber) {
+						addSubscriptionError(ctx, &gqlerror.Error{
+							Message:    "subscription ended: the client fell too far behind; resubscribe with after: the last cursor received",
+							Extensions: map[string]any{"code": CodeSlowConsumer},
+						})
+					} else if err != nil {
+						r.fail(ctx, err)
+					}
+					return
+				}
+				if !send(e) {
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
+}
+
+// fail ends a subscription with an internal error, logging its cause.
+func (r *Resolver) fail(ctx context.Context, err error) {
+	if ctx.Err() != nil {
+		return // the client left; nothing failed
+	}
+	r.Logger.ErrorContext(ctx, "subscription failed", slog.Any("error", err))
+	addSubscriptionError(ctx, &gqlerror.Error{Message: "internal error", Extensions: map[string]any{"code": CodeInternal}})
+}
+
+// addSubscriptionError sends err to a websocket client before its
+// subscription completes. Only the websocket transport serves
+// subscriptions here; under any other transport the error is dropped.
+func addSubscriptionError(ctx context.Context, err *gqlerror.Error) {
+	defer func() { _ = recover() }()
+	transport.AddSubscriptionError(ctx, err)
+}
