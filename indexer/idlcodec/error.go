@@ -38,8 +38,8 @@ func (r Reason) String() string {
 }
 
 // Error is a decode failure. Offset counts bytes from the start of the
-// input handed to the outermost decoder (after the discriminator when one
-// was checked).
+// input handed to the outermost decoder: a nested decoder's error is
+// shifted by where its value began (see Shift).
 type Error struct {
 	Reason Reason
 	// Type is the type and field being decoded, e.g. "ProposalCreated.metadata_uri".
