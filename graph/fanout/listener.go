@@ -18,6 +18,10 @@ import (
 // batches on.
 const Channel = "upgrade_manager_events"
 
+// ApplicationName is the listener connection's application_name, so
+// operators can tell it apart in pg_stat_activity.
+const ApplicationName = "upgrade_manager_graphql_listener"
+
 // Notification is the payload of a notification on Channel.
 type Notification struct {
 	LastSeq int64 `json:"last_seq"`
@@ -107,7 +111,12 @@ func (l *Listener) Run(ctx context.Context) error {
 // session runs one connection: LISTEN, catch up after *cursor, then
 // publish on every notification. It reports whether it got to listen.
 func (l *Listener) session(ctx context.Context, cursor *int64, started *bool) (bool, error) {
-	conn, err := pgx.Connect(ctx, l.DatabaseURL)
+	cc, err := pgx.ParseConfig(l.DatabaseURL)
+	if err != nil {
+		return false, fmt.Errorf("parse database URL: %w", err)
+	}
+	cc.RuntimeParams["application_name"] = ApplicationName
+	conn, err := pgx.ConnectConfig(ctx, cc)
 	if err != nil {
 		return false, fmt.Errorf("connect: %w", err)
 	}
