@@ -49,7 +49,9 @@ func eventStatus(s string) (ProposalStatus, error) { return proposalStatus(strin
 
 type unknownValueError struct{ what, value string }
 
-func (e *unknownValueError) Error() string { return "unknown " + e.what + " " + e.value + " in the read model" }
+func (e *unknownValueError) Error() string {
+	return "unknown " + e.what + " " + e.value + " in the read model"
+}
 
 func (f *ProposalFilter) toStore() store.ProposalFilter {
 	if f == nil {
