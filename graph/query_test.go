@@ -248,4 +248,3 @@ func TestNotFoundIsNull(t *testing.T) {
 		t.Errorf("unknown keys resolved to %+v", data)
 	}
 }
-

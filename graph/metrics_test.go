@@ -1,0 +1,68 @@
+package graph_test
+
+import (
+	"bufio"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// metric reads a gauge or counter without labels from base's /metrics.
+func metric(t *testing.T, base, name string) float64 {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("metric %s missing", name)
+	return 0
+}
+
+// waitMetric waits until metric name on base reaches at least want.
+func waitMetric(t *testing.T, base, name string, want float64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for metric(t, base, name) < want {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not reach %v", name, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestHealthAndMetrics(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	resp, err := http.Get(b.base + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("/healthz = %d", resp.StatusCode)
+	}
+	if v := metric(t, b.base, "upgrade_manager_graphql_listener_connected"); v != 1 {
+		t.Errorf("listener_connected = %v, want 1", v)
+	}
+	resp, err = http.Get(b.base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("GraphiQL page: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}
