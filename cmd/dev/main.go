@@ -62,6 +62,8 @@ type Config struct {
 	// Command, when not empty, runs with DATABASE_URL set in place of the
 	// foreground environment.
 	Command []string
+	// GraphQLAddr is where the GraphQL server listens (-graphql-addr).
+	GraphQLAddr string
 }
 
 // Validate reports the first invalid field of c.
@@ -109,6 +111,7 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	fs.StringVar(&m.Config.PGDir, "pg-dir", devDir, "`directory` of the persistent local cluster")
 	fs.BoolVar(&m.Config.Ephemeral, "ephemeral", false, "run a throwaway cluster, removed at exit, instead of the persistent one")
 	fs.BoolVar(&m.Config.Migrate, "migrate", true, "apply the migrations on start")
+	fs.StringVar(&m.Config.GraphQLAddr, "graphql-addr", "127.0.0.1:8080", "`address` of the GraphQL server")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -72,7 +72,7 @@ func TestRunCommandWithEphemeralCluster(t *testing.T) {
 func TestRunForegroundPrintsURLAndStatus(t *testing.T) {
 	t.Parallel()
 	url := pgtest.NewEmptyDB(t)
-	m := newTestMain(t, Config{DatabaseURL: url, Migrate: true})
+	m := newTestMain(t, Config{DatabaseURL: url, Migrate: true, GraphQLAddr: "127.0.0.1:0"})
 	out := &syncBuffer{}
 	m.Stdout = out
 
@@ -80,6 +80,7 @@ func TestRunForegroundPrintsURLAndStatus(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx) }()
 	waitFor(t, out, "00001_ingestion.sql", done)
+	waitFor(t, out, "GRAPHQL_URL=http://127.0.0.1:", done)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run after interrupt = %v, want nil", err)
@@ -96,7 +97,7 @@ func TestRunReusesRunningDevCluster(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 
-	fg := newTestMain(t, Config{PGDir: dir, Migrate: true})
+	fg := newTestMain(t, Config{PGDir: dir, Migrate: true, GraphQLAddr: "127.0.0.1:0"})
 	out := &syncBuffer{}
 	fg.Stdout = out
 	ctx, cancel := context.WithCancel(t.Context())

@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/upgrade-manager/upgrade-manager/graph"
 )
 
 // component is one long-running part of the dev environment. Its run
@@ -17,10 +20,30 @@ type component struct {
 }
 
 // components lists the parts of the environment beyond the database, in
-// start order. Later work adds the local validator, the indexer, the GraphQL
-// server and the cranks here.
+// start order. Later work adds the local validator, the indexer and the
+// cranks here.
 func (m *Main) components() []component {
-	return nil
+	return []component{
+		{name: "graphql", run: m.runGraphQL},
+	}
+}
+
+// runGraphQL serves the GraphQL read model on -graphql-addr, open to any
+// origin as a local environment is.
+func (m *Main) runGraphQL(ctx context.Context) error {
+	cfg := graph.DefaultServerConfig()
+	cfg.Addr = m.Config.GraphQLAddr
+	cfg.DatabaseURL = m.databaseURL
+	cfg.AllowedOrigins = []string{"*"}
+	s := graph.NewServer(cfg, m.Logger.With(slog.String("component", "graphql")))
+	go func() {
+		select {
+		case <-s.Ready():
+			fmt.Fprintf(m.Stdout, "GRAPHQL_URL=http://%s/graphql\n", s.Addr())
+		case <-ctx.Done():
+		}
+	}()
+	return s.Run(ctx)
 }
 
 // supervise runs every component until ctx ends or one of them stops, and
