@@ -1,0 +1,334 @@
+package decode
+
+import (
+	"encoding/base64"
+	"fmt"
+	"strings"
+
+	"github.com/gagliardetto/solana-go"
+
+	"github.com/upgrade-manager/upgrade-manager/indexer/idlcodec"
+	"github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
+)
+
+// EventIxTag is what Anchor's emit_cpi! puts before an event in the self-CPI's
+// data: EVENT_IX_TAG 0x1d9acb512ea545e4, little-endian.
+var EventIxTag = [8]byte{0xe4, 0x45, 0xa5, 0x2e, 0x51, 0xcb, 0x9a, 0x1d}
+
+const eventIxTag = "\xe4\x45\xa5\x2e\x51\xcb\x9a\x1d"
+
+// Position says where in a transaction an event was.
+type Position struct {
+	// Signature is the transaction's first signature.
+	Signature string
+	// InstructionIndex is the top-level instruction the event belongs to; -1
+	// for a log event whose instruction the log does not reveal.
+	InstructionIndex int
+	// InnerIndex indexes the emit_cpi! instruction among the top-level
+	// instruction's inner instructions; -1 for an event read from the log.
+	InnerIndex int
+	// StackHeight is the emit_cpi! instruction's stack height, or for a log
+	// event the depth of the invoke stack; 0 when unknown.
+	StackHeight int
+	// Ordinal numbers the transaction's events from 0 in order. Events that
+	// fail to decode take their number too, so the others keep theirs when a
+	// later decoder reads them: (Signature, Ordinal) is a stable key.
+	Ordinal int
+}
+
+// Event is one decoded event.
+type Event struct {
+	// Name is the event's IDL name.
+	Name     string
+	Position Position
+	// Data is the event: one of the upgrademanager event types, e.g.
+	// *upgrademanager.ProposalCreated.
+	Data upgrademanager.Event
+	// Raw is the event's discriminator followed by its borsh encoding. It
+	// may share memory with the input transaction.
+	Raw []byte
+}
+
+// JSON renders the event's fields by the IDL JSON convention (see
+// package upgrademanager).
+func (e *Event) JSON() []byte { return e.Data.AppendJSON(nil) }
+
+// Result is what Decode found in one transaction.
+type Result struct {
+	// Events are the transaction's events in order, numbered by Ordinal.
+	Events []Event
+	// Errors are the events that did not decode, in order.
+	Errors []*Error
+	// Failed is set when the transaction failed; it then has no events.
+	Failed bool
+	// Truncated is set when the log was truncated. Events read from the log
+	// may then be missing; emit_cpi! events never are.
+	Truncated bool
+	// LogEventsIgnored counts the program's "Program data:" lines left
+	// unread because the transaction carried emit_cpi! events.
+	LogEventsIgnored int
+}
+
+// Decoder finds and decodes the program's events in transactions. It
+// holds no mutable state and is safe for concurrent use.
+type Decoder struct {
+	program      solana.PublicKey
+	programB58   string
+	authority    solana.PublicKey
+	authorityB58 string
+}
+
+// Option configures a Decoder.
+type Option func(*Decoder)
+
+// WithProgramID decodes the events of the program deployed at id instead
+// of the IDL's address (a localnet or devnet deployment).
+func WithProgramID(id solana.PublicKey) Option {
+	return func(d *Decoder) { d.program = id }
+}
+
+// New returns a Decoder for upgrade_manager at its IDL address, or where
+// WithProgramID says.
+func New(opts ...Option) (*Decoder, error) {
+	d := &Decoder{program: upgrademanager.ProgramID}
+	for _, o := range opts {
+		o(d)
+	}
+	auth, _, err := solana.FindProgramAddress([][]byte{[]byte("__event_authority")}, d.program)
+	if err != nil {
+		return nil, fmt.Errorf("derive event authority of %s: %w", d.program, err)
+	}
+	d.authority = auth
+	d.programB58 = d.program.String()
+	d.authorityB58 = auth.String()
+	return d, nil
+}
+
+// ProgramID is the program whose events the decoder reads.
+func (d *Decoder) ProgramID() solana.PublicKey { return d.program }
+
+// EventAuthority is the PDA ["__event_authority"] of the program: the
+// first account of every emit_cpi! instruction.
+func (d *Decoder) EventAuthority() solana.PublicKey { return d.authority }
+
+// Decode returns the events of tx. It never panics on malformed input; an
+// event that does not decode becomes an *Error and the others still
+// decode. See the package documentation for which instructions and log
+// lines count as events.
+func (d *Decoder) Decode(tx *Transaction) Result {
+	var r Result
+	if tx.Failed {
+		r.Failed = true
+		return r
+	}
+	prog, auth := d.keyIndexes(tx)
+	cpi := false
+	if prog >= 0 && auth >= 0 {
+		cpi = d.decodeCPI(tx, prog, auth, &r)
+	}
+	if cpi {
+		r.Truncated, r.LogEventsIgnored = d.skimLogs(tx)
+	} else {
+		d.decodeLogs(tx, &r)
+	}
+	return r
+}
+
+// keyIndexes finds the program and its event authority among tx's keys.
+func (d *Decoder) keyIndexes(tx *Transaction) (prog, auth int) {
+	prog, auth = -1, -1
+	if tx.Keys != nil {
+		for i := range tx.Keys {
+			switch tx.Keys[i] {
+			case d.program:
+				if prog < 0 {
+					prog = i
+				}
+			case d.authority:
+				if auth < 0 {
+					auth = i
+				}
+			}
+		}
+		return prog, auth
+	}
+	for i, k := range tx.AccountKeys {
+		switch k {
+		case d.programB58:
+			if prog < 0 {
+				prog = i
+			}
+		case d.authorityB58:
+			if auth < 0 {
+				auth = i
+			}
+		}
+	}
+	return prog, auth
+}
+
+// isEventCPI reports whether ix is a call of the program whose first
+// account is the event authority: the only shape emit_cpi! produces, and
+// one only the program can produce in a successful transaction, since
+// Anchor's handler requires the authority's signature.
+func isEventCPI(ix *Instruction, prog, auth int) bool {
+	return int(ix.ProgramIDIndex) == prog && len(ix.Accounts) > 0 && int(ix.Accounts[0]) == auth
+}
+
+// decodeCPI reads the emit_cpi! events and reports whether there were any
+// (decodable or not).
+func (d *Decoder) decodeCPI(tx *Transaction, prog, auth int, r *Result) bool {
+	// First pass: count the candidates and size one buffer for all their data.
+	n, size := 0, 0
+	for li := range tx.InnerInstructions {
+		ins := tx.InnerInstructions[li].Instructions
+		for j := range ins {
+			if ix := &ins[j]; isEventCPI(ix, prog, auth) {
+				n++
+				if ix.DataBytes == nil {
+					size += idlcodec.Base58DecodedLenMax(len(ix.Data))
+				}
+			}
+		}
+	}
+	if n == 0 {
+		return false
+	}
+	arena := make([]byte, 0, size)
+	r.Events = make([]Event, 0, n)
+	ord := 0
+	for li := range tx.InnerInstructions {
+		list := &tx.InnerInstructions[li]
+		for j := range list.Instructions {
+			ix := &list.Instructions[j]
+			if !isEventCPI(ix, prog, auth) {
+				continue
+			}
+			pos := Position{Signature: tx.Signature, InstructionIndex: int(list.Index), InnerIndex: j, StackHeight: int(ix.StackHeight)}
+			data := ix.DataBytes
+			if data == nil {
+				start := len(arena)
+				var err error
+				if arena, err = idlcodec.AppendBase58Decode(arena, ix.Data); err != nil {
+					arena = arena[:start]
+					pos.Ordinal = ord
+					ord++
+					r.Errors = append(r.Errors, &Error{Reason: ReasonEncoding, Position: pos, Raw: []byte(ix.Data), Err: err})
+					continue
+				}
+				data = arena[start:len(arena):len(arena)]
+			}
+			if len(data) < len(eventIxTag) || string(data[:len(eventIxTag)]) != eventIxTag {
+				continue // a call with the authority first but no event in it
+			}
+			pos.Ordinal = ord
+			ord++
+			appendEvent(r, data[len(eventIxTag):], pos)
+		}
+	}
+	return ord > 0
+}
+
+// appendEvent decodes raw (discriminator and borsh) into r.
+func appendEvent(r *Result, raw []byte, pos Position) {
+	ev, err := upgrademanager.DecodeEvent(raw)
+	if err != nil {
+		r.Errors = append(r.Errors, &Error{Reason: reasonOf(err), Position: pos, Raw: raw, Err: err})
+		return
+	}
+	r.Events = append(r.Events, Event{Name: ev.EventName(), Position: pos, Data: ev, Raw: raw})
+}
+
+// logHints says whether logs hold any data line and whether they were
+// truncated, without parsing them.
+func logHints(logs []string) (data, truncated bool) {
+	for _, l := range logs {
+		if strings.HasPrefix(l, "Program data:") {
+			data = true
+		} else if l == "Log truncated" {
+			truncated = true
+		}
+	}
+	return data, truncated
+}
+
+// topPrograms returns the program of each top-level instruction on demand,
+// encoding decoded keys once.
+func topPrograms(tx *Transaction) func(int) string {
+	var names []string
+	return func(i int) string {
+		if names == nil {
+			names = make([]string, len(tx.Instructions))
+			for k := range tx.Instructions {
+				names[k] = tx.key(int(tx.Instructions[k].ProgramIDIndex))
+			}
+		}
+		return names[i]
+	}
+}
+
+func (d *Decoder) scanLogs(tx *Transaction) LogScan {
+	var top func(int) string
+	if len(tx.Instructions) > 0 && tx.keyCount() > 0 {
+		top = topPrograms(tx)
+	}
+	return parseLogs(tx.LogMessages, d.programB58, len(tx.Instructions), top)
+}
+
+// skimLogs reports truncation and counts the program's data lines, for a
+// transaction whose events came as emit_cpi! instructions.
+func (d *Decoder) skimLogs(tx *Transaction) (truncated bool, dataLines int) {
+	data, truncated := logHints(tx.LogMessages)
+	if !data {
+		return truncated, 0
+	}
+	return truncated, len(d.scanLogs(tx).Data)
+}
+
+// decodeLogs reads emit! events from the program's "Program data:" lines.
+func (d *Decoder) decodeLogs(tx *Transaction, r *Result) {
+	data, truncated := logHints(tx.LogMessages)
+	r.Truncated = truncated
+	if !data {
+		return
+	}
+	scan := d.scanLogs(tx)
+	if len(scan.Data) == 0 {
+		return
+	}
+	size := 0
+	for _, ld := range scan.Data {
+		size += base64.StdEncoding.DecodedLen(len(ld.Payload))
+	}
+	arena := make([]byte, 0, size)
+	r.Events = make([]Event, 0, len(scan.Data))
+	for ord, ld := range scan.Data {
+		pos := Position{Signature: tx.Signature, InstructionIndex: ld.InstructionIndex, InnerIndex: -1, StackHeight: ld.StackHeight, Ordinal: ord}
+		if ld.Payload == "" || strings.IndexByte(ld.Payload, ' ') >= 0 {
+			// emit! logs one field; several (or none) are some other sol_log_data.
+			r.Errors = append(r.Errors, &Error{Reason: ReasonMalformed, Position: pos, Raw: []byte(ld.Payload),
+				Err: fmt.Errorf("data line has %d fields, an event has 1", len(strings.Fields(ld.Payload)))})
+			continue
+		}
+		start := len(arena)
+		m, err := base64.StdEncoding.Decode(arena[start:start+base64.StdEncoding.DecodedLen(len(ld.Payload))], readOnlyBytes(ld.Payload))
+		if err != nil {
+			r.Errors = append(r.Errors, &Error{Reason: ReasonEncoding, Position: pos, Raw: []byte(ld.Payload), Err: err})
+			continue
+		}
+		arena = arena[:start+m]
+		appendEvent(r, arena[start:start+m:start+m], pos)
+	}
+}
+
+// DecodeRaw decodes one event from its raw bytes (discriminator and borsh,
+// as Event.Raw holds them), e.g. to replay stored events. A failure is an
+// *Error at pos.
+func DecodeRaw(raw []byte, pos Position) (Event, error) {
+	var r Result
+	appendEvent(&r, raw, pos)
+	if len(r.Errors) > 0 {
+		return Event{}, r.Errors[0]
+	}
+	return r.Events[0], nil
+}
