@@ -103,3 +103,28 @@ func AppliedSignatures(ctx context.Context, db DBTX, sigs []string) (map[string]
 	}
 	return out, nil
 }
+
+// InitCheckpoint creates programID's checkpoint at slot, naming no
+// transaction, unless it exists: indexing then starts with the transactions
+// of slot and later ones instead of the program's whole history.
+func InitCheckpoint(ctx context.Context, db DBTX, programID string, slot uint64) error {
+	_, err := db.Exec(ctx, `INSERT INTO ingest_checkpoint (program_id, last_signature, last_slot)
+		VALUES ($1, '', $2) ON CONFLICT (program_id) DO NOTHING`, programID, int64(slot))
+	if err != nil {
+		return fmt.Errorf("create checkpoint: %w", err)
+	}
+	return nil
+}
+
+// FirstAppliedSlot returns the slot of programID's oldest applied
+// transaction, or ErrNotFound when none is.
+func FirstAppliedSlot(ctx context.Context, db DBTX, programID string) (uint64, error) {
+	var slot *int64
+	if err := db.QueryRow(ctx, `SELECT min(slot) FROM ingested_transaction WHERE program_id = $1`, programID).Scan(&slot); err != nil {
+		return 0, fmt.Errorf("read first applied slot: %w", err)
+	}
+	if slot == nil {
+		return 0, ErrNotFound
+	}
+	return uint64(*slot), nil
+}
