@@ -1,0 +1,380 @@
+package chain
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gagliardetto/solana-go/rpc"
+	"github.com/gagliardetto/solana-go/rpc/jsonrpc"
+
+	"github.com/upgrade-manager/upgrade-manager/indexer/internal/backoff"
+)
+
+// Errors the client returns for answers that are not failures.
+var (
+	// ErrNotFound: the node does not have the transaction at the asked
+	// commitment (getTransaction answered null).
+	ErrNotFound = errors.New("not found")
+	// ErrBlockUnavailable: the node cannot give the block (skipped slot,
+	// pruned ledger, or no getBlock at all).
+	ErrBlockUnavailable = errors.New("block unavailable")
+)
+
+// Commitment is an RPC commitment level.
+type Commitment string
+
+// The commitments the indexer reads at.
+const (
+	Confirmed Commitment = "confirmed"
+	Finalized Commitment = "finalized"
+)
+
+// ClientConfig configures a Client.
+type ClientConfig struct {
+	// URL is the HTTP JSON-RPC endpoint.
+	URL string
+	// Timeout bounds one request; zero means 30s.
+	Timeout time.Duration
+	// MinBackoff and MaxBackoff bound the delay between retries of a failed
+	// request; zero means 100ms and 30s.
+	MinBackoff, MaxBackoff time.Duration
+	// HTTPClient, when set, replaces solana-go's default HTTP client.
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+	Metrics    *Metrics
+}
+
+// Client reads the chain over JSON-RPC with solana-go. Every call retries
+// rate limits (HTTP 429), transport failures, timeouts and transient node
+// errors with exponential backoff and jitter until it succeeds or ctx ends;
+// a rate limit on one call pauses all calls of the client, so that
+// concurrent workers back off together instead of hammering the node.
+// Answers that are final (a transaction the node does not have, invalid
+// parameters) return at once.
+type Client struct {
+	cfg     ClientConfig
+	rpc     *rpc.Client
+	logger  *slog.Logger
+	metrics *Metrics
+
+	mu         sync.Mutex
+	pauseUntil time.Time
+	pause      backoff.Backoff
+}
+
+// NewClient returns a client for cfg.URL.
+func NewClient(cfg ClientConfig) *Client {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	var c *rpc.Client
+	if cfg.HTTPClient != nil {
+		c = rpc.NewWithCustomRPCClient(jsonrpc.NewClientWithOpts(cfg.URL, &jsonrpc.RPCClientOpts{HTTPClient: cfg.HTTPClient}))
+	} else {
+		c = rpc.New(cfg.URL)
+	}
+	return &Client{
+		cfg:     cfg,
+		rpc:     c,
+		logger:  logger,
+		metrics: cfg.Metrics,
+		pause:   backoff.Backoff{Min: cfg.MinBackoff, Max: cfg.MaxBackoff},
+	}
+}
+
+// Close releases the client's connections.
+func (c *Client) Close() error { return c.rpc.Close() }
+
+// errorKind classifies a failed call for retries and the errors metric.
+type errorKind string
+
+const (
+	kindRateLimited errorKind = "rate_limited"
+	kindTransport   errorKind = "transport"
+	kindNode        errorKind = "node"  // transient node-side errors
+	kindFinal       errorKind = "final" // retrying cannot help
+)
+
+// JSON-RPC error codes of the Solana node (solana-rpc-client-api's custom
+// errors) that the client acts on.
+const (
+	codeBlockCleanedUp          = -32001
+	codeBlockNotAvailable       = -32004
+	codeNodeUnhealthy           = -32005
+	codeSlotSkipped             = -32007
+	codeLongTermStorageSlotSkip = -32009
+	codeBlockStatusNotAvailable = -32014
+	codeMinContextSlot          = -32016
+	codeMethodNotFound          = -32601
+	codeInvalidParams           = -32602
+)
+
+func classify(err error) errorKind {
+	var rpcErr *jsonrpc.RPCError
+	var httpErr *jsonrpc.HTTPError
+	switch {
+	case errors.As(err, &rpcErr):
+		switch rpcErr.Code {
+		case 429:
+			return kindRateLimited
+		case codeMethodNotFound, codeInvalidParams:
+			return kindFinal
+		default:
+			return kindNode
+		}
+	case errors.As(err, &httpErr):
+		if httpErr.Code == http.StatusTooManyRequests {
+			return kindRateLimited
+		}
+		return kindNode
+	default:
+		return kindTransport
+	}
+}
+
+// rpcCode returns the JSON-RPC error code of err, or 0.
+func rpcCode(err error) int {
+	var rpcErr *jsonrpc.RPCError
+	if errors.As(err, &rpcErr) {
+		return rpcErr.Code
+	}
+	return 0
+}
+
+// call runs one JSON-RPC method with retries. final, when not nil, picks
+// out errors that are answers rather than failures: call returns those at
+// once.
+func (c *Client) call(ctx context.Context, out any, method string, params []any, final func(error) bool) error {
+	var b backoff.Backoff
+	b.Min, b.Max = c.cfg.MinBackoff, c.cfg.MaxBackoff
+	for {
+		if err := c.waitPause(ctx); err != nil {
+			return err
+		}
+		c.metrics.request(method)
+		cctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+		err := c.rpc.RPCCallForInto(cctx, out, method, params)
+		cancel()
+		if err == nil {
+			c.clearPause()
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		kind := classify(err)
+		if final != nil && final(err) {
+			return err
+		}
+		c.metrics.failure(method, kind)
+		if kind == kindFinal {
+			return fmt.Errorf("%s: %w", method, err)
+		}
+		if kind == kindRateLimited {
+			c.ratePause()
+		}
+		d := b.Next()
+		// Log the first failure and then every tenth: a node that is down
+		// must be visible without flooding the log.
+		if n := b.Attempts(); n == 1 || n%10 == 0 {
+			c.logger.Warn("rpc call failed; retrying", slog.String("method", method),
+				slog.String("kind", string(kind)), slog.Int("attempt", n), slog.Duration("retry_in", d),
+				slog.String("error", shortError(err)))
+		}
+		if err := backoff.Sleep(ctx, d); err != nil {
+			return err
+		}
+	}
+}
+
+// ratePause makes every call of the client wait: the node said too many.
+func (c *Client) ratePause() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	until := time.Now().Add(c.pause.Next())
+	if until.After(c.pauseUntil) {
+		c.pauseUntil = until
+	}
+}
+
+func (c *Client) clearPause() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pause.Reset()
+}
+
+func (c *Client) waitPause(ctx context.Context) error {
+	c.mu.Lock()
+	d := time.Until(c.pauseUntil)
+	c.mu.Unlock()
+	if d <= 0 {
+		return nil
+	}
+	return backoff.Sleep(ctx, d)
+}
+
+// shortError renders err in one line: solana-go's RPC errors dump structs.
+func shortError(err error) string {
+	var rpcErr *jsonrpc.RPCError
+	if errors.As(err, &rpcErr) {
+		return fmt.Sprintf("rpc error %d: %s", rpcErr.Code, rpcErr.Message)
+	}
+	return err.Error()
+}
+
+// Signature is one entry of getSignaturesForAddress.
+type Signature struct {
+	Signature string
+	Slot      uint64
+	Failed    bool
+}
+
+// Signatures returns up to limit (at most 1000) signatures of transactions
+// that mention address, newest first, starting strictly before before when
+// it is not empty.
+func (c *Client) Signatures(ctx context.Context, address, before string, limit int, commitment Commitment) ([]Signature, error) {
+	opts := map[string]any{"limit": limit, "commitment": commitment}
+	if before != "" {
+		opts["before"] = before
+	}
+	var out []struct {
+		Signature string          `json:"signature"`
+		Slot      uint64          `json:"slot"`
+		Err       json.RawMessage `json:"err"`
+	}
+	if err := c.call(ctx, &out, "getSignaturesForAddress", []any{address, opts}, nil); err != nil {
+		return nil, fmt.Errorf("list signatures for %s: %w", address, err)
+	}
+	sigs := make([]Signature, len(out))
+	for i, s := range out {
+		sigs[i] = Signature{Signature: s.Signature, Slot: s.Slot, Failed: len(s.Err) > 0 && string(s.Err) != "null"}
+	}
+	return sigs, nil
+}
+
+// Transaction returns the getTransaction result for sig (json encoding,
+// version 0 transactions allowed) as the node sent it, or ErrNotFound when
+// the node has no such transaction at commitment.
+func (c *Client) Transaction(ctx context.Context, sig string, commitment Commitment) (json.RawMessage, error) {
+	var out json.RawMessage
+	opts := map[string]any{"encoding": "json", "commitment": commitment, "maxSupportedTransactionVersion": 0}
+	if err := c.call(ctx, &out, "getTransaction", []any{sig, opts}, nil); err != nil {
+		return nil, fmt.Errorf("fetch transaction %s: %w", sig, err)
+	}
+	if len(out) == 0 || string(out) == "null" {
+		return nil, ErrNotFound
+	}
+	return out, nil
+}
+
+// BlockSignatures returns the signatures of the block at slot in block
+// order, or ErrBlockUnavailable when the node cannot give that block.
+func (c *Client) BlockSignatures(ctx context.Context, slot uint64, commitment Commitment) ([]string, error) {
+	var out *struct {
+		Signatures []string `json:"signatures"`
+	}
+	opts := map[string]any{
+		"encoding": "json", "transactionDetails": "signatures", "rewards": false,
+		"commitment": commitment, "maxSupportedTransactionVersion": 0,
+	}
+	err := c.call(ctx, &out, "getBlock", []any{slot, opts}, func(err error) bool {
+		switch rpcCode(err) {
+		case codeBlockCleanedUp, codeSlotSkipped, codeLongTermStorageSlotSkip, codeMethodNotFound:
+			return true
+		}
+		return false
+	})
+	if err != nil {
+		switch rpcCode(err) {
+		case codeBlockCleanedUp, codeSlotSkipped, codeLongTermStorageSlotSkip, codeMethodNotFound:
+			return nil, fmt.Errorf("block %d: %w (%s)", slot, ErrBlockUnavailable, shortError(err))
+		}
+		return nil, fmt.Errorf("fetch block %d: %w", slot, err)
+	}
+	if out == nil {
+		return nil, fmt.Errorf("block %d: %w", slot, ErrBlockUnavailable)
+	}
+	return out.Signatures, nil
+}
+
+// Status is the status of a signature.
+type Status struct {
+	Slot uint64
+	// Commitment is processed, confirmed or finalized.
+	Commitment string
+	Failed     bool
+}
+
+// SignatureStatuses returns the status of each of sigs (at most 256), nil
+// for a signature the node does not know, searching the whole history.
+func (c *Client) SignatureStatuses(ctx context.Context, sigs []string) ([]*Status, error) {
+	var out struct {
+		Value []*struct {
+			Slot               uint64          `json:"slot"`
+			ConfirmationStatus string          `json:"confirmationStatus"`
+			Err                json.RawMessage `json:"err"`
+		} `json:"value"`
+	}
+	if err := c.call(ctx, &out, "getSignatureStatuses", []any{sigs, map[string]any{"searchTransactionHistory": true}}, nil); err != nil {
+		return nil, fmt.Errorf("fetch signature statuses: %w", err)
+	}
+	if len(out.Value) != len(sigs) {
+		return nil, fmt.Errorf("fetch signature statuses: %d answers for %d signatures", len(out.Value), len(sigs))
+	}
+	st := make([]*Status, len(sigs))
+	for i, v := range out.Value {
+		if v != nil {
+			st[i] = &Status{Slot: v.Slot, Commitment: v.ConfirmationStatus, Failed: len(v.Err) > 0 && string(v.Err) != "null"}
+		}
+	}
+	return st, nil
+}
+
+// Slot returns the newest slot at commitment.
+func (c *Client) Slot(ctx context.Context, commitment Commitment) (uint64, error) {
+	var slot uint64
+	if err := c.call(ctx, &slot, "getSlot", []any{map[string]any{"commitment": commitment}}, nil); err != nil {
+		return 0, fmt.Errorf("fetch slot: %w", err)
+	}
+	return slot, nil
+}
+
+// clockSysvar is the Clock sysvar's address.
+const clockSysvar = "SysvarC1ock11111111111111111111111111111111"
+
+// Clock returns the Clock sysvar at commitment: its slot and the
+// unix_timestamp programs compare deadlines with.
+func (c *Client) Clock(ctx context.Context, commitment Commitment) (slot uint64, now time.Time, err error) {
+	var out struct {
+		Value *struct {
+			Data []string `json:"data"`
+		} `json:"value"`
+	}
+	opts := map[string]any{"encoding": "base64", "commitment": commitment}
+	if err := c.call(ctx, &out, "getAccountInfo", []any{clockSysvar, opts}, nil); err != nil {
+		return 0, time.Time{}, fmt.Errorf("fetch clock: %w", err)
+	}
+	if out.Value == nil || len(out.Value.Data) == 0 {
+		return 0, time.Time{}, errors.New("fetch clock: no clock sysvar")
+	}
+	data, err := base64.StdEncoding.DecodeString(out.Value.Data[0])
+	// slot u64, epoch_start_timestamp i64, epoch u64, leader_schedule_epoch u64, unix_timestamp i64
+	if err != nil || len(data) < 40 {
+		return 0, time.Time{}, fmt.Errorf("fetch clock: malformed clock sysvar (%d bytes): %v", len(data), err)
+	}
+	slot = binary.LittleEndian.Uint64(data[0:8])
+	unix := int64(binary.LittleEndian.Uint64(data[32:40]))
+	return slot, time.Unix(unix, 0).UTC(), nil
+}
