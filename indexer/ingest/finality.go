@@ -1,0 +1,153 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/upgrade-manager/upgrade-manager/indexer/chain"
+	"github.com/upgrade-manager/upgrade-manager/indexer/store"
+)
+
+// statusBatch is getSignatureStatuses' largest request.
+const statusBatch = 256
+
+func (in *Ingester) finalityLoop(ctx context.Context) error {
+	return in.tick(ctx, "finality check", in.cfg.FinalityInterval, in.Finalize)
+}
+
+// Finalize records the chain tip and clock, then settles the confirmed
+// transactions at or below the finalized slot: promoted when they finalized
+// in the slot they were applied in, reverted (their events deleted, the
+// projections rebuilt) when their slot was abandoned, and re-applied when
+// they finalized in another slot.
+func (in *Ingester) Finalize(ctx context.Context) error {
+	fin, err := in.chain.Slot(ctx, chain.Finalized)
+	if err != nil {
+		return err
+	}
+	conf, err := in.chain.Slot(ctx, chain.Confirmed)
+	if err != nil {
+		return err
+	}
+	in.observeTip(conf)
+	in.metrics.finalized(fin)
+	tip := store.ChainTip{ConfirmedSlot: conf, FinalizedSlot: fin}
+	if _, now, err := in.chain.Clock(ctx, chain.Confirmed); err == nil {
+		tip.ChainTime = &now
+	} else {
+		in.logger.Warn("chain clock unavailable", slog.String("error", err.Error()))
+	}
+	if err := store.SetChainTip(ctx, in.db, in.cfg.ProgramID, tip); err != nil {
+		return err
+	}
+	if in.cfg.Commitment == store.Finalized {
+		return store.SetFinalized(ctx, in.db, in.cfg.ProgramID, fin)
+	}
+	return in.settle(ctx, fin)
+}
+
+// settle promotes or reverts the confirmed transactions up to fin.
+func (in *Ingester) settle(ctx context.Context, fin uint64) error {
+	watermark := fin
+	for {
+		refs, err := store.ConfirmedTransactions(ctx, in.db, in.cfg.ProgramID, fin, statusBatch)
+		if err != nil {
+			return err
+		}
+		if len(refs) == 0 {
+			break
+		}
+		sigs := make([]string, len(refs))
+		for i, r := range refs {
+			sigs[i] = r.Signature
+		}
+		statuses, err := in.chain.SignatureStatuses(ctx, sigs)
+		if err != nil {
+			return err
+		}
+		var promote, revert, reapply []string
+		undecided := 0
+		for i, r := range refs {
+			st := statuses[i]
+			switch {
+			case st != nil && st.Slot == r.Slot && st.Commitment == string(chain.Finalized):
+				promote = append(promote, r.Signature)
+			case st != nil && st.Slot != r.Slot:
+				// Landed again in another slot of the surviving fork.
+				revert = append(revert, r.Signature)
+				reapply = append(reapply, r.Signature)
+			case st == nil:
+				// Unknown to the node: make sure before deleting anything.
+				raw, err := in.chain.Transaction(ctx, r.Signature, chain.Finalized)
+				switch {
+				case errors.Is(err, chain.ErrNotFound):
+					revert = append(revert, r.Signature)
+				case err != nil:
+					return err
+				default:
+					var h txHeader
+					if jerr := json.Unmarshal(raw, &h); jerr == nil && h.Slot == r.Slot {
+						promote = append(promote, r.Signature)
+					} else {
+						revert = append(revert, r.Signature)
+						reapply = append(reapply, r.Signature)
+					}
+				}
+			default:
+				// The node has not finalized it yet although its slot is:
+				// settle it next time, and keep the watermark below it.
+				undecided++
+				watermark = min(watermark, r.Slot-1)
+			}
+		}
+		if err := store.Promote(ctx, in.db, promote); err != nil {
+			return err
+		}
+		in.metrics.promoted(len(promote))
+		if len(revert) > 0 {
+			res, err := store.Revert(ctx, in.db, in.cfg.ProgramID, revert)
+			if err != nil {
+				return err
+			}
+			in.metrics.reverted(res.Transactions)
+			in.logger.Warn("reverted transactions whose slot was abandoned",
+				slog.Int("transactions", res.Transactions), slog.Int("events", res.Events))
+		}
+		if len(reapply) > 0 {
+			if err := in.applySignatures(ctx, reapply, chain.Finalized); err != nil {
+				return err
+			}
+		}
+		if undecided == len(refs) || len(refs) < statusBatch {
+			break
+		}
+	}
+	return store.SetFinalized(ctx, in.db, in.cfg.ProgramID, watermark)
+}
+
+// applySignatures fetches and applies sigs at commitment c, wherever they
+// fall in chain order.
+func (in *Ingester) applySignatures(ctx context.Context, sigs []string, c chain.Commitment) error {
+	list := make([]chain.Signature, len(sigs))
+	for i, s := range sigs {
+		list[i] = chain.Signature{Signature: s}
+	}
+	txs, err := in.fetch(ctx, list, nil, c)
+	if len(txs) > 0 {
+		// These come late, into slots that may hold applied transactions:
+		// their block order places them.
+		for i := range txs {
+			txs[i].BlockIndex = in.blockIndex(ctx, txs[i].Slot, txs[i].Signature, c)
+		}
+		if aerr := in.apply(ctx, txs); aerr != nil {
+			return aerr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("apply missed transactions: %w", err)
+	}
+	return nil
+}

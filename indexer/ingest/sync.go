@@ -1,0 +1,336 @@
+package ingest
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/upgrade-manager/upgrade-manager/indexer/chain"
+	"github.com/upgrade-manager/upgrade-manager/indexer/internal/backoff"
+	"github.com/upgrade-manager/upgrade-manager/indexer/store"
+)
+
+// pageSize is getSignaturesForAddress's largest page.
+const pageSize = 1000
+
+// Sync applies every transaction of the program that is newer than the
+// checkpoint and not applied yet, oldest first. It stops at the first
+// transaction it cannot fetch, having applied the ones before it, so the
+// checkpoint never passes an unapplied transaction.
+func (in *Ingester) Sync(ctx context.Context) error {
+	commitment := chain.Commitment(in.cfg.Commitment)
+	tip, err := in.chain.Slot(ctx, commitment)
+	if err != nil {
+		return err
+	}
+	in.observeTip(tip)
+	cp, err := in.checkpoint(ctx, tip)
+	if err != nil {
+		return err
+	}
+	listed, err := in.listSince(ctx, cp, commitment)
+	if err != nil {
+		return err
+	}
+	sigs := make([]string, len(listed))
+	perSlot := map[uint64]int{}
+	for i, s := range listed {
+		sigs[i] = s.Signature
+		perSlot[s.Slot]++
+	}
+	applied, err := store.AppliedSignatures(ctx, in.db, sigs)
+	if err != nil {
+		return err
+	}
+	var todo []chain.Signature
+	for i := len(listed) - 1; i >= 0; i-- { // oldest first
+		s := listed[i]
+		if applied[s.Signature] {
+			in.hints.take(s.Signature)
+			continue
+		}
+		applied[s.Signature] = true // a signature listed twice is applied once
+		todo = append(todo, s)
+	}
+	// Several transactions of the program in one slot: their order in the
+	// block decides the order of their events, and batches must follow it.
+	pos := make(map[string]int, len(todo))
+	for _, s := range todo {
+		pos[s.Signature] = -1
+		if perSlot[s.Slot] > 1 {
+			pos[s.Signature] = in.blockIndex(ctx, s.Slot, s.Signature, commitment)
+		}
+	}
+	slices.SortStableFunc(todo, func(a, b chain.Signature) int {
+		return cmp.Or(cmp.Compare(a.Slot, b.Slot), cmp.Compare(pos[a.Signature], pos[b.Signature]))
+	})
+	for chunk := range slices.Chunk(todo, in.cfg.BatchSize) {
+		txs, ferr := in.fetch(ctx, chunk, perSlot, commitment)
+		if len(txs) > 0 {
+			notified := 0
+			for _, t := range txs {
+				if in.hints.take(t.Signature) {
+					notified++
+				}
+			}
+			if err := in.apply(ctx, txs); err != nil {
+				return err
+			}
+			in.metrics.backfilled(len(txs) - notified)
+		}
+		if ferr != nil {
+			return ferr
+		}
+	}
+	if gone := in.hints.missed(); len(gone) > 0 {
+		in.logger.Warn("notified transactions never listed; reconciliation will look for them", slog.Int("count", len(gone)))
+	}
+	in.syncedSlot.Store(max(in.syncedSlot.Load(), tip))
+	in.metrics.synced(tip, in.tipSlot.Load())
+	in.lastSync.Store(time.Now().UnixNano())
+	in.ready.Store(true)
+	return nil
+}
+
+// checkpoint returns the program's checkpoint, creating it from the start
+// mode on the first run.
+func (in *Ingester) checkpoint(ctx context.Context, tip uint64) (store.Checkpoint, error) {
+	cp, err := store.GetCheckpoint(ctx, in.db, in.cfg.ProgramID)
+	if !errors.Is(err, store.ErrNotFound) {
+		return cp, err
+	}
+	var start uint64
+	switch in.cfg.Start {
+	case StartEarliest:
+		return cp, nil // slot 0: the whole history
+	case StartLatest:
+		start = tip
+	default:
+		start, _ = strconv.ParseUint(in.cfg.Start, 10, 64) // validated
+	}
+	if err := store.InitCheckpoint(ctx, in.db, in.cfg.ProgramID, start); err != nil {
+		return cp, err
+	}
+	return store.GetCheckpoint(ctx, in.db, in.cfg.ProgramID)
+}
+
+// listSince lists the program's signatures newest first, down to the
+// checkpoint's slot included. It pages by slot, not with until = the
+// checkpoint's signature: the order of one slot's signatures is not
+// reliable, so a transaction of the checkpoint's slot could sit after it in
+// the listing; those already applied are filtered out afterwards.
+func (in *Ingester) listSince(ctx context.Context, cp store.Checkpoint, c chain.Commitment) ([]chain.Signature, error) {
+	var out []chain.Signature
+	before := ""
+	for {
+		page, err := in.chain.Signatures(ctx, in.cfg.ProgramID, before, pageSize, c)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range page {
+			if s.Slot < cp.LastSlot {
+				return out, nil
+			}
+			out = append(out, s)
+		}
+		if len(page) < pageSize {
+			return out, nil
+		}
+		before = page[len(page)-1].Signature
+	}
+}
+
+// fetch gets and decodes the transactions of sigs (oldest first) with
+// bounded concurrency. It returns the longest prefix it could fetch, and an
+// error when that is not all of them.
+func (in *Ingester) fetch(ctx context.Context, sigs []chain.Signature, perSlot map[uint64]int, c chain.Commitment) ([]store.Transaction, error) {
+	raws := make([]json.RawMessage, len(sigs))
+	errs := make([]error, len(sigs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(in.cfg.Concurrency)
+	for i, s := range sigs {
+		g.Go(func() error {
+			raws[i], errs[i] = in.transaction(gctx, s.Signature, c)
+			return nil
+		})
+	}
+	_ = g.Wait()
+
+	out := make([]store.Transaction, 0, len(sigs))
+	for i, s := range sigs {
+		if errs[i] != nil {
+			return out, errs[i]
+		}
+		t, err := in.decode(s.Signature, raws[i], c)
+		if err != nil {
+			return out, err
+		}
+		if perSlot[t.Slot] > 1 {
+			t.BlockIndex = in.blockIndex(ctx, t.Slot, t.Signature, c)
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// notFoundRetries bounds how often a listed transaction that getTransaction
+// does not find (a node behind the one that listed it) is asked for again
+// within one sync.
+const notFoundRetries = 5
+
+// transaction returns the getTransaction result of sig.
+func (in *Ingester) transaction(ctx context.Context, sig string, c chain.Commitment) (json.RawMessage, error) {
+	if raw, ok := in.cache.take(sig); ok {
+		return raw, nil
+	}
+	b := backoff.Backoff{Min: in.cfg.MinBackoff, Max: in.cfg.MaxBackoff}
+	for attempt := 0; ; attempt++ {
+		raw, err := in.chain.Transaction(ctx, sig, c)
+		if !errors.Is(err, chain.ErrNotFound) || attempt >= notFoundRetries {
+			if err != nil {
+				return nil, fmt.Errorf("listed transaction %s: %w", sig, err)
+			}
+			return raw, nil
+		}
+		if err := backoff.Sleep(ctx, b.Next()); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// txHeader is what the ingester reads of a getTransaction result itself.
+type txHeader struct {
+	Slot      uint64 `json:"slot"`
+	BlockTime *int64 `json:"blockTime"`
+	Meta      *struct {
+		Err json.RawMessage `json:"err"`
+	} `json:"meta"`
+}
+
+// decode turns a getTransaction result into a store transaction. A result
+// that the decoder rejects as a whole becomes a dead letter.
+func (in *Ingester) decode(sig string, raw json.RawMessage, c chain.Commitment) (store.Transaction, error) {
+	var h txHeader
+	if err := json.Unmarshal(raw, &h); err != nil {
+		return store.Transaction{}, fmt.Errorf("transaction %s: malformed getTransaction result: %w", sig, err)
+	}
+	t := store.Transaction{
+		Signature:  sig,
+		Slot:       h.Slot,
+		BlockIndex: -1,
+		Commitment: store.Commitment(c),
+		Failed:     h.Meta != nil && len(h.Meta.Err) > 0 && string(h.Meta.Err) != "null",
+	}
+	if h.BlockTime != nil {
+		bt := time.Unix(*h.BlockTime, 0).UTC()
+		t.BlockTime = &bt
+	}
+	d, err := in.decoder.Decode(raw)
+	if err != nil {
+		reason := reasonOf(err)
+		in.metrics.decodeError(reason)
+		t.DeadLetters = []store.DeadLetter{{Reason: reason + ": " + err.Error(), Raw: raw}}
+		return t, nil
+	}
+	if d.Truncated {
+		in.metrics.truncated()
+	}
+	for _, l := range d.DeadLetters {
+		// A dead letter's reason starts with its label: "short: ...".
+		label, _, _ := strings.Cut(l.Reason, ":")
+		in.metrics.decodeError(label)
+	}
+	t.Events, t.DeadLetters = d.Events, d.DeadLetters
+	return t, nil
+}
+
+// Reasoner is an error that names its reason, as the decoder's errors do.
+type Reasoner interface {
+	Reason() string
+}
+
+// reasonOf returns err's machine-readable reason, for metrics labels.
+func reasonOf(err error) string {
+	var r Reasoner
+	if errors.As(err, &r) {
+		return r.Reason()
+	}
+	return malformedTransaction
+}
+
+// blockIndex returns the position of sig in the block at slot, or -1 when
+// the block cannot be read.
+func (in *Ingester) blockIndex(ctx context.Context, slot uint64, sig string, c chain.Commitment) int {
+	order, ok := in.blocks.get(slot)
+	if !ok {
+		sigs, err := in.chain.BlockSignatures(ctx, slot, c)
+		if err != nil {
+			in.logger.Warn("block order unavailable; ordering the slot's transactions as listed",
+				slog.Uint64("slot", slot), slog.String("error", err.Error()))
+			order = map[string]int{}
+		} else {
+			order = make(map[string]int, len(sigs))
+			for i, s := range sigs {
+				order[s] = i
+			}
+		}
+		in.blocks.put(slot, order)
+	}
+	if i, ok := order[sig]; ok {
+		return i
+	}
+	return -1
+}
+
+// applyTimeout bounds one batch's database transaction, which runs to its
+// end even when ctx ends so that a batch in flight commits.
+const applyTimeout = time.Minute
+
+// apply writes txs in one batch, retrying database failures (a restarting
+// PostgreSQL) with backoff until it commits or ctx ends.
+func (in *Ingester) apply(ctx context.Context, txs []store.Transaction) error {
+	b := backoff.Backoff{Min: in.cfg.MinBackoff, Max: in.cfg.MaxBackoff}
+	for {
+		start := time.Now()
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), applyTimeout)
+		res, err := store.ApplyBatch(actx, in.db, in.cfg.ProgramID, txs)
+		cancel()
+		if err == nil {
+			for _, t := range txs {
+				if t.Slot > in.appliedSlot.Load() {
+					in.appliedSlot.Store(t.Slot)
+				}
+			}
+			in.metrics.applied(res, time.Since(start), in.appliedSlot.Load())
+			return nil
+		}
+		in.metrics.dbError()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		d := b.Next()
+		if n := b.Attempts(); n == 1 || n%10 == 0 {
+			in.logger.Warn("database write failed; retrying the batch", slog.Int("transactions", len(txs)),
+				slog.Int("attempt", n), slog.Duration("retry_in", d), slog.String("error", err.Error()))
+		}
+		if err := backoff.Sleep(ctx, d); err != nil {
+			return err
+		}
+	}
+}
+
+func (in *Ingester) observeTip(slot uint64) {
+	if slot > in.tipSlot.Load() {
+		in.tipSlot.Store(slot)
+	}
+	in.metrics.tip(in.tipSlot.Load(), in.syncedSlot.Load())
+}
