@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/upgrade-manager/upgrade-manager/indexer/internal/scenario"
+	"github.com/upgrade-manager/upgrade-manager/indexer/scenario"
 	"github.com/upgrade-manager/upgrade-manager/indexer/store"
 	"github.com/upgrade-manager/upgrade-manager/migrations/pgtest"
 )

@@ -63,7 +63,7 @@ func (t Tx) Time() time.Time { return time.Unix(t.BlockTime, 0).UTC() }
 // Path returns the location of scenario.json in the source tree.
 func Path() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "..", "program", "vectors", "scenario.json")
+	return filepath.Join(filepath.Dir(file), "..", "..", "program", "vectors", "scenario.json")
 }
 
 // Load reads and parses scenario.json.
