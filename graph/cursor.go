@@ -26,7 +26,7 @@ func encodeCursor(kind string, parts ...string) string {
 // decodeCursor returns the parts of a cursor of kind; n is how many parts
 // it must have.
 func decodeCursor(arg, kind, s string, n int) ([]string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	if err != nil || len(s) > 200 {
 		return nil, badInput("%s: malformed cursor", arg)
 	}

@@ -13,12 +13,12 @@ import (
 
 // Members is the resolver for the members field.
 func (r *governanceResolver) Members(ctx context.Context, obj *store.Governance) ([]*store.Member, error) {
-	return loadMany(ctx, r.loadersFor(ctx).members, obj.Address)
+	return loadMany(ctx, r.loadersFor(ctx).Members(), obj.Address)
 }
 
 // Programs is the resolver for the programs field.
 func (r *governanceResolver) Programs(ctx context.Context, obj *store.Governance) ([]*store.ManagedProgram, error) {
-	return loadMany(ctx, r.loadersFor(ctx).programsByGov, obj.Address)
+	return loadMany(ctx, r.loadersFor(ctx).ProgramsByGov(), obj.Address)
 }
 
 // Proposals is the resolver for the proposals field.

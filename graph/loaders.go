@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -22,38 +23,88 @@ const releasesPerProgram = 100
 
 // loaders batch the nested fields of one response into one query per
 // table. A new set serves every response (each query, each subscription
-// event), so nothing is cached across them.
+// event), so nothing is cached across them; each loader is made on first
+// use, because most responses (a subscription event's above all) need none.
 type loaders struct {
-	governance          *dataloadgen.Loader[string, *store.Governance]
-	members             *dataloadgen.Loader[string, []*store.Member]
-	programsByGov       *dataloadgen.Loader[string, []*store.ManagedProgram]
-	program             *dataloadgen.Loader[string, *store.ManagedProgram]
-	releases            *dataloadgen.Loader[string, []*store.Release]
-	proposal            *dataloadgen.Loader[string, *store.Proposal]
-	approvals           *dataloadgen.Loader[string, []*store.Approval]
-	configChange        *dataloadgen.Loader[string, *store.ConfigChange]
-	rollback            *dataloadgen.Loader[string, *store.Rollback]
-	migrationByProposal *dataloadgen.Loader[string, *store.Migration]
-	migration           *dataloadgen.Loader[string, *store.Migration]
+	store *store.Store
+
+	governance          lazy[*dataloadgen.Loader[string, *store.Governance]]
+	members             lazy[*dataloadgen.Loader[string, []*store.Member]]
+	programsByGov       lazy[*dataloadgen.Loader[string, []*store.ManagedProgram]]
+	program             lazy[*dataloadgen.Loader[string, *store.ManagedProgram]]
+	releases            lazy[*dataloadgen.Loader[string, []*store.Release]]
+	proposal            lazy[*dataloadgen.Loader[string, *store.Proposal]]
+	approvals           lazy[*dataloadgen.Loader[string, []*store.Approval]]
+	configChange        lazy[*dataloadgen.Loader[string, *store.ConfigChange]]
+	rollback            lazy[*dataloadgen.Loader[string, *store.Rollback]]
+	migrationByProposal lazy[*dataloadgen.Loader[string, *store.Migration]]
+	migration           lazy[*dataloadgen.Loader[string, *store.Migration]]
 }
 
-func newLoaders(s *store.Store) *loaders {
-	opt := dataloadgen.WithWait(loaderWait)
-	return &loaders{
-		governance:    dataloadgen.NewMappedLoader(s.GovernancesByAddress, opt),
-		members:       dataloadgen.NewMappedLoader(s.MembersByGovernance, opt),
-		programsByGov: dataloadgen.NewMappedLoader(s.ProgramsByGovernance, opt),
-		program:       dataloadgen.NewMappedLoader(s.ProgramsByID, opt),
-		releases: dataloadgen.NewMappedLoader(func(ctx context.Context, keys []string) (map[string][]*store.Release, error) {
-			return s.ReleasesByProgram(ctx, keys, releasesPerProgram)
-		}, opt),
-		proposal:            dataloadgen.NewMappedLoader(s.ProposalsByAddress, opt),
-		approvals:           dataloadgen.NewMappedLoader(s.ApprovalsByProposal, opt),
-		configChange:        dataloadgen.NewMappedLoader(s.ConfigChangesByProposal, opt),
-		rollback:            dataloadgen.NewMappedLoader(s.RollbacksByProposal, opt),
-		migrationByProposal: dataloadgen.NewMappedLoader(s.MigrationsByProposal, opt),
-		migration:           dataloadgen.NewMappedLoader(s.MigrationsByAddress, opt),
+// lazy holds a value made on first use.
+type lazy[T any] struct {
+	once sync.Once
+	v    T
+}
+
+func (l *lazy[T]) get(make func() T) T {
+	l.once.Do(func() { l.v = make() })
+	return l.v
+}
+
+func newLoaders(s *store.Store) *loaders { return &loaders{store: s} }
+
+// mapped returns a loader over fetch with the package's wait.
+func mapped[V any](fetch func(context.Context, []string) (map[string]V, error)) func() *dataloadgen.Loader[string, V] {
+	return func() *dataloadgen.Loader[string, V] {
+		return dataloadgen.NewMappedLoader(fetch, dataloadgen.WithWait(loaderWait))
 	}
+}
+
+func (l *loaders) Governance() *dataloadgen.Loader[string, *store.Governance] {
+	return l.governance.get(mapped(l.store.GovernancesByAddress))
+}
+
+func (l *loaders) Members() *dataloadgen.Loader[string, []*store.Member] {
+	return l.members.get(mapped(l.store.MembersByGovernance))
+}
+
+func (l *loaders) ProgramsByGov() *dataloadgen.Loader[string, []*store.ManagedProgram] {
+	return l.programsByGov.get(mapped(l.store.ProgramsByGovernance))
+}
+
+func (l *loaders) Program() *dataloadgen.Loader[string, *store.ManagedProgram] {
+	return l.program.get(mapped(l.store.ProgramsByID))
+}
+
+func (l *loaders) Releases() *dataloadgen.Loader[string, []*store.Release] {
+	return l.releases.get(mapped(func(ctx context.Context, keys []string) (map[string][]*store.Release, error) {
+		return l.store.ReleasesByProgram(ctx, keys, releasesPerProgram)
+	}))
+}
+
+func (l *loaders) Proposal() *dataloadgen.Loader[string, *store.Proposal] {
+	return l.proposal.get(mapped(l.store.ProposalsByAddress))
+}
+
+func (l *loaders) Approvals() *dataloadgen.Loader[string, []*store.Approval] {
+	return l.approvals.get(mapped(l.store.ApprovalsByProposal))
+}
+
+func (l *loaders) ConfigChange() *dataloadgen.Loader[string, *store.ConfigChange] {
+	return l.configChange.get(mapped(l.store.ConfigChangesByProposal))
+}
+
+func (l *loaders) Rollback() *dataloadgen.Loader[string, *store.Rollback] {
+	return l.rollback.get(mapped(l.store.RollbacksByProposal))
+}
+
+func (l *loaders) MigrationByProposal() *dataloadgen.Loader[string, *store.Migration] {
+	return l.migrationByProposal.get(mapped(l.store.MigrationsByProposal))
+}
+
+func (l *loaders) Migration() *dataloadgen.Loader[string, *store.Migration] {
+	return l.migration.get(mapped(l.store.MigrationsByAddress))
 }
 
 type loadersKey struct{}

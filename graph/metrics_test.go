@@ -2,6 +2,8 @@ package graph_test
 
 import (
 	"bufio"
+	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,19 +19,26 @@ func metric(t *testing.T, base, name string) float64 {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
+	v, ok := scanMetric(resp.Body, name)
+	if !ok {
+		t.Fatalf("metric %s missing", name)
+	}
+	return v
+}
+
+// scanMetric finds a metric without labels in a Prometheus text exposition.
+func scanMetric(r io.Reader, name string) (float64, bool) {
+	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
 			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return f
+			return f, err == nil
 		}
 	}
-	t.Fatalf("metric %s missing", name)
-	return 0
+	return 0, false
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 // waitMetric waits until metric name on base reaches at least want.
 func waitMetric(t *testing.T, base, name string, want float64) {

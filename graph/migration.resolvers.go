@@ -14,17 +14,17 @@ import (
 
 // Governance is the resolver for the governance field.
 func (r *migrationResolver) Governance(ctx context.Context, obj *store.Migration) (*store.Governance, error) {
-	return mustLoad(ctx, r.loadersFor(ctx).governance, "governance", obj.GovernanceAddress)
+	return mustLoad(ctx, r.loadersFor(ctx).Governance(), "governance", obj.GovernanceAddress)
 }
 
 // Proposal is the resolver for the proposal field.
 func (r *migrationResolver) Proposal(ctx context.Context, obj *store.Migration) (*store.Proposal, error) {
-	return mustLoad(ctx, r.loadersFor(ctx).proposal, "proposal", obj.ProposalAddress)
+	return mustLoad(ctx, r.loadersFor(ctx).Proposal(), "proposal", obj.ProposalAddress)
 }
 
 // Program is the resolver for the program field.
 func (r *migrationResolver) Program(ctx context.Context, obj *store.Migration) (*store.ManagedProgram, error) {
-	return loadOne(ctx, r.loadersFor(ctx).program, obj.ProgramID)
+	return loadOne(ctx, r.loadersFor(ctx).Program(), obj.ProgramID)
 }
 
 // Progress is the resolver for the progress field.

@@ -13,7 +13,7 @@ import (
 
 // Governance is the resolver for the governance field.
 func (r *managedProgramResolver) Governance(ctx context.Context, obj *store.ManagedProgram) (*store.Governance, error) {
-	return mustLoad(ctx, r.loadersFor(ctx).governance, "governance", obj.GovernanceAddress)
+	return mustLoad(ctx, r.loadersFor(ctx).Governance(), "governance", obj.GovernanceAddress)
 }
 
 // Releases is the resolver for the releases field.
@@ -25,7 +25,7 @@ func (r *managedProgramResolver) Releases(ctx context.Context, obj *store.Manage
 		}
 		n = *first
 	}
-	rows, err := loadMany(ctx, r.loadersFor(ctx).releases, obj.Program)
+	rows, err := loadMany(ctx, r.loadersFor(ctx).Releases(), obj.Program)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +52,7 @@ func (r *releaseResolver) Proposal(ctx context.Context, obj *store.Release) (*st
 	if obj.ProposalAddress == nil {
 		return nil, nil
 	}
-	return loadOne(ctx, r.loadersFor(ctx).proposal, *obj.ProposalAddress)
+	return loadOne(ctx, r.loadersFor(ctx).Proposal(), *obj.ProposalAddress)
 }
 
 func (r *Resolver) ManagedProgram() ManagedProgramResolver { return &managedProgramResolver{r} }

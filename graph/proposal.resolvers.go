@@ -13,22 +13,22 @@ import (
 
 // Proposal is the resolver for the proposal field.
 func (r *approvalResolver) Proposal(ctx context.Context, obj *store.Approval) (*store.Proposal, error) {
-	return mustLoad(ctx, r.loadersFor(ctx).proposal, "proposal", obj.ProposalAddress)
+	return mustLoad(ctx, r.loadersFor(ctx).Proposal(), "proposal", obj.ProposalAddress)
 }
 
 // Proposal is the resolver for the proposal field.
 func (r *configChangeResolver) Proposal(ctx context.Context, obj *store.ConfigChange) (*store.Proposal, error) {
-	return mustLoad(ctx, r.loadersFor(ctx).proposal, "proposal", obj.ProposalAddress)
+	return mustLoad(ctx, r.loadersFor(ctx).Proposal(), "proposal", obj.ProposalAddress)
 }
 
 // Governance is the resolver for the governance field.
 func (r *configChangeResolver) Governance(ctx context.Context, obj *store.ConfigChange) (*store.Governance, error) {
-	return mustLoad(ctx, r.loadersFor(ctx).governance, "governance", obj.GovernanceAddress)
+	return mustLoad(ctx, r.loadersFor(ctx).Governance(), "governance", obj.GovernanceAddress)
 }
 
 // Governance is the resolver for the governance field.
 func (r *proposalResolver) Governance(ctx context.Context, obj *store.Proposal) (*store.Governance, error) {
-	return mustLoad(ctx, r.loadersFor(ctx).governance, "governance", obj.GovernanceAddress)
+	return mustLoad(ctx, r.loadersFor(ctx).Governance(), "governance", obj.GovernanceAddress)
 }
 
 // Kind is the resolver for the kind field.
@@ -54,12 +54,12 @@ func (r *proposalResolver) Program(ctx context.Context, obj *store.Proposal) (*s
 	if obj.ProgramID == nil {
 		return nil, nil
 	}
-	return loadOne(ctx, r.loadersFor(ctx).program, *obj.ProgramID)
+	return loadOne(ctx, r.loadersFor(ctx).Program(), *obj.ProgramID)
 }
 
 // Approvals is the resolver for the approvals field.
 func (r *proposalResolver) Approvals(ctx context.Context, obj *store.Proposal, includeRevoked *bool) ([]*store.Approval, error) {
-	rows, err := loadMany(ctx, r.loadersFor(ctx).approvals, obj.Address)
+	rows, err := loadMany(ctx, r.loadersFor(ctx).Approvals(), obj.Address)
 	if err != nil || (includeRevoked != nil && *includeRevoked) {
 		return rows, err
 	}
@@ -89,7 +89,7 @@ func (r *proposalResolver) ConfigChangeResult(ctx context.Context, obj *store.Pr
 	if obj.Kind != kindToStore[ProposalKindConfigChange] {
 		return nil, nil
 	}
-	return loadOne(ctx, r.loadersFor(ctx).configChange, obj.Address)
+	return loadOne(ctx, r.loadersFor(ctx).ConfigChange(), obj.Address)
 }
 
 // RollbackResult is the resolver for the rollbackResult field.
@@ -97,7 +97,7 @@ func (r *proposalResolver) RollbackResult(ctx context.Context, obj *store.Propos
 	if obj.Kind != kindToStore[ProposalKindRollback] {
 		return nil, nil
 	}
-	return loadOne(ctx, r.loadersFor(ctx).rollback, obj.Address)
+	return loadOne(ctx, r.loadersFor(ctx).Rollback(), obj.Address)
 }
 
 // Migration is the resolver for the migration field.
@@ -105,7 +105,7 @@ func (r *proposalResolver) Migration(ctx context.Context, obj *store.Proposal) (
 	if obj.Kind != kindToStore[ProposalKindMigration] {
 		return nil, nil
 	}
-	return loadOne(ctx, r.loadersFor(ctx).migrationByProposal, obj.Address)
+	return loadOne(ctx, r.loadersFor(ctx).MigrationByProposal(), obj.Address)
 }
 
 // TotalCount is the resolver for the totalCount field.
@@ -115,12 +115,12 @@ func (r *proposalConnectionResolver) TotalCount(ctx context.Context, obj *Propos
 
 // Proposal is the resolver for the proposal field.
 func (r *rollbackResolver) Proposal(ctx context.Context, obj *store.Rollback) (*store.Proposal, error) {
-	return mustLoad(ctx, r.loadersFor(ctx).proposal, "proposal", obj.ProposalAddress)
+	return mustLoad(ctx, r.loadersFor(ctx).Proposal(), "proposal", obj.ProposalAddress)
 }
 
 // Program is the resolver for the program field.
 func (r *rollbackResolver) Program(ctx context.Context, obj *store.Rollback) (*store.ManagedProgram, error) {
-	return loadOne(ctx, r.loadersFor(ctx).program, obj.ProgramID)
+	return loadOne(ctx, r.loadersFor(ctx).Program(), obj.ProgramID)
 }
 
 func (r *Resolver) Approval() ApprovalResolver { return &approvalResolver{r} }

@@ -13,7 +13,7 @@ import (
 
 // Governance is the resolver for the governance field.
 func (r *queryResolver) Governance(ctx context.Context, address string) (*store.Governance, error) {
-	return loadOne(ctx, r.loadersFor(ctx).governance, address)
+	return loadOne(ctx, r.loadersFor(ctx).Governance(), address)
 }
 
 // Governances is the resolver for the governances field.
@@ -47,7 +47,7 @@ func (r *queryResolver) Proposals(ctx context.Context, first *int, after *string
 
 // Proposal is the resolver for the proposal field.
 func (r *queryResolver) Proposal(ctx context.Context, address string) (*store.Proposal, error) {
-	return loadOne(ctx, r.loadersFor(ctx).proposal, address)
+	return loadOne(ctx, r.loadersFor(ctx).Proposal(), address)
 }
 
 // Programs is the resolver for the programs field.
@@ -78,7 +78,7 @@ func (r *queryResolver) Programs(ctx context.Context, governance *string, first 
 
 // Program is the resolver for the program field.
 func (r *queryResolver) Program(ctx context.Context, program string) (*store.ManagedProgram, error) {
-	return loadOne(ctx, r.loadersFor(ctx).program, program)
+	return loadOne(ctx, r.loadersFor(ctx).Program(), program)
 }
 
 // Migrations is the resolver for the migrations field.
@@ -117,7 +117,7 @@ func (r *queryResolver) Migrations(ctx context.Context, filter *MigrationFilter,
 
 // Migration is the resolver for the migration field.
 func (r *queryResolver) Migration(ctx context.Context, address string) (*store.Migration, error) {
-	return loadOne(ctx, r.loadersFor(ctx).migration, address)
+	return loadOne(ctx, r.loadersFor(ctx).Migration(), address)
 }
 
 // Events is the resolver for the events field.

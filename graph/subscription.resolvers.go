@@ -13,12 +13,12 @@ import (
 
 // Proposal is the resolver for the proposal field.
 func (r *approvalEventResolver) Proposal(ctx context.Context, obj *ApprovalEvent) (*store.Proposal, error) {
-	return mustLoad(ctx, r.loadersFor(ctx).proposal, "proposal", obj.ProposalAddress)
+	return mustLoad(ctx, r.loadersFor(ctx).Proposal(), "proposal", obj.ProposalAddress)
 }
 
 // Migration is the resolver for the migration field.
 func (r *migrationProgressResolver) Migration(ctx context.Context, obj *MigrationProgress) (*store.Migration, error) {
-	return mustLoad(ctx, r.loadersFor(ctx).migration, "migration", obj.Job)
+	return mustLoad(ctx, r.loadersFor(ctx).Migration(), "migration", obj.Job)
 }
 
 // Proposal is the resolver for the proposal field.
