@@ -1,0 +1,493 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gagliardetto/solana-go"
+	"github.com/gagliardetto/solana-go/programs/system"
+	"github.com/gagliardetto/solana-go/rpc"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
+	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
+	"github.com/upgrade-manager/upgrade-manager/indexer/localnettest"
+	"github.com/upgrade-manager/upgrade-manager/migrations/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// world is a localnet, a read model kept by the real indexer binary, and keys to act with.
+type world struct {
+	t       *testing.T
+	node    *localnettest.Node
+	rpc     *rpc.Client
+	dbURL   string
+	db      *pgxpool.Pool
+	payer   solana.PrivateKey
+	members []solana.PrivateKey
+	gov     solana.PublicKey
+	spill   solana.PublicKey
+}
+
+var indexerBin struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// startIndexer builds cmd/indexer once and runs it against the node and database until the
+// test ends.
+func startIndexer(t *testing.T, rpcURL, wsURL, dbURL string) {
+	t.Helper()
+	indexerBin.once.Do(func() {
+		dir, err := os.MkdirTemp("", "crank-e2e-indexer")
+		if err != nil {
+			indexerBin.err = err
+			return
+		}
+		indexerBin.path = filepath.Join(dir, "indexer")
+		out, err := exec.Command("go", "build", "-o", indexerBin.path, "../indexer").CombinedOutput()
+		if err != nil {
+			indexerBin.err = fmt.Errorf("go build ./cmd/indexer: %v\n%s", err, out)
+		}
+	})
+	if indexerBin.err != nil {
+		t.Fatal(indexerBin.err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, indexerBin.path, "run",
+		"-rpc-url", rpcURL, "-ws-url", wsURL, "-database-url", dbURL,
+		"-metrics-addr", "", "-poll-interval", "500ms", "-finality-interval", "500ms")
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start indexer: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("indexer output:\n%s", logs.String())
+		}
+	})
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	w := &world{t: t}
+	w.payer = mustKey(t)
+	for i := 0; i < 3; i++ {
+		w.members = append(w.members, mustKey(t))
+	}
+	fund := []solana.PublicKey{w.payer.PublicKey()}
+	for _, m := range w.members {
+		fund = append(fund, m.PublicKey())
+	}
+	w.node = localnettest.Start(t, localnettest.Options{Fund: fund})
+	w.rpc = rpc.New(w.node.RPCURL)
+	w.dbURL = pgtest.NewDB(t)
+	var err error
+	w.db, err = pgxpool.New(context.Background(), w.dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.db.Close)
+	startIndexer(t, w.node.RPCURL, w.node.WSURL, w.dbURL)
+
+	// A 2-of-3 governance with the default 48 h timelock, managing the node's target program.
+	createKey := mustKey(t)
+	w.gov, _, _ = solana.FindProgramAddress([][]byte{[]byte("governance"), createKey.PublicKey().Bytes()}, um.ProgramID)
+	w.spill = mustKey(t).PublicKey()
+	members := make([]solana.PublicKey, len(w.members))
+	for i, m := range w.members {
+		members[i] = m.PublicKey()
+	}
+	w.send(um.NewInitializeGovernanceInstruction(um.InitializeGovernanceArgs{
+		Members: members, Threshold: 2, RollbackThreshold: 1, Spill: w.spill,
+	}, um.InitializeGovernanceAccounts{Payer: w.payer.PublicKey(), CreateKey: createKey.PublicKey(), Governance: w.gov}), createKey)
+	deployer := w.node.Deployer
+	target := w.node.Target
+	w.send(um.NewRegisterProgramInstruction(um.RegisterProgramAccounts{
+		Payer:            w.payer.PublicKey(),
+		CurrentAuthority: deployer.PublicKey(),
+		Governance:       w.gov,
+		ManagedProgram:   pda(t, []byte("managed_program"), target[:]),
+		TargetProgram:    target,
+		Programdata:      programdataAddress(target),
+		UpgradeAuthority: pda(t, []byte("upgrade_authority"), target[:]),
+	}), deployer)
+	return w
+}
+
+func mustKey(t *testing.T) solana.PrivateKey {
+	t.Helper()
+	k, err := solana.NewRandomPrivateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func pda(t *testing.T, seeds ...[]byte) solana.PublicKey {
+	t.Helper()
+	k, _, err := solana.FindProgramAddress(seeds, um.ProgramID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// send lands ixs paid by the world's payer and signed by signers, and waits for confirmation.
+func (w *world) send(ix solana.Instruction, signers ...solana.PrivateKey) solana.Signature {
+	w.t.Helper()
+	return w.sendAll([]solana.Instruction{ix}, signers...)
+}
+
+func (w *world) sendAll(ixs []solana.Instruction, signers ...solana.PrivateKey) solana.Signature {
+	w.t.Helper()
+	ctx := context.Background()
+	bh, err := w.rpc.GetLatestBlockhash(ctx, rpc.CommitmentConfirmed)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	tx, err := solana.NewTransaction(ixs, bh.Value.Blockhash, solana.TransactionPayer(w.payer.PublicKey()))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	keys := append([]solana.PrivateKey{w.payer}, signers...)
+	if _, err := tx.Sign(func(k solana.PublicKey) *solana.PrivateKey {
+		for i := range keys {
+			if keys[i].PublicKey().Equals(k) {
+				return &keys[i]
+			}
+		}
+		return nil
+	}); err != nil {
+		w.t.Fatal(err)
+	}
+	sig, err := w.rpc.SendTransactionWithOpts(ctx, tx, rpc.TransactionOpts{PreflightCommitment: rpc.CommitmentConfirmed})
+	if err != nil {
+		w.t.Fatalf("send: %v", err)
+	}
+	w.waitConfirmed(sig)
+	return sig
+}
+
+func (w *world) waitConfirmed(sig solana.Signature) {
+	w.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		st, err := w.rpc.GetSignatureStatuses(context.Background(), false, sig)
+		if err == nil && len(st.Value) == 1 && st.Value[0] != nil {
+			if st.Value[0].Err != nil {
+				w.t.Fatalf("transaction %s failed: %v", sig, st.Value[0].Err)
+			}
+			if reached(st.Value[0].ConfirmationStatus, rpc.CommitmentConfirmed) {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	w.t.Fatalf("transaction %s not confirmed", sig)
+}
+
+// writeBuffer writes elf to a new loader-v3 buffer, as `solana program write-buffer` does, and
+// locks it to the target's upgrade-authority PDA.
+func (w *world) writeBuffer(elf []byte) solana.PublicKey {
+	w.t.Helper()
+	ctx := context.Background()
+	buffer := mustKey(w.t)
+	size := uint64(37 + len(elf))
+	rent, err := w.rpc.GetMinimumBalanceForRentExemption(ctx, size, rpc.CommitmentConfirmed)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	loader := solana.BPFLoaderUpgradeableProgramID
+	authority := w.payer.PublicKey()
+	initialize := solana.NewInstruction(loader, solana.AccountMetaSlice{
+		solana.Meta(buffer.PublicKey()).WRITE(), solana.Meta(authority),
+	}, []byte{0, 0, 0, 0})
+	w.sendAll([]solana.Instruction{
+		system.NewCreateAccountInstruction(rent, size, loader, w.payer.PublicKey(), buffer.PublicKey()).Build(),
+		initialize,
+	}, buffer)
+	const chunk = 900
+	var last solana.Signature
+	for off := 0; off < len(elf); off += chunk {
+		end := min(off+chunk, len(elf))
+		data := binary.LittleEndian.AppendUint32(nil, 1)
+		data = binary.LittleEndian.AppendUint32(data, uint32(off))
+		data = binary.LittleEndian.AppendUint64(data, uint64(end-off))
+		data = append(data, elf[off:end]...)
+		last = w.sendAsync(solana.NewInstruction(loader, solana.AccountMetaSlice{
+			solana.Meta(buffer.PublicKey()).WRITE(), solana.Meta(authority).SIGNER(),
+		}, data))
+	}
+	w.waitConfirmed(last)
+	target := w.node.Target
+	w.send(solana.NewInstruction(loader, solana.AccountMetaSlice{
+		solana.Meta(buffer.PublicKey()).WRITE(), solana.Meta(authority).SIGNER(),
+		solana.Meta(pda(w.t, []byte("upgrade_authority"), target[:])),
+	}, []byte{4, 0, 0, 0}))
+	return buffer.PublicKey()
+}
+
+// sendAsync sends without waiting (for the many writes of a buffer).
+func (w *world) sendAsync(ix solana.Instruction) solana.Signature {
+	w.t.Helper()
+	ctx := context.Background()
+	bh, err := w.rpc.GetLatestBlockhash(ctx, rpc.CommitmentConfirmed)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	tx, err := solana.NewTransaction([]solana.Instruction{ix}, bh.Value.Blockhash, solana.TransactionPayer(w.payer.PublicKey()))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if _, err := tx.Sign(func(solana.PublicKey) *solana.PrivateKey { return &w.payer }); err != nil {
+		w.t.Fatal(err)
+	}
+	sig, err := w.rpc.SendTransactionWithOpts(ctx, tx, rpc.TransactionOpts{PreflightCommitment: rpc.CommitmentConfirmed})
+	if err != nil {
+		w.t.Fatalf("send: %v", err)
+	}
+	return sig
+}
+
+// elfOf reads the ELF of a program bundled in the node: a loader-v2 account's data is the ELF;
+// a loader-v3 program's ELF follows its programdata's 45-byte header.
+func (w *world) elfOf(program string) []byte {
+	w.t.Helper()
+	key := solana.MustPublicKeyFromBase58(program)
+	a, err := w.rpc.GetAccountInfo(context.Background(), key)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if !a.Value.Owner.Equals(solana.BPFLoaderUpgradeableProgramID) {
+		return a.Value.Data.GetBinary()
+	}
+	pd, err := w.rpc.GetAccountInfo(context.Background(), programdataAddress(key))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return pd.Value.Data.GetBinary()[45:]
+}
+
+// proposeApproved proposes upgrading the target to buffer and approves it with two members.
+func (w *world) proposeApproved(index uint64, buffer solana.PublicKey) solana.PublicKey {
+	w.t.Helper()
+	target := w.node.Target
+	proposal := pda(w.t, []byte("proposal"), w.gov[:], binary.LittleEndian.AppendUint64(nil, index))
+	w.send(um.NewProposeUpgradeInstruction("ipfs://e2e", [32]byte{1}, um.ProposeUpgradeAccounts{
+		Proposer:       w.members[0].PublicKey(),
+		Governance:     w.gov,
+		ManagedProgram: pda(w.t, []byte("managed_program"), target[:]),
+		Programdata:    programdataAddress(target),
+		Buffer:         buffer,
+		Proposal:       proposal,
+	}), w.members[0])
+	for _, m := range w.members[:2] {
+		w.send(um.NewApproveInstruction(um.ApproveAccounts{Member: m.PublicKey(), Governance: w.gov, Proposal: proposal}), m)
+	}
+	return proposal
+}
+
+// waitForDB polls the read model until query returns want.
+func (w *world) waitForDB(query string, want string, args ...any) {
+	w.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	var got string
+	for time.Now().Before(deadline) {
+		err := w.db.QueryRow(context.Background(), query, args...).Scan(&got)
+		if err == nil && got == want {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	w.t.Fatalf("read model: %s = %q, want %q", query, got, want)
+}
+
+// advanceClock moves the node's clock forward (localnet's dev method).
+func (w *world) advanceClock(seconds int64) {
+	w.t.Helper()
+	body := fmt.Sprintf(`{"jsonrpc":"2.0","id":1,"method":"dev_advanceClock","params":[%d]}`, seconds)
+	resp, err := http.Post(w.node.RPCURL, "application/json", strings.NewReader(body))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct{ Error *json.RawMessage }
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Error != nil {
+		w.t.Fatalf("dev_advanceClock: %v %s", err, *out.Error)
+	}
+	// Let a slot pass so the new time is in a bank at every commitment.
+	time.Sleep(500 * time.Millisecond)
+}
+
+// crank runs one `crank execute|migrate --once` with the real wiring and returns its metrics.
+func (w *world) crank(kind string, extra ...string) (*prometheus.Registry, error) {
+	w.t.Helper()
+	path, key := writeKeypair(w.t, 0o600)
+	_ = key
+	// The crank pays with its own funded key.
+	w.fundFrom(key.PublicKey(), 5_000_000_000)
+	m := NewMain()
+	var logs bytes.Buffer
+	m.Stderr, m.Stdout = &logs, &logs
+	args := append([]string{kind, "-rpc-url", w.node.RPCURL, "-database-url", w.dbURL, "-keypair", path, "-once"}, extra...)
+	if err := m.ParseFlags(context.Background(), args); err != nil {
+		w.t.Fatal(err)
+	}
+	err := m.Run(context.Background())
+	m.Close()
+	w.t.Logf("crank %s:\n%s", kind, logs.String())
+	return m.Registry, err
+}
+
+func (w *world) fundFrom(to solana.PublicKey, lamports uint64) {
+	w.t.Helper()
+	w.send(system.NewTransferInstruction(lamports, w.payer.PublicKey(), to).Build())
+}
+
+func proposalStatus(t *testing.T, c *rpc.Client, p solana.PublicKey) um.ProposalStatus {
+	t.Helper()
+	a, err := c.GetAccountInfoWithOpts(context.Background(), p, &rpc.GetAccountInfoOpts{Commitment: rpc.CommitmentConfirmed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pr um.Proposal
+	if err := pr.UnmarshalAccount(a.Value.Data.GetBinary()); err != nil {
+		t.Fatal(err)
+	}
+	return pr.Status
+}
+
+func TestExecutorExecutesWhenTheClockPassesEta(t *testing.T) {
+	w := newWorld(t)
+	token := w.elfOf("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
+	buffer := w.writeBuffer(token)
+	proposal := w.proposeApproved(0, buffer)
+	w.waitForDB(`SELECT status FROM proposal WHERE address = $1`, "approved", proposal.String())
+
+	// Before the eta: nothing is sent.
+	reg, err := w.crank("execute")
+	if err != nil {
+		t.Fatalf("crank before eta: %v", err)
+	}
+	if got := counterSum(t, reg, "upgrade_manager_crank_attempts_total"); got != 0 {
+		t.Fatalf("attempts before the eta = %v, want 0", got)
+	}
+	if s := proposalStatus(t, w.rpc, proposal); s != um.ProposalStatusApproved {
+		t.Fatalf("status before eta = %v", s)
+	}
+
+	// Past the eta by the chain's clock: extended (the token ELF outgrows memo's programdata), then executed.
+	w.advanceClock(um.DefaultTimelockSeconds)
+	if _, err := w.crank("execute"); err != nil {
+		t.Fatalf("crank after eta: %v", err)
+	}
+	if s := proposalStatus(t, w.rpc, proposal); s != um.ProposalStatusExecuted {
+		t.Fatalf("status after eta = %v, want executed", s)
+	}
+	target := w.node.Target
+	pd, err := w.rpc.GetAccountInfoWithOpts(context.Background(), programdataAddress(target), &rpc.GetAccountInfoOpts{Commitment: rpc.CommitmentConfirmed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := bytes.TrimRight(pd.Value.Data.GetBinary()[45:], "\x00")
+	if !bytes.Equal(got, bytes.TrimRight(token, "\x00")) {
+		t.Fatalf("programdata holds %d bytes of ELF, not the token program's %d", len(got), len(token))
+	}
+	w.waitForDB(`SELECT status FROM proposal WHERE address = $1`, "executed", proposal.String())
+}
+
+func TestTwoExecutorsRaceToOneUpgrade(t *testing.T) {
+	w := newWorld(t)
+	feature := w.elfOf("Feature111111111111111111111111111111111111")
+	buffer := w.writeBuffer(feature)
+	proposal := w.proposeApproved(0, buffer)
+	w.waitForDB(`SELECT status FROM proposal WHERE address = $1`, "approved", proposal.String())
+	w.advanceClock(um.DefaultTimelockSeconds)
+
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	regs := make([]*prometheus.Registry, 2)
+	for i := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			regs[i], errs[i] = w.crank("execute")
+		}()
+	}
+	wg.Wait()
+	var landed, lost float64
+	for i := range 2 {
+		if errs[i] != nil {
+			t.Fatalf("crank %d: %v", i, errs[i])
+		}
+		landed += counterSum(t, regs[i], "upgrade_manager_crank_successes_total")
+		lost += counterSum(t, regs[i], "upgrade_manager_crank_races_lost_total")
+		if e := counterSum(t, regs[i], "upgrade_manager_crank_errors_total"); e != 0 {
+			t.Fatalf("crank %d counted %v errors", i, e)
+		}
+	}
+	if landed != 1 {
+		t.Fatalf("executions landed = %v, want 1", landed)
+	}
+	w.waitForDB(`SELECT status FROM proposal WHERE address = $1`, "executed", proposal.String())
+	w.waitForDB(`SELECT count(*)::text FROM chain_event WHERE name = 'ProposalExecuted'`, "1")
+	if s := proposalStatus(t, w.rpc, proposal); s != um.ProposalStatusExecuted {
+		t.Fatalf("status = %v, want executed", s)
+	}
+	// A crank whose read model lags and still sees the proposal as approved loses the race on
+	// chain: counted, not an error, not retried.
+	lateReg := prometheus.NewRegistry()
+	e := &executor{chain: &chain{rpc: w.rpc, commitment: rpc.CommitmentConfirmed, programID: um.ProgramID}, metrics: newMetrics(lateReg), log: testLogger(t)}
+	e.send = &sender{rpc: w.rpc, payer: w.payer, commitment: rpc.CommitmentConfirmed, poll: 100 * time.Millisecond, log: e.log}
+	target := w.node.Target
+	ix := um.NewExecuteUpgradeInstruction(um.ExecuteUpgradeAccounts{
+		Executor: w.payer.PublicKey(), Governance: w.gov, Proposal: proposal,
+		ManagedProgram: pda(t, []byte("managed_program"), target[:]), TargetProgram: target,
+		Programdata: programdataAddress(target), Buffer: buffer, Spill: w.spill,
+		UpgradeAuthority: pda(t, []byte("upgrade_authority"), target[:]),
+	})
+	ok, err := e.land(context.Background(), "execute", candidate{Address: proposal}, ix, um.ErrProposalNotApproved)
+	if err != nil || ok {
+		t.Fatalf("late execute: landed=%v err=%v, want a race lost", ok, err)
+	}
+	if got := counterSum(t, lateReg, "upgrade_manager_crank_races_lost_total"); got != 1 {
+		t.Fatalf("races lost = %v, want 1", got)
+	}
+}
+
+// counterSum adds up every series of the counter name in reg.
+func counterSum(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			sum += m.GetCounter().GetValue()
+		}
+	}
+	return sum
+}
