@@ -75,12 +75,25 @@ func AppendBase58Decode(dst []byte, s string) ([]byte, error) {
 			k = 10
 		}
 		var acc uint64
-		for j := i; j < i+k; j++ {
-			d := base58Digits[rest[j]]
-			if d == 0xff {
-				return dst, &Base58Error{Offset: zeros + j, Char: rest[j]}
+		if k == 10 {
+			// Two independent chains of five halve the multiply latency.
+			c := rest[i : i+10]
+			d0, d1, d2, d3, d4 := base58Digits[c[0]], base58Digits[c[1]], base58Digits[c[2]], base58Digits[c[3]], base58Digits[c[4]]
+			d5, d6, d7, d8, d9 := base58Digits[c[5]], base58Digits[c[6]], base58Digits[c[7]], base58Digits[c[8]], base58Digits[c[9]]
+			if (d0|d1|d2|d3|d4|d5|d6|d7|d8|d9)&0x80 != 0 {
+				return dst, base58Invalid(rest, zeros, i)
 			}
-			acc = acc*58 + uint64(d)
+			hi := (((uint64(d0)*58+uint64(d1))*58+uint64(d2))*58+uint64(d3))*58 + uint64(d4)
+			lo := (((uint64(d5)*58+uint64(d6))*58+uint64(d7))*58+uint64(d8))*58 + uint64(d9)
+			acc = hi*656356768 + lo // 58^5
+		} else {
+			for j := i; j < i+k; j++ {
+				d := base58Digits[rest[j]]
+				if d == 0xff {
+					return dst, base58Invalid(rest, zeros, j)
+				}
+				acc = acc*58 + uint64(d)
+			}
 		}
 		mul, carry := pow58[k], acc
 		for li, l := range limbs {
@@ -108,6 +121,16 @@ func AppendBase58Decode(dst []byte, s string) ([]byte, error) {
 		dst = append(dst, byte(l>>56), byte(l>>48), byte(l>>40), byte(l>>32), byte(l>>24), byte(l>>16), byte(l>>8), byte(l))
 	}
 	return dst, nil
+}
+
+// base58Invalid reports the first invalid character of rest at or after i.
+func base58Invalid(rest string, zeros, i int) error {
+	for j := i; j < len(rest); j++ {
+		if base58Digits[rest[j]] == 0xff {
+			return &Base58Error{Offset: zeros + j, Char: rest[j]}
+		}
+	}
+	return &Base58Error{Offset: zeros + i}
 }
 
 // AppendBase58 appends the base58 encoding of src to dst.
