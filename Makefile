@@ -19,7 +19,7 @@ MIGRATE_ARGS ?= up
 WITH_DB := $(GO) run ./cmd/dev -ephemeral -migrate=false --
 
 .DEFAULT_GOAL := help
-.PHONY: help dev test test-go test-rust fuzz generate idl vectors verify lint bench bench-graph migrate
+.PHONY: help dev test test-go test-rust fuzz generate idl vectors verify lint bench bench-graph bench-decode migrate
 
 help: ## List the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z0-9_-]+:.*## / { printf "  %-10s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -81,12 +81,30 @@ lint: ## go vet, staticcheck, gofmt, cargo clippy and cargo fmt
 # run once each with a fixed size (bench-graph) instead of under go test's b.N search.
 GRAPH_BENCHES := ^Benchmark(ProposalsQuery|Fanout)$$
 
-bench: bench-graph ## Run the Go benchmarks
+bench: bench-graph bench-decode ## Run the Go benchmarks
 	$(WITH_DB) $(GO) test -run='^$$' -bench=. -skip='$(GRAPH_BENCHES)' -benchmem ./...
 
 bench-graph: ## GraphQL: proposals query at 500 req/s over 100,000 proposals; fan-out to 5,000 subscribers
 	$(WITH_DB) $(GO) test -run='^$$' -bench='^BenchmarkProposalsQuery$$' -benchtime=5000x ./graph/
 	$(WITH_DB) $(GO) test -run='^$$' -bench='^BenchmarkFanout$$' -benchtime=20x -timeout=20m ./graph/
+
+# The decoder against Anchor's own: BenchmarkDecode on one core, then
+# @coral-xyz/anchor under Node over the same corpus (exported from the Go
+# test). npm installs into indexer/decode/bench/node_modules (ignored).
+DECODE_BENCH := indexer/decode/bench
+DECODE_CORPUS ?= $(or $(TMPDIR),/tmp)/upgrade-manager-decode-corpus.json
+
+bench-decode: ## Event decoder: events/s and allocs/event on one core, against Anchor (Node) on the same corpus
+	@set -eu; \
+	out=$$($(GO) test -run='^$$' -bench='^BenchmarkDecode$$' -benchmem -cpu=1 -count=1 ./indexer/decode); \
+	echo "$$out"; \
+	rate() { echo "$$out" | awk -v b="BenchmarkDecode/$$1" '$$1 == b { for (i = 2; i < NF; i++) if ($$(i+1) == "events/s") print $$i }'; }; \
+	$(GO) test -run='^TestExportBenchCorpus$$' -count=1 ./indexer/decode -args -export-corpus='$(DECODE_CORPUS)' >/dev/null; \
+	if [ ! -f $(DECODE_BENCH)/node_modules/.package-lock.json ] || \
+	   [ $(DECODE_BENCH)/package-lock.json -nt $(DECODE_BENCH)/node_modules/.package-lock.json ]; then \
+		npm ci --prefix $(DECODE_BENCH) --no-audit --no-fund --ignore-scripts; \
+	fi; \
+	node $(DECODE_BENCH)/decode-bench.cjs '$(DECODE_CORPUS)' --go-cpi=$$(rate cpi) --go-logs=$$(rate logs)
 
 migrate: ## Migrate $DATABASE_URL or the dev cluster (MIGRATE_ARGS=up|down|status)
 	$(GO) run ./cmd/dev -migrate=false -- $(GO) run ./cmd/migrate $(MIGRATE_ARGS)

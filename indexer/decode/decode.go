@@ -67,6 +67,31 @@ type Result struct {
 	// LogEventsIgnored counts the program's "Program data:" lines left
 	// unread because the transaction carried emit_cpi! events.
 	LogEventsIgnored int
+
+	// arena holds the decoded bytes Raw points into; DecodeInto reuses it.
+	arena []byte
+}
+
+// reset empties r for DecodeInto, keeping its buffers.
+func (r *Result) reset() {
+	*r = Result{Events: r.Events[:0], Errors: r.Errors[:0], arena: r.arena[:0]}
+	// Drop references to the previous events so they can be collected.
+	clear(r.Events[:cap(r.Events)])
+	clear(r.Errors[:cap(r.Errors)])
+}
+
+// buffers returns r's arena emptied with room for size bytes, and r.Events
+// with room for n events.
+func (r *Result) buffers(size, n int) []byte {
+	if cap(r.arena) < size {
+		r.arena = make([]byte, 0, size)
+	}
+	if cap(r.Events)-len(r.Events) < n {
+		ev := make([]Event, len(r.Events), len(r.Events)+n)
+		copy(ev, r.Events)
+		r.Events = ev
+	}
+	return r.arena[:0]
 }
 
 // Decoder finds and decodes the program's events in transactions. It
@@ -76,6 +101,8 @@ type Decoder struct {
 	programB58   string
 	authority    solana.PublicKey
 	authorityB58 string
+	// First 8 bytes of the base58 forms, to reject other keys with one compare.
+	programHead, authorityHead uint64
 }
 
 // Option configures a Decoder.
@@ -101,6 +128,7 @@ func New(opts ...Option) (*Decoder, error) {
 	d.authority = auth
 	d.programB58 = d.program.String()
 	d.authorityB58 = auth.String()
+	d.programHead, d.authorityHead = head8(d.programB58), head8(d.authorityB58)
 	return d, nil
 }
 
@@ -117,21 +145,31 @@ func (d *Decoder) EventAuthority() solana.PublicKey { return d.authority }
 // lines count as events.
 func (d *Decoder) Decode(tx *Transaction) Result {
 	var r Result
+	d.DecodeInto(&r, tx)
+	return r
+}
+
+// DecodeInto is Decode writing into r and reusing its buffers: the events,
+// errors and the bytes behind their Raw from r's previous use are
+// overwritten, so copy what must outlive the next call. It saves two
+// allocations per transaction in loops that handle one transaction at a
+// time.
+func (d *Decoder) DecodeInto(r *Result, tx *Transaction) {
+	r.reset()
 	if tx.Failed {
 		r.Failed = true
-		return r
+		return
 	}
 	prog, auth := d.keyIndexes(tx)
 	cpi := false
 	if prog >= 0 && auth >= 0 {
-		cpi = d.decodeCPI(tx, prog, auth, &r)
+		cpi = d.decodeCPI(tx, prog, auth, r)
 	}
 	if cpi {
 		r.Truncated, r.LogEventsIgnored = d.skimLogs(tx)
 	} else {
-		d.decodeLogs(tx, &r)
+		d.decodeLogs(tx, r)
 	}
-	return r
 }
 
 // keyIndexes finds the program and its event authority among tx's keys.
@@ -153,18 +191,27 @@ func (d *Decoder) keyIndexes(tx *Transaction) (prog, auth int) {
 		return prog, auth
 	}
 	for i, k := range tx.AccountKeys {
-		switch k {
-		case d.programB58:
-			if prog < 0 {
+		switch head8(k) {
+		case d.programHead:
+			if prog < 0 && k == d.programB58 {
 				prog = i
 			}
-		case d.authorityB58:
-			if auth < 0 {
+		case d.authorityHead:
+			if auth < 0 && k == d.authorityB58 {
 				auth = i
 			}
 		}
 	}
 	return prog, auth
+}
+
+// head8 packs the first 8 bytes of s (base58 keys are 32 to 44 bytes).
+func head8(s string) uint64 {
+	if len(s) < 8 {
+		return 0
+	}
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 // isEventCPI reports whether ix is a call of the program whose first
@@ -194,8 +241,7 @@ func (d *Decoder) decodeCPI(tx *Transaction, prog, auth int, r *Result) bool {
 	if n == 0 {
 		return false
 	}
-	arena := make([]byte, 0, size)
-	r.Events = make([]Event, 0, n)
+	arena := r.buffers(size, n)
 	ord := 0
 	for li := range tx.InnerInstructions {
 		list := &tx.InnerInstructions[li]
@@ -226,6 +272,7 @@ func (d *Decoder) decodeCPI(tx *Transaction, prog, auth int, r *Result) bool {
 			appendEvent(r, data[len(eventIxTag):], pos)
 		}
 	}
+	r.arena = arena
 	return ord > 0
 }
 
@@ -243,36 +290,30 @@ func appendEvent(r *Result, raw []byte, pos Position) {
 // truncated, without parsing them.
 func logHints(logs []string) (data, truncated bool) {
 	for _, l := range logs {
-		if strings.HasPrefix(l, "Program data:") {
-			data = true
-		} else if l == "Log truncated" {
-			truncated = true
+		// Both lines are 13 bytes or longer; test one telling byte before comparing.
+		if len(l) < 13 {
+			continue
+		}
+		switch l[0] {
+		case 'P':
+			if l[8] == 'd' && l[:13] == "Program data:" {
+				data = true
+			}
+		case 'L':
+			if l == "Log truncated" {
+				truncated = true
+			}
 		}
 	}
 	return data, truncated
 }
 
-// topPrograms returns the program of each top-level instruction on demand,
-// encoding decoded keys once.
-func topPrograms(tx *Transaction) func(int) string {
-	var names []string
-	return func(i int) string {
-		if names == nil {
-			names = make([]string, len(tx.Instructions))
-			for k := range tx.Instructions {
-				names[k] = tx.key(int(tx.Instructions[k].ProgramIDIndex))
-			}
-		}
-		return names[i]
-	}
-}
-
 func (d *Decoder) scanLogs(tx *Transaction) LogScan {
-	var top func(int) string
+	var top topLevelPrograms
 	if len(tx.Instructions) > 0 && tx.keyCount() > 0 {
-		top = topPrograms(tx)
+		top.tx = tx
 	}
-	return parseLogs(tx.LogMessages, d.programB58, len(tx.Instructions), top)
+	return parseLogs(tx.LogMessages, d.programB58, top)
 }
 
 // skimLogs reports truncation and counts the program's data lines, for a
@@ -300,8 +341,7 @@ func (d *Decoder) decodeLogs(tx *Transaction, r *Result) {
 	for _, ld := range scan.Data {
 		size += base64.StdEncoding.DecodedLen(len(ld.Payload))
 	}
-	arena := make([]byte, 0, size)
-	r.Events = make([]Event, 0, len(scan.Data))
+	arena := r.buffers(size, len(scan.Data))
 	for ord, ld := range scan.Data {
 		pos := Position{Signature: tx.Signature, InstructionIndex: ld.InstructionIndex, InnerIndex: -1, StackHeight: ld.StackHeight, Ordinal: ord}
 		if ld.Payload == "" || strings.IndexByte(ld.Payload, ' ') >= 0 {
@@ -319,6 +359,7 @@ func (d *Decoder) decodeLogs(tx *Transaction, r *Result) {
 		arena = arena[:start+m]
 		appendEvent(r, arena[start:start+m:start+m], pos)
 	}
+	r.arena = arena
 }
 
 // DecodeRaw decodes one event from its raw bytes (discriminator and borsh,

@@ -204,7 +204,7 @@ func TestTypedErrors(t *testing.T) {
 
 // logTx turns a vector transaction's events into an emit!-style log:
 // no inner instructions, one "Program data:" line per event.
-func logTx(t *testing.T, tx *decode.Transaction, want []expectedEvent) *decode.Transaction {
+func logTx(t testing.TB, tx *decode.Transaction, want []expectedEvent) *decode.Transaction {
 	t.Helper()
 	logs := []string{invoke(computeBP, 1), success(computeBP), invoke(ours, 1), "Program log: Instruction: Execute"}
 	for _, e := range want {

@@ -164,20 +164,37 @@ type LogScan struct {
 // nothing (precompiles on older runtimes) do not shift the indexes.
 // Without it every "invoke [1]" line starts the next instruction.
 func ParseLogs(logs []string, program string, topLevel []string) LogScan {
-	var at func(int) string
-	if topLevel != nil {
-		at = func(i int) string { return topLevel[i] }
-	}
-	return parseLogs(logs, program, len(topLevel), at)
+	return parseLogs(logs, program, topLevelPrograms{names: topLevel})
 }
 
-// parseLogs is ParseLogs with the top-level programs behind a function, so
-// the decoder can hand out keys without building a slice.
-func parseLogs(logs []string, program string, nTop int, topProgram func(int) string) LogScan {
+// topLevelPrograms names the program of each top-level instruction, from a
+// list or from a transaction's message.
+type topLevelPrograms struct {
+	names []string
+	tx    *Transaction
+}
+
+func (t topLevelPrograms) known() bool { return t.names != nil || t.tx != nil }
+
+func (t topLevelPrograms) len() int {
+	if t.tx != nil {
+		return len(t.tx.Instructions)
+	}
+	return len(t.names)
+}
+
+func (t topLevelPrograms) at(i int) string {
+	if t.tx != nil {
+		return t.tx.key(int(t.tx.Instructions[i].ProgramIDIndex))
+	}
+	return t.names[i]
+}
+
+func parseLogs(logs []string, program string, top topLevelPrograms) LogScan {
 	var scan LogScan
 	var stackArr [maxDepth]string
 	stack := stackArr[:0]
-	top := -1
+	cur := -1
 	for i, line := range logs {
 		// Cheap filter: every line the walk reacts to starts with "Program " or is "Log truncated".
 		if len(line) < 13 || line[0] != 'P' && line[0] != 'L' {
@@ -189,7 +206,7 @@ func parseLogs(logs []string, program string, nTop int, topProgram func(int) str
 			scan.Truncated = true
 		case LineInvoke:
 			if l.Depth == 1 {
-				top = nextTopLevel(top, l.Program, nTop, topProgram)
+				cur = nextTopLevel(cur, l.Program, top)
 				stack = stack[:0]
 			} else if l.Depth-1 < len(stack) {
 				// Frames above the caller ended without their lines (lost to truncation).
@@ -212,7 +229,7 @@ func parseLogs(logs []string, program string, nTop int, topProgram func(int) str
 			}
 		case LineData:
 			if len(stack) > 0 && stack[len(stack)-1] == program {
-				scan.Data = append(scan.Data, LogData{Line: i, InstructionIndex: top, StackHeight: len(stack), Payload: l.Text})
+				scan.Data = append(scan.Data, LogData{Line: i, InstructionIndex: cur, StackHeight: len(stack), Payload: l.Text})
 			}
 		}
 	}
@@ -221,10 +238,10 @@ func parseLogs(logs []string, program string, nTop int, topProgram func(int) str
 
 // nextTopLevel returns the index of the top-level instruction an
 // "invoke [1]" line of program starts, after the one at cur.
-func nextTopLevel(cur int, program string, nTop int, topProgram func(int) string) int {
-	if topProgram != nil {
-		for k := cur + 1; k < nTop; k++ {
-			if topProgram(k) == program {
+func nextTopLevel(cur int, program string, top topLevelPrograms) int {
+	if top.known() {
+		for k := cur + 1; k < top.len(); k++ {
+			if top.at(k) == program {
 				return k
 			}
 		}

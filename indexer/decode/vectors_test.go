@@ -153,3 +153,29 @@ func TestVectors(t *testing.T) {
 		t.Fatal("vectors hold no events")
 	}
 }
+
+// TestDecodeInto reuses one Result across all vectors; each call must
+// give what Decode gives.
+func TestDecodeInto(t *testing.T) {
+	t.Parallel()
+	v := loadVectors(t)
+	d := newDecoder(t)
+	var r decode.Result
+	for round := range 2 {
+		for _, vt := range v.Transactions {
+			tx, err := decode.ParseTransaction(vt.JSON)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.DecodeInto(&r, tx)
+			checkEvents(t, tx.Signature, r, vt.Expected)
+			if round == 1 && len(vt.Expected) > 0 {
+				tx.Failed = true
+				d.DecodeInto(&r, tx)
+				if len(r.Events) != 0 || !r.Failed {
+					t.Fatalf("reused result kept %d events for a failed transaction", len(r.Events))
+				}
+			}
+		}
+	}
+}
