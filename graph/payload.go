@@ -13,6 +13,10 @@ import (
 // subscriptions that push that event.
 func (r *Resolver) proposalAt(ctx context.Context, e *store.Event) (*store.Proposal, error) {
 	v, err, _ := r.proposalFlight.Do(fmt.Sprintf("%s@%d", e.Proposal, e.Seq), func() (any, error) {
+		// Shared by subscriptions whose clients may leave: not bound to
+		// the first caller's context.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
 		m, err := r.Store.ProposalsByAddress(ctx, []string{e.Proposal})
 		return m[e.Proposal], err
 	})

@@ -27,9 +27,6 @@ func MarshalSignature(s string) graphql.Marshaler { return graphql.MarshalString
 // UnmarshalSignature accepts base58 text of exactly 64 bytes.
 func UnmarshalSignature(v any) (string, error) { return unmarshalBase58(v, "Signature", 64) }
 
-// ParsePublicKey validates base58 public-key text.
-func ParsePublicKey(s string) (string, error) { return UnmarshalPublicKey(s) }
-
 func unmarshalBase58(v any, scalar string, size int) (string, error) {
 	s, ok := v.(string)
 	if !ok {

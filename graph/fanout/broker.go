@@ -3,7 +3,6 @@ package fanout
 import (
 	"errors"
 	"sync"
-	"sync/atomic"
 
 	"github.com/upgrade-manager/upgrade-manager/graph/store"
 )
@@ -22,8 +21,6 @@ type Broker struct {
 	mu     sync.RWMutex
 	subs   map[*Subscription]struct{}
 	closed bool
-	// last is the seq of the newest event published.
-	last atomic.Int64
 }
 
 // NewBroker returns a broker with no subscribers. metrics may be nil.
@@ -103,7 +100,6 @@ func (b *Broker) Publish(events []*store.Event) {
 		}
 	}
 	b.mu.RUnlock()
-	b.last.Store(events[len(events)-1].Seq)
 	b.metrics.published(len(events))
 	if len(slow) == 0 {
 		return
@@ -135,9 +131,6 @@ func (s *Subscription) deliver(events []*store.Event) bool {
 	}
 	return true
 }
-
-// LastSeq returns the seq of the newest event published, 0 before any.
-func (b *Broker) LastSeq() int64 { return b.last.Load() }
 
 // Subscribers returns the number of open subscriptions.
 func (b *Broker) Subscribers() int {

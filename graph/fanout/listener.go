@@ -12,21 +12,16 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/upgrade-manager/upgrade-manager/graph/store"
+	idxstore "github.com/upgrade-manager/upgrade-manager/indexer/store"
 )
 
 // Channel is the notification channel the indexer signals committed
 // batches on.
-const Channel = "upgrade_manager_events"
+const Channel = idxstore.NotifyChannel
 
 // ApplicationName is the listener connection's application_name, so
 // operators can tell it apart in pg_stat_activity.
 const ApplicationName = "upgrade_manager_graphql_listener"
-
-// Notification is the payload of a notification on Channel.
-type Notification struct {
-	LastSeq int64 `json:"last_seq"`
-	Slot    int64 `json:"slot"`
-}
 
 // Listener follows Channel on one dedicated connection and publishes new
 // events to a Broker.
@@ -149,7 +144,7 @@ func (l *Listener) session(ctx context.Context, cursor *int64, started *bool) (b
 			return true, fmt.Errorf("wait for notification: %w", err)
 		}
 		l.Metrics.notified()
-		var note Notification
+		var note idxstore.Notification
 		if json.Unmarshal([]byte(n.Payload), &note) == nil && note.LastSeq > 0 && note.LastSeq <= *cursor {
 			continue // already published: a notification queued behind one we caught up past
 		}

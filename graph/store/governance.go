@@ -18,12 +18,6 @@ func scanGovernance(row pgx.Row) (*Governance, error) {
 	return &g, err
 }
 
-// Governance returns the governance at address.
-func (s *Store) Governance(ctx context.Context, address string) (*Governance, error) {
-	return one(collect(ctx, s.db, "governance", scanGovernance,
-		`SELECT `+governanceColumns+` FROM governance WHERE address = $1`, address))
-}
-
 // GovernancesByAddress returns the governances at addresses, by address.
 func (s *Store) GovernancesByAddress(ctx context.Context, addresses []string) (map[string]*Governance, error) {
 	rows, err := collect(ctx, s.db, "governances", scanGovernance,

@@ -2,18 +2,13 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
-
-// ErrNotFound is returned when a row looked up by its key does not exist.
-var ErrNotFound = errors.New("not found")
 
 // DBTX is what Store runs its queries on: a pool, a connection or a
 // transaction.
@@ -36,17 +31,6 @@ func New(db DBTX) *Store { return &Store{db: db} }
 // time in the log (one probe of chain_event_block_time_idx), else now().
 const chainClock = `coalesce((SELECT max(chain_time) FROM chain_tip), (SELECT max(block_time) FROM chain_event), now())`
 
-// ChainClock returns the chain's clock: the Clock sysvar's time the indexer
-// last recorded, else the latest block time in the log, else the
-// database's clock while the log is empty.
-func (s *Store) ChainClock(ctx context.Context) (time.Time, error) {
-	var at time.Time
-	if err := s.db.QueryRow(ctx, `SELECT `+chainClock).Scan(&at); err != nil {
-		return time.Time{}, fmt.Errorf("read chain clock: %w", err)
-	}
-	return at, nil
-}
-
 // collect runs a query and scans every row with scan.
 func collect[T any](ctx context.Context, db DBTX, what string, scan func(pgx.Row) (*T, error), sql string, args ...any) ([]*T, error) {
 	rows, err := db.Query(ctx, sql, args...)
@@ -66,17 +50,6 @@ func collect[T any](ctx context.Context, db DBTX, what string, scan func(pgx.Row
 		return nil, fmt.Errorf("query %s: %w", what, err)
 	}
 	return out, nil
-}
-
-// one returns the single row of a keyed lookup, or ErrNotFound.
-func one[T any](rows []*T, err error) (*T, error) {
-	if err != nil {
-		return nil, err
-	}
-	if len(rows) == 0 {
-		return nil, ErrNotFound
-	}
-	return rows[0], nil
 }
 
 // byKey indexes rows by key.
