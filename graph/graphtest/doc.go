@@ -4,6 +4,7 @@
 // subprotocols.
 //
 // The database is filled by the indexer's own store.ApplyBatch from the
-// transactions and decoded events in program/vectors/scenario.json, so the
-// projections the server reads are exactly the ones the indexer builds.
+// transactions and decoded events in program/vectors/scenario.json (read by
+// indexer/scenario), so the projections the server reads are exactly the
+// ones the indexer builds.
 package graphtest

@@ -2,14 +2,9 @@ package graphtest
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
-	"fmt"
-	"os"
-	"path/filepath"
-	"runtime"
-	"time"
 
+	"github.com/upgrade-manager/upgrade-manager/indexer/scenario"
 	idxstore "github.com/upgrade-manager/upgrade-manager/indexer/store"
 )
 
@@ -20,63 +15,32 @@ type Scenario struct {
 	Txs []idxstore.Transaction
 }
 
-// LoadScenario reads program/vectors/scenario.json.
+// LoadScenario reads program/vectors/scenario.json (through the indexer's
+// scenario package) as the transactions the indexer would apply.
 func LoadScenario() (*Scenario, error) {
-	_, file, _, _ := runtime.Caller(0)
-	path := filepath.Join(filepath.Dir(file), "..", "..", "program", "vectors", "scenario.json")
-	b, err := os.ReadFile(path)
+	f, err := scenario.Load()
 	if err != nil {
-		return nil, fmt.Errorf("read vectors: %w", err)
+		return nil, err
 	}
-	var raw struct {
-		ProgramID    string `json:"programId"`
-		Transactions []struct {
-			Slot        uint64 `json:"slot"`
-			BlockTime   int64  `json:"blockTime"`
-			Transaction struct {
-				Signatures []string `json:"signatures"`
-			} `json:"transaction"`
-			Meta struct {
-				Err json.RawMessage `json:"err"`
-			} `json:"meta"`
-			Expected []struct {
-				Name             string          `json:"name"`
-				InstructionIndex int             `json:"instructionIndex"`
-				InnerIndex       int             `json:"innerIndex"`
-				Ordinal          int             `json:"ordinal"`
-				Raw              string          `json:"raw"`
-				Data             json.RawMessage `json:"data"`
-			} `json:"expectedEvents"`
-		} `json:"transactions"`
-	}
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return nil, fmt.Errorf("parse vectors: %w", err)
-	}
-	s := &Scenario{ProgramID: raw.ProgramID}
-	perSlot := map[uint64]int{}
-	for _, v := range raw.Transactions {
-		bt := time.Unix(v.BlockTime, 0).UTC()
+	s := &Scenario{ProgramID: f.ProgramID}
+	for _, v := range f.Transactions {
+		bt := v.Time()
 		tx := idxstore.Transaction{
-			Signature:  v.Transaction.Signatures[0],
+			Signature:  v.Signature,
 			Slot:       v.Slot,
-			BlockIndex: perSlot[v.Slot], // the order they executed in
+			BlockIndex: v.BlockIndex,
 			BlockTime:  &bt,
-			Failed:     len(v.Meta.Err) > 0 && string(v.Meta.Err) != "null",
+			Failed:     v.Failed,
 			Commitment: idxstore.Confirmed,
 		}
-		perSlot[v.Slot]++
 		for _, e := range v.Expected {
-			rawBytes, err := hex.DecodeString(e.Raw)
-			if err != nil {
-				return nil, fmt.Errorf("event %s raw: %w", e.Name, err)
-			}
 			tx.Events = append(tx.Events, idxstore.Event{
 				InstructionIndex: e.InstructionIndex,
 				InnerIndex:       e.InnerIndex,
 				Ordinal:          e.Ordinal,
 				Name:             e.Name,
 				Data:             e.Data,
-				Raw:              rawBytes,
+				Raw:              e.Raw(),
 			})
 		}
 		s.Txs = append(s.Txs, tx)
