@@ -64,9 +64,6 @@ type Result struct {
 	// Truncated is set when the log was truncated. Events read from the log
 	// may then be missing; emit_cpi! events never are.
 	Truncated bool
-	// LogEventsIgnored counts the program's "Program data:" lines left
-	// unread because the transaction carried emit_cpi! events.
-	LogEventsIgnored int
 
 	// arena holds the decoded bytes Raw points into; DecodeInto reuses it.
 	arena []byte
@@ -160,49 +157,54 @@ func (d *Decoder) DecodeInto(r *Result, tx *Transaction) {
 		r.Failed = true
 		return
 	}
-	prog, auth := d.keyIndexes(tx)
-	cpi := false
-	if prog >= 0 && auth >= 0 {
-		cpi = d.decodeCPI(tx, prog, auth, r)
-	}
-	if cpi {
-		r.Truncated, r.LogEventsIgnored = d.skimLogs(tx)
+	if d.decodeCPI(tx, r) {
+		r.Truncated = truncatedLog(tx.LogMessages)
 	} else {
 		d.decodeLogs(tx, r)
 	}
 }
 
-// keyIndexes finds the program and its event authority among tx's keys.
-func (d *Decoder) keyIndexes(tx *Transaction) (prog, auth int) {
-	prog, auth = -1, -1
+// keyClass remembers which account keys are the program and which its
+// event authority. Only keys that inner instructions name are looked at:
+// on a cold transaction each key is a cache miss.
+type keyClass struct {
+	seen, prog, auth [4]uint64 // bit i: key i (keys are u8-indexed on chain)
+}
+
+// classify reports whether key i of tx is the program and whether it is the
+// event authority.
+func (d *Decoder) classify(c *keyClass, tx *Transaction, i int) (prog, auth bool) {
+	if i >= 256 {
+		return d.compareKey(tx, i)
+	}
+	w, bit := i>>6, uint64(1)<<(i&63)
+	if c.seen[w]&bit == 0 {
+		c.seen[w] |= bit
+		p, a := d.compareKey(tx, i)
+		if p {
+			c.prog[w] |= bit
+		}
+		if a {
+			c.auth[w] |= bit
+		}
+	}
+	return c.prog[w]&bit != 0, c.auth[w]&bit != 0
+}
+
+func (d *Decoder) compareKey(tx *Transaction, i int) (prog, auth bool) {
 	if tx.Keys != nil {
-		for i := range tx.Keys {
-			switch tx.Keys[i] {
-			case d.program:
-				if prog < 0 {
-					prog = i
-				}
-			case d.authority:
-				if auth < 0 {
-					auth = i
-				}
-			}
+		if i >= len(tx.Keys) {
+			return false, false
 		}
-		return prog, auth
+		k := &tx.Keys[i]
+		return *k == d.program, *k == d.authority
 	}
-	for i, k := range tx.AccountKeys {
-		switch head8(k) {
-		case d.programHead:
-			if prog < 0 && k == d.programB58 {
-				prog = i
-			}
-		case d.authorityHead:
-			if auth < 0 && k == d.authorityB58 {
-				auth = i
-			}
-		}
+	if i >= len(tx.AccountKeys) {
+		return false, false
 	}
-	return prog, auth
+	k := tx.AccountKeys[i]
+	h := head8(k)
+	return h == d.programHead && k == d.programB58, h == d.authorityHead && k == d.authorityB58
 }
 
 // head8 packs the first 8 bytes of s (base58 keys are 32 to 44 bytes).
@@ -218,19 +220,27 @@ func head8(s string) uint64 {
 // account is the event authority: the only shape emit_cpi! produces, and
 // one only the program can produce in a successful transaction, since
 // Anchor's handler requires the authority's signature.
-func isEventCPI(ix *Instruction, prog, auth int) bool {
-	return int(ix.ProgramIDIndex) == prog && len(ix.Accounts) > 0 && int(ix.Accounts[0]) == auth
+func (d *Decoder) isEventCPI(c *keyClass, tx *Transaction, ix *Instruction) bool {
+	if len(ix.Accounts) == 0 {
+		return false
+	}
+	if prog, _ := d.classify(c, tx, int(ix.ProgramIDIndex)); !prog {
+		return false
+	}
+	_, auth := d.classify(c, tx, int(ix.Accounts[0]))
+	return auth
 }
 
 // decodeCPI reads the emit_cpi! events and reports whether there were any
 // (decodable or not).
-func (d *Decoder) decodeCPI(tx *Transaction, prog, auth int, r *Result) bool {
+func (d *Decoder) decodeCPI(tx *Transaction, r *Result) bool {
+	var keys keyClass
 	// First pass: count the candidates and size one buffer for all their data.
 	n, size := 0, 0
 	for li := range tx.InnerInstructions {
 		ins := tx.InnerInstructions[li].Instructions
 		for j := range ins {
-			if ix := &ins[j]; isEventCPI(ix, prog, auth) {
+			if ix := &ins[j]; d.isEventCPI(&keys, tx, ix) {
 				n++
 				if ix.DataBytes == nil {
 					size += idlcodec.Base58DecodedLenMax(len(ix.Data))
@@ -247,7 +257,7 @@ func (d *Decoder) decodeCPI(tx *Transaction, prog, auth int, r *Result) bool {
 		list := &tx.InnerInstructions[li]
 		for j := range list.Instructions {
 			ix := &list.Instructions[j]
-			if !isEventCPI(ix, prog, auth) {
+			if !d.isEventCPI(&keys, tx, ix) {
 				continue
 			}
 			pos := Position{Signature: tx.Signature, InstructionIndex: int(list.Index), InnerIndex: j, StackHeight: int(ix.StackHeight)}
@@ -316,14 +326,15 @@ func (d *Decoder) scanLogs(tx *Transaction) LogScan {
 	return parseLogs(tx.LogMessages, d.programB58, top)
 }
 
-// skimLogs reports truncation and counts the program's data lines, for a
-// transaction whose events came as emit_cpi! instructions.
-func (d *Decoder) skimLogs(tx *Transaction) (truncated bool, dataLines int) {
-	data, truncated := logHints(tx.LogMessages)
-	if !data {
-		return truncated, 0
+// truncatedLog reports whether logs hold "Log truncated". It reads the
+// text of 13-byte lines only.
+func truncatedLog(logs []string) bool {
+	for _, l := range logs {
+		if len(l) == len("Log truncated") && l == "Log truncated" {
+			return true
+		}
 	}
-	return truncated, len(d.scanLogs(tx).Data)
+	return false
 }
 
 // decodeLogs reads emit! events from the program's "Program data:" lines.

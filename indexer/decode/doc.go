@@ -28,8 +28,8 @@
 //
 // When a transaction carries emit_cpi! instructions of the program (even
 // ones that fail to decode), its events are those instructions, and the
-// program's data lines are not read (Result.LogEventsIgnored counts them).
-// Otherwise its events are the program's data lines. So an event is never
+// program's data lines are not read. Otherwise its events are the
+// program's data lines. So an event is never
 // counted twice, and a transaction's order is never a guess between two
 // channels. The cost: a program that mixes emit! and emit_cpi! in one
 // transaction loses the emit! events; upgrade_manager uses emit_cpi! only,
@@ -46,9 +46,11 @@
 //
 // # Speed
 //
-// The hot path reads only what can hold our events: it finds our program
-// and authority among the keys by comparing base58 text, base58-decodes
-// only the inner instructions that pass both checks (into one buffer per
-// transaction), and decodes events with generated straight-line code
-// (package upgrademanager) instead of reflection.
+// The hot path reads only what can hold our events: it compares (as base58
+// text, once each) only the keys inner instructions name as program or
+// first account, base58-decodes only the inner instructions that pass both
+// checks (into one buffer per transaction, reused by DecodeInto), skips
+// the log's text when the events came as instructions, and decodes events
+// with generated straight-line code (package upgrademanager) instead of
+// reflection.
 package decode
