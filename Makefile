@@ -19,7 +19,7 @@ MIGRATE_ARGS ?= up
 WITH_DB := $(GO) run ./cmd/dev -ephemeral -migrate=false --
 
 .DEFAULT_GOAL := help
-.PHONY: help dev test test-go test-rust fuzz generate idl vectors verify lint bench bench-graph bench-decode migrate
+.PHONY: help dev test test-go test-rust test-node fuzz generate idl vectors verify lint bench bench-graph bench-decode migrate
 
 help: ## List the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z0-9_-]+:.*## / { printf "  %-10s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -27,9 +27,10 @@ help: ## List the targets
 dev: ## Run the dev environment (database, migrations) in the foreground
 	$(GO) run ./cmd/dev
 
-test: ## Run all tests: test-go, then test-rust, then fuzz
+test: ## Run all tests: test-go, then test-rust, then test-node, then fuzz
 	@$(MAKE) --no-print-directory test-go
 	@$(MAKE) --no-print-directory test-rust
+	@$(MAKE) --no-print-directory test-node
 	@$(MAKE) --no-print-directory fuzz
 
 test-go: ## Run the Go tests with -race on one throwaway PostgreSQL (or $DATABASE_URL)
@@ -37,6 +38,11 @@ test-go: ## Run the Go tests with -race on one throwaway PostgreSQL (or $DATABAS
 
 test-rust: ## Run the Rust workspace tests
 	$(CARGO) test --manifest-path $(CARGO_MANIFEST) --workspace
+
+# web3.js comes from npm into a cache outside the repository (see the script's header).
+test-node: ## Check the localnet's wire format with @solana/web3.js (node --test)
+	$(CARGO) build --manifest-path $(CARGO_MANIFEST) -p localnet
+	LOCALNET_BIN=$(CARGO_TARGET_DIR)/debug/localnet node --test program/localnet/web3/roundtrip.test.mjs
 
 fuzz: ## Run each Go fuzz target for FUZZTIME (10s)
 	@set -eu; found=0; \
