@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -64,6 +65,10 @@ type Config struct {
 	Command []string
 	// GraphQLAddr is where the GraphQL server listens (-graphql-addr).
 	GraphQLAddr string
+	// Localnet runs the local Solana node (program/localnet) as a component.
+	Localnet bool
+	// LocalnetArgs are the node's flags (-localnet-args, split on spaces).
+	LocalnetArgs []string
 }
 
 // Validate reports the first invalid field of c.
@@ -112,9 +117,12 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	fs.BoolVar(&m.Config.Ephemeral, "ephemeral", false, "run a throwaway cluster, removed at exit, instead of the persistent one")
 	fs.BoolVar(&m.Config.Migrate, "migrate", true, "apply the migrations on start")
 	fs.StringVar(&m.Config.GraphQLAddr, "graphql-addr", "127.0.0.1:8080", "`address` of the GraphQL server")
+	fs.BoolVar(&m.Config.Localnet, "localnet", true, "build and run the local Solana node on 127.0.0.1:8899 (RPC) and :8900 (WebSocket)")
+	localnetArgs := fs.String("localnet-args", "", "extra `flags` for the local Solana node (see localnet --help)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	m.Config.LocalnetArgs = strings.Fields(*localnetArgs)
 	m.Config.Command = fs.Args()
 	return m.Config.Validate()
 }

@@ -20,12 +20,13 @@ type component struct {
 }
 
 // components lists the parts of the environment beyond the database, in
-// start order. Later work adds the local validator, the indexer and the
-// cranks here.
+// start order. Later work adds the indexer and the cranks here.
 func (m *Main) components() []component {
-	return []component{
-		{name: "graphql", run: m.runGraphQL},
+	var cs []component
+	if m.Config.Localnet {
+		cs = append(cs, component{name: "localnet", run: m.runLocalnet})
 	}
+	return append(cs, component{name: "graphql", run: m.runGraphQL})
 }
 
 // runGraphQL serves the GraphQL read model on -graphql-addr, open to any
