@@ -89,7 +89,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	srv.Use(extension.FixedComplexityLimit(cfg.Limits.Complexity))
 	srv.Use(depthLimit{limit: cfg.Limits.Depth})
 	srv.Use(loaderExtension{store: r.Store})
-	srv.Use(metricsExtension{m: NewMetrics(cfg.Registry)})
+	srv.Use(newMetricsExtension(NewMetrics(cfg.Registry)))
 	srv.SetErrorPresenter(errorPresenter(cfg.Logger))
 	srv.SetRecoverFunc(recoverFunc)
 

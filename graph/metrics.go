@@ -31,8 +31,33 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-// metricsExtension observes every response.
-type metricsExtension struct{ m *Metrics }
+// metricsExtension observes every response. Subscriptions make one
+// response per subscriber per event, so the label lookups are done once.
+type metricsExtension struct {
+	m       *Metrics
+	byOp    map[string]opMetrics
+	unknown opMetrics
+}
+
+type opMetrics struct {
+	duration  prometheus.Observer
+	ok, error prometheus.Counter
+}
+
+func newMetricsExtension(m *Metrics) metricsExtension {
+	forOp := func(op string) opMetrics {
+		return opMetrics{
+			duration: m.duration.WithLabelValues(op),
+			ok:       m.responses.WithLabelValues(op, "ok"),
+			error:    m.responses.WithLabelValues(op, "error"),
+		}
+	}
+	e := metricsExtension{m: m, byOp: map[string]opMetrics{}, unknown: forOp("unknown")}
+	for _, op := range []string{"query", "mutation", "subscription"} {
+		e.byOp[op] = forOp(op)
+	}
+	return e
+}
 
 var (
 	_ graphql.HandlerExtension    = metricsExtension{}
@@ -48,17 +73,19 @@ func (e metricsExtension) InterceptResponse(ctx context.Context, next graphql.Re
 	if resp == nil {
 		return nil
 	}
-	op := "unknown"
+	m := e.unknown
 	if graphql.HasOperationContext(ctx) {
 		if oc := graphql.GetOperationContext(ctx); oc.Operation != nil {
-			op = string(oc.Operation.Operation)
+			if om, ok := e.byOp[string(oc.Operation.Operation)]; ok {
+				m = om
+			}
 		}
 	}
-	outcome := "ok"
+	m.duration.Observe(time.Since(start).Seconds())
 	if len(resp.Errors) > 0 {
-		outcome = "error"
+		m.error.Inc()
+	} else {
+		m.ok.Inc()
 	}
-	e.m.duration.WithLabelValues(op).Observe(time.Since(start).Seconds())
-	e.m.responses.WithLabelValues(op, outcome).Inc()
 	return resp
 }

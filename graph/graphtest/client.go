@@ -168,6 +168,13 @@ func (c *WS) Next(ctx context.Context) (string, *Response, error) {
 	}
 }
 
+// NextRaw returns the next message as it came, undecoded: for benchmarks
+// that time arrivals without paying for decoding on the client.
+func (c *WS) NextRaw(ctx context.Context) ([]byte, error) {
+	_, b, err := c.conn.Read(ctx)
+	return b, err
+}
+
 // Close closes the connection.
 func (c *WS) Close() error { return c.conn.Close(websocket.StatusNormalClosure, "") }
 
