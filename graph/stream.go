@@ -94,12 +94,14 @@ func stream[T any](ctx context.Context, r *Resolver, after *string, names []stri
 				return
 			case e, ok := <-sub.Events():
 				if !ok {
+					// ErrBrokerClosed: the server is shutting down and
+					// completes the subscription; the client resumes elsewhere.
 					if err := sub.Err(); errors.Is(err, fanout.ErrSlowSubscriber) {
 						addSubscriptionError(ctx, &gqlerror.Error{
 							Message:    "subscription ended: the client fell too far behind; resubscribe with after: the last cursor received",
 							Extensions: map[string]any{"code": CodeSlowConsumer},
 						})
-					} else if err != nil {
+					} else if err != nil && !errors.Is(err, fanout.ErrBrokerClosed) {
 						r.fail(ctx, err)
 					}
 					return
