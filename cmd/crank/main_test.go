@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/gagliardetto/solana-go"
+
+	"github.com/upgrade-manager/upgrade-manager/indexer/localnettest"
 )
 
 func writeKeypair(t *testing.T, mode os.FileMode) (string, solana.PrivateKey) {
@@ -132,4 +134,19 @@ func TestRunRefusesAnOpenKeypair(t *testing.T) {
 		t.Fatalf("Run = %v, want ErrKeypairPermissions", err)
 	}
 	m.Close()
+}
+
+func TestRunRefusesAnUnfundedPayer(t *testing.T) {
+	node := localnettest.Start(t, localnettest.Options{})
+	path, key := writeKeypair(t, 0o600)
+	m := NewMain()
+	m.Stderr = &bytes.Buffer{}
+	if err := m.ParseFlags(context.Background(), []string{"execute", "-rpc-url", node.RPCURL, "-database-url", "postgres://127.0.0.1:1/x", "-keypair", path}); err != nil {
+		t.Fatal(err)
+	}
+	err := m.Run(context.Background())
+	m.Close()
+	if err == nil || !strings.Contains(err.Error(), "unfunded") || !strings.Contains(err.Error(), key.PublicKey().String()) {
+		t.Fatalf("Run = %v, want an unfunded-payer error naming the payer", err)
+	}
 }
