@@ -100,17 +100,19 @@ bench-graph: ## GraphQL: proposals query at 500 req/s over 100,000 proposals; fa
 DECODE_BENCH := indexer/decode/bench
 DECODE_CORPUS ?= $(or $(TMPDIR),/tmp)/upgrade-manager-decode-corpus.json
 
-bench-decode: ## Event decoder: events/s and allocs/event on one core, against Anchor (Node) on the same corpus
+bench-decode: ## Event decoder: events/s (wall and per CPU second) and allocs/event on one core, against Anchor (Node)
 	@set -eu; \
 	out=$$($(GO) test -run='^$$' -bench='^BenchmarkDecode$$' -benchmem -cpu=1 -count=1 ./indexer/decode); \
 	echo "$$out"; \
-	rate() { echo "$$out" | awk -v b="BenchmarkDecode/$$1" '$$1 == b { for (i = 2; i < NF; i++) if ($$(i+1) == "events/s") print $$i }'; }; \
+	rate() { echo "$$out" | awk -v b="BenchmarkDecode/$$1" -v u="$$2" '$$1 == b { for (i = 2; i < NF; i++) if ($$(i+1) == u) print $$i }'; }; \
 	$(GO) test -run='^TestExportBenchCorpus$$' -count=1 ./indexer/decode -args -export-corpus='$(DECODE_CORPUS)' >/dev/null; \
 	if [ ! -f $(DECODE_BENCH)/node_modules/.package-lock.json ] || \
 	   [ $(DECODE_BENCH)/package-lock.json -nt $(DECODE_BENCH)/node_modules/.package-lock.json ]; then \
 		npm ci --prefix $(DECODE_BENCH) --no-audit --no-fund --ignore-scripts; \
 	fi; \
-	node $(DECODE_BENCH)/decode-bench.cjs '$(DECODE_CORPUS)' --go-cpi=$$(rate cpi) --go-logs=$$(rate logs)
+	node $(DECODE_BENCH)/decode-bench.cjs '$(DECODE_CORPUS)' \
+		--go-cpi=$$(rate cpi events/s) --go-cpi-cpu=$$(rate cpi events/cpu-s) \
+		--go-logs=$$(rate logs events/s) --go-logs-cpu=$$(rate logs events/cpu-s)
 
 migrate: ## Migrate $DATABASE_URL or the dev cluster (MIGRATE_ARGS=up|down|status)
 	$(GO) run ./cmd/dev -migrate=false -- $(GO) run ./cmd/migrate $(MIGRATE_ARGS)
