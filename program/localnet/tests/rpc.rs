@@ -757,3 +757,82 @@ fn airdrop_and_accounts() {
         json!("BPFLoaderUpgradeab1e11111111111111111111111")
     );
 }
+
+#[test]
+fn upgradeable_target_runs_in_the_vm_and_upgrades() {
+    use solana_loader_v3_interface::instruction as loader;
+    let node = Node::start(&[], &[]);
+    let deployer = upgrade_manager_tests::keypair(201);
+    let target = upgrade_manager_tests::keypair(200).pubkey();
+    let memo = |text: &[u8]| solana_sdk::instruction::Instruction {
+        program_id: target,
+        accounts: vec![],
+        data: text.to_vec(),
+    };
+    let run_memo = |text: &str| -> Vec<String> {
+        let sig = node
+            .send(&[memo(text.as_bytes())], &[&deployer])
+            .expect("memo");
+        let tx = node.wait(10, "memo confirmed", || {
+            Some(node.transaction(&sig, "confirmed")).filter(|t| !t.is_null())
+        });
+        logs_of(&tx)
+    };
+    let logs = run_memo("hello");
+    assert!(
+        logs.contains(&"Program log: Memo (len 5): \"hello\"".to_string()),
+        "{logs:#?}"
+    );
+    assert!(
+        logs.iter()
+            .any(|l| l.starts_with(&format!("Program {target} consumed "))),
+        "{logs:#?}"
+    );
+
+    // Write a buffer and upgrade the target to it, with the loader's own instructions.
+    let elf = upgrade_manager_tests::elf_v1();
+    let buffer = Keypair::new();
+    let rent = node
+        .ok(
+            "getMinimumBalanceForRentExemption",
+            json!([upgrade_manager_tests::BUFFER_HEADER_LEN + elf.len()]),
+        )
+        .as_u64()
+        .unwrap();
+    let create = loader::create_buffer(
+        &deployer.pubkey(),
+        &buffer.pubkey(),
+        &deployer.pubkey(),
+        rent,
+        elf.len(),
+    )
+    .unwrap();
+    node.send(&create, &[&deployer, &buffer])
+        .expect("create buffer");
+    for (i, chunk) in elf.chunks(900).enumerate() {
+        let ix = loader::write(
+            &buffer.pubkey(),
+            &deployer.pubkey(),
+            (i * 900) as u32,
+            chunk.to_vec(),
+        );
+        node.send(&[ix], &[&deployer]).expect("write buffer");
+    }
+    let upgrade = loader::upgrade(
+        &target,
+        &buffer.pubkey(),
+        &deployer.pubkey(),
+        &deployer.pubkey(),
+    );
+    let sig = node.send(&[upgrade], &[&deployer]).expect("upgrade");
+    let tx = node.wait(10, "upgrade confirmed", || {
+        Some(node.transaction(&sig, "confirmed")).filter(|t| !t.is_null())
+    });
+    assert_eq!(tx["meta"]["err"], Value::Null, "{tx}");
+    // The upgraded program runs from the next slot on.
+    let logs = run_memo("again");
+    assert!(
+        logs.contains(&"Program log: Memo (len 5): \"again\"".to_string()),
+        "{logs:#?}"
+    );
+}
