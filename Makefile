@@ -24,7 +24,7 @@ WITH_DB := $(GO) run ./cmd/dev -ephemeral -migrate=false --
 help: ## List the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z0-9_-]+:.*## / { printf "  %-10s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
-dev: ## Run the dev environment (database, migrations) in the foreground
+dev: ## Run the dev environment (database, migrations, localnet, servers) in the foreground
 	$(GO) run ./cmd/dev
 
 test: ## Run all tests: test-go, then test-rust, then test-node, then fuzz

@@ -35,7 +35,12 @@ pub struct Node {
 
 impl Node {
     /// Builds genesis, starts the bank thread and both servers on the current tokio runtime.
+    /// With `config.capture_program_logs`, stdout is handed to the programs' `msg!` from here
+    /// on (see [`logs::capture_stdout`], which also returns a handle on the real stdout).
     pub async fn start(config: Config) -> std::io::Result<Node> {
+        if config.capture_program_logs {
+            logs::capture_stdout()?;
+        }
         logs::install_stubs();
         let rpc = TcpListener::bind(config.rpc_addr).await?;
         let ws = TcpListener::bind(config.ws_addr).await?;
