@@ -498,7 +498,15 @@ impl Chain {
                 continue;
             }
             match commands.recv_timeout(next_tick - now) {
-                Ok(c) => self.handle(c),
+                Ok(c) => {
+                    // A bug in one command must not take the chain down: its reply is dropped
+                    // (the caller sees an internal error) and the next slot comes as usual.
+                    let handled =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.handle(c)));
+                    if handled.is_err() {
+                        log::error!("a command panicked; the node carries on");
+                    }
+                }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => return,
             }
