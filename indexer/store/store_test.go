@@ -483,3 +483,31 @@ var (
 	equalDumps                = scenario.EqualDumps
 	diffDumps                 = scenario.DiffDumps
 )
+
+func TestClusterGenesisAndReset(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := t.Context()
+	if _, err := store.ClusterGenesis(ctx, b.pool, b.programID()); err != store.ErrNotFound {
+		t.Fatalf("ClusterGenesis before any = %v, want ErrNotFound", err)
+	}
+	if err := store.SetClusterGenesis(ctx, b.pool, b.programID(), "genesisA"); err != nil {
+		t.Fatal(err)
+	}
+	if h, err := store.ClusterGenesis(ctx, b.pool, b.programID()); err != nil || h != "genesisA" {
+		t.Fatalf("ClusterGenesis = %q, %v", h, err)
+	}
+	b.apply(t, b.txs...)
+	if err := store.SetChainTip(ctx, b.pool, b.programID(), store.ChainTip{ConfirmedSlot: 5}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Reset(ctx, b.pool, b.programID()); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range append([]string{"chain_event", "ingested_transaction", "dead_letter", "ingest_checkpoint",
+		"chain_tip", "indexed_cluster"}, scenario.ProjectionTables...) {
+		assertCount(t, b.pool, "SELECT count(*) FROM "+table, 0)
+	}
+	b.apply(t, b.txs...)
+	AssertScenarioProjections(t, b.pool)
+}

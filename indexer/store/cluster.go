@@ -1,0 +1,62 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// ClusterGenesis returns the genesis hash of the cluster programID's data
+// came from, or ErrNotFound before it was recorded.
+func ClusterGenesis(ctx context.Context, db DBTX, programID string) (string, error) {
+	var h string
+	err := db.QueryRow(ctx, `SELECT genesis_hash FROM indexed_cluster WHERE program_id = $1`, programID).Scan(&h)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("read indexed cluster: %w", err)
+	}
+	return h, nil
+}
+
+// SetClusterGenesis records the genesis hash of programID's cluster.
+func SetClusterGenesis(ctx context.Context, db DBTX, programID, genesisHash string) error {
+	_, err := db.Exec(ctx, `INSERT INTO indexed_cluster (program_id, genesis_hash) VALUES ($1, $2)
+		ON CONFLICT (program_id) DO UPDATE SET genesis_hash = excluded.genesis_hash, first_seen = now()`,
+		programID, genesisHash)
+	if err != nil {
+		return fmt.Errorf("record indexed cluster: %w", err)
+	}
+	return nil
+}
+
+// Reset empties everything the indexer wrote for programID (the event log,
+// applied transactions, dead letters, projections, checkpoint, chain tip
+// and cluster) in one transaction that notifies once, so the program is
+// indexed again from scratch.
+func Reset(ctx context.Context, db DBTX, programID string) error {
+	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		if err := lockWriter(ctx, tx, programID); err != nil {
+			return fmt.Errorf("lock writer: %w", err)
+		}
+		tables := append([]string{"chain_event", "ingested_transaction", "dead_letter"}, projectionTables...)
+		if _, err := tx.Exec(ctx, `TRUNCATE `+strings.Join(tables, ", ")); err != nil {
+			return fmt.Errorf("empty the event log and projections: %w", err)
+		}
+		for _, table := range []string{"ingest_checkpoint", "chain_tip", "indexed_cluster"} {
+			if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE program_id = $1`, programID); err != nil {
+				return fmt.Errorf("empty %s: %w", table, err)
+			}
+		}
+		_, err := notify(ctx, tx, 0, true)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("reset indexer data: %w", err)
+	}
+	return nil
+}
