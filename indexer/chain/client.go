@@ -378,3 +378,13 @@ func (c *Client) Clock(ctx context.Context, commitment Commitment) (slot uint64,
 	unix := int64(binary.LittleEndian.Uint64(data[32:40]))
 	return slot, time.Unix(unix, 0).UTC(), nil
 }
+
+// GenesisHash returns the cluster's genesis hash, which tells clusters
+// apart.
+func (c *Client) GenesisHash(ctx context.Context) (string, error) {
+	var h string
+	if err := c.call(ctx, &h, "getGenesisHash", nil, nil); err != nil {
+		return "", fmt.Errorf("fetch genesis hash: %w", err)
+	}
+	return h, nil
+}

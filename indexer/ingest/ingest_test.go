@@ -646,3 +646,34 @@ func withSlot(t *testing.T, result json.RawMessage, slot uint64) json.RawMessage
 	}
 	return out
 }
+
+func TestOtherClusterIsRefusedOrReset(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	id := b.start(b.newIngester(true))
+	b.publish(0, len(b.slots))
+	b.waitApplied(len(b.slots))
+	b.stop(id)
+
+	// The node restarts as a new cluster with a shorter history.
+	b.srv.Close()
+	b.srv = rpctest.New(b.scenario.ProgramID)
+	b.t.Cleanup(b.srv.Close)
+	b.srv.SetGenesis("GH7ome3EiwEr7tu9JuTh2dpYWBJK3z69Xm1ZE3MEE6JC")
+	err := b.newIngester(true).Run(t.Context())
+	if !errors.Is(err, ingest.ErrOtherCluster) {
+		t.Fatalf("Run against another cluster = %v, want ErrOtherCluster", err)
+	}
+	assertCount(t, b.pool, `SELECT count(*) FROM ingested_transaction`, len(b.scenario.Transactions))
+
+	b.cfg.ResetOnNewCluster = true
+	b.publish(0, 1)
+	b.start(b.newIngester(true))
+	eventually(t, "the new cluster's transactions alone", func() bool {
+		var n int
+		_ = b.pool.QueryRow(context.Background(), `SELECT count(*) FROM ingested_transaction`).Scan(&n)
+		return n == len(b.slots[0])
+	})
+	assertCount(t, b.pool, `SELECT count(*) FROM migration_job`, 0)
+	assertCount(t, b.pool, `SELECT count(*) FROM governance`, 1)
+}

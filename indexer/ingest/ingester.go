@@ -26,6 +26,7 @@ type Chain interface {
 	SignatureStatuses(ctx context.Context, sigs []string) ([]*chain.Status, error)
 	Slot(ctx context.Context, c chain.Commitment) (uint64, error)
 	Clock(ctx context.Context, c chain.Commitment) (uint64, time.Time, error)
+	GenesisHash(ctx context.Context) (string, error)
 }
 
 // Logs is the log subscription that triggers ingestion; *chain.Subscriber
@@ -88,6 +89,10 @@ type Config struct {
 	ReconcileInterval time.Duration
 	// MinBackoff and MaxBackoff bound retry delays after failures.
 	MinBackoff, MaxBackoff time.Duration
+	// ResetOnNewCluster empties the program's data when the RPC serves
+	// another cluster (genesis hash) than the one the database was filled
+	// from, as when a local node restarts; otherwise Run refuses to start.
+	ResetOnNewCluster bool
 }
 
 func (c *Config) setDefaults() {
@@ -186,9 +191,21 @@ func New(cfg Config, db store.DBTX, c Chain, logs Logs, d Decoder, m *Metrics, l
 	}, nil
 }
 
+// ErrOtherCluster is returned by Run when the database holds data of
+// another cluster than the RPC serves.
+var ErrOtherCluster = errors.New("the database was filled from another cluster")
+
 // Run ingests until ctx ends, then returns nil. A batch being written when
-// ctx ends is committed or rolled back whole.
+// ctx ends is committed or rolled back whole. It returns ErrOtherCluster
+// when the RPC serves another cluster than the database was filled from
+// (unless Config.ResetOnNewCluster).
 func (in *Ingester) Run(ctx context.Context) error {
+	if err := in.checkCluster(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	if in.logs != nil {
 		g.Go(func() error { return in.logs.Run(gctx, in.kick, in.onLog) })
@@ -202,6 +219,46 @@ func (in *Ingester) Run(ctx context.Context) error {
 		return nil
 	}
 	return err
+}
+
+// checkCluster compares the RPC's genesis hash with the database's,
+// recording it the first time, and waits out database failures.
+func (in *Ingester) checkCluster(ctx context.Context) error {
+	genesis, err := in.chain.GenesisHash(ctx)
+	if err != nil {
+		return err
+	}
+	b := backoff.Backoff{Min: in.cfg.MinBackoff, Max: in.cfg.MaxBackoff}
+	for {
+		err := in.matchCluster(ctx, genesis)
+		if err == nil || errors.Is(err, ErrOtherCluster) {
+			return err
+		}
+		in.logger.Warn("database unavailable; retrying", slog.String("error", err.Error()))
+		if err := backoff.Sleep(ctx, b.Next()); err != nil {
+			return err
+		}
+	}
+}
+
+func (in *Ingester) matchCluster(ctx context.Context, genesis string) error {
+	stored, err := store.ClusterGenesis(ctx, in.db, in.cfg.ProgramID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return store.SetClusterGenesis(ctx, in.db, in.cfg.ProgramID, genesis)
+	case err != nil:
+		return err
+	case stored == genesis:
+		return nil
+	case !in.cfg.ResetOnNewCluster:
+		return fmt.Errorf("%w: database genesis %s, RPC genesis %s", ErrOtherCluster, stored, genesis)
+	}
+	in.logger.Warn("the RPC serves a new cluster; emptying the indexer's tables",
+		slog.String("old_genesis", stored), slog.String("new_genesis", genesis))
+	if err := store.Reset(ctx, in.db, in.cfg.ProgramID); err != nil {
+		return err
+	}
+	return store.SetClusterGenesis(ctx, in.db, in.cfg.ProgramID, genesis)
 }
 
 // Ready reports whether the ingester has caught up with the chain once and

@@ -53,6 +53,7 @@ type Server struct {
 	held        []*Tx // notifications held back by NotifyMode.Hold
 	listReverse bool
 	unlisted    map[string]bool // left out of confirmed listings
+	genesis     string
 }
 
 // NotifyMode says how publishing notifies subscribers.
@@ -75,6 +76,7 @@ func New(program string) *Server {
 		requests: map[string]int{},
 		subs:     map[*wsConn]bool{},
 		unlisted: map[string]bool{},
+		genesis:  "4uhcVJyU9pJkvQyS88uRDiswHXSCkY3zQawwpjk2NsNY",
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
@@ -212,6 +214,14 @@ func (s *Server) ListWithinSlotReversed(on bool) {
 	s.listReverse = on
 }
 
+// SetGenesis changes the genesis hash the server reports, as another
+// cluster would.
+func (s *Server) SetGenesis(hash string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.genesis = hash
+}
+
 // Unlist leaves sigs out of getSignaturesForAddress at confirmed
 // commitment (finalized listings still hold them), as a node whose
 // signature index lags may.
@@ -327,6 +337,8 @@ func (s *Server) handle(method string, params []json.RawMessage) (any, *rpcError
 	switch method {
 	case "getHealth":
 		return "ok", nil
+	case "getGenesisHash":
+		return s.genesis, nil
 	case "getSlot":
 		o, err := param[opts](params, 0)
 		if err != nil {
