@@ -14,6 +14,7 @@ import (
 	"github.com/gagliardetto/solana-go/rpc"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/upgrade-manager/upgrade-manager/indexer"
 	"github.com/upgrade-manager/upgrade-manager/indexer/localnettest"
 	"github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 	"github.com/upgrade-manager/upgrade-manager/migrations/pgtest"
@@ -125,13 +126,13 @@ func TestLocalnetEndToEnd(t *testing.T) {
 	m := NewMain()
 	m.Stdout, m.Stderr = os.Stderr, os.Stderr
 	m.Logger = testLoggerFor(t)
-	m.Config = Config{
-		Command: "run", RPCURL: l.node.RPCURL, WSURL: l.node.WSURL, DatabaseURL: dbURL,
+	m.Config = Config{Command: "run", LogLevel: "info", Service: indexer.Config{
+		RPCURL: l.node.RPCURL, WSURL: l.node.WSURL, DatabaseURL: dbURL,
 		ProgramID: upgrademanager.ProgramID.String(), Commitment: "confirmed", Start: "earliest",
-		MetricsAddr: "127.0.0.1:0", LogLevel: "info", Concurrency: 4, BatchSize: 64,
+		MetricsAddr: "127.0.0.1:0", Concurrency: 4, BatchSize: 64,
 		PollInterval: time.Hour, FinalityInterval: 100 * time.Millisecond, ReconcileInterval: time.Hour,
 		RPCTimeout: 10 * time.Second,
-	}
+	}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx) }()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/upgrade-manager/upgrade-manager/indexer"
 	"github.com/upgrade-manager/upgrade-manager/indexer/rpctest"
 	"github.com/upgrade-manager/upgrade-manager/indexer/scenario"
 	"github.com/upgrade-manager/upgrade-manager/indexer/store"
@@ -36,9 +37,10 @@ func TestParseFlags(t *testing.T) {
 			name: "defaults derive the websocket url",
 			env:  map[string]string{"DATABASE_URL": "postgres://db"},
 			want: func(c Config) bool {
-				return c.Command == "run" && c.RPCURL == "http://127.0.0.1:8899" && c.WSURL == "ws://127.0.0.1:8900" &&
-					c.ProgramID == "UpgradeMgr111111111111111111111111111111111" && c.Commitment == "confirmed" &&
-					c.Start == "earliest"
+				s := c.Service
+				return c.Command == "run" && s.RPCURL == "http://127.0.0.1:8899" && s.WSURL == "ws://127.0.0.1:8900" &&
+					s.ProgramID == "UpgradeMgr111111111111111111111111111111111" && s.Commitment == "confirmed" &&
+					s.Start == "earliest" && s.MetricsAddr == "127.0.0.1:9102"
 			},
 		},
 		{
@@ -46,7 +48,8 @@ func TestParseFlags(t *testing.T) {
 			env: map[string]string{"DATABASE_URL": "postgres://db", "SOLANA_RPC_URL": "https://api.devnet.solana.com",
 				"INDEXER_COMMITMENT": "finalized", "INDEXER_START": "latest", "INDEXER_BATCH_SIZE": "7"},
 			want: func(c Config) bool {
-				return c.WSURL == "wss://api.devnet.solana.com" && c.Commitment == "finalized" && c.Start == "latest" && c.BatchSize == 7
+				s := c.Service
+				return s.WSURL == "wss://api.devnet.solana.com" && s.Commitment == "finalized" && s.Start == "latest" && s.BatchSize == 7
 			},
 		},
 		{
@@ -54,7 +57,8 @@ func TestParseFlags(t *testing.T) {
 			env:  map[string]string{"DATABASE_URL": "postgres://env", "SOLANA_WS_URL": "ws://env:1"},
 			args: []string{"run", "-database-url", "postgres://flag", "-ws-url", "ws://flag:2", "-start", "123"},
 			want: func(c Config) bool {
-				return c.DatabaseURL == "postgres://flag" && c.WSURL == "ws://flag:2" && c.Start == "123"
+				s := c.Service
+				return s.DatabaseURL == "postgres://flag" && s.WSURL == "ws://flag:2" && s.Start == "123"
 			},
 		},
 		{
@@ -103,12 +107,12 @@ func testMain(t *testing.T, dbURL string, srv *rpctest.Server, program string) *
 	m := NewMain()
 	m.Stdout, m.Stderr = &bytes.Buffer{}, io.Discard
 	m.Logger = slog.New(slog.DiscardHandler)
-	m.Config = Config{
-		Command: "run", RPCURL: srv.URL(), WSURL: srv.WSURL(), DatabaseURL: dbURL, ProgramID: program,
-		Commitment: "confirmed", Start: "earliest", MetricsAddr: "127.0.0.1:0", LogLevel: "info",
+	m.Config = Config{Command: "run", LogLevel: "info", Service: indexer.Config{
+		RPCURL: srv.URL(), WSURL: srv.WSURL(), DatabaseURL: dbURL, ProgramID: program,
+		Commitment: "confirmed", Start: "earliest", MetricsAddr: "127.0.0.1:0",
 		Concurrency: 4, BatchSize: 16, PollInterval: time.Hour, FinalityInterval: 50 * time.Millisecond,
 		ReconcileInterval: time.Hour, RPCTimeout: 10 * time.Second,
-	}
+	}}
 	if err := m.Config.Validate(); err != nil {
 		t.Fatal(err)
 	}
