@@ -69,6 +69,9 @@ type Config struct {
 	Localnet bool
 	// LocalnetArgs are the node's flags (-localnet-args, split on spaces).
 	LocalnetArgs []string
+	// IndexerMetricsAddr is where the indexer serves /metrics, /healthz and
+	// /readyz (-indexer-metrics-addr).
+	IndexerMetricsAddr string
 }
 
 // Validate reports the first invalid field of c.
@@ -118,6 +121,7 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	fs.BoolVar(&m.Config.Migrate, "migrate", true, "apply the migrations on start")
 	fs.StringVar(&m.Config.GraphQLAddr, "graphql-addr", "127.0.0.1:8080", "`address` of the GraphQL server")
 	fs.BoolVar(&m.Config.Localnet, "localnet", true, "build and run the local Solana node on 127.0.0.1:8899 (RPC) and :8900 (WebSocket)")
+	fs.StringVar(&m.Config.IndexerMetricsAddr, "indexer-metrics-addr", "127.0.0.1:9102", "`address` of the indexer's /metrics, /healthz and /readyz (with -localnet)")
 	localnetArgs := fs.String("localnet-args", "", "extra `flags` for the local Solana node (see localnet --help)")
 	if err := fs.Parse(args); err != nil {
 		return err

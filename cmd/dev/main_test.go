@@ -233,3 +233,20 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
 }
+
+func TestLocalnetURLs(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		args    []string
+		rpc, ws string
+	}{
+		{nil, "http://127.0.0.1:8899", "ws://127.0.0.1:8900"},
+		{[]string{"--rpc-port", "18899"}, "http://127.0.0.1:18899", "ws://127.0.0.1:18900"},
+		{[]string{"--slot-time-ms", "50", "--rpc-port=7000", "--ws-port", "7005"}, "http://127.0.0.1:7000", "ws://127.0.0.1:7005"},
+	} {
+		rpc, ws := localnetURLs(c.args)
+		if rpc != c.rpc || ws != c.ws {
+			t.Errorf("localnetURLs(%q) = %s %s, want %s %s", c.args, rpc, ws, c.rpc, c.ws)
+		}
+	}
+}

@@ -20,11 +20,13 @@ type component struct {
 }
 
 // components lists the parts of the environment beyond the database, in
-// start order. Later work adds the indexer and the cranks here.
+// start order. Later work adds the cranks here.
 func (m *Main) components() []component {
 	var cs []component
 	if m.Config.Localnet {
-		cs = append(cs, component{name: "localnet", run: m.runLocalnet})
+		// The indexer retries until the node answers, so it can start with it.
+		cs = append(cs, component{name: "localnet", run: m.runLocalnet},
+			component{name: "indexer", run: m.runIndexer})
 	}
 	return append(cs, component{name: "graphql", run: m.runGraphQL})
 }
