@@ -8,8 +8,9 @@ import (
 
 // Base58 with 64-bit limbs, ten digits at a time: 58^10 < 2^64, so each
 // step is one multiply-add (decode) or one division (encode) per limb.
-// That is about ten times fewer limb operations than the digit-at-a-time
-// loops of common base58 libraries.
+// Unlike mr-tron/base58 (which solana-go uses), decoding appends to the
+// caller's buffer, so a decoder can put every instruction of a transaction
+// into one allocation.
 
 const base58Alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
