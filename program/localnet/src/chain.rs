@@ -257,6 +257,15 @@ pub enum Command {
         /// Where the answer goes.
         reply: oneshot::Sender<Value>,
     },
+    /// dev_setAccount.
+    SetAccount {
+        /// The account's address.
+        key: Pubkey,
+        /// What it holds from now on.
+        account: AccountSharedData,
+        /// Where the answer goes.
+        reply: oneshot::Sender<Value>,
+    },
     /// dev_rollback.
     Rollback {
         /// How many of the newest slots to abandon.
@@ -551,6 +560,17 @@ impl Chain {
                     "unixTimestamp": now,
                     "offsetSeconds": offset,
                 }));
+            }
+            Command::SetAccount {
+                key,
+                account,
+                reply,
+            } => {
+                // Like solana-test-validator's --account, but at run time: the working bank
+                // holds it now; it is confirmed and finalized as that bank is.
+                let bank = self.working();
+                bank.store_account(&key, &account);
+                let _ = reply.send(json!({ "slot": bank.slot() }));
             }
             Command::Rollback { slots, reply } => {
                 let _ = reply.send(self.rollback(slots));

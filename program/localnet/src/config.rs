@@ -79,6 +79,8 @@ Development methods (JSON-RPC, same port):
   dev_disconnectWebsockets []    sever every WebSocket connection
   dev_rollback [slots]           abandon the newest unfinalized slots; continue on a sibling fork
   dev_status []                  commitment slots and the clock offset
+  dev_setAccount [address, {lamports, owner, data: [b64, base64], executable}]
+                                 write an account (like solana-test-validator --account)
 ";
 
 /// What the command line asked for.

@@ -23,7 +23,7 @@ use solana_rpc_client_api::{
     },
 };
 use solana_sdk::{
-    account::{AccountSharedData, ReadableAccount},
+    account::{AccountSharedData, ReadableAccount, WritableAccount},
     clock::Slot,
     commitment_config::{CommitmentConfig, CommitmentLevel},
     epoch_info::EpochInfo,
@@ -522,6 +522,20 @@ pub async fn call_method(shared: &Arc<Shared>, method: &str, params: Vec<Value>)
             let _ = shared.events.send(crate::chain::Event::Sever);
             Ok(json!({"connections": n}))
         }
+        "dev_setAccount" => {
+            let key: String = p.required(0, "account address")?;
+            let key = Pubkey::from_str(&key)
+                .map_err(|e| RpcError::invalid_params(format!("account address: {e}")))?;
+            let spec: Value = p.required(1, "account")?;
+            let account = account_from_json(&spec)?;
+            let (reply, rx) = oneshot::channel();
+            shared.command(Command::SetAccount {
+                key,
+                account,
+                reply,
+            })?;
+            wait(rx).await
+        }
         "dev_rollback" => {
             let slots: u64 = p.required(0, "slots")?;
             let (reply, rx) = oneshot::channel();
@@ -546,6 +560,29 @@ pub async fn call_method(shared: &Arc<Shared>, method: &str, params: Vec<Value>)
         }
         _ => Err(RpcError::method_not_found()),
     }
+}
+
+/// An account in getAccountInfo's shape: `{lamports, owner, data: [base64, "base64"], executable}`.
+fn account_from_json(v: &Value) -> Result<AccountSharedData> {
+    let bad = |what: &str| RpcError::invalid_params(format!("account: {what}"));
+    let lamports = v["lamports"]
+        .as_u64()
+        .ok_or_else(|| bad("lamports must be a number"))?;
+    let owner = v["owner"]
+        .as_str()
+        .and_then(|s| Pubkey::from_str(s).ok())
+        .ok_or_else(|| bad("owner must be a base58 address"))?;
+    let data = match &v["data"] {
+        Value::Array(a) if a.len() == 2 && a[1] == "base64" => BASE64_STANDARD
+            .decode(a[0].as_str().unwrap_or_default())
+            .map_err(|e| bad(&format!("data is not base64: {e}")))?,
+        Value::Null => Vec::new(),
+        _ => return Err(bad("data must be [\"<base64>\", \"base64\"]")),
+    };
+    let mut account = AccountSharedData::new(lamports, data.len(), &owner);
+    account.set_data_from_slice(&data);
+    account.set_executable(v["executable"].as_bool().unwrap_or(false));
+    Ok(account)
 }
 
 async fn wait<T>(rx: oneshot::Receiver<T>) -> Result<T> {

@@ -1,0 +1,240 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gagliardetto/solana-go"
+	"github.com/gagliardetto/solana-go/rpc"
+
+	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
+)
+
+var perpMarket = solana.MustPublicKeyFromBase58("PerpMarket111111111111111111111111111111111")
+
+const (
+	positionV1Len = 59
+	versionOffset = 8
+)
+
+var positionDiscriminator = [8]byte{170, 188, 143, 228, 122, 64, 247, 208}
+
+func anchorSighash(name string) []byte {
+	h := sha256.Sum256([]byte("global:" + name))
+	return h[:8]
+}
+
+// manage writes the ManagedProgram record register_program would write for program.
+// perp_market runs natively as a builtin on the localnet, not as a loader-v3 program, so
+// register_program cannot take it; the program tests do the same in program-test.
+func (w *world) manage(program solana.PublicKey) {
+	w.t.Helper()
+	_, bump, _ := solana.FindProgramAddress([][]byte{[]byte("managed_program"), program[:]}, um.ProgramID)
+	ua, uaBump, _ := solana.FindProgramAddress([][]byte{[]byte("upgrade_authority"), program[:]}, um.ProgramID)
+	_, maBump, _ := solana.FindProgramAddress([][]byte{[]byte("migration_authority"), program[:]}, um.ProgramID)
+	mp := um.ManagedProgram{
+		LayoutVersion: 1, Bump: bump, UpgradeAuthorityBump: uaBump, MigrationAuthorityBump: maBump,
+		Governance: w.gov, Program: program, UpgradeAuthority: ua,
+	}
+	disc := (&um.ManagedProgram{}).Discriminator()
+	data := mp.AppendBorsh(disc[:])
+	// The account is sized for a full release history, as the program allocates it.
+	const space = 8 + 632
+	data = append(data, make([]byte, space-len(data))...)
+	w.setAccount(pda(w.t, []byte("managed_program"), program[:]), um.ProgramID, data)
+}
+
+// setAccount writes an account through localnet's dev_setAccount.
+func (w *world) setAccount(key, owner solana.PublicKey, data []byte) {
+	w.t.Helper()
+	rent, err := w.rpc.GetMinimumBalanceForRentExemption(context.Background(), uint64(len(data)), rpc.CommitmentConfirmed)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]any{
+		"jsonrpc": "2.0", "id": 1, "method": "dev_setAccount",
+		"params": []any{key.String(), map[string]any{
+			"lamports": rent, "owner": owner.String(), "executable": false,
+			"data": []string{base64.StdEncoding.EncodeToString(data), "base64"},
+		}},
+	})
+	resp, err := http.Post(w.node.RPCURL, "application/json", strings.NewReader(string(body)))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct{ Error *json.RawMessage }
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Error != nil {
+		w.t.Fatalf("dev_setAccount: %v %s", err, string(deref(out.Error)))
+	}
+	time.Sleep(300 * time.Millisecond)
+}
+
+func deref(r *json.RawMessage) []byte {
+	if r == nil {
+		return nil
+	}
+	return *r
+}
+
+// openPositions opens n v1 positions owned by the payer, several per transaction.
+func (w *world) openPositions(n int) []solana.PublicKey {
+	w.t.Helper()
+	owner := w.payer.PublicKey()
+	var keys []solana.PublicKey
+	var ixs []solana.Instruction
+	var last solana.Signature
+	flush := func() {
+		if len(ixs) > 0 {
+			last = w.sendAsyncAll(ixs)
+			ixs = nil
+		}
+	}
+	for id := range n {
+		pos, _, _ := solana.FindProgramAddress([][]byte{[]byte("position"), owner[:], binary.LittleEndian.AppendUint64(nil, uint64(id))}, perpMarket)
+		keys = append(keys, pos)
+		data := anchorSighash("open_position")
+		data = binary.LittleEndian.AppendUint64(data, uint64(id))
+		data = binary.LittleEndian.AppendUint16(data, 1)
+		data = binary.LittleEndian.AppendUint64(data, uint64(10+id))
+		data = binary.LittleEndian.AppendUint64(data, uint64(1000*(id+1)))
+		ixs = append(ixs, solana.NewInstruction(perpMarket, solana.AccountMetaSlice{
+			solana.Meta(owner).WRITE().SIGNER(), solana.Meta(pos).WRITE(), solana.Meta(solana.SystemProgramID),
+		}, data))
+		if len(ixs) == 10 {
+			flush()
+		}
+	}
+	flush()
+	w.waitConfirmed(last)
+	return keys
+}
+
+func (w *world) sendAsyncAll(ixs []solana.Instruction) solana.Signature {
+	w.t.Helper()
+	ctx := context.Background()
+	bh, err := w.rpc.GetLatestBlockhash(ctx, rpc.CommitmentConfirmed)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	tx, err := solana.NewTransaction(ixs, bh.Value.Blockhash, solana.TransactionPayer(w.payer.PublicKey()))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if _, err := tx.Sign(func(solana.PublicKey) *solana.PrivateKey { return &w.payer }); err != nil {
+		w.t.Fatal(err)
+	}
+	sig, err := w.rpc.SendTransactionWithOpts(ctx, tx, rpc.TransactionOpts{PreflightCommitment: rpc.CommitmentConfirmed})
+	if err != nil {
+		w.t.Fatalf("send: %v", err)
+	}
+	return sig
+}
+
+func (w *world) job(key solana.PublicKey) um.MigrationJob {
+	w.t.Helper()
+	a, err := w.rpc.GetAccountInfoWithOpts(context.Background(), key, &rpc.GetAccountInfoOpts{Commitment: rpc.CommitmentConfirmed})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var j um.MigrationJob
+	if err := j.UnmarshalAccount(a.Value.Data.GetBinary()); err != nil {
+		w.t.Fatal(err)
+	}
+	return j
+}
+
+func TestMigrationDriverResumesAfterAKill(t *testing.T) {
+	w := newWorld(t)
+	w.manage(perpMarket)
+	const n = 500
+	positions := w.openPositions(n)
+
+	proposal := pda(t, []byte("proposal"), w.gov[:], binary.LittleEndian.AppendUint64(nil, 0))
+	disc := positionDiscriminator
+	w.send(um.NewProposeMigrationInstruction(um.MigrationSpec{
+		FromVersion: 1, ToVersion: 2, VersionOffset: versionOffset, DataSize: positionV1Len,
+		Discriminator: &disc, MigrateIxData: anchorSighash("migrate_position"), TotalAccounts: n,
+	}, "ipfs://migrate-positions", um.ProposeMigrationAccounts{
+		Proposer: w.members[0].PublicKey(), Governance: w.gov,
+		ManagedProgram: pda(t, []byte("managed_program"), perpMarket[:]), Proposal: proposal,
+	}), w.members[0])
+	for _, m := range w.members[:2] {
+		w.send(um.NewApproveInstruction(um.ApproveAccounts{Member: m.PublicKey(), Governance: w.gov, Proposal: proposal}), m)
+	}
+	w.waitForDB(`SELECT status FROM proposal WHERE address = $1`, "approved", proposal.String())
+	w.advanceClock(um.DefaultTimelockSeconds)
+	if _, err := w.crank("execute"); err != nil {
+		t.Fatalf("crank execute: %v", err)
+	}
+	job := pda(t, []byte("migration"), proposal[:])
+	w.waitForDB(`SELECT status FROM migration_job WHERE address = $1`, "active", job.String())
+
+	// A driver killed halfway through...
+	path, key := writeKeypair(t, 0o600)
+	w.fundFrom(key.PublicKey(), 5_000_000_000)
+	m := NewMain()
+	m.Stderr, m.Stdout = testWriter{t}, testWriter{t}
+	if err := m.ParseFlags(context.Background(), []string{"migrate", "-rpc-url", w.node.RPCURL, "-database-url", w.dbURL, "-keypair", path, "-poll-interval", "200ms"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	deadline := time.Now().Add(2 * time.Minute)
+	for w.job(job).MigratedCount < n/3 {
+		if time.Now().After(deadline) {
+			t.Fatal("the driver made no progress")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	m.Close()
+	half := w.job(job).MigratedCount
+	if half == 0 || half >= n {
+		t.Fatalf("killed at %d of %d migrated; the test wants a kill halfway", half, n)
+	}
+
+	// ...and restarted finishes from chain state, counting each account once.
+	if _, err := w.crank("migrate"); err != nil {
+		t.Fatalf("crank migrate after restart: %v", err)
+	}
+	j := w.job(job)
+	if j.Status != um.MigrationStatusCompleted || j.MigratedCount != n {
+		t.Fatalf("job: status %v migrated %d, want completed %d", j.Status, j.MigratedCount, n)
+	}
+	if j.BatchCount < 2 {
+		t.Fatalf("batches = %d, want several", j.BatchCount)
+	}
+	for _, chunk := range chunks(positions, 100) {
+		res, err := w.rpc.GetMultipleAccountsWithOpts(context.Background(), chunk, &rpc.GetMultipleAccountsOpts{Commitment: rpc.CommitmentConfirmed, Encoding: solana.EncodingBase64})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, a := range res.Value {
+			if d := a.Data.GetBinary(); d[versionOffset] != 2 {
+				t.Fatalf("position %s still at version %d", chunk[i], d[versionOffset])
+			}
+		}
+	}
+	w.waitForDB(`SELECT status || ':' || migrated_count FROM migration_job WHERE address = $1`, fmt.Sprintf("completed:%d", n), job.String())
+	w.waitForDB(`SELECT sum((data->>'migrated_in_batch')::int)::text FROM chain_event WHERE name = 'MigrationBatchProcessed'`, fmt.Sprint(n))
+}
+
+func chunks(keys []solana.PublicKey, size int) [][]solana.PublicKey {
+	var out [][]solana.PublicKey
+	for len(keys) > size {
+		out = append(out, keys[:size])
+		keys = keys[size:]
+	}
+	return append(out, keys)
+}
