@@ -19,7 +19,7 @@ MIGRATE_ARGS ?= up
 WITH_DB := $(GO) run ./cmd/dev -ephemeral -migrate=false --
 
 .DEFAULT_GOAL := help
-.PHONY: help dev test test-go test-rust test-node fuzz generate idl vectors verify lint bench bench-graph bench-decode migrate
+.PHONY: help dev localnet test test-go test-rust test-node fuzz generate idl vectors verify lint bench bench-graph bench-decode migrate
 
 help: ## List the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z0-9_-]+:.*## / { printf "  %-10s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -33,16 +33,23 @@ test: ## Run all tests: test-go, then test-rust, then test-node, then fuzz
 	@$(MAKE) --no-print-directory test-node
 	@$(MAKE) --no-print-directory fuzz
 
-test-go: ## Run the Go tests with -race on one throwaway PostgreSQL (or $DATABASE_URL)
-	$(WITH_DB) $(GO) test -race -count=1 ./...
+# The Go end-to-end tests start the localnet binary; building it here, before `go test` and its
+# per-package timeout, keeps a cold Rust build out of any one test's time.
+LOCALNET_BIN ?= $(CARGO_TARGET_DIR)/debug/localnet
+export LOCALNET_BIN
+
+localnet: ## Build the local Solana node (program/localnet)
+	$(CARGO) build --manifest-path $(CARGO_MANIFEST) -p localnet
+
+test-go: localnet ## Run the Go tests with -race on one throwaway PostgreSQL (or $DATABASE_URL)
+	$(WITH_DB) $(GO) test -race -count=1 -timeout 20m ./...
 
 test-rust: ## Run the Rust workspace tests
 	$(CARGO) test --manifest-path $(CARGO_MANIFEST) --workspace
 
 # web3.js comes from npm into a cache outside the repository (see the script's header).
-test-node: ## Check the localnet's wire format with @solana/web3.js (node --test)
-	$(CARGO) build --manifest-path $(CARGO_MANIFEST) -p localnet
-	LOCALNET_BIN=$(CARGO_TARGET_DIR)/debug/localnet node --test program/localnet/web3/roundtrip.test.mjs
+test-node: localnet ## Check the localnet's wire format with @solana/web3.js (node --test)
+	node --test program/localnet/web3/roundtrip.test.mjs
 
 fuzz: ## Run each Go fuzz target for FUZZTIME (10s)
 	@set -eu; found=0; \
