@@ -59,6 +59,20 @@ func TestBase58Invalid(t *testing.T) {
 	}
 }
 
+func TestBase58InvalidOffset(t *testing.T) {
+	t.Parallel()
+	// 25 digits: a first chunk of 5, then two full chunks of 10 (the unrolled path).
+	valid := "1123456789ABCDEFGHJKLMNPQ"
+	for _, at := range []int{2, 6, 14, 24} {
+		s := valid[:at] + "0" + valid[at+1:]
+		_, err := idlcodec.AppendBase58Decode(nil, s)
+		var be *idlcodec.Base58Error
+		if !errors.As(err, &be) || be.Offset != at || be.Char != '0' {
+			t.Errorf("invalid digit at %d: err = %v", at, err)
+		}
+	}
+}
+
 func TestBase58Long(t *testing.T) {
 	t.Parallel()
 	// Longer than the stack buffers of both directions.
