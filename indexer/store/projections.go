@@ -1,12 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
-	"unicode"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -72,7 +72,7 @@ func keysOf(events []loggedEvent) keys {
 func sortedKeys(m map[string]bool) []string { return slices.Sorted(maps.Keys(m)) }
 
 // projectIncrementally folds events, which are newer than everything
-// applied, into the projection rows they touch: it loads those rows (locked),
+// applied, into the projection rows they touch: it loads those rows (the writer lock keeps them unchanged meanwhile),
 // folds, and writes back what changed.
 func projectIncrementally(ctx context.Context, tx pgx.Tx, events []loggedEvent) (orphans int, err error) {
 	if len(events) == 0 {
@@ -91,29 +91,112 @@ func projectIncrementally(ctx context.Context, tx pgx.Tx, events []loggedEvent) 
 	return p.orphans, nil
 }
 
-const (
-	governanceColumns = `address, create_key, threshold, rollback_threshold, timelock_seconds,
-		rollback_timelock_seconds, grace_period_seconds, spill, member_set_seqno, created_at,
-		created_slot, created_signature, updated_at, updated_slot, last_seq`
-	managedProgramColumns = `program, governance, address, programdata, upgrade_authority,
-		current_hash, last_deploy_slot, release_count, registered_by, registered_at,
-		registered_slot, registered_signature, last_seq`
-	proposalColumns = `address, governance, index, kind, program, buffer, buffer_hash,
-		buffer_elf_len, extend_bytes_needed, config_change, migration, metadata_uri, build_hash,
-		proposer, status, approvals, threshold, cancel_votes, member_set_seqno, eta, created_at,
-		created_slot, created_signature, approved_at, approved_slot, executed_at, executed_slot,
-		executed_signature, executor, closed_at, closed_signature, updated_at, updated_slot, last_seq`
-	approvalColumns = `proposal, member, member_set_seqno, approved_at, slot, signature, seq,
-		revoked_at, revoked_signature, revoked_seq`
-	migrationJobColumns = `address, governance, proposal, program, from_version, to_version,
-		version_offset, data_size, discriminator, migrate_ix_data, total_accounts, migrated_count,
-		batch_count, status, started_at, started_slot, completed_at, completed_slot, updated_at,
-		last_seq`
-	programReleaseColumns = `program, release_number, hash, previous_hash, rollback, proposal,
-		deploy_slot, deployed_at, signature, seq`
-	configChangeColumns = `proposal, governance, change, member_set_seqno, executed_at, slot,
-		signature, seq`
-	rollbackColumns = `proposal, program, from_hash, to_hash, executed_at, slot, signature, seq`
+// table describes a projection table for set-based writes: its columns
+// with their SQL types (in the order of the row types' values), and what an
+// upsert does on conflict.
+type table struct {
+	name    string
+	columns []string
+	types   []string
+	// onConflict follows ON CONFLICT in the upsert.
+	onConflict string
+}
+
+// newTable parses def, "name type, name type, ...".
+func newTable(name, def, onConflict string) table {
+	t := table{name: name, onConflict: onConflict}
+	for _, col := range strings.Split(def, ",") {
+		f := strings.Fields(col)
+		t.columns = append(t.columns, f[0])
+		t.types = append(t.types, f[1])
+	}
+	return t
+}
+
+// list returns the column list for SELECT and INSERT.
+func (t table) list() string { return strings.Join(t.columns, ", ") }
+
+// upsert returns the statement writing rows given as one array per column.
+func (t table) upsert() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "INSERT INTO %s (%s) SELECT * FROM unnest(", t.name, t.list())
+	for i, typ := range t.types {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "$%d::%s[]", i+1, typ)
+	}
+	b.WriteString(") ON CONFLICT ")
+	b.WriteString(t.onConflict)
+	return b.String()
+}
+
+// Upserts keep a row's newest state: a write carrying an older last_seq than
+// the row has changes nothing.
+var (
+	governanceTable = newTable("governance", `address text, create_key text, threshold smallint,
+		rollback_threshold smallint, timelock_seconds bigint, rollback_timelock_seconds bigint,
+		grace_period_seconds bigint, spill text, member_set_seqno bigint, created_at timestamptz,
+		created_slot bigint, created_signature text, updated_at timestamptz, updated_slot bigint,
+		last_seq bigint`, `(address) DO UPDATE SET
+			threshold = excluded.threshold, rollback_threshold = excluded.rollback_threshold,
+			timelock_seconds = excluded.timelock_seconds,
+			rollback_timelock_seconds = excluded.rollback_timelock_seconds,
+			grace_period_seconds = excluded.grace_period_seconds, spill = excluded.spill,
+			member_set_seqno = excluded.member_set_seqno, updated_at = excluded.updated_at,
+			updated_slot = excluded.updated_slot, last_seq = excluded.last_seq
+		WHERE governance.last_seq < excluded.last_seq`)
+	memberTable         = newTable("governance_member", `governance text, member text, position smallint`, `DO NOTHING`)
+	managedProgramTable = newTable("managed_program", `program text, governance text, address text,
+		programdata text, upgrade_authority text, current_hash text, last_deploy_slot bigint,
+		release_count bigint, registered_by text, registered_at timestamptz, registered_slot bigint,
+		registered_signature text, last_seq bigint`, `(program) DO UPDATE SET
+			current_hash = excluded.current_hash, last_deploy_slot = excluded.last_deploy_slot,
+			release_count = excluded.release_count, last_seq = excluded.last_seq
+		WHERE managed_program.last_seq < excluded.last_seq`)
+	proposalTable = newTable("proposal", `address text, governance text, index bigint, kind text,
+		program text, buffer text, buffer_hash text, buffer_elf_len bigint, extend_bytes_needed bigint,
+		config_change jsonb, migration jsonb, metadata_uri text, build_hash text, proposer text,
+		status text, approvals smallint, threshold smallint, cancel_votes smallint,
+		member_set_seqno bigint, eta timestamptz, created_at timestamptz, created_slot bigint,
+		created_signature text, approved_at timestamptz, approved_slot bigint, executed_at timestamptz,
+		executed_slot bigint, executed_signature text, executor text, closed_at timestamptz,
+		closed_signature text, updated_at timestamptz, updated_slot bigint, last_seq bigint`,
+		`(address) DO UPDATE SET
+			extend_bytes_needed = excluded.extend_bytes_needed, status = excluded.status,
+			approvals = excluded.approvals, threshold = excluded.threshold,
+			cancel_votes = excluded.cancel_votes, member_set_seqno = excluded.member_set_seqno,
+			eta = excluded.eta, approved_at = excluded.approved_at,
+			approved_slot = excluded.approved_slot, executed_at = excluded.executed_at,
+			executed_slot = excluded.executed_slot, executed_signature = excluded.executed_signature,
+			executor = excluded.executor, closed_at = excluded.closed_at,
+			closed_signature = excluded.closed_signature, updated_at = excluded.updated_at,
+			updated_slot = excluded.updated_slot, last_seq = excluded.last_seq
+		WHERE proposal.last_seq < excluded.last_seq`)
+	approvalTable = newTable("approval", `proposal text, member text, member_set_seqno bigint,
+		approved_at timestamptz, slot bigint, signature text, seq bigint, revoked_at timestamptz,
+		revoked_signature text, revoked_seq bigint`, `(proposal, member, seq) DO UPDATE SET
+			revoked_at = excluded.revoked_at, revoked_signature = excluded.revoked_signature,
+			revoked_seq = excluded.revoked_seq
+		WHERE approval.revoked_seq IS NULL`)
+	migrationJobTable = newTable("migration_job", `address text, governance text, proposal text,
+		program text, from_version smallint, to_version smallint, version_offset integer,
+		data_size bigint, discriminator text, migrate_ix_data text, total_accounts bigint,
+		migrated_count bigint, batch_count bigint, status text, started_at timestamptz,
+		started_slot bigint, completed_at timestamptz, completed_slot bigint, updated_at timestamptz,
+		last_seq bigint`, `(address) DO UPDATE SET
+			migrated_count = excluded.migrated_count, batch_count = excluded.batch_count,
+			status = excluded.status, completed_at = excluded.completed_at,
+			completed_slot = excluded.completed_slot, updated_at = excluded.updated_at,
+			last_seq = excluded.last_seq
+		WHERE migration_job.last_seq < excluded.last_seq`)
+	programReleaseTable = newTable("program_release", `program text, release_number bigint, hash text,
+		previous_hash text, rollback boolean, proposal text, deploy_slot bigint,
+		deployed_at timestamptz, signature text, seq bigint`, `DO NOTHING`)
+	configChangeTable = newTable("config_change", `proposal text, governance text, change jsonb,
+		member_set_seqno bigint, executed_at timestamptz, slot bigint, signature text, seq bigint`, `DO NOTHING`)
+	rollbackTable = newTable("rollback", `proposal text, program text, from_hash text, to_hash text,
+		executed_at timestamptz, slot bigint, signature text, seq bigint`, `DO NOTHING`)
 )
 
 func (g *governanceRow) values() []any {
@@ -207,13 +290,13 @@ func (r rollbackRow) values() []any {
 	return []any{r.Proposal, r.Program, r.FromHash, r.ToHash, r.ExecutedAt, r.Slot, r.Signature, r.Seq}
 }
 
-// loadProjection reads, and locks, the rows k names.
+// loadProjection reads the rows k names.
 func loadProjection(ctx context.Context, tx pgx.Tx, k keys) (*projection, error) {
 	p := newProjection()
 	if len(k.governances) > 0 {
 		addrs := sortedKeys(k.governances)
-		err := scanEach(ctx, tx, `SELECT `+governanceColumns+` FROM governance WHERE address = ANY($1)
-			ORDER BY address FOR UPDATE`, []any{addrs}, func(r pgx.Rows) error {
+		err := scanEach(ctx, tx, `SELECT `+governanceTable.list()+` FROM governance WHERE address = ANY($1)
+			ORDER BY address`, []any{addrs}, func(r pgx.Rows) error {
 			g := new(governanceRow)
 			if err := g.scan(r); err != nil {
 				return err
@@ -226,8 +309,8 @@ func loadProjection(ctx context.Context, tx pgx.Tx, k keys) (*projection, error)
 		}
 	}
 	if len(k.programs) > 0 {
-		err := scanEach(ctx, tx, `SELECT `+managedProgramColumns+` FROM managed_program
-			WHERE program = ANY($1) ORDER BY program FOR UPDATE`, []any{sortedKeys(k.programs)}, func(r pgx.Rows) error {
+		err := scanEach(ctx, tx, `SELECT `+managedProgramTable.list()+` FROM managed_program
+			WHERE program = ANY($1) ORDER BY program`, []any{sortedKeys(k.programs)}, func(r pgx.Rows) error {
 			m := new(managedProgramRow)
 			if err := m.scan(r); err != nil {
 				return err
@@ -240,8 +323,8 @@ func loadProjection(ctx context.Context, tx pgx.Tx, k keys) (*projection, error)
 		}
 	}
 	if len(k.proposals) > 0 {
-		err := scanEach(ctx, tx, `SELECT `+proposalColumns+` FROM proposal
-			WHERE address = ANY($1) ORDER BY address FOR UPDATE`, []any{sortedKeys(k.proposals)}, func(r pgx.Rows) error {
+		err := scanEach(ctx, tx, `SELECT `+proposalTable.list()+` FROM proposal
+			WHERE address = ANY($1) ORDER BY address`, []any{sortedKeys(k.proposals)}, func(r pgx.Rows) error {
 			row := new(proposalRow)
 			if err := row.scan(r); err != nil {
 				return err
@@ -254,8 +337,8 @@ func loadProjection(ctx context.Context, tx pgx.Tx, k keys) (*projection, error)
 		}
 	}
 	if len(k.jobs) > 0 {
-		err := scanEach(ctx, tx, `SELECT `+migrationJobColumns+` FROM migration_job
-			WHERE address = ANY($1) ORDER BY address FOR UPDATE`, []any{sortedKeys(k.jobs)}, func(r pgx.Rows) error {
+		err := scanEach(ctx, tx, `SELECT `+migrationJobTable.list()+` FROM migration_job
+			WHERE address = ANY($1) ORDER BY address`, []any{sortedKeys(k.jobs)}, func(r pgx.Rows) error {
 			j := new(migrationJobRow)
 			if err := j.scan(r); err != nil {
 				return err
@@ -273,10 +356,11 @@ func loadProjection(ctx context.Context, tx pgx.Tx, k keys) (*projection, error)
 			props = append(props, mk.proposal)
 			members = append(members, mk.member)
 		}
-		err := scanEach(ctx, tx, `SELECT `+approvalColumns+` FROM approval
-			WHERE revoked_seq IS NULL
-			  AND (proposal, member) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-			ORDER BY seq FOR UPDATE`, []any{props, members}, func(r pgx.Rows) error {
+		// LATERAL: one primary-key probe per pair, whatever the statistics.
+		err := scanEach(ctx, tx, `SELECT a.* FROM unnest($1::text[], $2::text[]) AS k(proposal, member)
+			CROSS JOIN LATERAL (SELECT `+approvalTable.list()+` FROM approval
+				WHERE proposal = k.proposal AND member = k.member AND revoked_seq IS NULL) a
+			ORDER BY a.seq`, []any{props, members}, func(r pgx.Rows) error {
 			a := new(approvalRow)
 			if err := a.scan(r); err != nil {
 				return err
@@ -306,106 +390,96 @@ func scanEach(ctx context.Context, db DBTX, sql string, args []any, fn func(pgx.
 	return rows.Err()
 }
 
-// Upserts keep a row's newest state: a write carrying an older last_seq than
-// the row has changes nothing.
-const (
-	upsertGovernance = `INSERT INTO governance (` + governanceColumns + `)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)
-		ON CONFLICT (address) DO UPDATE SET
-			threshold = excluded.threshold, rollback_threshold = excluded.rollback_threshold,
-			timelock_seconds = excluded.timelock_seconds,
-			rollback_timelock_seconds = excluded.rollback_timelock_seconds,
-			grace_period_seconds = excluded.grace_period_seconds, spill = excluded.spill,
-			member_set_seqno = excluded.member_set_seqno, updated_at = excluded.updated_at,
-			updated_slot = excluded.updated_slot, last_seq = excluded.last_seq
-		WHERE governance.last_seq < excluded.last_seq`
-	deleteMembers = `DELETE FROM governance_member WHERE governance = $1`
-	insertMembers = `INSERT INTO governance_member (governance, member, position)
-		SELECT $1, m, (ord - 1)::smallint FROM unnest($2::text[]) WITH ORDINALITY AS t(m, ord)`
-	upsertManagedProgram = `INSERT INTO managed_program (` + managedProgramColumns + `)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)
-		ON CONFLICT (program) DO UPDATE SET
-			current_hash = excluded.current_hash, last_deploy_slot = excluded.last_deploy_slot,
-			release_count = excluded.release_count, last_seq = excluded.last_seq
-		WHERE managed_program.last_seq < excluded.last_seq`
-	upsertProposal = `INSERT INTO proposal (` + proposalColumns + `)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,
-			$24,$25,$26,$27,$28,$29,$30,$31,$32,$33,$34)
-		ON CONFLICT (address) DO UPDATE SET
-			extend_bytes_needed = excluded.extend_bytes_needed, status = excluded.status,
-			approvals = excluded.approvals, threshold = excluded.threshold,
-			cancel_votes = excluded.cancel_votes, member_set_seqno = excluded.member_set_seqno,
-			eta = excluded.eta, approved_at = excluded.approved_at,
-			approved_slot = excluded.approved_slot, executed_at = excluded.executed_at,
-			executed_slot = excluded.executed_slot, executed_signature = excluded.executed_signature,
-			executor = excluded.executor, closed_at = excluded.closed_at,
-			closed_signature = excluded.closed_signature, updated_at = excluded.updated_at,
-			updated_slot = excluded.updated_slot, last_seq = excluded.last_seq
-		WHERE proposal.last_seq < excluded.last_seq`
-	upsertApproval = `INSERT INTO approval (` + approvalColumns + `)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
-		ON CONFLICT (proposal, member, seq) DO UPDATE SET
-			revoked_at = excluded.revoked_at, revoked_signature = excluded.revoked_signature,
-			revoked_seq = excluded.revoked_seq
-		WHERE approval.revoked_seq IS NULL`
-	upsertMigrationJob = `INSERT INTO migration_job (` + migrationJobColumns + `)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)
-		ON CONFLICT (address) DO UPDATE SET
-			migrated_count = excluded.migrated_count, batch_count = excluded.batch_count,
-			status = excluded.status, completed_at = excluded.completed_at,
-			completed_slot = excluded.completed_slot, updated_at = excluded.updated_at,
-			last_seq = excluded.last_seq
-		WHERE migration_job.last_seq < excluded.last_seq`
-	insertRelease = `INSERT INTO program_release (` + programReleaseColumns + `)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) ON CONFLICT DO NOTHING`
-	insertConfigChange = `INSERT INTO config_change (` + configChangeColumns + `)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT DO NOTHING`
-	insertRollback = `INSERT INTO rollback (` + rollbackColumns + `)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT DO NOTHING`
-)
+// tableRows are the rows to write to one table.
+type tableRows struct {
+	table table
+	rows  [][]any
+}
 
-// writeProjection writes the rows the fold changed, in one round trip.
-func writeProjection(ctx context.Context, tx pgx.Tx, p *projection) error {
-	b := &pgx.Batch{}
+// rowsOf returns p's rows by table, in write order (parents first); all
+// rows when all is set (rebuilds), else those the fold changed.
+func rowsOf(p *projection, all bool) (tables []tableRows, membersOf []string) {
+	var govs, members, progs, props, approvals, jobs, releases, changes, rollbacks [][]any
 	for _, addr := range slices.Sorted(maps.Keys(p.governances)) {
 		g := p.governances[addr]
-		if g.dirty {
-			b.Queue(upsertGovernance, g.values()...)
+		if all || g.dirty {
+			govs = append(govs, g.values())
 		}
-		if g.MembersDirty {
-			b.Queue(deleteMembers, g.Address)
-			b.Queue(insertMembers, g.Address, g.Members)
-		}
-	}
-	for _, k := range slices.Sorted(maps.Keys(p.programs)) {
-		if m := p.programs[k]; m.dirty {
-			b.Queue(upsertManagedProgram, m.values()...)
-		}
-	}
-	for _, r := range p.releases {
-		b.Queue(insertRelease, r.values()...)
-	}
-	for _, k := range slices.Sorted(maps.Keys(p.proposals)) {
-		if r := p.proposals[k]; r.dirty {
-			b.Queue(upsertProposal, r.values()...)
-		}
-	}
-	for _, rows := range p.approvals {
-		for _, a := range rows {
-			if a.dirty {
-				b.Queue(upsertApproval, a.values()...)
+		if all || g.MembersDirty {
+			membersOf = append(membersOf, g.Address)
+			for i, m := range g.Members {
+				members = append(members, []any{g.Address, m, int16(i)})
 			}
 		}
 	}
-	for _, c := range p.configChanges {
-		b.Queue(insertConfigChange, c.values()...)
+	for _, k := range slices.Sorted(maps.Keys(p.programs)) {
+		if m := p.programs[k]; all || m.dirty {
+			progs = append(progs, m.values())
+		}
 	}
-	for _, r := range p.rollbacks {
-		b.Queue(insertRollback, r.values()...)
+	for _, k := range slices.Sorted(maps.Keys(p.proposals)) {
+		if r := p.proposals[k]; all || r.dirty {
+			props = append(props, r.values())
+		}
+	}
+	for _, k := range slices.SortedFunc(maps.Keys(p.approvals), func(a, b memberKey) int {
+		return cmp.Or(cmp.Compare(a.proposal, b.proposal), cmp.Compare(a.member, b.member))
+	}) {
+		for _, a := range p.approvals[k] {
+			if all || a.dirty {
+				approvals = append(approvals, a.values())
+			}
+		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(p.jobs)) {
-		if j := p.jobs[k]; j.dirty {
-			b.Queue(upsertMigrationJob, j.values()...)
+		if j := p.jobs[k]; all || j.dirty {
+			jobs = append(jobs, j.values())
+		}
+	}
+	for _, r := range p.releases {
+		releases = append(releases, r.values())
+	}
+	for _, c := range p.configChanges {
+		changes = append(changes, c.values())
+	}
+	for _, r := range p.rollbacks {
+		rollbacks = append(rollbacks, r.values())
+	}
+	return []tableRows{
+		{governanceTable, govs}, {memberTable, members}, {managedProgramTable, progs},
+		{programReleaseTable, releases}, {proposalTable, props}, {approvalTable, approvals},
+		{configChangeTable, changes}, {rollbackTable, rollbacks}, {migrationJobTable, jobs},
+	}, membersOf
+}
+
+// columns transposes rows into one slice per column, for unnest.
+func columns(rows [][]any) []any {
+	if len(rows) == 0 {
+		return nil
+	}
+	cols := make([]any, len(rows[0]))
+	for c := range cols {
+		col := make([]any, len(rows))
+		for r, row := range rows {
+			col[r] = row[c]
+		}
+		cols[c] = col
+	}
+	return cols
+}
+
+// writeProjection writes the rows the fold changed: one set-based upsert
+// per table, all in one round trip.
+func writeProjection(ctx context.Context, tx pgx.Tx, p *projection) error {
+	tables, membersOf := rowsOf(p, false)
+	b := &pgx.Batch{}
+	for _, t := range tables {
+		if t.table.name == memberTable.name && len(membersOf) > 0 {
+			// A member list is replaced whole.
+			b.Queue(`DELETE FROM governance_member WHERE governance = ANY($1)`, membersOf)
+		}
+		if len(t.rows) > 0 {
+			b.Queue(t.table.upsert(), columns(t.rows)...)
 		}
 	}
 	if b.Len() == 0 {
@@ -420,63 +494,14 @@ func writeProjection(ctx context.Context, tx pgx.Tx, p *projection) error {
 // copyProjection writes every row of p into emptied tables with COPY, for
 // rebuilds.
 func copyProjection(ctx context.Context, tx pgx.Tx, p *projection) error {
-	var govs, members, progs, props, approvals, jobs, releases, changes, rollbacks [][]any
-	for _, addr := range slices.Sorted(maps.Keys(p.governances)) {
-		g := p.governances[addr]
-		govs = append(govs, g.values())
-		for i, m := range g.Members {
-			members = append(members, []any{g.Address, m, int16(i)})
-		}
-	}
-	for _, k := range slices.Sorted(maps.Keys(p.programs)) {
-		progs = append(progs, p.programs[k].values())
-	}
-	for _, k := range slices.Sorted(maps.Keys(p.proposals)) {
-		props = append(props, p.proposals[k].values())
-	}
-	for _, rows := range p.approvals {
-		for _, a := range rows {
-			approvals = append(approvals, a.values())
-		}
-	}
-	for _, k := range slices.Sorted(maps.Keys(p.jobs)) {
-		jobs = append(jobs, p.jobs[k].values())
-	}
-	for _, r := range p.releases {
-		releases = append(releases, r.values())
-	}
-	for _, c := range p.configChanges {
-		changes = append(changes, c.values())
-	}
-	for _, r := range p.rollbacks {
-		rollbacks = append(rollbacks, r.values())
-	}
-	for _, t := range []struct {
-		table   string
-		columns string
-		rows    [][]any
-	}{
-		{"governance", governanceColumns, govs},
-		{"governance_member", "governance, member, position", members},
-		{"managed_program", managedProgramColumns, progs},
-		{"program_release", programReleaseColumns, releases},
-		{"proposal", proposalColumns, props},
-		{"approval", approvalColumns, approvals},
-		{"config_change", configChangeColumns, changes},
-		{"rollback", rollbackColumns, rollbacks},
-		{"migration_job", migrationJobColumns, jobs},
-	} {
+	tables, _ := rowsOf(p, true)
+	for _, t := range tables {
 		if len(t.rows) == 0 {
 			continue
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{t.table}, columnList(t.columns), pgx.CopyFromRows(t.rows)); err != nil {
-			return fmt.Errorf("copy %s: %w", t.table, err)
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{t.table.name}, t.table.columns, pgx.CopyFromRows(t.rows)); err != nil {
+			return fmt.Errorf("copy %s: %w", t.table.name, err)
 		}
 	}
 	return nil
-}
-
-// columnList splits a column list constant into names.
-func columnList(s string) []string {
-	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
 }

@@ -104,11 +104,16 @@ func lockKey(programID string) int64 {
 }
 
 // lockWriter takes the transaction-scoped writer lock of programID.
+//
+// It also makes the transaction plan every statement for its arguments: a
+// cached generic plan chosen while the tables were small (a seq scan for
+// "address = ANY($1)") would otherwise stick as they grow, until an
+// ANALYZE, and the look-ups of every batch would scan whole tables.
 func lockWriter(ctx context.Context, tx pgx.Tx, programID string) error {
-	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey(programID)); err != nil {
-		return err
-	}
-	return nil
+	b := &pgx.Batch{}
+	b.Queue("SELECT pg_advisory_xact_lock($1)", lockKey(programID))
+	b.Queue("SET LOCAL plan_cache_mode = force_custom_plan")
+	return tx.SendBatch(ctx, b).Close()
 }
 
 func unixTime(sec int64) time.Time { return time.Unix(sec, 0).UTC() }
