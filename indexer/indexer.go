@@ -66,7 +66,7 @@ func DefaultConfig() Config {
 		Start:             ingest.StartEarliest,
 		MetricsAddr:       "127.0.0.1:9102",
 		Concurrency:       8,
-		BatchSize:         500,
+		BatchSize:         1000,
 		PollInterval:      15 * time.Second,
 		FinalityInterval:  5 * time.Second,
 		ReconcileInterval: time.Minute,

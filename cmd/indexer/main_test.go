@@ -273,7 +273,7 @@ func get(t *testing.T, url string) (int, string) {
 }
 
 // testLoggerFor logs to stderr when INDEXER_TEST_LOG is set.
-func testLoggerFor(t *testing.T) *slog.Logger {
+func testLoggerFor(t testing.TB) *slog.Logger {
 	if os.Getenv("INDEXER_TEST_LOG") == "" {
 		return slog.New(slog.DiscardHandler)
 	}

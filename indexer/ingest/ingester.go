@@ -106,7 +106,7 @@ func (c *Config) setDefaults() {
 		c.Concurrency = 8
 	}
 	if c.BatchSize <= 0 {
-		c.BatchSize = 500
+		c.BatchSize = 1000
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = 15 * time.Second

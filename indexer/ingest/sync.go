@@ -73,23 +73,8 @@ func (in *Ingester) Sync(ctx context.Context) error {
 	slices.SortStableFunc(todo, func(a, b chain.Signature) int {
 		return cmp.Or(cmp.Compare(a.Slot, b.Slot), cmp.Compare(pos[a.Signature], pos[b.Signature]))
 	})
-	for chunk := range slices.Chunk(todo, in.cfg.BatchSize) {
-		txs, ferr := in.fetch(ctx, chunk, perSlot, commitment)
-		if len(txs) > 0 {
-			notified := 0
-			for _, t := range txs {
-				if in.hints.take(t.Signature) {
-					notified++
-				}
-			}
-			if err := in.apply(ctx, txs); err != nil {
-				return err
-			}
-			in.metrics.backfilled(len(txs) - notified)
-		}
-		if ferr != nil {
-			return ferr
-		}
+	if err := in.applyChunks(ctx, slices.Collect(slices.Chunk(todo, in.cfg.BatchSize)), perSlot, commitment); err != nil {
+		return err
 	}
 	if gone := in.hints.missed(); len(gone) > 0 {
 		in.logger.Warn("notified transactions never listed; reconciliation will look for them", slog.Int("count", len(gone)))
@@ -98,6 +83,66 @@ func (in *Ingester) Sync(ctx context.Context) error {
 	in.metrics.synced(tip, in.tipSlot.Load())
 	in.lastSync.Store(time.Now().UnixNano())
 	in.ready.Store(true)
+	return nil
+}
+
+// fetched is one chunk's transactions, fetched and decoded.
+type fetched struct {
+	txs []store.Transaction
+	err error
+}
+
+// applyChunks fetches and applies chunks in order, fetching the next chunk
+// while the current one is written. It stops at the first chunk that could
+// not be fetched whole, after applying what was fetched of it.
+func (in *Ingester) applyChunks(ctx context.Context, chunks [][]chain.Signature, perSlot map[uint64]int, c chain.Commitment) error {
+	if len(chunks) == 0 {
+		return nil
+	}
+	start := func(chunk []chain.Signature) <-chan fetched {
+		ch := make(chan fetched, 1)
+		go func() {
+			txs, err := in.fetch(ctx, chunk, perSlot, c)
+			ch <- fetched{txs, err}
+		}()
+		return ch
+	}
+	next := start(chunks[0])
+	for i := range chunks {
+		f := <-next
+		next = nil
+		if f.err == nil && i+1 < len(chunks) {
+			next = start(chunks[i+1])
+		}
+		err := in.applyFetched(ctx, f.txs)
+		if err == nil {
+			err = f.err
+		}
+		if err != nil {
+			if next != nil {
+				<-next // let the fetch in flight end before returning
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// applyFetched applies txs, counting those no notification announced.
+func (in *Ingester) applyFetched(ctx context.Context, txs []store.Transaction) error {
+	if len(txs) == 0 {
+		return nil
+	}
+	notified := 0
+	for _, t := range txs {
+		if in.hints.take(t.Signature) {
+			notified++
+		}
+	}
+	if err := in.apply(ctx, txs); err != nil {
+		return err
+	}
+	in.metrics.backfilled(len(txs) - notified)
 	return nil
 }
 
