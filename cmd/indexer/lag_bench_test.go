@@ -216,4 +216,3 @@ func measureLag(b *testing.B, ctx context.Context, node *localnettest.Node, paye
 	b.Logf("lag over %d transactions: min %v p50 %v p90 %v p99 %v max %v", len(lags), lags[0], pick(0.5), pick(0.9), pick(0.99), lags[len(lags)-1])
 	return pick(0.5), pick(0.99), lags[len(lags)-1]
 }
-
