@@ -158,30 +158,7 @@ func (w *world) send(ix solana.Instruction, signers ...solana.PrivateKey) solana
 
 func (w *world) sendAll(ixs []solana.Instruction, signers ...solana.PrivateKey) solana.Signature {
 	w.t.Helper()
-	ctx := context.Background()
-	bh, err := w.rpc.GetLatestBlockhash(ctx, rpc.CommitmentConfirmed)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	tx, err := solana.NewTransaction(ixs, bh.Value.Blockhash, solana.TransactionPayer(w.payer.PublicKey()))
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	keys := append([]solana.PrivateKey{w.payer}, signers...)
-	if _, err := tx.Sign(func(k solana.PublicKey) *solana.PrivateKey {
-		for i := range keys {
-			if keys[i].PublicKey().Equals(k) {
-				return &keys[i]
-			}
-		}
-		return nil
-	}); err != nil {
-		w.t.Fatal(err)
-	}
-	sig, err := w.rpc.SendTransactionWithOpts(ctx, tx, rpc.TransactionOpts{PreflightCommitment: rpc.CommitmentConfirmed})
-	if err != nil {
-		w.t.Fatalf("send: %v", err)
-	}
+	sig := w.sendAsyncAll(ixs, signers...)
 	w.waitConfirmed(sig)
 	return sig
 }
@@ -248,23 +225,7 @@ func (w *world) writeBuffer(elf []byte) solana.PublicKey {
 // sendAsync sends without waiting (for the many writes of a buffer).
 func (w *world) sendAsync(ix solana.Instruction) solana.Signature {
 	w.t.Helper()
-	ctx := context.Background()
-	bh, err := w.rpc.GetLatestBlockhash(ctx, rpc.CommitmentConfirmed)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	tx, err := solana.NewTransaction([]solana.Instruction{ix}, bh.Value.Blockhash, solana.TransactionPayer(w.payer.PublicKey()))
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	if _, err := tx.Sign(func(solana.PublicKey) *solana.PrivateKey { return &w.payer }); err != nil {
-		w.t.Fatal(err)
-	}
-	sig, err := w.rpc.SendTransactionWithOpts(ctx, tx, rpc.TransactionOpts{PreflightCommitment: rpc.CommitmentConfirmed})
-	if err != nil {
-		w.t.Fatalf("send: %v", err)
-	}
-	return sig
+	return w.sendAsyncAll([]solana.Instruction{ix})
 }
 
 // elfOf reads the ELF of a program bundled in the node: a loader-v2 account's data is the ELF;

@@ -118,7 +118,8 @@ func (w *world) openPositions(n int) []solana.PublicKey {
 	return keys
 }
 
-func (w *world) sendAsyncAll(ixs []solana.Instruction) solana.Signature {
+// sendAsyncAll sends ixs paid by the world's payer and signed by signers, without waiting.
+func (w *world) sendAsyncAll(ixs []solana.Instruction, signers ...solana.PrivateKey) solana.Signature {
 	w.t.Helper()
 	ctx := context.Background()
 	bh, err := w.rpc.GetLatestBlockhash(ctx, rpc.CommitmentConfirmed)
@@ -129,7 +130,15 @@ func (w *world) sendAsyncAll(ixs []solana.Instruction) solana.Signature {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	if _, err := tx.Sign(func(solana.PublicKey) *solana.PrivateKey { return &w.payer }); err != nil {
+	keys := append([]solana.PrivateKey{w.payer}, signers...)
+	if _, err := tx.Sign(func(k solana.PublicKey) *solana.PrivateKey {
+		for i := range keys {
+			if keys[i].PublicKey().Equals(k) {
+				return &keys[i]
+			}
+		}
+		return nil
+	}); err != nil {
 		w.t.Fatal(err)
 	}
 	sig, err := w.rpc.SendTransactionWithOpts(ctx, tx, rpc.TransactionOpts{PreflightCommitment: rpc.CommitmentConfirmed})
