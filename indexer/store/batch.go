@@ -57,10 +57,14 @@ func ApplyBatch(ctx context.Context, db DBTX, programID string, txs []Transactio
 
 func applyBatch(ctx context.Context, tx pgx.Tx, programID string, txs []Transaction) (Applied, error) {
 	out := Applied{Events: map[string]int{}}
+	txs = canonical(txs)
+	// Reading the events' data is Go work the database need not wait for:
+	// it runs while the transactions are recorded.
+	parsedCh := make(chan [][]parsed, 1)
+	go func() { parsedCh <- parseEvents(txs) }()
 	if err := lockWriter(ctx, tx, programID); err != nil {
 		return out, fmt.Errorf("lock writer: %w", err)
 	}
-	txs = canonical(txs)
 	if len(txs) == 0 {
 		return out, nil
 	}
@@ -85,11 +89,12 @@ func applyBatch(ctx context.Context, tx pgx.Tx, programID string, txs []Transact
 	var (
 		rows    eventRows
 		letters deadLetterRows
-		parsed  = map[eventKey]any{}
+		fields  = map[eventKey]any{}
 		stale   bool
 		maxSlot uint64
+		all     = <-parsedCh
 	)
-	for _, t := range txs {
+	for i, t := range txs {
 		maxSlot = max(maxSlot, t.Slot)
 		if !fresh[t.Signature] {
 			continue
@@ -97,14 +102,23 @@ func applyBatch(ctx context.Context, tx pgx.Tx, programID string, txs []Transact
 		for _, d := range t.DeadLetters {
 			letters.add(t, d)
 		}
-		for _, e := range t.Events {
-			f, perr := parseEvent(e.Name, e.Data)
-			if perr != nil {
+		for j, e := range t.Events {
+			key := eventKey{t.Signature, e.InstructionIndex, e.InnerIndex, e.Ordinal}
+			reason := ""
+			switch _, dup := fields[key]; {
+			case all[i][j].err != nil:
+				reason = "projection: " + all[i][j].err.Error()
+			case dup:
+				// The key of the log: a second event there would fail the
+				// whole batch, and every retry of it.
+				reason = "duplicate position"
+			}
+			if reason != "" {
 				ii, in := e.InstructionIndex, e.InnerIndex
-				letters.add(t, DeadLetter{InstructionIndex: &ii, InnerIndex: &in, Reason: "projection: " + perr.Error(), Raw: e.Raw})
+				letters.add(t, DeadLetter{InstructionIndex: &ii, InnerIndex: &in, Reason: reason, Raw: e.Raw})
 				continue
 			}
-			parsed[eventKey{t.Signature, e.InstructionIndex, e.InnerIndex, e.Ordinal}] = f
+			fields[key] = all[i][j].fields
 			rows.add(t, e)
 			if hasLog && (position{int64(t.Slot), t.BlockIndex}).less(newest) {
 				stale = true
@@ -118,7 +132,7 @@ func applyBatch(ctx context.Context, tx pgx.Tx, programID string, txs []Transact
 	}
 	for _, l := range logged {
 		out.Events[l.Name]++
-		l.Fields = parsed[l.key]
+		l.Fields = fields[l.key]
 	}
 	if err := insertDeadLetters(ctx, tx, letters); err != nil {
 		return out, err
@@ -150,6 +164,25 @@ func applyBatch(ctx context.Context, tx pgx.Tx, programID string, txs []Transact
 	}
 	out.Notification, err = notify(ctx, tx, maxSlot, out.Rebuilt)
 	return out, err
+}
+
+// parsed is an event's data as the projections read it.
+type parsed struct {
+	fields any
+	err    error
+}
+
+// parseEvents reads the data of every event of txs, by transaction and
+// event.
+func parseEvents(txs []Transaction) [][]parsed {
+	out := make([][]parsed, len(txs))
+	for i, t := range txs {
+		out[i] = make([]parsed, len(t.Events))
+		for j, e := range t.Events {
+			out[i][j].fields, out[i][j].err = parseEvent(e.Name, e.Data)
+		}
+	}
+	return out
 }
 
 // position orders transactions in the log: by slot, then block index.
