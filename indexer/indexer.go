@@ -176,7 +176,8 @@ func (s *Service) Run(ctx context.Context) error {
 	chainMetrics := chain.NewMetrics(reg)
 	client := chain.NewClient(chain.ClientConfig{URL: c.RPCURL, Timeout: c.RPCTimeout, Logger: s.logger, Metrics: chainMetrics})
 	defer client.Close()
-	logs := chain.NewSubscriber(chain.SubscriberConfig{URL: c.WSURL, Program: c.ProgramID, Logger: s.logger, Metrics: chainMetrics})
+	logs := chain.NewSubscriber(chain.SubscriberConfig{URL: c.WSURL, Program: c.ProgramID,
+		Commitment: chain.Commitment(c.Commitment), Logger: s.logger, Metrics: chainMetrics})
 	dec, err := decode.New(decode.WithProgramID(solana.MustPublicKeyFromBase58(c.ProgramID)))
 	if err != nil {
 		return err

@@ -72,8 +72,9 @@ func keysOf(events []loggedEvent) keys {
 func sortedKeys(m map[string]bool) []string { return slices.Sorted(maps.Keys(m)) }
 
 // projectIncrementally folds events, which are newer than everything
-// applied, into the projection rows they touch: it loads those rows (the writer lock keeps them unchanged meanwhile),
-// folds, and writes back what changed.
+// applied, into the projection rows they touch: it loads those rows (the
+// writer lock keeps them unchanged meanwhile), folds, and writes back what
+// changed.
 func projectIncrementally(ctx context.Context, tx pgx.Tx, events []loggedEvent) (orphans int, err error) {
 	if len(events) == 0 {
 		return 0, nil
