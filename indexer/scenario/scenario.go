@@ -1,6 +1,3 @@
-// Package scenario loads program/vectors/scenario.json, the program's full
-// lifecycle scenario as real transactions in getTransaction shape with the
-// events each one emitted, for the indexer's tests and benchmarks.
 package scenario
 
 import (
