@@ -1,6 +1,12 @@
 package chain
 
-import "testing"
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/gagliardetto/solana-go/rpc/jsonrpc"
+)
 
 func TestWebsocketURL(t *testing.T) {
 	t.Parallel()
@@ -19,5 +25,26 @@ func TestWebsocketURL(t *testing.T) {
 	}
 	if _, err := WebsocketURL("ftp://x"); err == nil {
 		t.Error("WebsocketURL accepted ftp")
+	}
+}
+
+func TestClassify(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		err  error
+		want errorKind
+	}{
+		{&jsonrpc.RPCError{Code: 429}, kindRateLimited},
+		{jsonrpc.NewHTTPError(429, errors.New("too many")), kindRateLimited},
+		{jsonrpc.NewHTTPError(503, errors.New("unavailable")), kindNode},
+		{&jsonrpc.RPCError{Code: codeNodeUnhealthy}, kindNode},
+		{&jsonrpc.RPCError{Code: codeMethodNotFound}, kindFinal},
+		{&jsonrpc.RPCError{Code: codeInvalidParams}, kindFinal},
+		{fmt.Errorf("wrapped: %w", &jsonrpc.RPCError{Code: 429}), kindRateLimited},
+		{errors.New("dial tcp: connection refused"), kindTransport},
+	} {
+		if got := classify(c.err); got != c.want {
+			t.Errorf("classify(%v) = %s, want %s", c.err, got, c.want)
+		}
 	}
 }

@@ -289,16 +289,17 @@ func (c *Client) BlockSignatures(ctx context.Context, slot uint64, commitment Co
 		"encoding": "json", "transactionDetails": "signatures", "rewards": false,
 		"commitment": commitment, "maxSupportedTransactionVersion": 0,
 	}
-	err := c.call(ctx, &out, "getBlock", []any{slot, opts}, func(err error) bool {
+	// These answers say the node will not give the block; ordering by the
+	// listing is then the best there is, and waiting would stall the sync.
+	unavailable := func(err error) bool {
 		switch rpcCode(err) {
-		case codeBlockCleanedUp, codeSlotSkipped, codeLongTermStorageSlotSkip, codeMethodNotFound:
+		case codeBlockCleanedUp, codeBlockNotAvailable, codeSlotSkipped, codeLongTermStorageSlotSkip, codeMethodNotFound:
 			return true
 		}
 		return false
-	})
-	if err != nil {
-		switch rpcCode(err) {
-		case codeBlockCleanedUp, codeSlotSkipped, codeLongTermStorageSlotSkip, codeMethodNotFound:
+	}
+	if err := c.call(ctx, &out, "getBlock", []any{slot, opts}, unavailable); err != nil {
+		if unavailable(err) {
 			return nil, fmt.Errorf("block %d: %w (%s)", slot, ErrBlockUnavailable, shortError(err))
 		}
 		return nil, fmt.Errorf("fetch block %d: %w", slot, err)

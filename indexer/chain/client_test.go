@@ -1,0 +1,138 @@
+package chain_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/upgrade-manager/upgrade-manager/indexer/chain"
+	"github.com/upgrade-manager/upgrade-manager/indexer/rpctest"
+	"github.com/upgrade-manager/upgrade-manager/indexer/scenario"
+)
+
+func setup(t *testing.T) (*rpctest.Server, *chain.Client, *scenario.File) {
+	t.Helper()
+	f, err := scenario.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := rpctest.New(f.ProgramID)
+	t.Cleanup(srv.Close)
+	for _, v := range f.Transactions {
+		srv.Publish(rpctest.Tx{Signature: v.Signature, Slot: v.Slot, BlockIndex: v.BlockIndex, Failed: v.Failed, Result: v.Result})
+	}
+	srv.SetSlots(18, 12)
+	srv.SetClock(1769130000)
+	c := chain.NewClient(chain.ClientConfig{URL: srv.URL(), MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond,
+		Metrics: chain.NewMetrics(prometheus.NewRegistry())})
+	t.Cleanup(func() { _ = c.Close() })
+	return srv, c, f
+}
+
+func TestClientReads(t *testing.T) {
+	t.Parallel()
+	srv, c, f := setup(t)
+	ctx := t.Context()
+
+	page, err := c.Signatures(ctx, f.ProgramID, "", 10, chain.Confirmed)
+	if err != nil || len(page) != 10 || page[0].Slot != 18 {
+		t.Fatalf("Signatures = %v, %v", page, err)
+	}
+	next, err := c.Signatures(ctx, f.ProgramID, page[9].Signature, 1000, chain.Confirmed)
+	if err != nil || len(next) != len(f.Transactions)-10 {
+		t.Fatalf("second page: %d, %v", len(next), err)
+	}
+	fin, err := c.Signatures(ctx, f.ProgramID, "", 1000, chain.Finalized)
+	if err != nil || fin[0].Slot != 12 {
+		t.Fatalf("finalized listing starts at %v, %v; want slot 12", fin, err)
+	}
+
+	if _, err := c.Transaction(ctx, f.Transactions[62].Signature, chain.Finalized); !errors.Is(err, chain.ErrNotFound) {
+		t.Errorf("unfinalized transaction at finalized: %v, want ErrNotFound", err)
+	}
+	raw, err := c.Transaction(ctx, f.Transactions[62].Signature, chain.Confirmed)
+	if err != nil || len(raw) == 0 {
+		t.Errorf("Transaction = %d bytes, %v", len(raw), err)
+	}
+
+	sigs, err := c.BlockSignatures(ctx, 18, chain.Confirmed)
+	if err != nil || len(sigs) != 42 || sigs[0] != f.Transactions[21].Signature {
+		t.Errorf("BlockSignatures(18) = %d, %v", len(sigs), err)
+	}
+	if _, err := c.BlockSignatures(ctx, 99, chain.Confirmed); !errors.Is(err, chain.ErrBlockUnavailable) {
+		t.Errorf("BlockSignatures of a skipped slot: %v, want ErrBlockUnavailable", err)
+	}
+
+	st, err := c.SignatureStatuses(ctx, []string{f.Transactions[0].Signature, f.Transactions[62].Signature, "unknown"})
+	if err != nil || st[0].Commitment != "finalized" || st[1].Commitment != "confirmed" || st[2] != nil {
+		t.Errorf("SignatureStatuses = %+v %+v %+v, %v", st[0], st[1], st[2], err)
+	}
+	if slot, err := c.Slot(ctx, chain.Finalized); err != nil || slot != 12 {
+		t.Errorf("Slot(finalized) = %d, %v", slot, err)
+	}
+	if slot, now, err := c.Clock(ctx, chain.Confirmed); err != nil || slot != 18 || now.Unix() != 1769130000 {
+		t.Errorf("Clock = %d %v, %v", slot, now, err)
+	}
+	if h, err := c.GenesisHash(ctx); err != nil || h == "" {
+		t.Errorf("GenesisHash = %q, %v", h, err)
+	}
+
+	// Rate limited: the call waits and succeeds, nothing is lost.
+	srv.RateLimit(5)
+	if slot, err := c.Slot(ctx, chain.Confirmed); err != nil || slot != 18 {
+		t.Errorf("Slot after 429s = %d, %v", slot, err)
+	}
+	if n := srv.Requests("getSlot"); n < 7 {
+		t.Errorf("getSlot requests = %d, want the 5 limited ones retried", n)
+	}
+}
+
+func TestSubscriberReconnects(t *testing.T) {
+	t.Parallel()
+	f, err := scenario.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := rpctest.New(f.ProgramID)
+	t.Cleanup(srv.Close)
+	sub := chain.NewSubscriber(chain.SubscriberConfig{URL: srv.WSURL(), Program: f.ProgramID,
+		MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond})
+	ctx, cancel := context.WithCancel(t.Context())
+	var subscribed atomic.Int32
+	logs := make(chan chain.Log, 100)
+	done := make(chan error, 1)
+	go func() {
+		done <- sub.Run(ctx, func() { subscribed.Add(1) }, func(l chain.Log) { logs <- l })
+	}()
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(time.Minute)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitFor("subscription", func() bool { return srv.Subscribers() == 1 })
+	v := f.Transactions[0]
+	srv.Publish(rpctest.Tx{Signature: v.Signature, Slot: v.Slot, Result: v.Result})
+	if l := <-logs; l.Signature != v.Signature || l.Slot != v.Slot {
+		t.Errorf("notification = %+v", l)
+	}
+	srv.Sever()
+	waitFor("resubscription", func() bool { return subscribed.Load() == 2 && srv.Subscribers() == 1 })
+	w := f.Transactions[1]
+	srv.Publish(rpctest.Tx{Signature: w.Signature, Slot: w.Slot, Result: w.Result})
+	if l := <-logs; l.Signature != w.Signature {
+		t.Errorf("notification after reconnect = %+v", l)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run after cancel = %v", err)
+	}
+}
