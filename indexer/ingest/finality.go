@@ -32,7 +32,11 @@ func (in *Ingester) Finalize(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	in.observeTip(conf)
+	if in.cfg.Commitment == store.Finalized {
+		in.observeTip(fin)
+	} else {
+		in.observeTip(conf)
+	}
 	in.metrics.finalized(fin)
 	tip := store.ChainTip{ConfirmedSlot: conf, FinalizedSlot: fin}
 	if _, now, err := in.chain.Clock(ctx, chain.Confirmed); err == nil {
