@@ -677,3 +677,25 @@ func TestOtherClusterIsRefusedOrReset(t *testing.T) {
 	assertCount(t, b.pool, `SELECT count(*) FROM migration_job`, 0)
 	assertCount(t, b.pool, `SELECT count(*) FROM governance`, 1)
 }
+
+func TestFinalizedCommitmentWritesFinalizedRowsOnly(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.cfg.Commitment = store.Finalized
+	in := b.newIngester(true)
+	b.start(in)
+	eventually(t, "subscribed", func() bool { return b.srv.Subscribers() == 1 })
+	b.publish(0, len(b.slots))
+	b.srv.SetSlots(18, 12)
+	// Only what is finalized is applied: slots up to 12.
+	if err := in.Sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	assertCount(t, b.pool, `SELECT count(*) FROM ingested_transaction WHERE slot > 12`, 0)
+	b.srv.FinalizeAll()
+	if err := in.Sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	b.assertComplete()
+	assertCount(t, b.pool, `SELECT count(*) FROM chain_event WHERE commitment <> 'finalized'`, 0)
+}
