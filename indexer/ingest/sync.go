@@ -56,6 +56,7 @@ func (in *Ingester) Sync(ctx context.Context) error {
 		s := listed[i]
 		if applied[s.Signature] {
 			in.hints.take(s.Signature)
+			in.cache.take(s.Signature) // fetched ahead, but applied by an earlier sync
 			continue
 		}
 		applied[s.Signature] = true // a signature listed twice is applied once
@@ -76,7 +77,11 @@ func (in *Ingester) Sync(ctx context.Context) error {
 	if err := in.applyChunks(ctx, slices.Collect(slices.Chunk(todo, in.cfg.BatchSize)), perSlot, commitment); err != nil {
 		return err
 	}
-	if gone := in.hints.missed(); len(gone) > 0 {
+	gone := in.hints.missed()
+	for _, sig := range gone {
+		in.cache.take(sig)
+	}
+	if len(gone) > 0 {
 		in.logger.Warn("notified transactions never listed; reconciliation will look for them", slog.Int("count", len(gone)))
 	}
 	in.syncedSlot.Store(max(in.syncedSlot.Load(), tip))
