@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -72,6 +73,11 @@ type Config struct {
 	// IndexerMetricsAddr is where the indexer serves /metrics, /healthz and
 	// /readyz (-indexer-metrics-addr).
 	IndexerMetricsAddr string
+	// Cranks runs the timelock executor and the migration driver (with Localnet).
+	Cranks bool
+	// CrankExecuteMetricsAddr and CrankMigrateMetricsAddr serve the cranks' /metrics.
+	CrankExecuteMetricsAddr string
+	CrankMigrateMetricsAddr string
 }
 
 // Validate reports the first invalid field of c.
@@ -92,6 +98,11 @@ type Main struct {
 
 	cluster     *pgcluster.Cluster
 	databaseURL string
+
+	crankKeypairPath string
+	crankBuild       sync.Once
+	crankBin         string
+	crankBuildErr    error
 }
 
 // NewMain returns a Main that logs to stderr.
@@ -122,6 +133,9 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	fs.StringVar(&m.Config.GraphQLAddr, "graphql-addr", "127.0.0.1:8080", "`address` of the GraphQL server")
 	fs.BoolVar(&m.Config.Localnet, "localnet", true, "build and run the local Solana node on 127.0.0.1:8899 (RPC) and :8900 (WebSocket)")
 	fs.StringVar(&m.Config.IndexerMetricsAddr, "indexer-metrics-addr", "127.0.0.1:9102", "`address` of the indexer's /metrics, /healthz and /readyz (with -localnet)")
+	fs.BoolVar(&m.Config.Cranks, "cranks", true, "run the timelock executor and the migration driver (with -localnet)")
+	fs.StringVar(&m.Config.CrankExecuteMetricsAddr, "crank-execute-metrics-addr", "127.0.0.1:9103", "`address` of the timelock executor's /metrics")
+	fs.StringVar(&m.Config.CrankMigrateMetricsAddr, "crank-migrate-metrics-addr", "127.0.0.1:9104", "`address` of the migration driver's /metrics")
 	localnetArgs := fs.String("localnet-args", "", "extra `flags` for the local Solana node (see localnet --help)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -155,6 +169,11 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	if err := migrations.WriteStatus(m.Stdout, st); err != nil {
 		return err
+	}
+	if m.Config.Localnet && m.Config.Cranks {
+		if err := m.prepareCranks(); err != nil {
+			return err
+		}
 	}
 	m.Logger.Info("dev environment running; interrupt to stop")
 	return supervise(ctx, m.components())

@@ -20,13 +20,17 @@ type component struct {
 }
 
 // components lists the parts of the environment beyond the database, in
-// start order. Later work adds the cranks here.
+// start order.
 func (m *Main) components() []component {
 	var cs []component
 	if m.Config.Localnet {
 		// The indexer retries until the node answers, so it can start with it.
 		cs = append(cs, component{name: "localnet", run: m.runLocalnet},
 			component{name: "indexer", run: m.runIndexer})
+		if m.Config.Cranks {
+			// The cranks wait for the node to answer before they start.
+			cs = append(cs, m.crankComponents()...)
+		}
 	}
 	return append(cs, component{name: "graphql", run: m.runGraphQL})
 }

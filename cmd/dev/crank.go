@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gagliardetto/solana-go"
+)
+
+// crankKeypair returns the dev cranks' fee payer, a Solana CLI keypair file kept next to the
+// dev cluster (created with mode 0600 on first use), and its public key.
+func (m *Main) crankKeypair() (string, solana.PublicKey, error) {
+	dir := filepath.Dir(m.Config.PGDir)
+	if m.Config.Ephemeral || m.Config.PGDir == "" {
+		dir = os.TempDir()
+	}
+	path := filepath.Join(dir, "upgrade-manager-dev-crank.json")
+	if _, err := os.Stat(path); err == nil {
+		key, err := solana.PrivateKeyFromSolanaKeygenFile(path)
+		if err != nil {
+			return "", solana.PublicKey{}, fmt.Errorf("read the dev crank keypair %s: %w", path, err)
+		}
+		return path, key.PublicKey(), nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", solana.PublicKey{}, fmt.Errorf("dev crank keypair: %w", err)
+	}
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return "", solana.PublicKey{}, fmt.Errorf("generate the dev crank keypair: %w", err)
+	}
+	nums := make([]int, len(priv))
+	for i, b := range priv {
+		nums[i] = int(b)
+	}
+	data, _ := json.Marshal(nums)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", solana.PublicKey{}, fmt.Errorf("create %s: %w", dir, err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return "", solana.PublicKey{}, fmt.Errorf("write the dev crank keypair: %w", err)
+	}
+	return path, solana.PrivateKey(priv).PublicKey(), nil
+}
+
+// prepareCranks creates the cranks' fee payer and has the localnet fund it at genesis.
+func (m *Main) prepareCranks() error {
+	path, pub, err := m.crankKeypair()
+	if err != nil {
+		return err
+	}
+	m.crankKeypairPath = path
+	m.Config.LocalnetArgs = append(m.Config.LocalnetArgs, "--fund", pub.String())
+	return nil
+}
+
+// crankComponents are the timelock executor and the migration driver, run as the real
+// cmd/crank binary against the localnet and the dev database.
+func (m *Main) crankComponents() []component {
+	return []component{
+		{name: "crank-execute", run: func(ctx context.Context) error { return m.runCrank(ctx, "execute", m.Config.CrankExecuteMetricsAddr) }},
+		{name: "crank-migrate", run: func(ctx context.Context) error { return m.runCrank(ctx, "migrate", m.Config.CrankMigrateMetricsAddr) }},
+	}
+}
+
+func (m *Main) runCrank(ctx context.Context, kind, metricsAddr string) error {
+	log := m.Logger.With(slog.String("component", "crank-"+kind))
+	bin, err := m.crankBinary(ctx)
+	if err != nil {
+		return err
+	}
+	rpcURL, _ := localnetURLs(m.Config.LocalnetArgs)
+	if err := waitHealthy(ctx, rpcURL); err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, bin, kind,
+		"-rpc-url", rpcURL,
+		"-database-url", m.databaseURL,
+		"-keypair", m.crankKeypairPath,
+		"-poll-interval", "2s",
+		"-metrics-addr", metricsAddr)
+	cmd.Stdout, cmd.Stderr = m.Stderr, m.Stderr
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 5 * time.Second
+	log.Info("starting", slog.String("metrics", metricsAddr))
+	err = cmd.Run()
+	if ctx.Err() != nil {
+		return nil
+	}
+	if err == nil {
+		return fmt.Errorf("crank %s exited", kind)
+	}
+	return fmt.Errorf("crank %s: %w", kind, err)
+}
+
+// crankBinary builds cmd/crank once per dev run.
+func (m *Main) crankBinary(ctx context.Context) (string, error) {
+	m.crankBuild.Do(func() {
+		dir, err := os.MkdirTemp("", "upgrade-manager-dev-bin")
+		if err != nil {
+			m.crankBuildErr = err
+			return
+		}
+		m.crankBin = filepath.Join(dir, "crank")
+		out, err := exec.CommandContext(ctx, "go", "build", "-o", m.crankBin, "./cmd/crank").CombinedOutput()
+		if err != nil {
+			m.crankBuildErr = fmt.Errorf("go build ./cmd/crank: %w\n%s", err, strings.TrimSpace(string(out)))
+		}
+	})
+	return m.crankBin, m.crankBuildErr
+}
+
+// waitHealthy polls the node's /health until it answers ok.
+func waitHealthy(ctx context.Context, rpcURL string) error {
+	client := &http.Client{Timeout: 2 * time.Second}
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, rpcURL+"/health", nil)
+		if err != nil {
+			return err
+		}
+		if resp, err := client.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
