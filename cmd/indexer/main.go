@@ -17,7 +17,6 @@ import (
 
 	"github.com/gagliardetto/solana-go"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/pressly/goose/v3"
 
 	"github.com/upgrade-manager/upgrade-manager/indexer"
 	"github.com/upgrade-manager/upgrade-manager/indexer/chain"
@@ -258,37 +257,7 @@ func (m *Main) Ready() <-chan struct{} { return m.ready }
 func (m *Main) Addr() net.Addr { return m.service.Addr() }
 
 func (m *Main) migrate(ctx context.Context) error {
-	url := m.Config.Service.DatabaseURL
-	switch m.Config.MigrateCommand {
-	case "up":
-		res, err := migrations.Up(ctx, url)
-		if err != nil {
-			return err
-		}
-		if len(res) == 0 {
-			fmt.Fprintln(m.Stdout, "no migrations to apply")
-		}
-		for _, r := range res {
-			fmt.Fprintln(m.Stdout, r)
-		}
-	case "down":
-		res, err := migrations.Down(ctx, url)
-		if errors.Is(err, goose.ErrNoNextVersion) {
-			fmt.Fprintln(m.Stdout, "no migration to roll back")
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(m.Stdout, res)
-	default:
-		st, err := migrations.Status(ctx, url)
-		if err != nil {
-			return err
-		}
-		return migrations.WriteStatus(m.Stdout, st)
-	}
-	return nil
+	return migrations.RunCommand(ctx, m.Stdout, m.Config.Service.DatabaseURL, m.Config.MigrateCommand)
 }
 
 func (m *Main) openPool(ctx context.Context) error {

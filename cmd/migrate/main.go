@@ -10,8 +10,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/pressly/goose/v3"
-
 	"github.com/upgrade-manager/upgrade-manager/migrations"
 )
 
@@ -97,37 +95,5 @@ func (c Config) Validate() error {
 
 // Run executes the configured command.
 func (m *Main) Run(ctx context.Context) error {
-	url := m.Config.DatabaseURL
-	switch m.Config.Command {
-	case "up":
-		res, err := migrations.Up(ctx, url)
-		if err != nil {
-			return err
-		}
-		if len(res) == 0 {
-			fmt.Fprintln(m.Stdout, "no migrations to apply")
-		}
-		for _, r := range res {
-			fmt.Fprintln(m.Stdout, r)
-		}
-	case "down":
-		res, err := migrations.Down(ctx, url)
-		if errors.Is(err, goose.ErrNoNextVersion) {
-			fmt.Fprintln(m.Stdout, "no migration to roll back")
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(m.Stdout, res)
-	case "status":
-		st, err := migrations.Status(ctx, url)
-		if err != nil {
-			return err
-		}
-		return migrations.WriteStatus(m.Stdout, st)
-	default:
-		return fmt.Errorf("unknown command %q", m.Config.Command)
-	}
-	return nil
+	return migrations.RunCommand(ctx, m.Stdout, m.Config.DatabaseURL, m.Config.Command)
 }
