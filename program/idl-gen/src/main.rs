@@ -11,7 +11,15 @@ fn main() -> ExitCode {
         eprintln!("usage: idl-gen <program dir> <output file>");
         return ExitCode::from(2);
     }
-    let program = PathBuf::from(&args[1]);
+    // Anchor's macros read the program's source from this path while cargo runs inside the
+    // program's directory, so it must not be relative.
+    let program = match std::fs::canonicalize(&args[1]) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("idl-gen: program dir {}: {e}", args[1]);
+            return ExitCode::FAILURE;
+        }
+    };
     let out = PathBuf::from(&args[2]);
     let idl = match IdlBuilder::new()
         .program_path(program.clone())
