@@ -302,7 +302,6 @@ func (w *world) advanceClock(seconds int64) {
 func (w *world) crank(kind string, extra ...string) (*prometheus.Registry, error) {
 	w.t.Helper()
 	path, key := writeKeypair(w.t, 0o600)
-	_ = key
 	// The crank pays with its own funded key.
 	w.fundFrom(key.PublicKey(), 5_000_000_000)
 	m := NewMain()
