@@ -150,3 +150,21 @@ func TestRunRefusesAnUnfundedPayer(t *testing.T) {
 		t.Fatalf("Run = %v, want an unfunded-payer error naming the payer", err)
 	}
 }
+
+func TestProgressBar(t *testing.T) {
+	var out bytes.Buffer
+	m := &migrator{progress: &out}
+	m.draw(50, 200)
+	m.draw(200, 200)
+	got := out.String()
+	for _, want := range []string{"\r[##########" + strings.Repeat(".", 30) + "] 50/200 (25%)", "] 200/200 (100%)\n"} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("progress output %q lacks %q", got, want)
+		}
+	}
+	var none bytes.Buffer
+	(&migrator{}).draw(1, 2)
+	if none.Len() != 0 {
+		t.Fatal("no progress writer, no output")
+	}
+}
