@@ -1,10 +1,13 @@
 //! Set-ups shared by the scenario and the rejection tests.
 
-use solana_sdk::{account::Account, instruction::Instruction, pubkey::Pubkey, rent::Rent};
+use solana_sdk::{
+    account::Account, instruction::Instruction, pubkey::Pubkey, rent::Rent, signature::Signer,
+};
 use upgrade_manager::ManagedProgram;
 
 use crate::{
-    buffer_account_data, pda, Harness, BUFFER_HEADER_LEN, LOADER_ID, PROGRAMDATA_HEADER_LEN,
+    buffer_account_data, build, keypair, pda, Harness, BUFFER_HEADER_LEN, LOADER_ID,
+    PROGRAMDATA_HEADER_LEN,
 };
 
 /// Writes a loader buffer holding `elf` with `authority`, as `solana program write-buffer` would.
@@ -129,4 +132,18 @@ pub fn open_position_ix(owner: &Pubkey, position: &Pubkey, id: u64) -> Instructi
         }
         .data(),
     }
+}
+
+/// Writes a buffer holding `elf` as the harness's deployer (`keypair(201)`), then locks it to
+/// the target's upgrade-authority PDA with the loader's SetAuthority, as a team handing an
+/// upgrade to the governance does.
+pub async fn locked_buffer(h: &mut Harness, key: &Pubkey, elf: &[u8]) {
+    let deployer = keypair(201);
+    put_buffer(h, key, &deployer.pubkey(), elf);
+    let target = h.target;
+    h.ok(
+        &[build::lock_buffer(key, &deployer.pubkey(), &target)],
+        &[&deployer],
+    )
+    .await;
 }

@@ -85,16 +85,10 @@ impl Fixture {
     async fn buffer(&mut self, elf: &[u8], lock: bool) -> Pubkey {
         let key = keypair(self.next_buffer_seed).pubkey();
         self.next_buffer_seed += 1;
-        let deployer = keypair(201);
-        put_buffer(&mut self.h, &key, &deployer.pubkey(), elf);
         if lock {
-            let target = self.h.target;
-            self.h
-                .ok(
-                    &[build::lock_buffer(&key, &deployer.pubkey(), &target)],
-                    &[&deployer],
-                )
-                .await;
+            locked_buffer(&mut self.h, &key, elf).await;
+        } else {
+            put_buffer(&mut self.h, &key, &keypair(201).pubkey(), elf);
         }
         key
     }

@@ -78,12 +78,7 @@ async fn scenario() {
 
     // 3. A buffer with v2, written by the deployer, then locked to the program's PDA.
     let buf_v2 = keypair(110).pubkey();
-    put_buffer(&mut h, &buf_v2, &deployer.pubkey(), &v2);
-    h.ok(
-        &[build::lock_buffer(&buf_v2, &deployer.pubkey(), &target)],
-        &[&deployer],
-    )
-    .await;
+    locked_buffer(&mut h, &buf_v2, &v2).await;
 
     // 4. Propose; approve twice, revoke one, approve up to the threshold.
     let p0 = pda::proposal(&gov, 0);
@@ -168,12 +163,7 @@ async fn scenario() {
 
     // 6. Roll back to v1 on the fast path: 2 approvals, 1 hour.
     let buf_v1 = keypair(111).pubkey();
-    put_buffer(&mut h, &buf_v1, &deployer.pubkey(), &v1);
-    h.ok(
-        &[build::lock_buffer(&buf_v1, &deployer.pubkey(), &target)],
-        &[&deployer],
-    )
-    .await;
+    locked_buffer(&mut h, &buf_v1, &v1).await;
     let p1 = pda::proposal(&gov, 1);
     h.ok(
         &[build::propose_binary(
@@ -211,12 +201,7 @@ async fn scenario() {
 
     // 7. The proposer cancels alone while nobody else has approved; the buffer's rent returns.
     let buf_c = keypair(112).pubkey();
-    put_buffer(&mut h, &buf_c, &deployer.pubkey(), &v2);
-    h.ok(
-        &[build::lock_buffer(&buf_c, &deployer.pubkey(), &target)],
-        &[&deployer],
-    )
-    .await;
+    locked_buffer(&mut h, &buf_c, &v2).await;
     let p2 = pda::proposal(&gov, 2);
     h.ok(
         &[build::propose_binary(
@@ -282,12 +267,7 @@ async fn scenario() {
 
     // 10. A membership change makes other proposals' approvals stale.
     let buf_s = keypair(113).pubkey();
-    put_buffer(&mut h, &buf_s, &deployer.pubkey(), &v2);
-    h.ok(
-        &[build::lock_buffer(&buf_s, &deployer.pubkey(), &target)],
-        &[&deployer],
-    )
-    .await;
+    locked_buffer(&mut h, &buf_s, &v2).await;
     let p5 = pda::proposal(&gov, 5);
     h.ok(
         &[build::propose_binary(
