@@ -732,8 +732,7 @@ pub fn confirmation_status(c: Commitment) -> TransactionConfirmationStatus {
     }
 }
 
-/// Whether an account passes a getProgramAccounts filter (a token account state filter passes
-/// nothing: the node has no token account index).
+/// Whether an account passes a getProgramAccounts filter, as a validator decides it.
 pub fn filter_allows(
     f: &solana_rpc_client_api::filter::RpcFilterType,
     a: &AccountSharedData,
@@ -742,7 +741,10 @@ pub fn filter_allows(
     match f {
         RpcFilterType::DataSize(n) => a.data().len() as u64 == *n,
         RpcFilterType::Memcmp(m) => m.bytes_match(a.data()),
-        RpcFilterType::TokenAccountState => false,
+        RpcFilterType::TokenAccountState => {
+            use spl_token_2022::generic_token_account::GenericTokenAccount;
+            spl_token_2022::state::Account::valid_account_data(a.data())
+        }
     }
 }
 

@@ -405,6 +405,19 @@ fn accounts_in_json_parsed() {
         .find(|a| a["pubkey"] == json!(account.pubkey().to_string()))
         .expect("token account listed");
     assert_eq!(mine["account"]["data"]["parsed"]["info"], token_info);
+    // tokenAccountState keeps token accounts (not mints).
+    let state = node.ok(
+        "getProgramAccounts",
+        json!([TOKEN.to_string(), {"commitment": "confirmed", "encoding": "jsonParsed",
+            "filters": ["tokenAccountState"]}]),
+    );
+    let state = state.as_array().unwrap();
+    assert!(state
+        .iter()
+        .any(|a| a["pubkey"] == json!(account.pubkey().to_string())));
+    assert!(state
+        .iter()
+        .all(|a| a["account"]["data"]["parsed"]["type"] == json!("account")));
 
     // The subscriptions parse as the methods do.
     let n = rt.block_on(ws.notification(account_sub, 10, |_| true));
