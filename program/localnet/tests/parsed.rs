@@ -437,12 +437,34 @@ fn version_reports_the_feature_set_id() {
     let node = Node::start(&[], &[]);
     let v = node.ok("getVersion", json!([]));
     assert_eq!(v["solana-core"], json!("2.3.13"));
-    // A validator's id: the first four bytes (little-endian) of the hash of every feature id
-    // its software knows, sorted; genesis activates them all here.
-    let mut ids: Vec<&Pubkey> = agave_feature_set::FEATURE_NAMES.keys().collect();
-    ids.sort();
+    // A validator's id: the first four bytes (little-endian) of the hash of the feature ids its
+    // software knows, sorted. Genesis activates every one of them here, so that is also the hash
+    // of the active feature set: read which are active from the node's own feature accounts.
+    let mut known: Vec<Pubkey> = agave_feature_set::FEATURE_NAMES.keys().copied().collect();
+    known.sort();
+    let mut active = Vec::new();
+    for chunk in known.chunks(100) {
+        let keys: Vec<String> = chunk.iter().map(|k| k.to_string()).collect();
+        let got = node.ok(
+            "getMultipleAccounts",
+            json!([keys, {"encoding": "base64", "commitment": "confirmed"}]),
+        );
+        for (key, account) in chunk.iter().zip(got["value"].as_array().unwrap()) {
+            if account.is_null() {
+                continue;
+            }
+            let data = BASE64_STANDARD
+                .decode(account["data"][0].as_str().unwrap())
+                .unwrap();
+            // A feature account: bincode Option<u64> activated_at.
+            if data.first() == Some(&1) {
+                active.push(*key);
+            }
+        }
+    }
+    assert_eq!(active.len(), known.len(), "every known feature is active");
     let mut hasher = solana_sdk::hash::Hasher::default();
-    for id in ids {
+    for id in &active {
         hasher.hash(id.as_ref());
     }
     let hash = hasher.result();
