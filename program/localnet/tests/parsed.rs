@@ -496,3 +496,96 @@ fn golden_shapes_catch_differences() {
     }
     assert!(shape_diff(&json!([]), &json!([1]), "$").is_err());
 }
+
+#[test]
+fn v0_transaction_through_a_lookup_table_in_json_parsed() {
+    use solana_sdk::{
+        address_lookup_table::{instruction as alt, AddressLookupTableAccount},
+        message::{v0, VersionedMessage},
+        transaction::VersionedTransaction,
+    };
+    let payer = Keypair::new();
+    let node = Node::start(&[payer.pubkey()], &[]);
+    let recipient = Keypair::new().pubkey();
+    let recent_slot = node.slot("finalized");
+    let (create, table) = alt::create_lookup_table(payer.pubkey(), payer.pubkey(), recent_slot);
+    let extend =
+        alt::extend_lookup_table(table, payer.pubkey(), Some(payer.pubkey()), vec![recipient]);
+    let sig = node
+        .send(&[create, extend], &[&payer])
+        .expect("create lookup table");
+    let slot = confirmed(&node, &sig, "json")["slot"].as_u64().unwrap();
+    // Extended addresses are usable from the next slot on.
+    node.wait(10, "a later slot", || {
+        (node.slot("processed") > slot + 1).then_some(())
+    });
+
+    let message = v0::Message::try_compile(
+        &payer.pubkey(),
+        &[system_instruction::transfer(
+            &payer.pubkey(),
+            &recipient,
+            1_000_000,
+        )],
+        &[AddressLookupTableAccount {
+            key: table,
+            addresses: vec![recipient],
+        }],
+        node.blockhash("processed"),
+    )
+    .unwrap();
+    let tx = VersionedTransaction::try_new(VersionedMessage::V0(message), &[&payer]).unwrap();
+    let wire = BASE64_STANDARD.encode(bincode::serialize(&tx).unwrap());
+    let sig = node
+        .ok(
+            "sendTransaction",
+            json!([wire, {"encoding": "base64", "preflightCommitment": "processed"}]),
+        )
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let got = confirmed(&node, &sig, "jsonParsed");
+    assert_shape("getTransaction.jsonParsed.v0.json", &got);
+    assert_eq!(got["version"], json!(0));
+    let message = &got["transaction"]["message"];
+    // The static keys (payer, system program), then the loaded ones.
+    assert_eq!(
+        message["accountKeys"][2],
+        json!({"pubkey": recipient.to_string(), "signer": false, "writable": true,
+            "source": "lookupTable"})
+    );
+    assert_eq!(
+        message["addressTableLookups"],
+        json!([{"accountKey": table.to_string(), "writableIndexes": [0], "readonlyIndexes": []}])
+    );
+    let transfer = &message["instructions"][0];
+    assert_eq!(parsed_type(transfer), "transfer");
+    assert_eq!(
+        transfer["parsed"]["info"]["destination"],
+        json!(recipient.to_string())
+    );
+    // As on a validator: a v0 transaction needs maxSupportedTransactionVersion.
+    let e = node.err(
+        "getTransaction",
+        json!([sig, {"commitment": "confirmed", "encoding": "jsonParsed"}]),
+    );
+    assert_eq!(e["code"], json!(-32015), "{e}");
+
+    // The table itself parses as a lookup table.
+    let info = node.ok(
+        "getAccountInfo",
+        json!([table.to_string(), {"commitment": "confirmed", "encoding": "jsonParsed"}]),
+    );
+    let data = &info["value"]["data"];
+    assert_eq!(data["program"], json!("address-lookup-table"), "{info}");
+    assert_eq!(data["parsed"]["type"], json!("lookupTable"));
+    assert_eq!(
+        data["parsed"]["info"]["addresses"],
+        json!([recipient.to_string()])
+    );
+    assert_eq!(
+        data["parsed"]["info"]["authority"],
+        json!(payer.pubkey().to_string())
+    );
+}
