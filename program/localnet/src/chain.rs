@@ -12,6 +12,11 @@ use std::{
 };
 
 use serde_json::{json, Value};
+use solana_account_decoder::{
+    parse_account_data::SplTokenAdditionalDataV2,
+    parse_token::{is_known_spl_token_id, token_amount_to_ui_amount_v3},
+};
+use solana_cost_model::cost_model::CostModel;
 use solana_message::inner_instruction::InnerInstructionsList;
 use solana_rpc_client_api::{custom_error::RpcCustomError, response::RpcSimulateTransactionResult};
 use solana_runtime::{
@@ -23,7 +28,7 @@ use solana_runtime::{
 #[allow(deprecated)] // solana-system-interface's builder needs a feature the workspace lacks
 use solana_sdk::system_instruction;
 use solana_sdk::{
-    account::AccountSharedData,
+    account::{AccountSharedData, ReadableAccount},
     clock::{Clock, Slot, MAX_PROCESSING_AGE},
     commitment_config::CommitmentLevel,
     compute_budget::ComputeBudgetInstruction,
@@ -42,8 +47,13 @@ use solana_sdk::{
 use solana_sdk_ids::system_program;
 use solana_svm::transaction_processor::ExecutionRecordingConfig;
 use solana_timings::ExecuteTimings;
-use solana_transaction_status_client_types::{
-    InnerInstruction, InnerInstructions, TransactionStatusMeta, UiTransactionReturnData,
+use solana_transaction_status::{
+    InnerInstruction, InnerInstructions, TransactionStatusMeta, TransactionTokenBalance,
+    UiTransactionReturnData,
+};
+use spl_token_2022::{
+    extension::StateWithExtensions,
+    state::{Account as TokenAccount, Mint},
 };
 use tokio::sync::{broadcast, oneshot};
 
@@ -777,6 +787,7 @@ impl Chain {
             .map(|(_, k)| *k)
             .collect();
         let loaded_addresses = sanitized.get_loaded_addresses();
+        let pre_token_balances = token_balances(&bank, sanitized.message());
         let batch = bank.prepare_sanitized_batch(std::slice::from_ref(&sanitized));
         let mut timings = ExecuteTimings::default();
         let (mut results, balances) = bank.load_execute_and_commit_transactions(
@@ -823,6 +834,15 @@ impl Chain {
             ),
             None => (Vec::new(), Vec::new()),
         };
+        // What a validator's replay records (agave's blockstore_processor): the cost model's
+        // charge for the executed transaction.
+        let cost_units = CostModel::calculate_cost_for_executed_transaction(
+            &sanitized,
+            committed.executed_units,
+            committed.loaded_account_stats.loaded_accounts_data_size,
+            &bank.feature_set,
+        )
+        .sum();
         let meta = TransactionStatusMeta {
             status: committed.status.clone(),
             fee: committed.fee_details.total_fee(),
@@ -830,13 +850,13 @@ impl Chain {
             post_balances: post,
             inner_instructions: committed.inner_instructions.map(inner_instructions),
             log_messages: committed.log_messages,
-            pre_token_balances: Some(Vec::new()),
-            post_token_balances: Some(Vec::new()),
+            pre_token_balances: Some(pre_token_balances),
+            post_token_balances: Some(token_balances(&bank, sanitized.message())),
             rewards: Some(Vec::new()),
             loaded_addresses,
             return_data: committed.return_data,
             compute_units_consumed: Some(committed.executed_units),
-            cost_units: None,
+            cost_units: Some(cost_units),
         };
         let slot = bank.slot();
         let event = {
@@ -1011,6 +1031,56 @@ pub fn inner_instructions(list: InnerInstructionsList) -> Vec<InnerInstructions>
                 .collect(),
         })
         .collect()
+}
+
+/// A transaction's token balances in `bank`, as a validator records them before and after
+/// execution (agave's `collect_token_balances`): only when the transaction names a token
+/// program; for each of its accounts, other than the programs it invokes, that a token program
+/// owns and that holds a token account whose mint is known; amounts with the mint's decimals
+/// only (the ledger ignores interest and scaling).
+pub fn token_balances(
+    bank: &Bank,
+    message: &solana_sdk::message::SanitizedMessage,
+) -> Vec<TransactionTokenBalance> {
+    let keys = message.account_keys();
+    if !keys.iter().any(is_known_spl_token_id) {
+        return Vec::new();
+    }
+    keys.iter()
+        .enumerate()
+        .filter(|(i, k)| !message.is_invoked(*i) && !is_known_spl_token_id(k))
+        .filter_map(|(i, k)| {
+            let account = bank.get_account(k)?;
+            if !is_known_spl_token_id(account.owner()) {
+                return None;
+            }
+            let token = StateWithExtensions::<TokenAccount>::unpack(account.data()).ok()?;
+            let decimals = mint_decimals(bank, &token.base.mint)?;
+            Some(TransactionTokenBalance {
+                account_index: i as u8,
+                mint: token.base.mint.to_string(),
+                ui_token_amount: token_amount_to_ui_amount_v3(
+                    token.base.amount,
+                    &SplTokenAdditionalDataV2::with_decimals(decimals),
+                ),
+                owner: token.base.owner.to_string(),
+                program_id: account.owner().to_string(),
+            })
+        })
+        .collect()
+}
+
+fn mint_decimals(bank: &Bank, mint: &Pubkey) -> Option<u8> {
+    if *mint == spl_token_2022::native_mint::ID {
+        return Some(spl_token_2022::native_mint::DECIMALS);
+    }
+    let account = bank.get_account(mint)?;
+    if !is_known_spl_token_id(account.owner()) {
+        return None;
+    }
+    StateWithExtensions::<Mint>::unpack(account.data())
+        .ok()
+        .map(|m| m.base.decimals)
 }
 
 /// The -32002 error a validator answers when preflight fails.

@@ -10,7 +10,7 @@ use std::{
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use solana_account_decoder_client_types::UiAccountEncoding;
+use solana_account_decoder_client_types::{UiAccount, UiAccountEncoding};
 use solana_rpc_client_api::{
     config::{
         RpcAccountInfoConfig, RpcProgramAccountsConfig, RpcSignatureSubscribeConfig,
@@ -314,11 +314,28 @@ fn notification(method: &str, subscription: u64, result: Value) -> Value {
     })
 }
 
-fn account_at(shared: &Shared, slot: Slot, c: Commitment, key: &Pubkey) -> AccountSharedData {
+/// An account at `slot` (a zero-lamport system account once it is gone, as a validator
+/// notifies a closed account), encoded with that slot's bank.
+fn encoded_account_at(
+    shared: &Shared,
+    slot: Slot,
+    c: Commitment,
+    key: &Pubkey,
+    encoding: Option<UiAccountEncoding>,
+) -> Result<UiAccount, RpcError> {
     let bank = shared.bank_at(slot).unwrap_or_else(|| shared.bank(c));
-    bank.get_account(key)
+    let account = bank
+        .get_account(key)
         .filter(|a| a.lamports() > 0)
-        .unwrap_or_else(|| AccountSharedData::new(0, 0, &system_program::ID))
+        .unwrap_or_else(|| AccountSharedData::new(0, 0, &system_program::ID));
+    rpc::encode_account(
+        &bank,
+        key,
+        &account,
+        encoding.or(Some(UiAccountEncoding::Base64)),
+        None,
+        None,
+    )
 }
 
 async fn notify(
@@ -400,10 +417,7 @@ async fn notify(
                     keys,
                 },
             ) if c == commitment && keys.contains(key) => {
-                let a = account_at(shared, *slot, *c, key);
-                if let Ok(ui) =
-                    rpc::ui_account(&a, encoding.or(Some(UiAccountEncoding::Base64)), None)
-                {
+                if let Ok(ui) = encoded_account_at(shared, *slot, *c, key, *encoding) {
                     out.push(notification(
                         "accountNotification",
                         *id,
@@ -425,13 +439,15 @@ async fn notify(
                 },
             ) if c == commitment => {
                 for key in keys.iter() {
-                    let a = account_at(shared, *slot, *c, key);
+                    let bank = shared.bank_at(*slot).unwrap_or_else(|| shared.bank(*c));
+                    let Some(a) = bank.get_account(key).filter(|a| a.lamports() > 0) else {
+                        continue;
+                    };
                     if a.owner() != program || !filters.iter().all(|f| rpc::filter_allows(f, &a)) {
                         continue;
                     }
-                    if let Ok(ui) =
-                        rpc::ui_account(&a, encoding.or(Some(UiAccountEncoding::Base64)), None)
-                    {
+                    let encoding = encoding.or(Some(UiAccountEncoding::Base64));
+                    if let Ok(ui) = rpc::encode_account(&bank, key, &a, encoding, None, None) {
                         out.push(notification(
                             "programNotification",
                             *id,

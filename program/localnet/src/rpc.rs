@@ -1,13 +1,17 @@
 //! The HTTP JSON-RPC methods, in the wire format of an agave validator.
 
-use std::{str::FromStr, sync::Arc};
+use std::{collections::HashMap, str::FromStr, sync::Arc};
 
 use base64::{prelude::BASE64_STANDARD, Engine};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
-use solana_account_decoder_client_types::{
-    UiAccount, UiAccountData, UiAccountEncoding, UiDataSliceConfig,
+use solana_account_decoder::{
+    encode_ui_account,
+    parse_account_data::{AccountAdditionalDataV3, SplTokenAdditionalDataV2},
+    parse_token::{get_token_account_mint, is_known_spl_token_id},
+    MAX_BASE58_BYTES,
 };
+use solana_account_decoder_client_types::{UiAccount, UiAccountEncoding, UiDataSliceConfig};
 use solana_accounts_db::accounts_index::ScanConfig;
 use solana_rpc_client_api::{
     config::{
@@ -22,6 +26,7 @@ use solana_rpc_client_api::{
         RpcKeyedAccount, RpcResponseContext, RpcSimulateTransactionResult, RpcVersionInfo,
     },
 };
+use solana_runtime::bank::Bank;
 use solana_sdk::{
     account::{AccountSharedData, ReadableAccount, WritableAccount},
     clock::Slot,
@@ -31,14 +36,20 @@ use solana_sdk::{
     message::{SanitizedVersionedMessage, VersionedMessage},
     pubkey::Pubkey,
     signature::Signature,
-    transaction::{TransactionVersion, VersionedTransaction},
+    transaction::VersionedTransaction,
 };
-use solana_transaction_status_client_types::{
-    EncodedConfirmedTransactionWithStatusMeta, EncodedTransaction,
-    EncodedTransactionWithStatusMeta, TransactionBinaryEncoding, TransactionConfirmationStatus,
-    TransactionDetails, TransactionStatus, UiAddressTableLookup, UiCompiledInstruction,
-    UiConfirmedBlock, UiInnerInstructions, UiMessage, UiRawMessage, UiTransaction,
-    UiTransactionEncoding, UiTransactionReturnData, UiTransactionStatusMeta,
+use solana_transaction_status::{
+    BlockEncodingOptions, ConfirmedBlock, EncodeError, EncodedConfirmedTransactionWithStatusMeta,
+    EncodedTransactionWithStatusMeta, TransactionConfirmationStatus, TransactionDetails,
+    TransactionStatus, TransactionWithStatusMeta, UiInnerInstructions, UiTransactionEncoding,
+    UiTransactionReturnData, VersionedTransactionWithStatusMeta,
+};
+use spl_token_2022::{
+    extension::{
+        interest_bearing_mint::InterestBearingConfig, scaled_ui_amount::ScaledUiAmountConfig,
+        BaseStateWithExtensions, StateWithExtensions,
+    },
+    state::Mint,
 };
 use tokio::sync::oneshot;
 
@@ -166,10 +177,15 @@ pub async fn call_method(shared: &Arc<Shared>, method: &str, params: Vec<Value>)
     let p = Params(params);
     match method {
         "getHealth" => Ok(json!("ok")),
-        "getVersion" => Ok(json!(RpcVersionInfo {
-            solana_core: "2.3.13".into(),
-            feature_set: Some(0),
-        })),
+        "getVersion" => {
+            // What a validator of this runtime reports: its version, and the first four bytes
+            // of the hash of the feature ids it knows (genesis activates them all here).
+            let version = solana_version::Version::default();
+            Ok(json!(RpcVersionInfo {
+                solana_core: version.to_string(),
+                feature_set: Some(version.feature_set),
+            }))
+        }
         "getGenesisHash" => Ok(json!(shared.genesis_hash.to_string())),
         "getIdentity" => Ok(json!({"identity": shared.identity.to_string()})),
         "getSlot" => {
@@ -272,7 +288,14 @@ pub async fn call_method(shared: &Arc<Shared>, method: &str, params: Vec<Value>)
             check_min_slot(shared, cfg.commitment, cfg.min_context_slot)?;
             let bank = shared.bank(commitment(cfg.commitment));
             let value = match bank.get_account(&key) {
-                Some(a) if a.lamports() > 0 => Some(ui_account(&a, cfg.encoding, cfg.data_slice)?),
+                Some(a) if a.lamports() > 0 => Some(encode_account(
+                    &bank,
+                    &key,
+                    &a,
+                    cfg.encoding,
+                    cfg.data_slice,
+                    None,
+                )?),
                 _ => None,
             };
             Ok(with_context(bank.slot(), json!(value)))
@@ -291,9 +314,14 @@ pub async fn call_method(shared: &Arc<Shared>, method: &str, params: Vec<Value>)
             for k in keys {
                 let key: Pubkey = parse_str(&k, "pubkey")?;
                 out.push(match bank.get_account(&key) {
-                    Some(a) if a.lamports() > 0 => {
-                        Some(ui_account(&a, cfg.encoding, cfg.data_slice)?)
-                    }
+                    Some(a) if a.lamports() > 0 => Some(encode_account(
+                        &bank,
+                        &key,
+                        &a,
+                        cfg.encoding,
+                        cfg.data_slice,
+                        None,
+                    )?),
                     _ => None,
                 });
             }
@@ -322,7 +350,14 @@ pub async fn call_method(shared: &Arc<Shared>, method: &str, params: Vec<Value>)
                 if a.lamports() > 0 && filters.iter().all(|f| filter_allows(f, &a)) {
                     out.push(RpcKeyedAccount {
                         pubkey: k.to_string(),
-                        account: ui_account(&a, acfg.encoding, acfg.data_slice)?,
+                        account: encode_account(
+                            &bank,
+                            &k,
+                            &a,
+                            acfg.encoding,
+                            acfg.data_slice,
+                            None,
+                        )?,
                     });
                 }
             }
@@ -458,7 +493,7 @@ pub async fn call_method(shared: &Arc<Shared>, method: &str, params: Vec<Value>)
             let Some(r) = s.txs.get(&sig).filter(|r| s.reached(r.slot, c)) else {
                 return Ok(Value::Null);
             };
-            let tx = encode_with_meta(r, encoding, cfg.max_supported_transaction_version)?;
+            let tx = encode_with_meta(r, encoding, cfg.max_supported_transaction_version, true)?;
             Ok(json!(EncodedConfirmedTransactionWithStatusMeta {
                 slot: r.slot,
                 transaction: tx,
@@ -697,8 +732,7 @@ pub fn confirmation_status(c: Commitment) -> TransactionConfirmationStatus {
     }
 }
 
-/// Whether an account passes a getProgramAccounts filter (a token account state filter passes
-/// nothing: the node has no token account index).
+/// Whether an account passes a getProgramAccounts filter, as a validator decides it.
 pub fn filter_allows(
     f: &solana_rpc_client_api::filter::RpcFilterType,
     a: &AccountSharedData,
@@ -707,52 +741,73 @@ pub fn filter_allows(
     match f {
         RpcFilterType::DataSize(n) => a.data().len() as u64 == *n,
         RpcFilterType::Memcmp(m) => m.bytes_match(a.data()),
-        RpcFilterType::TokenAccountState => false,
+        RpcFilterType::TokenAccountState => {
+            use spl_token_2022::generic_token_account::GenericTokenAccount;
+            spl_token_2022::state::Account::valid_account_data(a.data())
+        }
     }
 }
 
-/// An account as the RPC shows it. `jsonParsed` falls back to base64, as a validator does for an
-/// account it cannot parse.
-pub fn ui_account(
-    a: &AccountSharedData,
+/// Accounts that stand in for the bank's (simulateTransaction's post-simulation accounts).
+pub type Overwrites = HashMap<Pubkey, AccountSharedData>;
+
+/// An account as a validator's RPC shows it (agave's `get_encoded_account`): solana-account-decoder
+/// encodes it; `jsonParsed` gives `{program, parsed, space}` for what the decoder knows (token
+/// mints and accounts, lookup tables, nonce, stake, vote, sysvar, config, loader accounts) and
+/// base64 otherwise. A token account's amount needs its mint's decimals: the mint is read from
+/// `overwrites` or `bank`, and without it the account falls back to base64 too.
+pub fn encode_account(
+    bank: &Bank,
+    key: &Pubkey,
+    account: &AccountSharedData,
     encoding: Option<UiAccountEncoding>,
     slice: Option<UiDataSliceConfig>,
+    overwrites: Option<&Overwrites>,
 ) -> Result<UiAccount> {
-    let full = a.data();
-    let data = match slice {
-        Some(s) => {
-            let start = s.offset.min(full.len());
-            let end = s.offset.saturating_add(s.length).min(full.len());
-            &full[start..end]
+    let encoding = encoding.unwrap_or(UiAccountEncoding::Binary);
+    if encoding == UiAccountEncoding::JsonParsed && is_known_spl_token_id(account.owner()) {
+        let additional = get_token_account_mint(account.data())
+            .and_then(|mint| {
+                overwrites
+                    .and_then(|o| o.get(&mint).cloned())
+                    .or_else(|| bank.get_account(&mint))
+            })
+            .and_then(|mint| token_mint_data(bank, mint.data()))
+            .map(|d| AccountAdditionalDataV3 {
+                spl_token_additional_data: Some(d),
+            });
+        return Ok(encode_ui_account(key, account, encoding, additional, None));
+    }
+    if matches!(
+        encoding,
+        UiAccountEncoding::Binary | UiAccountEncoding::Base58
+    ) {
+        let len = account.data().len();
+        let sliced = slice.map_or(len, |s| s.length.min(len.saturating_sub(s.offset)));
+        if sliced > MAX_BASE58_BYTES {
+            return Err(RpcError::invalid_params(format!(
+                "Encoded binary (base 58) data should be less than {MAX_BASE58_BYTES} bytes, please use Base64 encoding."
+            )));
         }
-        None => full,
-    };
-    let data = match encoding.unwrap_or(UiAccountEncoding::Binary) {
-        UiAccountEncoding::Binary | UiAccountEncoding::Base58 if data.len() > 128 => {
-            return Err(RpcError::invalid_params(
-                "Encoded binary (base 58) data should be less than 128 bytes, please use Base64 encoding.",
-            ))
-        }
-        UiAccountEncoding::Binary => UiAccountData::LegacyBinary(bs58::encode(data).into_string()),
-        UiAccountEncoding::Base58 => {
-            UiAccountData::Binary(bs58::encode(data).into_string(), UiAccountEncoding::Base58)
-        }
-        UiAccountEncoding::Base64 | UiAccountEncoding::JsonParsed => {
-            UiAccountData::Binary(BASE64_STANDARD.encode(data), UiAccountEncoding::Base64)
-        }
-        UiAccountEncoding::Base64Zstd => {
-            return Err(RpcError::invalid_params(
-                "base64+zstd is not supported by localnet; use base64",
-            ))
-        }
-    };
-    Ok(UiAccount {
-        lamports: a.lamports(),
-        data,
-        owner: a.owner().to_string(),
-        executable: a.executable(),
-        rent_epoch: a.rent_epoch(),
-        space: Some(full.len() as u64),
+    }
+    Ok(encode_ui_account(key, account, encoding, None, slice))
+}
+
+/// What the decoder needs of a token mint to show an amount (agave's `get_additional_mint_data`):
+/// its decimals, and the interest-bearing and scaled-amount configs at the bank's time.
+pub fn token_mint_data(bank: &Bank, data: &[u8]) -> Option<SplTokenAdditionalDataV2> {
+    let mint = StateWithExtensions::<Mint>::unpack(data).ok()?;
+    let now = bank.clock().unix_timestamp;
+    Some(SplTokenAdditionalDataV2 {
+        decimals: mint.base.decimals,
+        interest_bearing_config: mint
+            .get_extension::<InterestBearingConfig>()
+            .ok()
+            .map(|c| (*c, now)),
+        scaled_ui_amount_config: mint
+            .get_extension::<ScaledUiAmountConfig>()
+            .ok()
+            .map(|c| (*c, now)),
     })
 }
 
@@ -809,20 +864,34 @@ async fn simulate(shared: &Arc<Shared>, p: Params) -> Result<Value> {
     let accounts = match &cfg.accounts {
         None => None,
         Some(a) => {
+            // The accounts as the simulation left them; others (and the mints of token
+            // accounts) as the bank it ran on holds them.
+            let bank = shared
+                .bank_at(sim.slot)
+                .unwrap_or_else(|| shared.bank(commitment(cfg.commitment)));
+            let overwrites: Overwrites = sim
+                .result
+                .post_simulation_accounts
+                .iter()
+                .cloned()
+                .collect();
+            let encoding = Some(a.encoding.unwrap_or(UiAccountEncoding::Base64));
             let mut out = Vec::with_capacity(a.addresses.len());
             for addr in &a.addresses {
                 let key: Pubkey = parse_str(addr, "address")?;
-                let account = sim
-                    .keys
-                    .iter()
-                    .position(|k| *k == key)
-                    .and_then(|i| sim.result.post_simulation_accounts.get(i))
-                    .map(|(_, a)| a.clone())
-                    .or_else(|| shared.bank_at(sim.slot).and_then(|b| b.get_account(&key)));
+                let account = overwrites
+                    .get(&key)
+                    .cloned()
+                    .or_else(|| bank.get_account(&key));
                 out.push(match account {
-                    Some(a) if a.lamports() > 0 => {
-                        Some(ui_account(&a, a_enc(a_encoding(&cfg)), None)?)
-                    }
+                    Some(account) if account.lamports() > 0 => Some(encode_account(
+                        &bank,
+                        &key,
+                        &account,
+                        encoding,
+                        None,
+                        Some(&overwrites),
+                    )?),
                     _ => None,
                 });
             }
@@ -859,14 +928,6 @@ async fn simulate(shared: &Arc<Shared>, p: Params) -> Result<Value> {
     Ok(with_context(sim.slot, json!(value)))
 }
 
-fn a_encoding(cfg: &RpcSimulateTransactionConfig) -> Option<UiAccountEncoding> {
-    cfg.accounts.as_ref().and_then(|a| a.encoding)
-}
-
-fn a_enc(e: Option<UiAccountEncoding>) -> Option<UiAccountEncoding> {
-    Some(e.unwrap_or(UiAccountEncoding::Base64))
-}
-
 fn missing_block(s: &crate::chain::State, slot: Slot) -> RpcError {
     let first = s.fork.first().copied().unwrap_or_default();
     if s.abandoned.contains(&slot) || (slot < s.processed && !s.blocks.contains_key(&slot)) {
@@ -883,117 +944,64 @@ fn missing_block(s: &crate::chain::State, slot: Slot) -> RpcError {
 fn get_block(shared: &Shared, slot: Slot, cfg: RpcBlockConfig) -> Result<Value> {
     let c = at_least_confirmed(cfg.commitment)?;
     let encoding = cfg.encoding.unwrap_or(UiTransactionEncoding::Json);
-    let details = cfg.transaction_details.unwrap_or(TransactionDetails::Full);
     let s = shared.state.read().unwrap();
     let Some(b) = s.blocks.get(&slot).filter(|_| s.reached(slot, c)) else {
         return Err(missing_block(&s, slot));
     };
-    let records: Vec<&TxRecord> = b
-        .signatures
-        .iter()
-        .filter_map(|sig| s.txs.get(sig))
-        .collect();
-    let (transactions, signatures) = match details {
-        TransactionDetails::Full => (
-            Some(
-                records
-                    .iter()
-                    .map(|r| encode_with_meta(r, encoding, cfg.max_supported_transaction_version))
-                    .collect::<Result<Vec<_>>>()?,
-            ),
-            None,
-        ),
-        TransactionDetails::Signatures => (
-            None,
-            Some(b.signatures.iter().map(|s| s.to_string()).collect()),
-        ),
-        TransactionDetails::None => (None, None),
-        TransactionDetails::Accounts => {
-            return Err(RpcError::invalid_params(
-                "transactionDetails \"accounts\" is not supported by localnet",
-            ))
-        }
-    };
-    Ok(json!(UiConfirmedBlock {
+    let block = ConfirmedBlock {
         previous_blockhash: b.previous_blockhash.to_string(),
         blockhash: b.blockhash.unwrap_or_default().to_string(),
         parent_slot: b.parent_slot,
-        transactions,
-        signatures,
-        rewards: cfg.rewards.unwrap_or(true).then(Vec::new),
-        num_reward_partitions: None,
+        transactions: b
+            .signatures
+            .iter()
+            .filter_map(|sig| s.txs.get(sig))
+            .map(|r| TransactionWithStatusMeta::Complete(with_status_meta(r)))
+            .collect(),
+        rewards: Vec::new(),
+        num_partitions: None,
         block_time: Some(b.block_time),
         block_height: Some(b.block_height),
-    }))
+    };
+    drop(s);
+    let block = block
+        .encode_with_options(
+            encoding,
+            BlockEncodingOptions {
+                transaction_details: cfg.transaction_details.unwrap_or(TransactionDetails::Full),
+                show_rewards: cfg.rewards.unwrap_or(true),
+                max_supported_transaction_version: cfg.max_supported_transaction_version,
+            },
+        )
+        .map_err(encode_error)?;
+    Ok(json!(block))
 }
 
-/// A committed transaction as getTransaction and getBlock show it.
+fn with_status_meta(r: &TxRecord) -> VersionedTransactionWithStatusMeta {
+    VersionedTransactionWithStatusMeta {
+        transaction: r.tx.clone(),
+        meta: r.meta.clone(),
+    }
+}
+
+fn encode_error(e: EncodeError) -> RpcError {
+    match e {
+        EncodeError::UnsupportedTransactionVersion(v) => {
+            RpcCustomError::UnsupportedTransactionVersion(v).into()
+        }
+    }
+}
+
+/// A committed transaction as getTransaction and getBlock show it, in any encoding, by
+/// solana-transaction-status as a validator encodes it (`jsonParsed` parses the instructions
+/// of the programs it knows and lists account keys with `signer`, `writable` and `source`).
 pub fn encode_with_meta(
     r: &TxRecord,
     encoding: UiTransactionEncoding,
     max_version: Option<u8>,
+    show_rewards: bool,
 ) -> Result<EncodedTransactionWithStatusMeta> {
-    let version = match r.tx.version() {
-        TransactionVersion::Legacy(l) => max_version.map(|_| TransactionVersion::Legacy(l)),
-        TransactionVersion::Number(v) => match max_version {
-            Some(m) if m >= v => Some(TransactionVersion::Number(v)),
-            _ => return Err(RpcCustomError::UnsupportedTransactionVersion(v).into()),
-        },
-    };
-    let transaction = encode_tx(&r.tx, encoding)?;
-    let meta = UiTransactionStatusMeta::from(r.meta.clone());
-    Ok(EncodedTransactionWithStatusMeta {
-        transaction,
-        meta: Some(meta),
-        version,
-    })
-}
-
-/// A transaction in the encoding asked for.
-pub fn encode_tx(
-    tx: &VersionedTransaction,
-    encoding: UiTransactionEncoding,
-) -> Result<EncodedTransaction> {
-    let bytes = || bincode::serialize(tx).map_err(|e| RpcError::internal(e.to_string()));
-    Ok(match encoding {
-        UiTransactionEncoding::Binary => {
-            EncodedTransaction::LegacyBinary(bs58::encode(bytes()?).into_string())
-        }
-        UiTransactionEncoding::Base58 => EncodedTransaction::Binary(
-            bs58::encode(bytes()?).into_string(),
-            TransactionBinaryEncoding::Base58,
-        ),
-        UiTransactionEncoding::Base64 => EncodedTransaction::Binary(
-            BASE64_STANDARD.encode(bytes()?),
-            TransactionBinaryEncoding::Base64,
-        ),
-        UiTransactionEncoding::Json => {
-            let m = &tx.message;
-            EncodedTransaction::Json(UiTransaction {
-                signatures: tx.signatures.iter().map(|s| s.to_string()).collect(),
-                message: UiMessage::Raw(UiRawMessage {
-                    header: *m.header(),
-                    account_keys: m
-                        .static_account_keys()
-                        .iter()
-                        .map(|k| k.to_string())
-                        .collect(),
-                    recent_blockhash: m.recent_blockhash().to_string(),
-                    instructions: m
-                        .instructions()
-                        .iter()
-                        .map(|i| UiCompiledInstruction::from(i, None))
-                        .collect(),
-                    address_table_lookups: m
-                        .address_table_lookups()
-                        .map(|l| l.iter().map(UiAddressTableLookup::from).collect()),
-                }),
-            })
-        }
-        UiTransactionEncoding::JsonParsed => {
-            return Err(RpcError::invalid_params(
-                "jsonParsed is not supported by localnet; use json, base64 or base58",
-            ))
-        }
-    })
+    with_status_meta(r)
+        .encode(encoding, max_version, show_rewards)
+        .map_err(encode_error)
 }

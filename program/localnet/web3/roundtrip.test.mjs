@@ -1,6 +1,8 @@
 // A client we did not write accepts localnet's wire format: @solana/web3.js 1.x funds a key,
 // sends a real upgrade_manager transaction, hears its logs over logsSubscribe at confirmed, and
-// reads it back with getTransaction, emit_cpi! inner instruction included.
+// reads it back with getTransaction, emit_cpi! inner instruction included; then creates an SPL
+// Token mint with a real SPL Token transaction and reads both back parsed (jsonParsed) with
+// getParsedTransaction and getParsedAccountInfo, which web3.js checks against its own schema.
 //
 // Run: LOCALNET_BIN=path/to/localnet node --test program/localnet/web3/roundtrip.test.mjs
 // (`make test-node` builds the binary and runs this). web3.js is installed from npm into
@@ -74,6 +76,7 @@ test('web3.js round trip through localnet', { timeout: 120_000 }, async () => {
   try {
     const version = await connection.getVersion();
     assert.equal(typeof version['solana-core'], 'string');
+    assert.ok(Number.isInteger(version['feature-set']) && version['feature-set'] !== 0, JSON.stringify(version));
 
     // Fund a key by airdrop and wait for it, the usual way.
     const payer = Keypair.generate();
@@ -147,6 +150,71 @@ test('web3.js round trip through localnet', { timeout: 120_000 }, async () => {
     assert.ok(listed.some((a) => a.pubkey.equals(governance)));
     const sigs = await connection.getSignaturesForAddress(governance);
     assert.equal(sigs[0].signature, signature);
+
+    // jsonParsed: a program no parser knows stays {programId, accounts, data}; its CPIs are parsed.
+    const parsedGov = await connection.getParsedTransaction(signature, { commitment: 'confirmed', maxSupportedTransactionVersion: 0 });
+    const outer = parsedGov.transaction.message.instructions[0];
+    assert.ok(outer.programId.equals(programId));
+    assert.ok(outer.accounts[2].equals(governance));
+    assert.equal(outer.parsed, undefined);
+    const createGov = parsedGov.meta.innerInstructions[0].instructions[0];
+    assert.equal(createGov.program, 'system');
+    assert.equal(createGov.parsed.type, 'createAccount');
+    assert.equal(createGov.parsed.info.newAccount, governance.toBase58());
+    assert.ok(parsedGov.meta.costUnits > 0);
+
+    // An SPL Token mint, made by the SPL Token program (the SBF ELF the node runs): createAccount,
+    // then InitializeMint2 (tag 20, decimals, mint authority, no freeze authority).
+    const tokenProgram = new PublicKey('TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA');
+    const mint = Keypair.generate();
+    const decimals = 6;
+    const mintTx = new Transaction().add(
+      SystemProgram.createAccount({
+        fromPubkey: payer.publicKey,
+        newAccountPubkey: mint.publicKey,
+        lamports: await connection.getMinimumBalanceForRentExemption(82),
+        space: 82,
+        programId: tokenProgram,
+      }),
+      new TransactionInstruction({
+        programId: tokenProgram,
+        keys: [{ pubkey: mint.publicKey, isSigner: false, isWritable: true }],
+        data: Buffer.concat([Buffer.from([20, decimals]), payer.publicKey.toBuffer(), Buffer.from([0])]),
+      }),
+    );
+    const mintSig = await connection.sendTransaction(mintTx, [payer, mint], { preflightCommitment: 'confirmed' });
+    const mintLatest = await connection.getLatestBlockhash();
+    const confirmed = await connection.confirmTransaction({ signature: mintSig, ...mintLatest }, 'confirmed');
+    assert.equal(confirmed.value.err, null);
+
+    const parsedMintTx = await connection.getParsedTransaction(mintSig, { commitment: 'confirmed', maxSupportedTransactionVersion: 0 });
+    assert.equal(parsedMintTx.meta.err, null);
+    const [payerKey, mintKey] = parsedMintTx.transaction.message.accountKeys;
+    assert.ok(payerKey.pubkey.equals(payer.publicKey));
+    assert.deepEqual([payerKey.signer, payerKey.writable, payerKey.source], [true, true, 'transaction']);
+    assert.ok(mintKey.pubkey.equals(mint.publicKey));
+    assert.deepEqual([mintKey.signer, mintKey.writable], [true, true]);
+    const [create, init] = parsedMintTx.transaction.message.instructions;
+    assert.equal(create.program, 'system');
+    assert.equal(create.parsed.type, 'createAccount');
+    assert.equal(create.parsed.info.space, 82);
+    assert.equal(init.program, 'spl-token');
+    assert.ok(init.programId.equals(tokenProgram));
+    assert.equal(init.parsed.type, 'initializeMint2');
+    assert.deepEqual(init.parsed.info, { mint: mint.publicKey.toBase58(), decimals, mintAuthority: payer.publicKey.toBase58() });
+
+    const mintInfo = await connection.getParsedAccountInfo(mint.publicKey);
+    assert.ok(mintInfo.value.owner.equals(tokenProgram));
+    assert.equal(mintInfo.value.data.program, 'spl-token');
+    assert.equal(mintInfo.value.data.space, 82);
+    assert.equal(mintInfo.value.data.parsed.type, 'mint');
+    assert.deepEqual(mintInfo.value.data.parsed.info, {
+      decimals, freezeAuthority: null, isInitialized: true, mintAuthority: payer.publicKey.toBase58(), supply: '0',
+    });
+    // An account no parser knows comes back as raw bytes, as from a validator.
+    const govInfo = await connection.getParsedAccountInfo(governance);
+    assert.ok(Buffer.isBuffer(govInfo.value.data));
+    assert.equal(govInfo.value.data.length, account.data.length);
   } finally {
     if (logsSub !== undefined) await connection.removeOnLogsListener(logsSub);
     // web3.js reconnects its websocket forever unless it closes cleanly; there is no public API

@@ -1,6 +1,8 @@
 //! Starts the real `localnet` binary on free ports and talks to it over HTTP and WebSocket.
 #![allow(dead_code)]
 
+pub mod shape;
+
 use std::{
     io::{BufRead, BufReader, Read, Write},
     net::TcpStream,
