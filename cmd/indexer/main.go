@@ -20,6 +20,8 @@ import (
 
 	"github.com/upgrade-manager/upgrade-manager/indexer"
 	"github.com/upgrade-manager/upgrade-manager/indexer/chain"
+	"github.com/upgrade-manager/upgrade-manager/indexer/decode"
+	"github.com/upgrade-manager/upgrade-manager/indexer/ingest"
 	"github.com/upgrade-manager/upgrade-manager/indexer/store"
 	"github.com/upgrade-manager/upgrade-manager/migrations"
 )
@@ -276,6 +278,20 @@ func (m *Main) openPool(ctx context.Context) error {
 func (m *Main) replay(ctx context.Context) error {
 	if err := m.openPool(ctx); err != nil {
 		return err
+	}
+	// Refused transactions first: a fix since they were refused lets them
+	// land in their place, and the rebuild below then folds them too.
+	dec, err := decode.New(decode.WithProgramID(solana.MustPublicKeyFromBase58(m.Config.Service.ProgramID)))
+	if err != nil {
+		return err
+	}
+	rep, err := ingest.RetryRefused(ctx, m.pool, m.Config.Service.ProgramID, ingest.NewEventDecoder(dec), m.Logger)
+	if err != nil {
+		return err
+	}
+	if rep.Applied+rep.Refused > 0 {
+		fmt.Fprintf(m.Stdout, "retried %d refused transactions: %d applied, %d refused again (see dead_letter)\n",
+			rep.Applied+rep.Refused, rep.Applied, rep.Refused)
 	}
 	start := time.Now()
 	res, err := store.Rebuild(ctx, m.pool, m.Config.Service.ProgramID)

@@ -269,6 +269,10 @@ type txHeader struct {
 // decode turns a getTransaction result into a store transaction. A result
 // that the decoder rejects as a whole becomes a dead letter.
 func (in *Ingester) decode(sig string, raw json.RawMessage, c chain.Commitment) (store.Transaction, error) {
+	return decodeTransaction(in.decoder, in.metrics, sig, raw, c)
+}
+
+func decodeTransaction(dec Decoder, m *Metrics, sig string, raw json.RawMessage, c chain.Commitment) (store.Transaction, error) {
 	var h txHeader
 	if err := json.Unmarshal(raw, &h); err != nil {
 		return store.Transaction{}, fmt.Errorf("transaction %s: malformed getTransaction result: %w", sig, err)
@@ -279,25 +283,26 @@ func (in *Ingester) decode(sig string, raw json.RawMessage, c chain.Commitment) 
 		BlockIndex: -1,
 		Commitment: store.Commitment(c),
 		Failed:     h.Meta != nil && len(h.Meta.Err) > 0 && string(h.Meta.Err) != "null",
+		Raw:        raw,
 	}
 	if h.BlockTime != nil {
 		bt := time.Unix(*h.BlockTime, 0).UTC()
 		t.BlockTime = &bt
 	}
-	d, err := in.decoder.Decode(raw)
+	d, err := dec.Decode(raw)
 	if err != nil {
 		reason := reasonOf(err)
-		in.metrics.decodeError(reason)
+		m.decodeError(reason)
 		t.DeadLetters = []store.DeadLetter{{Reason: reason + ": " + err.Error(), Raw: raw}}
 		return t, nil
 	}
 	if d.Truncated {
-		in.metrics.truncated()
+		m.truncated()
 	}
 	for _, l := range d.DeadLetters {
 		// A dead letter's reason starts with its label: "short: ...".
 		label, _, _ := strings.Cut(l.Reason, ":")
-		in.metrics.decodeError(label)
+		m.decodeError(label)
 	}
 	t.Events, t.DeadLetters = d.Events, d.DeadLetters
 	return t, nil
@@ -346,7 +351,11 @@ func (in *Ingester) blockIndex(ctx context.Context, slot uint64, sig string, c c
 const applyTimeout = time.Minute
 
 // apply writes txs in one batch, retrying database failures (a restarting
-// PostgreSQL) with backoff until it commits or ctx ends.
+// PostgreSQL) with backoff until it commits or ctx ends. When the database
+// refuses the batch's data (store.IsDataError), the transactions are
+// written one by one and each one refused again is recorded as a refused
+// transaction (a dead letter with its getTransaction result), so that one
+// transaction can never stall the indexer.
 func (in *Ingester) apply(ctx context.Context, txs []store.Transaction) error {
 	b := backoff.Backoff{Min: in.cfg.MinBackoff, Max: in.cfg.MaxBackoff}
 	for {
@@ -355,15 +364,22 @@ func (in *Ingester) apply(ctx context.Context, txs []store.Transaction) error {
 		res, err := store.ApplyBatch(actx, in.db, in.cfg.ProgramID, txs)
 		cancel()
 		if err == nil {
-			for _, t := range txs {
-				if t.Slot > in.appliedSlot.Load() {
-					in.appliedSlot.Store(t.Slot)
-				}
-			}
+			in.observeApplied(txs)
 			in.metrics.applied(res, time.Since(start), in.appliedSlot.Load())
 			return nil
 		}
 		in.metrics.dbError()
+		if store.IsDataError(err) {
+			if len(txs) == 1 {
+				return in.refuse(ctx, txs[0], err)
+			}
+			for _, t := range txs {
+				if err := in.apply(ctx, []store.Transaction{t}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -374,6 +390,39 @@ func (in *Ingester) apply(ctx context.Context, txs []store.Transaction) error {
 		}
 		if err := backoff.Sleep(ctx, d); err != nil {
 			return err
+		}
+	}
+}
+
+// refuse records t, whose rows the database refused with cause, as a
+// refused transaction, retrying outages like apply.
+func (in *Ingester) refuse(ctx context.Context, t store.Transaction, cause error) error {
+	in.logger.Error("the database refused a transaction's rows; it is recorded as a dead letter and skipped: fix the cause, then run `indexer replay` to apply it",
+		slog.String("signature", t.Signature), slog.Uint64("slot", t.Slot), slog.String("error", cause.Error()))
+	b := backoff.Backoff{Min: in.cfg.MinBackoff, Max: in.cfg.MaxBackoff}
+	for {
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), applyTimeout)
+		res, err := store.RefuseTransaction(actx, in.db, in.cfg.ProgramID, t, cause)
+		cancel()
+		if err == nil {
+			in.observeApplied([]store.Transaction{t})
+			in.metrics.refused(res)
+			return nil
+		}
+		in.metrics.dbError()
+		if store.IsDataError(err) || ctx.Err() != nil {
+			return fmt.Errorf("record refused transaction: %w", err)
+		}
+		if err := backoff.Sleep(ctx, b.Next()); err != nil {
+			return err
+		}
+	}
+}
+
+func (in *Ingester) observeApplied(txs []store.Transaction) {
+	for _, t := range txs {
+		if t.Slot > in.appliedSlot.Load() {
+			in.appliedSlot.Store(t.Slot)
 		}
 	}
 }

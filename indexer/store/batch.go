@@ -119,6 +119,7 @@ func applyBatch(ctx context.Context, tx pgx.Tx, programID string, txs []Transact
 				continue
 			}
 			fields[key] = all[i][j].fields
+			e.Data = all[i][j].data
 			rows.add(t, e)
 			if hasLog && (position{int64(t.Slot), t.BlockIndex}).less(newest) {
 				stale = true
@@ -166,8 +167,12 @@ func applyBatch(ctx context.Context, tx pgx.Tx, programID string, txs []Transact
 	return out, err
 }
 
-// parsed is an event's data as the projections read it.
+// parsed is an event's data as the log stores it and the projections read
+// it.
 type parsed struct {
+	// data is the event's JSON with every string jsonb would refuse
+	// escaped (see storableJSON).
+	data   []byte
 	fields any
 	err    error
 }
@@ -179,7 +184,12 @@ func parseEvents(txs []Transaction) [][]parsed {
 	for i, t := range txs {
 		out[i] = make([]parsed, len(t.Events))
 		for j, e := range t.Events {
-			out[i][j].fields, out[i][j].err = parseEvent(e.Name, e.Data)
+			p := &out[i][j]
+			if p.data, p.err = storableJSON(e.Data); p.err != nil {
+				p.err = fmt.Errorf("event data: %w", p.err)
+				continue
+			}
+			p.fields, p.err = parseEvent(e.Name, p.data)
 		}
 	}
 	return out
@@ -344,7 +354,7 @@ func (r *deadLetterRows) add(t Transaction, d DeadLetter) {
 	r.slot = append(r.slot, int64(t.Slot))
 	r.instruction = append(r.instruction, int32Ptr(d.InstructionIndex))
 	r.inner = append(r.inner, int32Ptr(d.InnerIndex))
-	r.reason = append(r.reason, d.Reason)
+	r.reason = append(r.reason, storableText(d.Reason))
 	r.raw = append(r.raw, d.Raw)
 }
 

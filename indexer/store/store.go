@@ -68,6 +68,9 @@ type Transaction struct {
 	Events []Event
 	// DeadLetters are what the decoder could not turn into events.
 	DeadLetters []DeadLetter
+	// Raw is the getTransaction result the transaction was decoded from,
+	// kept with it when the database refuses its rows (RefuseTransaction).
+	Raw json.RawMessage
 }
 
 // Event is one decoded program event at its position in the transaction.
