@@ -23,10 +23,21 @@ var (
 	// ErrNotFound: the node does not have the transaction at the asked
 	// commitment (getTransaction answered null).
 	ErrNotFound = errors.New("not found")
-	// ErrBlockUnavailable: the node cannot give the block (skipped slot,
-	// pruned ledger, or no getBlock at all).
+	// ErrBlockUnavailable: the node did not give the block after a bounded
+	// number of attempts (-32004 block not available, -32005 unhealthy,
+	// -32014 status not available yet, -32001 cleaned up, transport errors):
+	// on a load-balanced RPC these say "not this node, not yet". Ask again
+	// later; the block exists.
 	ErrBlockUnavailable = errors.New("block unavailable")
+	// ErrSlotSkipped: the node says the slot has no block (-32007 skipped,
+	// -32009 skipped in long-term storage), the only answers that do.
+	ErrSlotSkipped = errors.New("slot skipped")
 )
+
+// blockAttempts bounds the getBlock attempts of BlockSignatures over
+// transient errors (rate limits are waited out and not counted): with the
+// default backoff, about a minute.
+const blockAttempts = 8
 
 // Commitment is an RPC commitment level.
 type Commitment string
@@ -157,8 +168,15 @@ func rpcCode(err error) int {
 // out errors that are answers rather than failures: call returns those at
 // once.
 func (c *Client) call(ctx context.Context, out any, method string, params []any, final func(error) bool) error {
+	return c.callBounded(ctx, out, method, params, final, 0)
+}
+
+// callBounded is call giving up after attempts failures that are not rate
+// limits (0: never), returning the last one.
+func (c *Client) callBounded(ctx context.Context, out any, method string, params []any, final func(error) bool, attempts int) error {
 	var b backoff.Backoff
 	b.Min, b.Max = c.cfg.MinBackoff, c.cfg.MaxBackoff
+	failures := 0
 	for {
 		if err := c.waitPause(ctx); err != nil {
 			return err
@@ -184,6 +202,8 @@ func (c *Client) call(ctx context.Context, out any, method string, params []any,
 		}
 		if kind == kindRateLimited {
 			c.ratePause()
+		} else if failures++; attempts > 0 && failures >= attempts {
+			return fmt.Errorf("%s: gave up after %d attempts: %w", method, failures, err)
 		}
 		d := b.Next()
 		// Log the first failure and then every tenth: a node that is down
@@ -280,7 +300,11 @@ func (c *Client) Transaction(ctx context.Context, sig string, commitment Commitm
 }
 
 // BlockSignatures returns the signatures of the block at slot in block
-// order, or ErrBlockUnavailable when the node cannot give that block.
+// order. It returns ErrSlotSkipped when the node says the slot has no block
+// (-32007, -32009), and ErrBlockUnavailable when transient answers (-32004,
+// -32005, -32014, -32001, -32016, server and transport errors) persist over
+// a bounded number of attempts. Any other failure (a node without getBlock)
+// is returned as it is.
 func (c *Client) BlockSignatures(ctx context.Context, slot uint64, commitment Commitment) ([]string, error) {
 	var out *struct {
 		Signatures []string `json:"signatures"`
@@ -289,25 +313,28 @@ func (c *Client) BlockSignatures(ctx context.Context, slot uint64, commitment Co
 		"encoding": "json", "transactionDetails": "signatures", "rewards": false,
 		"commitment": commitment, "maxSupportedTransactionVersion": 0,
 	}
-	// These answers say the node will not give the block; ordering by the
-	// listing is then the best there is, and waiting would stall the sync.
-	unavailable := func(err error) bool {
+	skipped := func(err error) bool {
 		switch rpcCode(err) {
-		case codeBlockCleanedUp, codeBlockNotAvailable, codeSlotSkipped, codeLongTermStorageSlotSkip, codeMethodNotFound:
+		case codeSlotSkipped, codeLongTermStorageSlotSkip:
 			return true
 		}
 		return false
 	}
-	if err := c.call(ctx, &out, "getBlock", []any{slot, opts}, unavailable); err != nil {
-		if unavailable(err) {
-			return nil, fmt.Errorf("block %d: %w (%s)", slot, ErrBlockUnavailable, shortError(err))
-		}
-		return nil, fmt.Errorf("fetch block %d: %w", slot, err)
+	err := c.callBounded(ctx, &out, "getBlock", []any{slot, opts}, skipped, blockAttempts)
+	switch {
+	case err == nil && out == nil:
+		// null: the node has no block at this commitment yet.
+		return nil, fmt.Errorf("block %d: %w (null)", slot, ErrBlockUnavailable)
+	case err == nil:
+		return out.Signatures, nil
+	case skipped(err):
+		return nil, fmt.Errorf("block %d: %w (%s)", slot, ErrSlotSkipped, shortError(err))
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case classify(err) != kindFinal:
+		return nil, fmt.Errorf("block %d: %w (%s)", slot, ErrBlockUnavailable, shortError(err))
 	}
-	if out == nil {
-		return nil, fmt.Errorf("block %d: %w", slot, ErrBlockUnavailable)
-	}
-	return out.Signatures, nil
+	return nil, fmt.Errorf("fetch block %d: %w", slot, err)
 }
 
 // Status is the status of a signature.

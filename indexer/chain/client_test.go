@@ -63,9 +63,24 @@ func TestClientReads(t *testing.T) {
 	if err != nil || len(sigs) != 42 || sigs[0] != f.Transactions[21].Signature {
 		t.Errorf("BlockSignatures(18) = %d, %v", len(sigs), err)
 	}
-	if _, err := c.BlockSignatures(ctx, 99, chain.Confirmed); !errors.Is(err, chain.ErrBlockUnavailable) {
-		t.Errorf("BlockSignatures of a skipped slot: %v, want ErrBlockUnavailable", err)
+	if _, err := c.BlockSignatures(ctx, 99, chain.Confirmed); !errors.Is(err, chain.ErrSlotSkipped) {
+		t.Errorf("BlockSignatures of a skipped slot: %v, want ErrSlotSkipped", err)
 	}
+
+	// "Not this node, not yet": retried, a bounded number of times.
+	srv.Inject(rpctest.Fault{Method: "getBlock", Slot: 18, Code: -32004, Times: 3})
+	if sigs, err := c.BlockSignatures(ctx, 18, chain.Confirmed); err != nil || len(sigs) != 42 {
+		t.Errorf("BlockSignatures after three -32004 = %d, %v", len(sigs), err)
+	}
+	before := srv.Requests("getBlock")
+	srv.Inject(rpctest.Fault{Method: "getBlock", Slot: 18, Code: -32004, Times: -1})
+	if _, err := c.BlockSignatures(ctx, 18, chain.Confirmed); !errors.Is(err, chain.ErrBlockUnavailable) {
+		t.Errorf("BlockSignatures while -32004 persists: %v, want ErrBlockUnavailable", err)
+	}
+	if n := srv.Requests("getBlock") - before; n != 8 {
+		t.Errorf("getBlock requests while -32004 persists = %d, want 8 (bounded)", n)
+	}
+	srv.ClearFaults()
 
 	st, err := c.SignatureStatuses(ctx, []string{f.Transactions[0].Signature, f.Transactions[62].Signature, "unknown"})
 	if err != nil || st[0].Commitment != "finalized" || st[1].Commitment != "confirmed" || st[2] != nil {

@@ -140,12 +140,17 @@ func (in *Ingester) applySignatures(ctx context.Context, sigs []string, c chain.
 		list[i] = chain.Signature{Signature: s}
 	}
 	txs, err := in.fetch(ctx, list, nil, c)
-	if len(txs) > 0 {
-		// These come late, into slots that may hold applied transactions:
-		// their block order places them.
-		for i := range txs {
-			txs[i].BlockIndex = in.blockIndex(ctx, txs[i].Slot, txs[i].Signature, c)
+	// These come late, into slots that may hold applied transactions: their
+	// block order places them, and without it they wait for the next try.
+	for i := range txs {
+		idx, oerr := in.blockIndex(ctx, txs[i].Slot, txs[i].Signature, c)
+		if oerr != nil {
+			txs, err = txs[:i], fmt.Errorf("order of slot %d: %w", txs[i].Slot, oerr)
+			break
 		}
+		txs[i].BlockIndex = idx
+	}
+	if len(txs) > 0 {
 		if aerr := in.apply(ctx, txs); aerr != nil {
 			return aerr
 		}

@@ -64,18 +64,37 @@ func (in *Ingester) Sync(ctx context.Context) error {
 	}
 	// Several transactions of the program in one slot: their order in the
 	// block decides the order of their events, and batches must follow it.
+	// A slot whose order is unknown is not applied, nor anything after it:
+	// the sync applies what comes before and stops, and the next one asks
+	// again (listing order is not block order).
+	slices.SortStableFunc(todo, func(a, b chain.Signature) int { return cmp.Compare(a.Slot, b.Slot) })
 	pos := make(map[string]int, len(todo))
-	for _, s := range todo {
+	var orderErr error
+	for i, s := range todo {
 		pos[s.Signature] = -1
-		if perSlot[s.Slot] > 1 {
-			pos[s.Signature] = in.blockIndex(ctx, s.Slot, s.Signature, commitment)
+		if perSlot[s.Slot] < 2 {
+			continue
 		}
+		idx, err := in.blockIndex(ctx, s.Slot, s.Signature, commitment)
+		if err != nil {
+			orderErr = fmt.Errorf("order of slot %d: %w", s.Slot, err)
+			cut := i
+			for cut > 0 && todo[cut-1].Slot == s.Slot {
+				cut--
+			}
+			todo = todo[:cut]
+			break
+		}
+		pos[s.Signature] = idx
 	}
 	slices.SortStableFunc(todo, func(a, b chain.Signature) int {
 		return cmp.Or(cmp.Compare(a.Slot, b.Slot), cmp.Compare(pos[a.Signature], pos[b.Signature]))
 	})
-	if err := in.applyChunks(ctx, slices.Collect(slices.Chunk(todo, in.cfg.BatchSize)), perSlot, commitment); err != nil {
+	if err := in.applyChunks(ctx, slices.Collect(slices.Chunk(todo, in.cfg.BatchSize)), pos, commitment); err != nil {
 		return err
+	}
+	if orderErr != nil {
+		return orderErr
 	}
 	gone := in.hints.missed()
 	for _, sig := range gone {
@@ -100,14 +119,14 @@ type fetched struct {
 // applyChunks fetches and applies chunks in order, fetching the next chunk
 // while the current one is written. It stops at the first chunk that could
 // not be fetched whole, after applying what was fetched of it.
-func (in *Ingester) applyChunks(ctx context.Context, chunks [][]chain.Signature, perSlot map[uint64]int, c chain.Commitment) error {
+func (in *Ingester) applyChunks(ctx context.Context, chunks [][]chain.Signature, pos map[string]int, c chain.Commitment) error {
 	if len(chunks) == 0 {
 		return nil
 	}
 	start := func(chunk []chain.Signature) <-chan fetched {
 		ch := make(chan fetched, 1)
 		go func() {
-			txs, err := in.fetch(ctx, chunk, perSlot, c)
+			txs, err := in.fetch(ctx, chunk, pos, c)
 			ch <- fetched{txs, err}
 		}()
 		return ch
@@ -200,9 +219,11 @@ func (in *Ingester) listSince(ctx context.Context, cp store.Checkpoint, c chain.
 }
 
 // fetch gets and decodes the transactions of sigs (oldest first) with
-// bounded concurrency. It returns the longest prefix it could fetch, and an
-// error when that is not all of them.
-func (in *Ingester) fetch(ctx context.Context, sigs []chain.Signature, perSlot map[uint64]int, c chain.Commitment) ([]store.Transaction, error) {
+// bounded concurrency, giving each its position in its block from pos (-1
+// when absent: the only transaction of the program in its slot). It returns
+// the longest prefix it could fetch, and an error when that is not all of
+// them.
+func (in *Ingester) fetch(ctx context.Context, sigs []chain.Signature, pos map[string]int, c chain.Commitment) ([]store.Transaction, error) {
 	raws := make([]json.RawMessage, len(sigs))
 	errs := make([]error, len(sigs))
 	g, gctx := errgroup.WithContext(ctx)
@@ -224,8 +245,13 @@ func (in *Ingester) fetch(ctx context.Context, sigs []chain.Signature, perSlot m
 		if err != nil {
 			return out, err
 		}
-		if perSlot[t.Slot] > 1 {
-			t.BlockIndex = in.blockIndex(ctx, t.Slot, t.Signature, c)
+		if s.Slot != 0 && t.Slot != s.Slot {
+			// Listed in one slot, fetched from another: the fork changed
+			// between the two reads. The next sync lists it again.
+			return out, fmt.Errorf("transaction %s listed in slot %d, fetched in slot %d", s.Signature, s.Slot, t.Slot)
+		}
+		if i, ok := pos[t.Signature]; ok {
+			t.BlockIndex = i
 		}
 		out = append(out, t)
 	}
@@ -322,28 +348,28 @@ func reasonOf(err error) string {
 	return malformedTransaction
 }
 
-// blockIndex returns the position of sig in the block at slot, or -1 when
-// the block cannot be read.
-func (in *Ingester) blockIndex(ctx context.Context, slot uint64, sig string, c chain.Commitment) int {
+// blockIndex returns the position of sig in the block at slot. It fails
+// when the block cannot be read (chain.ErrBlockUnavailable after bounded
+// retries, chain.ErrSlotSkipped) or does not hold sig: then the slot's
+// order is unknown, and the caller must not apply its transactions. Only
+// blocks read whole are cached.
+func (in *Ingester) blockIndex(ctx context.Context, slot uint64, sig string, c chain.Commitment) (int, error) {
 	order, ok := in.blocks.get(slot)
 	if !ok {
 		sigs, err := in.chain.BlockSignatures(ctx, slot, c)
 		if err != nil {
-			in.logger.Warn("block order unavailable; ordering the slot's transactions as listed",
-				slog.Uint64("slot", slot), slog.String("error", err.Error()))
-			order = map[string]int{}
-		} else {
-			order = make(map[string]int, len(sigs))
-			for i, s := range sigs {
-				order[s] = i
-			}
+			return -1, err
+		}
+		order = make(map[string]int, len(sigs))
+		for i, s := range sigs {
+			order[s] = i
 		}
 		in.blocks.put(slot, order)
 	}
 	if i, ok := order[sig]; ok {
-		return i
+		return i, nil
 	}
-	return -1
+	return -1, fmt.Errorf("block %d does not hold transaction %s", slot, sig)
 }
 
 // applyTimeout bounds one batch's database transaction, which runs to its

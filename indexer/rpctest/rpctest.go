@@ -46,6 +46,72 @@ type Server struct {
 	listReverse bool
 	unlisted    map[string]bool // left out of confirmed listings
 	genesis     string
+	faults      []*Fault
+}
+
+// Fault makes the server answer requests with an error instead, as a
+// load-balanced public RPC does now and then.
+type Fault struct {
+	// Method is the JSON-RPC method it applies to.
+	Method string
+	// Slot, when not 0, limits a getBlock fault to that slot.
+	Slot uint64
+	// Code is the JSON-RPC error code to answer (e.g. -32004 block not
+	// available, -32007 slot skipped); ignored when HTTPStatus is set.
+	Code int
+	// HTTPStatus answers with that HTTP status instead (429, 503).
+	HTTPStatus int
+	// RetryAfter is the Retry-After header of an HTTP error, if any.
+	RetryAfter string
+	// Times is how many requests it answers; negative: until ClearFaults.
+	Times int
+}
+
+// Inject adds a fault; faults are matched in the order added.
+func (s *Server) Inject(f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, &f)
+}
+
+// ClearFaults removes every fault.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
+// fault returns the fault that answers a request of method, if any, and
+// counts it (locked).
+func (s *Server) fault(method string, params []json.RawMessage) *Fault {
+	for _, f := range s.faults {
+		if f.Method != method || f.Times == 0 {
+			continue
+		}
+		if f.Slot != 0 {
+			slot, err := param[uint64](params, 0)
+			if err != nil || slot != f.Slot {
+				continue
+			}
+		}
+		if f.Times > 0 {
+			f.Times--
+		}
+		c := *f
+		return &c
+	}
+	return nil
+}
+
+// faultMessages are the node's messages for the codes tests inject.
+var faultMessages = map[int]string{
+	-32001: "Block %d cleaned up, does not exist on node. First available block: 0",
+	-32004: "Block not available for slot %d",
+	-32005: "Node is unhealthy",
+	-32007: "Slot %d was skipped, or missing due to ledger jump to recent snapshot",
+	-32009: "Slot %d was skipped, or missing in long-term storage",
+	-32014: "BlockStatus status not available for slot %d",
+	-32016: "Minimum context slot has not been reached",
 }
 
 // NotifyMode says how publishing notifies subscribers.
@@ -276,12 +342,36 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if limited {
 		s.rateLimit--
 	}
+	f := s.fault(req.Method, req.Params)
 	s.mu.Unlock()
 	if limited {
 		http.Error(w, "Too many requests for a specific RPC call", http.StatusTooManyRequests)
 		return
 	}
-	result, rpcErr := s.handle(req.Method, req.Params)
+	if f != nil && f.HTTPStatus != 0 {
+		if f.RetryAfter != "" {
+			w.Header().Set("Retry-After", f.RetryAfter)
+		}
+		http.Error(w, http.StatusText(f.HTTPStatus), f.HTTPStatus)
+		return
+	}
+	var (
+		result any
+		rpcErr *rpcError
+	)
+	if f != nil {
+		msg := faultMessages[f.Code]
+		if msg == "" {
+			msg = "Server error"
+		}
+		if strings.Contains(msg, "%d") {
+			slot, _ := param[uint64](req.Params, 0)
+			msg = fmt.Sprintf(msg, slot)
+		}
+		rpcErr = &rpcError{f.Code, msg}
+	} else {
+		result, rpcErr = s.handle(req.Method, req.Params)
+	}
 	resp := map[string]any{"jsonrpc": "2.0", "id": req.ID}
 	if rpcErr != nil {
 		resp["error"] = rpcErr
