@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gagliardetto/solana-go/rpc"
@@ -79,7 +80,43 @@ type Client struct {
 	mu         sync.Mutex
 	pauseUntil time.Time
 	pause      backoff.Backoff
+
+	// seenConfirmed and seenFinalized are the newest slots any answer
+	// showed at each commitment: requests that take minContextSlot ask
+	// for at least these, so a node behind one already heard from (one of
+	// many behind a load balancer) answers -32016 instead of an old view.
+	seenConfirmed, seenFinalized atomic.Uint64
 }
+
+func (c *Client) seen(commitment Commitment) *atomic.Uint64 {
+	if commitment == Finalized {
+		return &c.seenFinalized
+	}
+	return &c.seenConfirmed
+}
+
+// observe records that a node answered at slot for commitment.
+func (c *Client) observe(commitment Commitment, slot uint64) {
+	s := c.seen(commitment)
+	for {
+		old := s.Load()
+		if slot <= old || s.CompareAndSwap(old, slot) {
+			return
+		}
+	}
+}
+
+// withMinContextSlot adds minContextSlot to opts when a slot was seen at
+// commitment.
+func (c *Client) withMinContextSlot(opts map[string]any, commitment Commitment) map[string]any {
+	if slot := c.seen(commitment).Load(); slot > 0 {
+		opts["minContextSlot"] = slot
+	}
+	return opts
+}
+
+// Seen returns the newest slot an answer at commitment showed.
+func (c *Client) Seen(commitment Commitment) uint64 { return c.seen(commitment).Load() }
 
 // NewClient returns a client for cfg.URL.
 func NewClient(cfg ClientConfig) *Client {
@@ -265,7 +302,7 @@ type Signature struct {
 // that mention address, newest first, starting strictly before before when
 // it is not empty.
 func (c *Client) Signatures(ctx context.Context, address, before string, limit int, commitment Commitment) ([]Signature, error) {
-	opts := map[string]any{"limit": limit, "commitment": commitment}
+	opts := c.withMinContextSlot(map[string]any{"limit": limit, "commitment": commitment}, commitment)
 	if before != "" {
 		opts["before"] = before
 	}
@@ -345,10 +382,24 @@ type Status struct {
 	Failed     bool
 }
 
-// SignatureStatuses returns the status of each of sigs (at most 256), nil
-// for a signature the node does not know, searching the whole history.
-func (c *Client) SignatureStatuses(ctx context.Context, sigs []string) ([]*Status, error) {
+// Statuses are getSignatureStatuses' answer.
+type Statuses struct {
+	// ContextSlot is the slot the answering node had reached: a signature
+	// it does not know proves nothing about slots after it.
+	ContextSlot uint64
+	// Value holds the status of each signature asked, nil when unknown.
+	Value []*Status
+}
+
+// SignatureStatuses returns the status of each of sigs (at most 256),
+// searching the whole history, with the slot the node answered at.
+// getSignatureStatuses takes no minContextSlot; the caller weighs
+// ContextSlot.
+func (c *Client) SignatureStatuses(ctx context.Context, sigs []string) (Statuses, error) {
 	var out struct {
+		Context struct {
+			Slot uint64 `json:"slot"`
+		} `json:"context"`
 		Value []*struct {
 			Slot               uint64          `json:"slot"`
 			ConfirmationStatus string          `json:"confirmationStatus"`
@@ -356,26 +407,29 @@ func (c *Client) SignatureStatuses(ctx context.Context, sigs []string) ([]*Statu
 		} `json:"value"`
 	}
 	if err := c.call(ctx, &out, "getSignatureStatuses", []any{sigs, map[string]any{"searchTransactionHistory": true}}, nil); err != nil {
-		return nil, fmt.Errorf("fetch signature statuses: %w", err)
+		return Statuses{}, fmt.Errorf("fetch signature statuses: %w", err)
 	}
 	if len(out.Value) != len(sigs) {
-		return nil, fmt.Errorf("fetch signature statuses: %d answers for %d signatures", len(out.Value), len(sigs))
+		return Statuses{}, fmt.Errorf("fetch signature statuses: %d answers for %d signatures", len(out.Value), len(sigs))
 	}
-	st := make([]*Status, len(sigs))
+	st := Statuses{ContextSlot: out.Context.Slot, Value: make([]*Status, len(sigs))}
 	for i, v := range out.Value {
 		if v != nil {
-			st[i] = &Status{Slot: v.Slot, Commitment: v.ConfirmationStatus, Failed: len(v.Err) > 0 && string(v.Err) != "null"}
+			st.Value[i] = &Status{Slot: v.Slot, Commitment: v.ConfirmationStatus, Failed: len(v.Err) > 0 && string(v.Err) != "null"}
 		}
 	}
 	return st, nil
 }
 
-// Slot returns the newest slot at commitment.
+// Slot returns the newest slot at commitment, from a node at least as far
+// as any answer seen before.
 func (c *Client) Slot(ctx context.Context, commitment Commitment) (uint64, error) {
 	var slot uint64
-	if err := c.call(ctx, &slot, "getSlot", []any{map[string]any{"commitment": commitment}}, nil); err != nil {
+	opts := c.withMinContextSlot(map[string]any{"commitment": commitment}, commitment)
+	if err := c.call(ctx, &slot, "getSlot", []any{opts}, nil); err != nil {
 		return 0, fmt.Errorf("fetch slot: %w", err)
 	}
+	c.observe(commitment, slot)
 	return slot, nil
 }
 
@@ -386,14 +440,18 @@ const clockSysvar = "SysvarC1ock11111111111111111111111111111111"
 // unix_timestamp programs compare deadlines with.
 func (c *Client) Clock(ctx context.Context, commitment Commitment) (slot uint64, now time.Time, err error) {
 	var out struct {
+		Context struct {
+			Slot uint64 `json:"slot"`
+		} `json:"context"`
 		Value *struct {
 			Data []string `json:"data"`
 		} `json:"value"`
 	}
-	opts := map[string]any{"encoding": "base64", "commitment": commitment}
+	opts := c.withMinContextSlot(map[string]any{"encoding": "base64", "commitment": commitment}, commitment)
 	if err := c.call(ctx, &out, "getAccountInfo", []any{clockSysvar, opts}, nil); err != nil {
 		return 0, time.Time{}, fmt.Errorf("fetch clock: %w", err)
 	}
+	c.observe(commitment, out.Context.Slot)
 	if out.Value == nil || len(out.Value.Data) == 0 {
 		return 0, time.Time{}, errors.New("fetch clock: no clock sysvar")
 	}

@@ -23,7 +23,7 @@ type Chain interface {
 	Signatures(ctx context.Context, address, before string, limit int, c chain.Commitment) ([]chain.Signature, error)
 	Transaction(ctx context.Context, sig string, c chain.Commitment) (json.RawMessage, error)
 	BlockSignatures(ctx context.Context, slot uint64, c chain.Commitment) ([]string, error)
-	SignatureStatuses(ctx context.Context, sigs []string) ([]*chain.Status, error)
+	SignatureStatuses(ctx context.Context, sigs []string) (chain.Statuses, error)
 	Slot(ctx context.Context, c chain.Commitment) (uint64, error)
 	Clock(ctx context.Context, c chain.Commitment) (uint64, time.Time, error)
 	GenesisHash(ctx context.Context) (string, error)
@@ -457,6 +457,12 @@ func (b *blockCache) get(slot uint64) (map[string]int, bool) {
 	defer b.mu.Unlock()
 	o, ok := b.m[slot]
 	return o, ok
+}
+
+func (b *blockCache) drop(slot uint64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.m, slot)
 }
 
 func (b *blockCache) put(slot uint64, order map[string]int) {

@@ -47,6 +47,58 @@ type Server struct {
 	unlisted    map[string]bool // left out of confirmed listings
 	genesis     string
 	faults      []*Fault
+	lagSlot     uint64          // the lagging node's tip; 0: none
+	lagMethods  map[string]bool // methods the lagging node answers
+}
+
+// Lag makes a node that stopped at slot answer every request of methods,
+// as one node behind a load balancer does: its confirmed and finalized tips
+// are slot, it knows no transaction after it, and it honours
+// minContextSlot by answering -32016. Lag(0) ends it.
+func (s *Server) Lag(slot uint64, methods ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lagSlot = slot
+	s.lagMethods = map[string]bool{}
+	for _, m := range methods {
+		s.lagMethods[m] = true
+	}
+}
+
+// lagView makes the server's state the lagging node's for one request and
+// returns the function that restores it (locked).
+func (s *Server) lagView(method string) func() {
+	if s.lagSlot == 0 || !s.lagMethods[method] {
+		return func() {}
+	}
+	conf, fin, txs, order := s.confirmed, s.finalized, s.txs, s.order
+	s.confirmed, s.finalized = min(conf, s.lagSlot), min(fin, s.lagSlot)
+	s.txs, s.order = map[string]*Tx{}, nil
+	for _, t := range order {
+		if t.Slot <= s.lagSlot {
+			s.txs[t.Signature] = t
+			s.order = append(s.order, t)
+		}
+	}
+	return func() { s.confirmed, s.finalized, s.txs, s.order = conf, fin, txs, order }
+}
+
+// contextSlot is the slot a node answers at for commitment c (locked).
+func (s *Server) contextSlot(c string) uint64 {
+	if c == "finalized" || c == "" {
+		return s.finalized
+	}
+	return s.confirmed
+}
+
+// minContextSlotError is the node's answer to a minContextSlot it has not
+// reached (locked).
+func (s *Server) minContextSlotError(o opts) *rpcError {
+	if o.MinContextSlot == 0 || o.MinContextSlot <= s.contextSlot(o.Commitment) {
+		return nil
+	}
+	return &rpcError{Code: -32016, Message: "Minimum context slot has not been reached",
+		Data: map[string]any{"contextSlot": s.contextSlot(o.Commitment)}}
 }
 
 // Fault makes the server answer requests with an error instead, as a
@@ -368,7 +420,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			slot, _ := param[uint64](req.Params, 0)
 			msg = fmt.Sprintf(msg, slot)
 		}
-		rpcErr = &rpcError{f.Code, msg}
+		rpcErr = &rpcError{Code: f.Code, Message: msg}
 	} else {
 		result, rpcErr = s.handle(req.Method, req.Params)
 	}
@@ -385,6 +437,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 type rpcError struct {
 	Code    int    `json:"code"`
 	Message string `json:"message"`
+	Data    any    `json:"data,omitempty"`
 }
 
 type opts struct {
@@ -392,6 +445,9 @@ type opts struct {
 	Limit      int    `json:"limit"`
 	Before     string `json:"before"`
 	Until      string `json:"until"`
+	// MinContextSlot is honoured by getSlot, getSignaturesForAddress and
+	// getAccountInfo.
+	MinContextSlot uint64 `json:"minContextSlot"`
 }
 
 func param[T any](params []json.RawMessage, i int) (T, *rpcError) {
@@ -400,7 +456,7 @@ func param[T any](params []json.RawMessage, i int) (T, *rpcError) {
 		return v, nil
 	}
 	if err := json.Unmarshal(params[i], &v); err != nil {
-		return v, &rpcError{-32602, fmt.Sprintf("invalid param %d: %v", i, err)}
+		return v, &rpcError{Code: -32602, Message: fmt.Sprintf("invalid param %d: %v", i, err)}
 	}
 	return v, nil
 }
@@ -416,6 +472,7 @@ func (s *Server) reached(slot uint64, c string) bool {
 func (s *Server) handle(method string, params []json.RawMessage) (any, *rpcError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.lagView(method)()
 	switch method {
 	case "getHealth":
 		return "ok", nil
@@ -426,10 +483,10 @@ func (s *Server) handle(method string, params []json.RawMessage) (any, *rpcError
 		if err != nil {
 			return nil, err
 		}
-		if o.Commitment == "finalized" || o.Commitment == "" {
-			return s.finalized, nil
+		if err := s.minContextSlotError(o); err != nil {
+			return nil, err
 		}
-		return s.confirmed, nil
+		return s.contextSlot(o.Commitment), nil
 	case "getSignaturesForAddress":
 		addr, err := param[string](params, 0)
 		if err != nil {
@@ -437,6 +494,9 @@ func (s *Server) handle(method string, params []json.RawMessage) (any, *rpcError
 		}
 		o, err := param[opts](params, 1)
 		if err != nil {
+			return nil, err
+		}
+		if err := s.minContextSlotError(o); err != nil {
 			return nil, err
 		}
 		if o.Limit == 0 {
@@ -465,6 +525,13 @@ func (s *Server) handle(method string, params []json.RawMessage) (any, *rpcError
 		if err != nil {
 			return nil, err
 		}
+		o, err := param[opts](params, 1)
+		if err != nil {
+			return nil, err
+		}
+		if !s.reached(slot, o.Commitment) {
+			return nil, &rpcError{Code: -32004, Message: fmt.Sprintf("Block not available for slot %d", slot)}
+		}
 		var sigs []string
 		for _, t := range s.order {
 			if t.Slot == slot {
@@ -472,7 +539,7 @@ func (s *Server) handle(method string, params []json.RawMessage) (any, *rpcError
 			}
 		}
 		if len(sigs) == 0 {
-			return nil, &rpcError{-32007, fmt.Sprintf("Slot %d was skipped, or missing due to ledger jump to recent snapshot", slot)}
+			return nil, &rpcError{Code: -32007, Message: fmt.Sprintf("Slot %d was skipped, or missing due to ledger jump to recent snapshot", slot)}
 		}
 		return map[string]any{"signatures": sigs, "blockHeight": slot, "blockTime": nil,
 			"blockhash": "11111111111111111111111111111111", "parentSlot": slot - 1,
@@ -504,6 +571,13 @@ func (s *Server) handle(method string, params []json.RawMessage) (any, *rpcError
 		if err != nil {
 			return nil, err
 		}
+		o, err := param[opts](params, 1)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.minContextSlotError(o); err != nil {
+			return nil, err
+		}
 		if addr != "SysvarC1ock11111111111111111111111111111111" {
 			return map[string]any{"context": map[string]any{"slot": s.confirmed}, "value": nil}, nil
 		}
@@ -515,7 +589,7 @@ func (s *Server) handle(method string, params []json.RawMessage) (any, *rpcError
 			"lamports": 1169280, "owner": "Sysvar1111111111111111111111111111111111111", "rentEpoch": 0, "space": 40,
 		}}, nil
 	default:
-		return nil, &rpcError{-32601, "Method not found"}
+		return nil, &rpcError{Code: -32601, Message: "Method not found"}
 	}
 }
 
@@ -626,7 +700,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 			}
 			c.write(map[string]any{"jsonrpc": "2.0", "result": true, "id": req.ID})
 		default:
-			c.write(map[string]any{"jsonrpc": "2.0", "error": rpcError{-32601, "Method not found"}, "id": req.ID})
+			c.write(map[string]any{"jsonrpc": "2.0", "error": rpcError{Code: -32601, Message: "Method not found"}, "id": req.ID})
 		}
 	}
 }
