@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -58,10 +57,15 @@ type ClientConfig struct {
 	// MinBackoff and MaxBackoff bound the delay between retries of a failed
 	// request; zero means 100ms and 30s.
 	MinBackoff, MaxBackoff time.Duration
-	// HTTPClient, when set, replaces solana-go's default HTTP client.
+	// HTTPClient, when set, replaces the default HTTP client; its
+	// transport is wrapped by the client's limiter.
 	HTTPClient *http.Client
-	Logger     *slog.Logger
-	Metrics    *Metrics
+	// RatePerSecond, when positive, caps the requests the client sends
+	// per second, over all its callers and retries included (a free-tier
+	// RPC's quota).
+	RatePerSecond float64
+	Logger        *slog.Logger
+	Metrics       *Metrics
 }
 
 // Client reads the chain over JSON-RPC with solana-go. Every call retries
@@ -77,9 +81,8 @@ type Client struct {
 	logger  *slog.Logger
 	metrics *Metrics
 
-	mu         sync.Mutex
-	pauseUntil time.Time
-	pause      backoff.Backoff
+	// limiter gates every HTTP request: rate-limit pauses and the pace.
+	limiter *limiter
 
 	// seenConfirmed and seenFinalized are the newest slots any answer
 	// showed at each commitment: requests that take minContextSlot ask
@@ -127,18 +130,25 @@ func NewClient(cfg ClientConfig) *Client {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	var c *rpc.Client
+	lim := newLimiter(cfg.RatePerSecond)
+	var hc http.Client
 	if cfg.HTTPClient != nil {
-		c = rpc.NewWithCustomRPCClient(jsonrpc.NewClientWithOpts(cfg.URL, &jsonrpc.RPCClientOpts{HTTPClient: cfg.HTTPClient}))
-	} else {
-		c = rpc.New(cfg.URL)
+		hc = *cfg.HTTPClient
 	}
+	base := hc.Transport
+	if base == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 64
+		base = tr
+	}
+	hc.Transport = &limitedTransport{base: base, limiter: lim}
+	c := rpc.NewWithCustomRPCClient(jsonrpc.NewClientWithOpts(cfg.URL, &jsonrpc.RPCClientOpts{HTTPClient: &hc}))
 	return &Client{
 		cfg:     cfg,
 		rpc:     c,
 		logger:  logger,
 		metrics: cfg.Metrics,
-		pause:   backoff.Backoff{Min: cfg.MinBackoff, Max: cfg.MaxBackoff},
+		limiter: lim,
 	}
 }
 
@@ -215,7 +225,8 @@ func (c *Client) callBounded(ctx context.Context, out any, method string, params
 	b.Min, b.Max = c.cfg.MinBackoff, c.cfg.MaxBackoff
 	failures := 0
 	for {
-		if err := c.waitPause(ctx); err != nil {
+		// Wait here, on ctx, not inside the request's own timeout.
+		if err := c.limiter.wait(ctx); err != nil {
 			return err
 		}
 		c.metrics.request(method)
@@ -223,7 +234,6 @@ func (c *Client) callBounded(ctx context.Context, out any, method string, params
 		err := c.rpc.RPCCallForInto(cctx, out, method, params)
 		cancel()
 		if err == nil {
-			c.clearPause()
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -237,12 +247,19 @@ func (c *Client) callBounded(ctx context.Context, out any, method string, params
 		if kind == kindFinal {
 			return fmt.Errorf("%s: %w", method, err)
 		}
+		d := b.Next()
 		if kind == kindRateLimited {
-			c.ratePause()
+			// The transport has set the pause the node asked for
+			// (Retry-After); without one, this call's own backoff pauses the
+			// client. Either way every worker waits the same window, and
+			// concurrent 429s do not lengthen it.
+			if !c.limiter.paused() {
+				c.limiter.pauseFor(d)
+			}
+			d = 0
 		} else if failures++; attempts > 0 && failures >= attempts {
 			return fmt.Errorf("%s: gave up after %d attempts: %w", method, failures, err)
 		}
-		d := b.Next()
 		// Log the first failure and then every tenth: a node that is down
 		// must be visible without flooding the log.
 		if n := b.Attempts(); n == 1 || n%10 == 0 {
@@ -254,32 +271,6 @@ func (c *Client) callBounded(ctx context.Context, out any, method string, params
 			return err
 		}
 	}
-}
-
-// ratePause makes every call of the client wait: the node said too many.
-func (c *Client) ratePause() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	until := time.Now().Add(c.pause.Next())
-	if until.After(c.pauseUntil) {
-		c.pauseUntil = until
-	}
-}
-
-func (c *Client) clearPause() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.pause.Reset()
-}
-
-func (c *Client) waitPause(ctx context.Context) error {
-	c.mu.Lock()
-	d := time.Until(c.pauseUntil)
-	c.mu.Unlock()
-	if d <= 0 {
-		return nil
-	}
-	return backoff.Sleep(ctx, d)
 }
 
 // shortError renders err in one line: solana-go's RPC errors dump structs.

@@ -36,6 +36,8 @@ type bundle struct {
 	pool     *pgxpool.Pool
 	reg      *prometheus.Registry
 	cfg      ingest.Config
+	// rate caps the RPC client's requests per second; 0: no cap.
+	rate float64
 	// slots are the scenario's transactions grouped by slot, in order: a
 	// slot is confirmed as a whole.
 	slots [][]rpctest.Tx
@@ -112,7 +114,7 @@ func (b *bundle) newIngester(withLogs bool) *ingest.Ingester {
 	cm := chain.NewMetrics(b.reg)
 	logger := testLogger(b.t)
 	client := chain.NewClient(chain.ClientConfig{URL: b.srv.URL(), MinBackoff: 5 * time.Millisecond,
-		MaxBackoff: 100 * time.Millisecond, Metrics: cm, Logger: logger})
+		MaxBackoff: 100 * time.Millisecond, RatePerSecond: b.rate, Metrics: cm, Logger: logger})
 	b.t.Cleanup(func() { _ = client.Close() })
 	var logs ingest.Logs
 	if withLogs {

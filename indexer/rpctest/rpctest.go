@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -47,8 +48,25 @@ type Server struct {
 	unlisted    map[string]bool // left out of confirmed listings
 	genesis     string
 	faults      []*Fault
+	log         []Request
 	lagSlot     uint64          // the lagging node's tip; 0: none
 	lagMethods  map[string]bool // methods the lagging node answers
+}
+
+// Request is one HTTP request the server answered.
+type Request struct {
+	Method string
+	// At is when it arrived.
+	At time.Time
+	// Status is the HTTP status of the answer.
+	Status int
+}
+
+// Log returns every HTTP request answered so far, in arrival order.
+func (s *Server) Log() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.log)
 }
 
 // Lag makes a node that stopped at slot answer every request of methods,
@@ -390,12 +408,22 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	s.requests[req.Method]++
+	s.log = append(s.log, Request{Method: req.Method, At: time.Now(), Status: http.StatusOK})
+	entry := len(s.log) - 1
 	limited := s.rateLimit > 0
 	if limited {
 		s.rateLimit--
 	}
 	f := s.fault(req.Method, req.Params)
 	s.mu.Unlock()
+	if limited || f != nil && f.HTTPStatus != 0 {
+		s.mu.Lock()
+		s.log[entry].Status = http.StatusTooManyRequests
+		if !limited {
+			s.log[entry].Status = f.HTTPStatus
+		}
+		s.mu.Unlock()
+	}
 	if limited {
 		http.Error(w, "Too many requests for a specific RPC call", http.StatusTooManyRequests)
 		return
