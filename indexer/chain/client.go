@@ -231,7 +231,9 @@ func (c *Client) callBounded(ctx context.Context, out any, method string, params
 		}
 		c.metrics.request(method)
 		cctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+		sent := time.Now()
 		err := c.rpc.RPCCallForInto(cctx, out, method, params)
+		c.metrics.observe(method, time.Since(sent))
 		cancel()
 		if err == nil {
 			return nil

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -450,7 +452,10 @@ type blockCache struct {
 	m  map[uint64]map[string]int
 }
 
-const maxCachedBlocks = 256
+// maxCachedBlocks bounds the block cache. A sync reads the orders it needs
+// into a map of its own, so the cache only saves reads across syncs (late
+// transactions, reconciliation, the next sync's overlap with the last).
+const maxCachedBlocks = 1024
 
 func (b *blockCache) get(slot uint64) (map[string]int, bool) {
 	b.mu.Lock()
@@ -465,17 +470,15 @@ func (b *blockCache) drop(slot uint64) {
 	delete(b.m, slot)
 }
 
+// put caches order; when full, the older half of the slots goes (the
+// indexer reads forward, so old slots are the least likely to come back).
 func (b *blockCache) put(slot uint64, order map[string]int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if len(b.m) >= maxCachedBlocks {
-		for s := range b.m {
-			if s < slot {
-				delete(b.m, s)
-			}
-			if len(b.m) < maxCachedBlocks/2 {
-				break
-			}
+		slots := slices.Sorted(maps.Keys(b.m))
+		for _, s := range slots[:len(slots)/2] {
+			delete(b.m, s)
 		}
 	}
 	b.m[slot] = order

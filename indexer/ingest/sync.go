@@ -68,14 +68,27 @@ func (in *Ingester) Sync(ctx context.Context) error {
 	// the sync applies what comes before and stops, and the next one asks
 	// again (listing order is not block order).
 	slices.SortStableFunc(todo, func(a, b chain.Signature) int { return cmp.Compare(a.Slot, b.Slot) })
+	var multi []uint64
+	for _, s := range todo {
+		if perSlot[s.Slot] > 1 && (len(multi) == 0 || multi[len(multi)-1] != s.Slot) {
+			multi = append(multi, s.Slot)
+		}
+	}
+	orders, failed, orderErr := in.readBlocks(ctx, multi, commitment)
 	pos := make(map[string]int, len(todo))
-	var orderErr error
 	for i, s := range todo {
 		pos[s.Signature] = -1
 		if perSlot[s.Slot] < 2 {
 			continue
 		}
-		idx, err := in.blockIndex(ctx, s.Slot, s.Signature, commitment)
+		idx, ok := orders[s.Slot][s.Signature]
+		var err error
+		switch {
+		case orderErr != nil && s.Slot >= failed:
+			err = orderErr
+		case !ok:
+			err = fmt.Errorf("block %d does not hold transaction %s", s.Slot, s.Signature)
+		}
 		if err != nil {
 			orderErr = fmt.Errorf("order of slot %d: %w", s.Slot, err)
 			cut := i
@@ -144,7 +157,10 @@ func (in *Ingester) applyChunks(ctx context.Context, chunks [][]chain.Signature,
 		}
 		if err != nil {
 			if next != nil {
-				<-next // let the fetch in flight end before returning
+				// Let the fetch in flight end, and keep what it got.
+				for _, t := range (<-next).txs {
+					in.cache.put(t.Signature, t.Raw)
+				}
 			}
 			return err
 		}
@@ -237,17 +253,29 @@ func (in *Ingester) fetch(ctx context.Context, sigs []chain.Signature, pos map[s
 	_ = g.Wait()
 
 	out := make([]store.Transaction, 0, len(sigs))
+	// What was fetched after a failure is kept for the next sync, which
+	// then fetches only what is missing.
+	keep := func(from int) {
+		for j := from; j < len(sigs); j++ {
+			if errs[j] == nil && raws[j] != nil {
+				in.cache.put(sigs[j].Signature, raws[j])
+			}
+		}
+	}
 	for i, s := range sigs {
 		if errs[i] != nil {
+			keep(i + 1)
 			return out, errs[i]
 		}
 		t, err := in.decode(s.Signature, raws[i], c)
 		if err != nil {
+			keep(i + 1)
 			return out, err
 		}
 		if s.Slot != 0 && t.Slot != s.Slot {
 			// Listed in one slot, fetched from another: the fork changed
 			// between the two reads. The next sync lists it again.
+			keep(i + 1)
 			return out, fmt.Errorf("transaction %s listed in slot %d, fetched in slot %d", s.Signature, s.Slot, t.Slot)
 		}
 		if i, ok := pos[t.Signature]; ok {
@@ -346,6 +374,46 @@ func reasonOf(err error) string {
 		return r.Reason()
 	}
 	return malformedTransaction
+}
+
+// readBlocks returns the block order of slots (ascending), from the block
+// cache or read with bounded concurrency (and cached). On failure it also
+// returns the lowest slot that could not be read and its error; the orders
+// of the slots before it are returned.
+func (in *Ingester) readBlocks(ctx context.Context, slots []uint64, c chain.Commitment) (map[uint64]map[string]int, uint64, error) {
+	orders := make([]map[string]int, len(slots))
+	errs := make([]error, len(slots))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(in.cfg.Concurrency)
+	for i, slot := range slots {
+		if o, ok := in.blocks.get(slot); ok {
+			orders[i] = o
+			continue
+		}
+		g.Go(func() error {
+			sigs, err := in.chain.BlockSignatures(gctx, slot, c)
+			if err != nil {
+				errs[i] = err
+				return nil
+			}
+			order := make(map[string]int, len(sigs))
+			for j, s := range sigs {
+				order[s] = j
+			}
+			in.blocks.put(slot, order)
+			orders[i] = order
+			return nil
+		})
+	}
+	_ = g.Wait()
+	out := make(map[uint64]map[string]int, len(slots))
+	for i, slot := range slots {
+		if errs[i] != nil {
+			return out, slot, errs[i]
+		}
+		out[slot] = orders[i]
+	}
+	return out, 0, nil
 }
 
 // blockIndex returns the position of sig in the block at slot. It fails

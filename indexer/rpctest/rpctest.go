@@ -60,6 +60,8 @@ type Request struct {
 	At time.Time
 	// Status is the HTTP status of the answer.
 	Status int
+	// Fault says an injected fault answered it.
+	Fault bool
 }
 
 // Log returns every HTTP request answered so far, in arrival order.
@@ -126,6 +128,14 @@ type Fault struct {
 	Method string
 	// Slot, when not 0, limits a getBlock fault to that slot.
 	Slot uint64
+	// Signature, when set, limits a fault to requests whose first
+	// parameter is that signature (getTransaction).
+	Signature string
+	// Every, when above 1, answers only every Every-th matching request.
+	Every int
+	// Null answers a null result instead of an error, as a node that does
+	// not have a transaction yet does.
+	Null bool
 	// Code is the JSON-RPC error code to answer (e.g. -32004 block not
 	// available, -32007 slot skipped); ignored when HTTPStatus is set.
 	Code int
@@ -135,6 +145,8 @@ type Fault struct {
 	RetryAfter string
 	// Times is how many requests it answers; negative: until ClearFaults.
 	Times int
+
+	seen int // matching requests so far
 }
 
 // Inject adds a fault; faults are matched in the order added.
@@ -163,6 +175,15 @@ func (s *Server) fault(method string, params []json.RawMessage) *Fault {
 			if err != nil || slot != f.Slot {
 				continue
 			}
+		}
+		if f.Signature != "" {
+			sig, err := param[string](params, 0)
+			if err != nil || sig != f.Signature {
+				continue
+			}
+		}
+		if f.seen++; f.Every > 1 && f.seen%f.Every != 0 {
+			continue
 		}
 		if f.Times > 0 {
 			f.Times--
@@ -415,6 +436,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.rateLimit--
 	}
 	f := s.fault(req.Method, req.Params)
+	s.log[entry].Fault = f != nil
 	s.mu.Unlock()
 	if limited || f != nil && f.HTTPStatus != 0 {
 		s.mu.Lock()
@@ -439,7 +461,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		result any
 		rpcErr *rpcError
 	)
-	if f != nil {
+	if f != nil && f.Null {
+		result = nil
+	} else if f != nil {
 		msg := faultMessages[f.Code]
 		if msg == "" {
 			msg = "Server error"
