@@ -289,6 +289,8 @@ type Signature struct {
 	Signature string
 	Slot      uint64
 	Failed    bool
+	// Finalized says the listing's confirmationStatus was finalized.
+	Finalized bool
 }
 
 // Signatures returns up to limit (at most 1000) signatures of transactions
@@ -300,16 +302,18 @@ func (c *Client) Signatures(ctx context.Context, address, before string, limit i
 		opts["before"] = before
 	}
 	var out []struct {
-		Signature string          `json:"signature"`
-		Slot      uint64          `json:"slot"`
-		Err       json.RawMessage `json:"err"`
+		Signature          string          `json:"signature"`
+		Slot               uint64          `json:"slot"`
+		Err                json.RawMessage `json:"err"`
+		ConfirmationStatus string          `json:"confirmationStatus"`
 	}
 	if err := c.call(ctx, &out, "getSignaturesForAddress", []any{address, opts}, nil); err != nil {
 		return nil, fmt.Errorf("list signatures for %s: %w", address, err)
 	}
 	sigs := make([]Signature, len(out))
 	for i, s := range out {
-		sigs[i] = Signature{Signature: s.Signature, Slot: s.Slot, Failed: len(s.Err) > 0 && string(s.Err) != "null"}
+		sigs[i] = Signature{Signature: s.Signature, Slot: s.Slot, Failed: len(s.Err) > 0 && string(s.Err) != "null",
+			Finalized: s.ConfirmationStatus == string(Finalized)}
 	}
 	return sigs, nil
 }

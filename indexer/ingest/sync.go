@@ -281,6 +281,11 @@ func (in *Ingester) fetch(ctx context.Context, sigs []chain.Signature, pos map[s
 		if i, ok := pos[t.Signature]; ok {
 			t.BlockIndex = i
 		}
+		if s.Finalized {
+			// The listing already says so (and the transaction is in the
+			// slot it listed): no promotion needed later.
+			t.Commitment = store.Finalized
+		}
 		out = append(out, t)
 	}
 	return out, nil
