@@ -701,3 +701,30 @@ func TestFinalizedCommitmentWritesFinalizedRowsOnly(t *testing.T) {
 	b.assertComplete()
 	assertCount(t, b.pool, `SELECT count(*) FROM chain_event WHERE commitment <> 'finalized'`, 0)
 }
+
+// A node that restarts as another cluster under a running indexer: the
+// indexer stops being ready and Run ends with ErrOtherCluster instead of
+// mixing the new cluster's transactions into the old one's log.
+func TestClusterChangeWhileRunningStops(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.cfg.FinalityInterval = 20 * time.Millisecond
+	in := b.newIngester(true)
+	done := make(chan error, 1)
+	go func() { done <- in.Run(t.Context()) }()
+	b.publish(0, len(b.slots))
+	b.waitApplied(len(b.slots))
+	eventually(t, "ready", in.Ready)
+	b.srv.SetGenesis("GH7ome3EiwEr7tu9JuTh2dpYWBJK3z69Xm1ZE3MEE6JC")
+	select {
+	case err := <-done:
+		if !errors.Is(err, ingest.ErrOtherCluster) {
+			t.Errorf("Run = %v, want ErrOtherCluster", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Run went on against another cluster")
+	}
+	if in.Ready() {
+		t.Error("Ready after the cluster changed")
+	}
+}

@@ -216,11 +216,41 @@ func (in *Ingester) Run(ctx context.Context) error {
 	g.Go(func() error { return in.syncLoop(gctx) })
 	g.Go(func() error { return in.finalityLoop(gctx) })
 	g.Go(func() error { return in.reconcileLoop(gctx) })
+	g.Go(func() error { return in.clusterLoop(gctx) })
 	err := g.Wait()
 	if ctx.Err() != nil {
 		return nil
 	}
 	return err
+}
+
+// clusterLoop compares the RPC's genesis hash with the database's every
+// finality interval: a node that restarted as another cluster under a
+// running indexer makes it not ready at once, and Run return
+// ErrOtherCluster (a restart resets with Config.ResetOnNewCluster, or
+// refuses), so nothing of the new cluster is mixed into the old one's log.
+func (in *Ingester) clusterLoop(ctx context.Context) error {
+	t := time.NewTicker(in.cfg.FinalityInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		genesis, err := in.chain.GenesisHash(ctx)
+		if err != nil {
+			continue // the node is unreachable: the other loops say so
+		}
+		stored, err := store.ClusterGenesis(ctx, in.db, in.cfg.ProgramID)
+		if err != nil || stored == genesis {
+			continue
+		}
+		in.ready.Store(false)
+		in.logger.Error("the RPC now serves another cluster; stopping: restart the indexer (with -reset-on-new-cluster to index the new cluster from scratch)",
+			slog.String("database_genesis", stored), slog.String("rpc_genesis", genesis))
+		return fmt.Errorf("%w: database genesis %s, RPC genesis %s", ErrOtherCluster, stored, genesis)
+	}
 }
 
 // checkCluster compares the RPC's genesis hash with the database's,
