@@ -545,6 +545,9 @@ func TestReconcileAppliesWhatTheListingMissed(t *testing.T) {
 		cp, err := store.GetCheckpoint(context.Background(), b.pool, b.scenario.ProgramID)
 		return err == nil && cp.LastSignature == b.lastSig(len(b.slots)-1)
 	})
+	// Reconcile does nothing before the first sync has finished (the
+	// checkpoint moves inside it).
+	eventually(t, "ready", in.Ready)
 	applied, err := store.AppliedSignatures(t.Context(), b.pool, []string{missed.Signature})
 	if err != nil || applied[missed.Signature] {
 		t.Fatalf("the unlisted transaction was applied before reconciliation (%v)", err)
