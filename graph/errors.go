@@ -22,6 +22,9 @@ const (
 	// CodeInternal: anything else; the message is "internal error" and the
 	// cause is logged.
 	CodeInternal = "INTERNAL_SERVER_ERROR"
+	// CodeClusterMismatch: the database does not hold the data of the
+	// cluster the RPC serves (yet), so nothing is served (HTTP 503).
+	CodeClusterMismatch = "CLUSTER_MISMATCH"
 )
 
 // Error is an error a user may see: its message and code reach the client

@@ -172,13 +172,15 @@ type ComplexityRoot struct {
 	}
 
 	IndexerStatus struct {
-		ChainTime     func(childComplexity int) int
-		ChainTipSlot  func(childComplexity int) int
-		Checkpoints   func(childComplexity int) int
-		FinalizedSlot func(childComplexity int) int
-		LagSlots      func(childComplexity int) int
-		LastSeq       func(childComplexity int) int
-		LastSlot      func(childComplexity int) int
+		ChainTime           func(childComplexity int) int
+		ChainTipSlot        func(childComplexity int) int
+		Checkpoints         func(childComplexity int) int
+		DeadLetters         func(childComplexity int) int
+		FinalizedSlot       func(childComplexity int) int
+		LagSlots            func(childComplexity int) int
+		LastSeq             func(childComplexity int) int
+		LastSlot            func(childComplexity int) int
+		RefusedTransactions func(childComplexity int) int
 	}
 
 	ManagedProgram struct {
@@ -1018,6 +1020,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.IndexerStatus.Checkpoints(childComplexity), true
+	case "IndexerStatus.deadLetters":
+		if e.ComplexityRoot.IndexerStatus.DeadLetters == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndexerStatus.DeadLetters(childComplexity), true
 	case "IndexerStatus.finalizedSlot":
 		if e.ComplexityRoot.IndexerStatus.FinalizedSlot == nil {
 			break
@@ -1042,6 +1050,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.IndexerStatus.LastSlot(childComplexity), true
+	case "IndexerStatus.refusedTransactions":
+		if e.ComplexityRoot.IndexerStatus.RefusedTransactions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.IndexerStatus.RefusedTransactions(childComplexity), true
 
 	case "ManagedProgram.address":
 		if e.ComplexityRoot.ManagedProgram.Address == nil {
@@ -2136,6 +2150,16 @@ type IndexerStatus {
   lagSlots: U64
   "One checkpoint per followed program."
   checkpoints: [IndexerCheckpoint!]!
+  """
+  What the indexer could not apply and kept aside: events the decoder rejected, and transactions
+  whose rows the database refused (see refusedTransactions). Each is stored with its raw bytes.
+  """
+  deadLetters: Int!
+  """
+  Transactions the database refused for a data reason and the indexer skipped so that the rest
+  of history goes on; ` + "`" + `indexer replay` + "`" + ` applies them again after the cause is fixed.
+  """
+  refusedTransactions: Int!
 }
 
 type IndexerCheckpoint {
@@ -2909,6 +2933,10 @@ func (ec *executionContext) childFields_IndexerStatus(ctx context.Context, field
 		return ec.fieldContext_IndexerStatus_lagSlots(ctx, field)
 	case "checkpoints":
 		return ec.fieldContext_IndexerStatus_checkpoints(ctx, field)
+	case "deadLetters":
+		return ec.fieldContext_IndexerStatus_deadLetters(ctx, field)
+	case "refusedTransactions":
+		return ec.fieldContext_IndexerStatus_refusedTransactions(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type IndexerStatus", field.Name)
 }
@@ -6136,6 +6164,52 @@ func (ec *executionContext) fieldContext_IndexerStatus_checkpoints(_ context.Con
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _IndexerStatus_deadLetters(ctx context.Context, field graphql.CollectedField, obj *IndexerStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndexerStatus_deadLetters(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DeadLetters, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndexerStatus_deadLetters(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IndexerStatus", field, false, false, "Int")
+}
+
+func (ec *executionContext) _IndexerStatus_refusedTransactions(ctx context.Context, field graphql.CollectedField, obj *IndexerStatus) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_IndexerStatus_refusedTransactions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RefusedTransactions, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_IndexerStatus_refusedTransactions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("IndexerStatus", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ManagedProgram_program(ctx context.Context, field graphql.CollectedField, obj *store.ManagedProgram) (ret graphql.Marshaler) {
@@ -12130,6 +12204,16 @@ func (ec *executionContext) _IndexerStatus(ctx context.Context, sel ast.Selectio
 			}
 		case "checkpoints":
 			out.Values[i] = ec._IndexerStatus_checkpoints(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deadLetters":
+			out.Values[i] = ec._IndexerStatus_deadLetters(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "refusedTransactions":
+			out.Values[i] = ec._IndexerStatus_refusedTransactions(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

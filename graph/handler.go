@@ -64,6 +64,11 @@ type HandlerConfig struct {
 	// Health reports whether the server can serve; /healthz answers 503
 	// with its error otherwise.
 	Health func(ctx context.Context) error
+	// Gate, when set, must pass before /graphql serves anything: while it
+	// fails, /graphql answers 503 with a CLUSTER_MISMATCH error (the
+	// database does not hold the RPC's cluster's data), and /healthz
+	// reports it.
+	Gate func(ctx context.Context) error
 }
 
 // NewHandler returns the HTTP handler of the GraphQL server: /graphql
@@ -94,10 +99,16 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	srv.SetRecoverFunc(recoverFunc)
 
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", cors(cfg.AllowedOrigins, limitBody(cfg.Limits.MaxBodyBytes, srv)))
+	mux.Handle("/graphql", cors(cfg.AllowedOrigins, gate(cfg.Gate, limitBody(cfg.Limits.MaxBodyBytes, srv))))
 	mux.Handle("GET /{$}", playground.Handler("upgrade-manager", "/graphql"))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, req *http.Request) {
+		if cfg.Gate != nil {
+			if err := cfg.Gate(req.Context()); err != nil {
+				http.Error(w, "not serving: "+err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+		}
 		if cfg.Health != nil {
 			if err := cfg.Health(req.Context()); err != nil {
 				http.Error(w, "unhealthy: "+err.Error(), http.StatusServiceUnavailable)
@@ -107,6 +118,28 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 		_, _ = io.WriteString(w, "ok\n")
 	})
 	return mux
+}
+
+// gate answers 503 with a CLUSTER_MISMATCH error while check fails (preflights pass).
+func gate(check func(context.Context) error, next http.Handler) http.Handler {
+	if check == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.Method != http.MethodOptions {
+			if err := check(req.Context()); err != nil {
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("Retry-After", "2")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				_ = json.NewEncoder(w).Encode(map[string]any{"errors": []any{map[string]any{
+					"message":    "the database does not hold the RPC's cluster's data yet; try again shortly",
+					"extensions": map[string]any{"code": CodeClusterMismatch},
+				}}})
+				return
+			}
+		}
+		next.ServeHTTP(w, req)
+	})
 }
 
 // acceptOptions turns allowed origins into the websocket library's host

@@ -90,6 +90,12 @@ type IndexerStatus struct {
 	LagSlots *int64 `json:"lagSlots,omitempty"`
 	// One checkpoint per followed program.
 	Checkpoints []*store.Checkpoint `json:"checkpoints"`
+	// What the indexer could not apply and kept aside: events the decoder rejected, and transactions
+	// whose rows the database refused (see refusedTransactions). Each is stored with its raw bytes.
+	DeadLetters int `json:"deadLetters"`
+	// Transactions the database refused for a data reason and the indexer skipped so that the rest
+	// of history goes on; `indexer replay` applies them again after the cause is fixed.
+	RefusedTransactions int `json:"refusedTransactions"`
 }
 
 type ManagedProgramEdge struct {

@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"math"
 
 	"github.com/upgrade-manager/upgrade-manager/graph/store"
 )
@@ -162,7 +163,8 @@ func (r *queryResolver) IndexerStatus(ctx context.Context) (*IndexerStatus, erro
 	if err != nil {
 		return nil, err
 	}
-	out := &IndexerStatus{Checkpoints: st.Checkpoints, LastSeq: st.LastSeq, ChainTime: st.ChainTime}
+	out := &IndexerStatus{Checkpoints: st.Checkpoints, LastSeq: st.LastSeq, ChainTime: st.ChainTime,
+		DeadLetters: int(min(st.DeadLetters, math.MaxInt32)), RefusedTransactions: int(min(st.RefusedTransactions, math.MaxInt32))}
 	if out.Checkpoints == nil {
 		out.Checkpoints = []*store.Checkpoint{}
 	}

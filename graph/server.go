@@ -33,6 +33,9 @@ type ServerConfig struct {
 	// SubscriberBuffer is how many events a subscription may fall behind
 	// before it is dropped.
 	SubscriberBuffer int
+	// Gate, when set, must pass before anything is served (see
+	// HandlerConfig.Gate); cmd/graphql sets it to the cluster check.
+	Gate func(ctx context.Context) error
 }
 
 // DefaultServerConfig returns the defaults, without an address or database.
@@ -132,6 +135,7 @@ func (s *Server) Run(ctx context.Context) error {
 		KeepAlive:      cfg.KeepAlive,
 		Registry:       reg,
 		Gatherer:       reg,
+		Gate:           cfg.Gate,
 		Health: func(ctx context.Context) error {
 			if err := pool.Ping(ctx); err != nil {
 				return fmt.Errorf("database: %w", err)

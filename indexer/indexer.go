@@ -54,6 +54,9 @@ type Config struct {
 	FinalityInterval  time.Duration
 	ReconcileInterval time.Duration
 	RPCTimeout        time.Duration
+	// RPCRate caps the RPC requests per second (retries included, over
+	// every worker); 0 is no cap.
+	RPCRate float64
 }
 
 // DefaultConfig returns the configuration for a local node on
@@ -103,6 +106,9 @@ func (c Config) Validate() error {
 		if d.v <= 0 {
 			return fmt.Errorf("-%s: must be positive, got %v", d.name, d.v)
 		}
+	}
+	if c.RPCRate < 0 {
+		return fmt.Errorf("-rpc-rate: must be 0 (no cap) or positive, got %v", c.RPCRate)
 	}
 	if c.Concurrency <= 0 {
 		return fmt.Errorf("-concurrency: must be positive, got %d", c.Concurrency)
@@ -174,7 +180,8 @@ func (s *Service) Run(ctx context.Context) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	chainMetrics := chain.NewMetrics(reg)
-	client := chain.NewClient(chain.ClientConfig{URL: c.RPCURL, Timeout: c.RPCTimeout, Logger: s.logger, Metrics: chainMetrics})
+	client := chain.NewClient(chain.ClientConfig{URL: c.RPCURL, Timeout: c.RPCTimeout, RatePerSecond: c.RPCRate,
+		Logger: s.logger, Metrics: chainMetrics})
 	defer client.Close()
 	logs := chain.NewSubscriber(chain.SubscriberConfig{URL: c.WSURL, Program: c.ProgramID,
 		Commitment: chain.Commitment(c.Commitment), Logger: s.logger, Metrics: chainMetrics})

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/upgrade-manager/upgrade-manager/indexer/store"
 	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
@@ -204,11 +205,27 @@ func (m *Main) Run(ctx context.Context) error {
 		tick = mg.tick
 	}
 	m.log.Info("running", "rpc", c.RPCURL, "payer", payer.PublicKey(), "program", c.ProgramID, "commitment", c.Commitment, "dry_run", c.DryRun, "once", c.Once)
+	clusterState := ""
 	for {
 		if err := m.leader.Check(ctx); err != nil {
 			return err
 		}
-		n, err := tick(ctx)
+		// Never act on another cluster's rows: after the local node restarts
+		// as a new cluster, the read model holds the old one's until the
+		// indexer resets.
+		var n int
+		err := m.checkCluster(ctx, client)
+		if state := fmt.Sprint(err); state != clusterState {
+			clusterState = state
+			if err != nil {
+				m.log.Warn("not acting: the database does not hold the RPC's cluster (yet); waiting for the indexer", "reason", err)
+			} else {
+				m.log.Info("the database holds the RPC's cluster")
+			}
+		}
+		if err == nil {
+			n, err = tick(ctx)
+		}
 		if err != nil && ctx.Err() == nil {
 			m.log.Error("scan", "err", err)
 		}
@@ -226,6 +243,22 @@ func (m *Main) Run(ctx context.Context) error {
 		case <-time.After(c.PollInterval):
 		}
 	}
+}
+
+// checkCluster returns nil when the read model holds the data of the cluster the RPC serves
+// (by genesis hash), an error otherwise (also before the indexer recorded its cluster).
+func (m *Main) checkCluster(ctx context.Context, client *rpc.Client) error {
+	genesis, err := client.GetGenesisHash(ctx)
+	if err != nil {
+		return fmt.Errorf("RPC %s: get genesis hash: %w", m.Config.RPCURL, err)
+	}
+	if err := store.CheckCluster(ctx, m.db, m.Config.ProgramID.String(), genesis.String()); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return errors.New("the indexer has not recorded the database's cluster yet")
+		}
+		return err
+	}
+	return nil
 }
 
 // checkBalance records the fee payer's balance and fails when it cannot pay.

@@ -4,10 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/upgrade-manager/upgrade-manager/graph"
+	"github.com/upgrade-manager/upgrade-manager/indexer/chain"
+	"github.com/upgrade-manager/upgrade-manager/indexer/cluster"
 )
 
 // component is one long-running part of the dev environment. Its run
@@ -42,7 +46,24 @@ func (m *Main) runGraphQL(ctx context.Context) error {
 	cfg.Addr = m.Config.GraphQLAddr
 	cfg.DatabaseURL = m.databaseURL
 	cfg.AllowedOrigins = []string{"*"}
-	s := graph.NewServer(cfg, m.Logger.With(slog.String("component", "graphql")))
+	logger := m.Logger.With(slog.String("component", "graphql"))
+	g, gctx := errgroup.WithContext(ctx)
+	if m.Config.Localnet {
+		// A restarted localnet is a new cluster: serve nothing of the old
+		// one while the indexer resets.
+		rpcURL, _ := localnetURLs(m.Config.LocalnetArgs)
+		pool, err := pgxpool.New(ctx, m.databaseURL)
+		if err != nil {
+			return fmt.Errorf("open database pool: %w", err)
+		}
+		defer pool.Close()
+		client := chain.NewClient(chain.ClientConfig{URL: rpcURL, Timeout: 5 * time.Second, Logger: logger})
+		defer client.Close()
+		guard := &cluster.Guard{Genesis: client.GenesisHash, DB: pool, Logger: logger}
+		cfg.Gate = guard.Check
+		g.Go(func() error { return guard.Run(gctx) })
+	}
+	s := graph.NewServer(cfg, logger)
 	go func() {
 		select {
 		case <-s.Ready():
@@ -50,7 +71,8 @@ func (m *Main) runGraphQL(ctx context.Context) error {
 		case <-ctx.Done():
 		}
 	}()
-	return s.Run(ctx)
+	g.Go(func() error { return s.Run(gctx) })
+	return g.Wait()
 }
 
 // supervise runs every component until ctx ends or one of them stops, and

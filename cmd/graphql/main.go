@@ -13,7 +13,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
+
 	"github.com/upgrade-manager/upgrade-manager/graph"
+	"github.com/upgrade-manager/upgrade-manager/indexer/chain"
+	"github.com/upgrade-manager/upgrade-manager/indexer/cluster"
 )
 
 func main() {
@@ -36,6 +41,10 @@ func main() {
 // Config and call Run.
 type Main struct {
 	Config graph.ServerConfig
+	// RPCURL, when set, is the Solana RPC whose cluster the database must
+	// hold: until it does (after a local node restarted, until the indexer
+	// reset), /graphql answers 503 CLUSTER_MISMATCH.
+	RPCURL string
 	Logger *slog.Logger
 }
 
@@ -70,6 +79,7 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	fs.Int64Var(&c.Limits.MaxBodyBytes, "max-body-bytes", int64(envInt("GRAPHQL_MAX_BODY_BYTES", int(c.Limits.MaxBodyBytes))), "maximum request body and websocket message `bytes` ($GRAPHQL_MAX_BODY_BYTES)")
 	fs.IntVar(&c.SubscriberBuffer, "subscriber-buffer", envInt("GRAPHQL_SUBSCRIBER_BUFFER", c.SubscriberBuffer), "`events` a subscription may fall behind before it is dropped ($GRAPHQL_SUBSCRIBER_BUFFER)")
 	fs.DurationVar(&c.KeepAlive, "keepalive", c.KeepAlive, "websocket keepalive `interval`")
+	fs.StringVar(&m.RPCURL, "rpc-url", env("SOLANA_RPC_URL", ""), "serve only while the database holds this Solana RPC's cluster (genesis hash); empty: no check ($SOLANA_RPC_URL)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -89,9 +99,24 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 
 // Run serves until ctx ends.
 func (m *Main) Run(ctx context.Context) error {
-	s := graph.NewServer(m.Config, m.Logger)
+	cfg := m.Config
+	g, gctx := errgroup.WithContext(ctx)
+	if m.RPCURL != "" {
+		pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return fmt.Errorf("open database pool: %w", err)
+		}
+		defer pool.Close()
+		client := chain.NewClient(chain.ClientConfig{URL: m.RPCURL, Timeout: 5 * time.Second, Logger: m.Logger})
+		defer client.Close()
+		guard := &cluster.Guard{Genesis: client.GenesisHash, DB: pool, Logger: m.Logger}
+		cfg.Gate = guard.Check
+		g.Go(func() error { return guard.Run(gctx) })
+	}
+	s := graph.NewServer(cfg, m.Logger)
 	start := time.Now()
-	err := s.Run(ctx)
+	g.Go(func() error { return s.Run(gctx) })
+	err := g.Wait()
 	m.Logger.Info("graphql stopped", slog.Duration("uptime", time.Since(start)))
 	return err
 }

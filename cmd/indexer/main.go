@@ -20,6 +20,8 @@ import (
 
 	"github.com/upgrade-manager/upgrade-manager/indexer"
 	"github.com/upgrade-manager/upgrade-manager/indexer/chain"
+	"github.com/upgrade-manager/upgrade-manager/indexer/decode"
+	"github.com/upgrade-manager/upgrade-manager/indexer/ingest"
 	"github.com/upgrade-manager/upgrade-manager/indexer/store"
 	"github.com/upgrade-manager/upgrade-manager/migrations"
 )
@@ -65,7 +67,7 @@ type Config struct {
 	// ($SOLANA_WS_URL), -database-url ($DATABASE_URL), -program-id
 	// ($UPGRADE_MANAGER_PROGRAM_ID), -commitment, -start, -metrics-addr,
 	// -concurrency, -batch-size, -poll-interval, -finality-interval,
-	// -reconcile-interval, -rpc-timeout ($INDEXER_*).
+	// -reconcile-interval, -rpc-timeout, -rpc-rate ($INDEXER_*).
 	Service indexer.Config
 }
 
@@ -149,6 +151,13 @@ func envDuration(key string, def time.Duration) time.Duration {
 	return def
 }
 
+func envFloat(key string, def float64) float64 {
+	if v, err := strconv.ParseFloat(os.Getenv(key), 64); err == nil {
+		return v
+	}
+	return def
+}
+
 func envBool(key string, def bool) bool {
 	if v, err := strconv.ParseBool(os.Getenv(key)); err == nil {
 		return v
@@ -180,6 +189,7 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	fs.DurationVar(&sc.FinalityInterval, "finality-interval", envDuration("INDEXER_FINALITY_INTERVAL", d.FinalityInterval), "promote or revert confirmed transactions this often ($INDEXER_FINALITY_INTERVAL)")
 	fs.DurationVar(&sc.ReconcileInterval, "reconcile-interval", envDuration("INDEXER_RECONCILE_INTERVAL", d.ReconcileInterval), "compare finalized history with the database this often ($INDEXER_RECONCILE_INTERVAL)")
 	fs.DurationVar(&sc.RPCTimeout, "rpc-timeout", envDuration("INDEXER_RPC_TIMEOUT", d.RPCTimeout), "timeout of one RPC request ($INDEXER_RPC_TIMEOUT)")
+	fs.Float64Var(&sc.RPCRate, "rpc-rate", envFloat("INDEXER_RPC_RATE", d.RPCRate), "at most this many RPC `requests/s`, retries included; 0: no cap ($INDEXER_RPC_RATE)")
 	fs.BoolVar(&sc.ResetOnNewCluster, "reset-on-new-cluster", envBool("INDEXER_RESET_ON_NEW_CLUSTER", false), "empty the indexer's tables when the RPC serves another cluster than the database holds, instead of refusing to start ($INDEXER_RESET_ON_NEW_CLUSTER)")
 	fs.BoolVar(&c.Migrate, "migrate", envBool("INDEXER_MIGRATE", false), "apply pending migrations before running ($INDEXER_MIGRATE)")
 	fs.StringVar(&c.LogLevel, "log-level", envOr("INDEXER_LOG_LEVEL", "info"), "`level` debug, info, warn or error ($INDEXER_LOG_LEVEL)")
@@ -276,6 +286,20 @@ func (m *Main) openPool(ctx context.Context) error {
 func (m *Main) replay(ctx context.Context) error {
 	if err := m.openPool(ctx); err != nil {
 		return err
+	}
+	// Refused transactions first: a fix since they were refused lets them
+	// land in their place, and the rebuild below then folds them too.
+	dec, err := decode.New(decode.WithProgramID(solana.MustPublicKeyFromBase58(m.Config.Service.ProgramID)))
+	if err != nil {
+		return err
+	}
+	rep, err := ingest.RetryRefused(ctx, m.pool, m.Config.Service.ProgramID, ingest.NewEventDecoder(dec), m.Logger)
+	if err != nil {
+		return err
+	}
+	if rep.Applied+rep.Refused > 0 {
+		fmt.Fprintf(m.Stdout, "retried %d refused transactions: %d applied, %d refused again (see dead_letter)\n",
+			rep.Applied+rep.Refused, rep.Applied, rep.Refused)
 	}
 	start := time.Now()
 	res, err := store.Rebuild(ctx, m.pool, m.Config.Service.ProgramID)

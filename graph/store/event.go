@@ -95,8 +95,9 @@ func (s *Store) IndexerStatus(ctx context.Context) (*IndexerStatus, error) {
 	st := &IndexerStatus{Checkpoints: cps}
 	err = s.db.QueryRow(ctx, `SELECT (SELECT max(seq) FROM chain_event),
 			coalesce((SELECT max(chain_time) FROM chain_tip), (SELECT max(block_time) FROM chain_event)),
-			(SELECT max(confirmed_slot) FROM chain_tip)`).
-		Scan(&st.LastSeq, &st.ChainTime, &st.TipSlot)
+			(SELECT max(confirmed_slot) FROM chain_tip),
+			(SELECT count(*) FROM dead_letter), (SELECT count(*) FROM dead_letter WHERE kind = 'database')`).
+		Scan(&st.LastSeq, &st.ChainTime, &st.TipSlot, &st.DeadLetters, &st.RefusedTransactions)
 	if err != nil {
 		return nil, fmt.Errorf("read log head: %w", err)
 	}

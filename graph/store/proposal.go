@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -33,7 +34,7 @@ var storedStatuses = map[string][]string{
 }
 
 const proposalColumns = `p.address, p.governance, p.index, p.kind, p.program, p.buffer, p.buffer_hash,
-	p.buffer_elf_len, p.extend_bytes_needed, p.config_change, p.migration, p.metadata_uri, p.build_hash,
+	p.buffer_elf_len, p.extend_bytes_needed, p.config_change, p.migration, p.metadata_uri, p.metadata_uri_bytes, p.build_hash,
 	p.proposer, p.status, proposal_effective_status(p, g, c.at), p.approvals, p.threshold, p.cancel_votes,
 	p.member_set_seqno, p.eta, p.created_at, p.created_slot, p.created_signature, p.approved_at,
 	p.approved_slot, p.executed_at, p.executed_slot, p.executed_signature, p.executor, p.closed_at,
@@ -46,14 +47,20 @@ const proposalFrom = ` FROM proposal p LEFT JOIN governance g ON g.address = p.g
 
 func scanProposal(row pgx.Row) (*Proposal, error) {
 	var p Proposal
-	var configChange, migration []byte
+	var configChange, migration, uriBytes []byte
 	err := row.Scan(&p.Address, &p.GovernanceAddress, &p.Index, &p.Kind, &p.ProgramID, &p.Buffer, &p.BufferHash,
-		&p.BufferElfLength, &p.ExtendBytesNeeded, &configChange, &migration, &p.MetadataURI, &p.BuildHash,
+		&p.BufferElfLength, &p.ExtendBytesNeeded, &configChange, &migration, &p.MetadataURI, &uriBytes, &p.BuildHash,
 		&p.Proposer, &p.StoredStatus, &p.EffectiveStatus, &p.ApprovalCount, &p.Threshold, &p.CancelVotes,
 		&p.MemberSetSeqno, &p.Eta, &p.CreatedAt, &p.CreatedSlot, &p.CreatedSignature, &p.ApprovedAt,
 		&p.ApprovedSlot, &p.ExecutedAt, &p.ExecutedSlot, &p.ExecutedSignature, &p.Executor, &p.ClosedAt,
 		&p.ClosedSignature, &p.UpdatedAt, &p.UpdatedSlot)
 	p.ConfigChange, p.MigrationSpec = configChange, migration
+	// The exact bytes, when the indexer had to escape them in metadata_uri:
+	// a GraphQL string carries NULs (as \u0000) but not invalid UTF-8,
+	// which keeps the escaped form (\xNN, with \ written \\).
+	if uriBytes != nil && utf8.Valid(uriBytes) {
+		p.MetadataURI = string(uriBytes)
+	}
 	return &p, err
 }
 

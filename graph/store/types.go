@@ -202,4 +202,8 @@ type IndexerStatus struct {
 	// TipSlot is the newest confirmed slot the indexer saw on chain; nil
 	// before it recorded one.
 	TipSlot *int64
+	// DeadLetters counts dead_letter rows; RefusedTransactions those of
+	// them that are transactions the database refused (indexer replay
+	// retries them).
+	DeadLetters, RefusedTransactions int64
 }

@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gagliardetto/solana-go/rpc"
@@ -23,10 +23,21 @@ var (
 	// ErrNotFound: the node does not have the transaction at the asked
 	// commitment (getTransaction answered null).
 	ErrNotFound = errors.New("not found")
-	// ErrBlockUnavailable: the node cannot give the block (skipped slot,
-	// pruned ledger, or no getBlock at all).
+	// ErrBlockUnavailable: the node did not give the block after a bounded
+	// number of attempts (-32004 block not available, -32005 unhealthy,
+	// -32014 status not available yet, -32001 cleaned up, transport errors):
+	// on a load-balanced RPC these say "not this node, not yet". Ask again
+	// later; the block exists.
 	ErrBlockUnavailable = errors.New("block unavailable")
+	// ErrSlotSkipped: the node says the slot has no block (-32007 skipped,
+	// -32009 skipped in long-term storage), the only answers that do.
+	ErrSlotSkipped = errors.New("slot skipped")
 )
+
+// blockAttempts bounds the getBlock attempts of BlockSignatures over
+// transient errors (rate limits are waited out and not counted): with the
+// default backoff, about a minute.
+const blockAttempts = 8
 
 // Commitment is an RPC commitment level.
 type Commitment string
@@ -46,10 +57,15 @@ type ClientConfig struct {
 	// MinBackoff and MaxBackoff bound the delay between retries of a failed
 	// request; zero means 100ms and 30s.
 	MinBackoff, MaxBackoff time.Duration
-	// HTTPClient, when set, replaces solana-go's default HTTP client.
+	// HTTPClient, when set, replaces the default HTTP client; its
+	// transport is wrapped by the client's limiter.
 	HTTPClient *http.Client
-	Logger     *slog.Logger
-	Metrics    *Metrics
+	// RatePerSecond, when positive, caps the requests the client sends
+	// per second, over all its callers and retries included (a free-tier
+	// RPC's quota).
+	RatePerSecond float64
+	Logger        *slog.Logger
+	Metrics       *Metrics
 }
 
 // Client reads the chain over JSON-RPC with solana-go. Every call retries
@@ -65,10 +81,45 @@ type Client struct {
 	logger  *slog.Logger
 	metrics *Metrics
 
-	mu         sync.Mutex
-	pauseUntil time.Time
-	pause      backoff.Backoff
+	// limiter gates every HTTP request: rate-limit pauses and the pace.
+	limiter *limiter
+
+	// seenConfirmed and seenFinalized are the newest slots any answer
+	// showed at each commitment: requests that take minContextSlot ask
+	// for at least these, so a node behind one already heard from (one of
+	// many behind a load balancer) answers -32016 instead of an old view.
+	seenConfirmed, seenFinalized atomic.Uint64
 }
+
+func (c *Client) seen(commitment Commitment) *atomic.Uint64 {
+	if commitment == Finalized {
+		return &c.seenFinalized
+	}
+	return &c.seenConfirmed
+}
+
+// observe records that a node answered at slot for commitment.
+func (c *Client) observe(commitment Commitment, slot uint64) {
+	s := c.seen(commitment)
+	for {
+		old := s.Load()
+		if slot <= old || s.CompareAndSwap(old, slot) {
+			return
+		}
+	}
+}
+
+// withMinContextSlot adds minContextSlot to opts when a slot was seen at
+// commitment.
+func (c *Client) withMinContextSlot(opts map[string]any, commitment Commitment) map[string]any {
+	if slot := c.seen(commitment).Load(); slot > 0 {
+		opts["minContextSlot"] = slot
+	}
+	return opts
+}
+
+// Seen returns the newest slot an answer at commitment showed.
+func (c *Client) Seen(commitment Commitment) uint64 { return c.seen(commitment).Load() }
 
 // NewClient returns a client for cfg.URL.
 func NewClient(cfg ClientConfig) *Client {
@@ -79,18 +130,25 @@ func NewClient(cfg ClientConfig) *Client {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	var c *rpc.Client
+	lim := newLimiter(cfg.RatePerSecond)
+	var hc http.Client
 	if cfg.HTTPClient != nil {
-		c = rpc.NewWithCustomRPCClient(jsonrpc.NewClientWithOpts(cfg.URL, &jsonrpc.RPCClientOpts{HTTPClient: cfg.HTTPClient}))
-	} else {
-		c = rpc.New(cfg.URL)
+		hc = *cfg.HTTPClient
 	}
+	base := hc.Transport
+	if base == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 64
+		base = tr
+	}
+	hc.Transport = &limitedTransport{base: base, limiter: lim}
+	c := rpc.NewWithCustomRPCClient(jsonrpc.NewClientWithOpts(cfg.URL, &jsonrpc.RPCClientOpts{HTTPClient: &hc}))
 	return &Client{
 		cfg:     cfg,
 		rpc:     c,
 		logger:  logger,
 		metrics: cfg.Metrics,
-		pause:   backoff.Backoff{Min: cfg.MinBackoff, Max: cfg.MaxBackoff},
+		limiter: lim,
 	}
 }
 
@@ -157,18 +215,27 @@ func rpcCode(err error) int {
 // out errors that are answers rather than failures: call returns those at
 // once.
 func (c *Client) call(ctx context.Context, out any, method string, params []any, final func(error) bool) error {
+	return c.callBounded(ctx, out, method, params, final, 0)
+}
+
+// callBounded is call giving up after attempts failures that are not rate
+// limits (0: never), returning the last one.
+func (c *Client) callBounded(ctx context.Context, out any, method string, params []any, final func(error) bool, attempts int) error {
 	var b backoff.Backoff
 	b.Min, b.Max = c.cfg.MinBackoff, c.cfg.MaxBackoff
+	failures := 0
 	for {
-		if err := c.waitPause(ctx); err != nil {
+		// Wait here, on ctx, not inside the request's own timeout.
+		if err := c.limiter.wait(ctx); err != nil {
 			return err
 		}
 		c.metrics.request(method)
 		cctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+		sent := time.Now()
 		err := c.rpc.RPCCallForInto(cctx, out, method, params)
+		c.metrics.observe(method, time.Since(sent))
 		cancel()
 		if err == nil {
-			c.clearPause()
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -182,10 +249,19 @@ func (c *Client) call(ctx context.Context, out any, method string, params []any,
 		if kind == kindFinal {
 			return fmt.Errorf("%s: %w", method, err)
 		}
-		if kind == kindRateLimited {
-			c.ratePause()
-		}
 		d := b.Next()
+		if kind == kindRateLimited {
+			// The transport has set the pause the node asked for
+			// (Retry-After); without one, this call's own backoff pauses the
+			// client. Either way every worker waits the same window, and
+			// concurrent 429s do not lengthen it.
+			if !c.limiter.paused() {
+				c.limiter.pauseFor(d)
+			}
+			d = 0
+		} else if failures++; attempts > 0 && failures >= attempts {
+			return fmt.Errorf("%s: gave up after %d attempts: %w", method, failures, err)
+		}
 		// Log the first failure and then every tenth: a node that is down
 		// must be visible without flooding the log.
 		if n := b.Attempts(); n == 1 || n%10 == 0 {
@@ -197,32 +273,6 @@ func (c *Client) call(ctx context.Context, out any, method string, params []any,
 			return err
 		}
 	}
-}
-
-// ratePause makes every call of the client wait: the node said too many.
-func (c *Client) ratePause() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	until := time.Now().Add(c.pause.Next())
-	if until.After(c.pauseUntil) {
-		c.pauseUntil = until
-	}
-}
-
-func (c *Client) clearPause() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.pause.Reset()
-}
-
-func (c *Client) waitPause(ctx context.Context) error {
-	c.mu.Lock()
-	d := time.Until(c.pauseUntil)
-	c.mu.Unlock()
-	if d <= 0 {
-		return nil
-	}
-	return backoff.Sleep(ctx, d)
 }
 
 // shortError renders err in one line: solana-go's RPC errors dump structs.
@@ -239,27 +289,31 @@ type Signature struct {
 	Signature string
 	Slot      uint64
 	Failed    bool
+	// Finalized says the listing's confirmationStatus was finalized.
+	Finalized bool
 }
 
 // Signatures returns up to limit (at most 1000) signatures of transactions
 // that mention address, newest first, starting strictly before before when
 // it is not empty.
 func (c *Client) Signatures(ctx context.Context, address, before string, limit int, commitment Commitment) ([]Signature, error) {
-	opts := map[string]any{"limit": limit, "commitment": commitment}
+	opts := c.withMinContextSlot(map[string]any{"limit": limit, "commitment": commitment}, commitment)
 	if before != "" {
 		opts["before"] = before
 	}
 	var out []struct {
-		Signature string          `json:"signature"`
-		Slot      uint64          `json:"slot"`
-		Err       json.RawMessage `json:"err"`
+		Signature          string          `json:"signature"`
+		Slot               uint64          `json:"slot"`
+		Err                json.RawMessage `json:"err"`
+		ConfirmationStatus string          `json:"confirmationStatus"`
 	}
 	if err := c.call(ctx, &out, "getSignaturesForAddress", []any{address, opts}, nil); err != nil {
 		return nil, fmt.Errorf("list signatures for %s: %w", address, err)
 	}
 	sigs := make([]Signature, len(out))
 	for i, s := range out {
-		sigs[i] = Signature{Signature: s.Signature, Slot: s.Slot, Failed: len(s.Err) > 0 && string(s.Err) != "null"}
+		sigs[i] = Signature{Signature: s.Signature, Slot: s.Slot, Failed: len(s.Err) > 0 && string(s.Err) != "null",
+			Finalized: s.ConfirmationStatus == string(Finalized)}
 	}
 	return sigs, nil
 }
@@ -280,7 +334,11 @@ func (c *Client) Transaction(ctx context.Context, sig string, commitment Commitm
 }
 
 // BlockSignatures returns the signatures of the block at slot in block
-// order, or ErrBlockUnavailable when the node cannot give that block.
+// order. It returns ErrSlotSkipped when the node says the slot has no block
+// (-32007, -32009), and ErrBlockUnavailable when transient answers (-32004,
+// -32005, -32014, -32001, -32016, server and transport errors) persist over
+// a bounded number of attempts. Any other failure (a node without getBlock)
+// is returned as it is.
 func (c *Client) BlockSignatures(ctx context.Context, slot uint64, commitment Commitment) ([]string, error) {
 	var out *struct {
 		Signatures []string `json:"signatures"`
@@ -289,25 +347,28 @@ func (c *Client) BlockSignatures(ctx context.Context, slot uint64, commitment Co
 		"encoding": "json", "transactionDetails": "signatures", "rewards": false,
 		"commitment": commitment, "maxSupportedTransactionVersion": 0,
 	}
-	// These answers say the node will not give the block; ordering by the
-	// listing is then the best there is, and waiting would stall the sync.
-	unavailable := func(err error) bool {
+	skipped := func(err error) bool {
 		switch rpcCode(err) {
-		case codeBlockCleanedUp, codeBlockNotAvailable, codeSlotSkipped, codeLongTermStorageSlotSkip, codeMethodNotFound:
+		case codeSlotSkipped, codeLongTermStorageSlotSkip:
 			return true
 		}
 		return false
 	}
-	if err := c.call(ctx, &out, "getBlock", []any{slot, opts}, unavailable); err != nil {
-		if unavailable(err) {
-			return nil, fmt.Errorf("block %d: %w (%s)", slot, ErrBlockUnavailable, shortError(err))
-		}
-		return nil, fmt.Errorf("fetch block %d: %w", slot, err)
+	err := c.callBounded(ctx, &out, "getBlock", []any{slot, opts}, skipped, blockAttempts)
+	switch {
+	case err == nil && out == nil:
+		// null: the node has no block at this commitment yet.
+		return nil, fmt.Errorf("block %d: %w (null)", slot, ErrBlockUnavailable)
+	case err == nil:
+		return out.Signatures, nil
+	case skipped(err):
+		return nil, fmt.Errorf("block %d: %w (%s)", slot, ErrSlotSkipped, shortError(err))
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case classify(err) != kindFinal:
+		return nil, fmt.Errorf("block %d: %w (%s)", slot, ErrBlockUnavailable, shortError(err))
 	}
-	if out == nil {
-		return nil, fmt.Errorf("block %d: %w", slot, ErrBlockUnavailable)
-	}
-	return out.Signatures, nil
+	return nil, fmt.Errorf("fetch block %d: %w", slot, err)
 }
 
 // Status is the status of a signature.
@@ -318,10 +379,24 @@ type Status struct {
 	Failed     bool
 }
 
-// SignatureStatuses returns the status of each of sigs (at most 256), nil
-// for a signature the node does not know, searching the whole history.
-func (c *Client) SignatureStatuses(ctx context.Context, sigs []string) ([]*Status, error) {
+// Statuses are getSignatureStatuses' answer.
+type Statuses struct {
+	// ContextSlot is the slot the answering node had reached: a signature
+	// it does not know proves nothing about slots after it.
+	ContextSlot uint64
+	// Value holds the status of each signature asked, nil when unknown.
+	Value []*Status
+}
+
+// SignatureStatuses returns the status of each of sigs (at most 256),
+// searching the whole history, with the slot the node answered at.
+// getSignatureStatuses takes no minContextSlot; the caller weighs
+// ContextSlot.
+func (c *Client) SignatureStatuses(ctx context.Context, sigs []string) (Statuses, error) {
 	var out struct {
+		Context struct {
+			Slot uint64 `json:"slot"`
+		} `json:"context"`
 		Value []*struct {
 			Slot               uint64          `json:"slot"`
 			ConfirmationStatus string          `json:"confirmationStatus"`
@@ -329,26 +404,29 @@ func (c *Client) SignatureStatuses(ctx context.Context, sigs []string) ([]*Statu
 		} `json:"value"`
 	}
 	if err := c.call(ctx, &out, "getSignatureStatuses", []any{sigs, map[string]any{"searchTransactionHistory": true}}, nil); err != nil {
-		return nil, fmt.Errorf("fetch signature statuses: %w", err)
+		return Statuses{}, fmt.Errorf("fetch signature statuses: %w", err)
 	}
 	if len(out.Value) != len(sigs) {
-		return nil, fmt.Errorf("fetch signature statuses: %d answers for %d signatures", len(out.Value), len(sigs))
+		return Statuses{}, fmt.Errorf("fetch signature statuses: %d answers for %d signatures", len(out.Value), len(sigs))
 	}
-	st := make([]*Status, len(sigs))
+	st := Statuses{ContextSlot: out.Context.Slot, Value: make([]*Status, len(sigs))}
 	for i, v := range out.Value {
 		if v != nil {
-			st[i] = &Status{Slot: v.Slot, Commitment: v.ConfirmationStatus, Failed: len(v.Err) > 0 && string(v.Err) != "null"}
+			st.Value[i] = &Status{Slot: v.Slot, Commitment: v.ConfirmationStatus, Failed: len(v.Err) > 0 && string(v.Err) != "null"}
 		}
 	}
 	return st, nil
 }
 
-// Slot returns the newest slot at commitment.
+// Slot returns the newest slot at commitment, from a node at least as far
+// as any answer seen before.
 func (c *Client) Slot(ctx context.Context, commitment Commitment) (uint64, error) {
 	var slot uint64
-	if err := c.call(ctx, &slot, "getSlot", []any{map[string]any{"commitment": commitment}}, nil); err != nil {
+	opts := c.withMinContextSlot(map[string]any{"commitment": commitment}, commitment)
+	if err := c.call(ctx, &slot, "getSlot", []any{opts}, nil); err != nil {
 		return 0, fmt.Errorf("fetch slot: %w", err)
 	}
+	c.observe(commitment, slot)
 	return slot, nil
 }
 
@@ -359,14 +437,18 @@ const clockSysvar = "SysvarC1ock11111111111111111111111111111111"
 // unix_timestamp programs compare deadlines with.
 func (c *Client) Clock(ctx context.Context, commitment Commitment) (slot uint64, now time.Time, err error) {
 	var out struct {
+		Context struct {
+			Slot uint64 `json:"slot"`
+		} `json:"context"`
 		Value *struct {
 			Data []string `json:"data"`
 		} `json:"value"`
 	}
-	opts := map[string]any{"encoding": "base64", "commitment": commitment}
+	opts := c.withMinContextSlot(map[string]any{"encoding": "base64", "commitment": commitment}, commitment)
 	if err := c.call(ctx, &out, "getAccountInfo", []any{clockSysvar, opts}, nil); err != nil {
 		return 0, time.Time{}, fmt.Errorf("fetch clock: %w", err)
 	}
+	c.observe(commitment, out.Context.Slot)
 	if out.Value == nil || len(out.Value.Data) == 0 {
 		return 0, time.Time{}, errors.New("fetch clock: no clock sysvar")
 	}

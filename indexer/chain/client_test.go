@@ -64,12 +64,28 @@ func TestClientReads(t *testing.T) {
 		t.Errorf("BlockSignatures(18) = %d, %v", len(sigs), err)
 	}
 	if _, err := c.BlockSignatures(ctx, 99, chain.Confirmed); !errors.Is(err, chain.ErrBlockUnavailable) {
-		t.Errorf("BlockSignatures of a skipped slot: %v, want ErrBlockUnavailable", err)
+		t.Errorf("BlockSignatures of a slot not reached: %v, want ErrBlockUnavailable", err)
 	}
 
-	st, err := c.SignatureStatuses(ctx, []string{f.Transactions[0].Signature, f.Transactions[62].Signature, "unknown"})
-	if err != nil || st[0].Commitment != "finalized" || st[1].Commitment != "confirmed" || st[2] != nil {
-		t.Errorf("SignatureStatuses = %+v %+v %+v, %v", st[0], st[1], st[2], err)
+	// "Not this node, not yet": retried, a bounded number of times.
+	srv.Inject(rpctest.Fault{Method: "getBlock", Slot: 18, Code: -32004, Times: 3})
+	if sigs, err := c.BlockSignatures(ctx, 18, chain.Confirmed); err != nil || len(sigs) != 42 {
+		t.Errorf("BlockSignatures after three -32004 = %d, %v", len(sigs), err)
+	}
+	before := srv.Requests("getBlock")
+	srv.Inject(rpctest.Fault{Method: "getBlock", Slot: 18, Code: -32004, Times: -1})
+	if _, err := c.BlockSignatures(ctx, 18, chain.Confirmed); !errors.Is(err, chain.ErrBlockUnavailable) {
+		t.Errorf("BlockSignatures while -32004 persists: %v, want ErrBlockUnavailable", err)
+	}
+	if n := srv.Requests("getBlock") - before; n != 8 {
+		t.Errorf("getBlock requests while -32004 persists = %d, want 8 (bounded)", n)
+	}
+	srv.ClearFaults()
+
+	sts, err := c.SignatureStatuses(ctx, []string{f.Transactions[0].Signature, f.Transactions[62].Signature, "unknown"})
+	st := sts.Value
+	if err != nil || st[0].Commitment != "finalized" || st[1].Commitment != "confirmed" || st[2] != nil || sts.ContextSlot != 18 {
+		t.Errorf("SignatureStatuses = %+v %+v %+v at %d, %v", st[0], st[1], st[2], sts.ContextSlot, err)
 	}
 	if slot, err := c.Slot(ctx, chain.Finalized); err != nil || slot != 12 {
 		t.Errorf("Slot(finalized) = %d, %v", slot, err)
@@ -81,9 +97,42 @@ func TestClientReads(t *testing.T) {
 		t.Errorf("GenesisHash = %q, %v", h, err)
 	}
 
+	// A node behind the one already heard from answers -32016 to
+	// minContextSlot, and the client asks again until a node that has it
+	// answers: never an older view.
+	srv.Lag(15, "getSlot", "getSignaturesForAddress", "getAccountInfo")
+	type result struct {
+		slot uint64
+		page []chain.Signature
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		slot, err := c.Slot(ctx, chain.Confirmed)
+		var page []chain.Signature
+		if err == nil {
+			page, err = c.Signatures(ctx, f.ProgramID, "", 1000, chain.Confirmed)
+		}
+		done <- result{slot, page, err}
+	}()
+	deadline := time.Now().Add(time.Minute)
+	for srv.Requests("getSlot") < 10 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	srv.Lag(0)
+	if r := <-done; r.err != nil || r.slot != 18 || len(r.page) != len(f.Transactions) {
+		t.Errorf("after a lagging node: slot %d, %d signatures, %v; want 18 and all", r.slot, len(r.page), r.err)
+	}
+
+	// A slot the node passed without a block: skipped, said by -32007.
+	srv.SetSlots(100, 12)
+	if _, err := c.BlockSignatures(ctx, 99, chain.Confirmed); !errors.Is(err, chain.ErrSlotSkipped) {
+		t.Errorf("BlockSignatures of a skipped slot: %v, want ErrSlotSkipped", err)
+	}
+
 	// Rate limited: the call waits and succeeds, nothing is lost.
 	srv.RateLimit(5)
-	if slot, err := c.Slot(ctx, chain.Confirmed); err != nil || slot != 18 {
+	if slot, err := c.Slot(ctx, chain.Confirmed); err != nil || slot != 100 {
 		t.Errorf("Slot after 429s = %d, %v", slot, err)
 	}
 	if n := srv.Requests("getSlot"); n < 7 {

@@ -1,10 +1,15 @@
 package chain
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Metrics are the RPC and websocket metrics. A nil *Metrics records nothing.
 type Metrics struct {
 	requests   *prometheus.CounterVec
+	latency    *prometheus.HistogramVec
 	errors     *prometheus.CounterVec
 	reconnects prometheus.Counter
 	notices    prometheus.Counter
@@ -16,6 +21,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "upgrade_manager_indexer_rpc_requests_total",
 			Help: "JSON-RPC requests sent, by method, retries included.",
+		}, []string{"method"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "upgrade_manager_indexer_rpc_request_duration_seconds",
+			Help:    "Time from sending a JSON-RPC request to its answer (or failure), by method; waits for rate limits excluded.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16),
 		}, []string{"method"}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "upgrade_manager_indexer_rpc_errors_total",
@@ -30,13 +40,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "logsSubscribe notifications received.",
 		}),
 	}
-	reg.MustRegister(m.requests, m.errors, m.reconnects, m.notices)
+	reg.MustRegister(m.requests, m.latency, m.errors, m.reconnects, m.notices)
 	return m
 }
 
 func (m *Metrics) request(method string) {
 	if m != nil {
 		m.requests.WithLabelValues(method).Inc()
+	}
+}
+
+func (m *Metrics) observe(method string, d time.Duration) {
+	if m != nil {
+		m.latency.WithLabelValues(method).Observe(d.Seconds())
 	}
 }
 

@@ -2,10 +2,10 @@ package ingest
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/upgrade-manager/upgrade-manager/indexer/chain"
 	"github.com/upgrade-manager/upgrade-manager/indexer/store"
@@ -75,34 +75,34 @@ func (in *Ingester) settle(ctx context.Context, fin uint64) error {
 		var promote, revert, reapply []string
 		undecided := 0
 		for i, r := range refs {
-			st := statuses[i]
+			st := statuses.Value[i]
+			verdict := verdictUndecided
 			switch {
 			case st != nil && st.Slot == r.Slot && st.Commitment == string(chain.Finalized):
-				promote = append(promote, r.Signature)
-			case st != nil && st.Slot != r.Slot:
-				// Landed again in another slot of the surviving fork.
-				revert = append(revert, r.Signature)
-				reapply = append(reapply, r.Signature)
-			case st == nil:
-				// Unknown to the node: make sure before deleting anything.
-				raw, err := in.chain.Transaction(ctx, r.Signature, chain.Finalized)
-				switch {
-				case errors.Is(err, chain.ErrNotFound):
-					revert = append(revert, r.Signature)
-				case err != nil:
-					return err
-				default:
-					var h txHeader
-					if jerr := json.Unmarshal(raw, &h); jerr == nil && h.Slot == r.Slot {
-						promote = append(promote, r.Signature)
-					} else {
-						revert = append(revert, r.Signature)
-						reapply = append(reapply, r.Signature)
-					}
-				}
+				verdict = verdictPromote
+			case st != nil && st.Slot == r.Slot:
+				// The node has not finalized it yet although its slot is.
+			case st == nil && statuses.ContextSlot <= r.Slot:
+				// A node that has not passed the slot knows nothing of it:
+				// absence from it proves nothing.
 			default:
-				// The node has not finalized it yet although its slot is:
-				// settle it next time, and keep the watermark below it.
+				// Unknown to a node past the slot, or landed in another
+				// slot: look for positive evidence in the finalized block.
+				verdict, err = in.finalizedBlockVerdict(ctx, r)
+				if err != nil {
+					return err
+				}
+				if verdict == verdictRevert && st != nil {
+					reapply = append(reapply, r.Signature)
+				}
+			}
+			switch verdict {
+			case verdictPromote:
+				promote = append(promote, r.Signature)
+			case verdictRevert:
+				revert = append(revert, r.Signature)
+			default:
+				// Settle it next time, and keep the watermark below it.
 				undecided++
 				watermark = min(watermark, r.Slot-1)
 			}
@@ -112,6 +112,11 @@ func (in *Ingester) settle(ctx context.Context, fin uint64) error {
 		}
 		in.metrics.promoted(len(promote))
 		if len(revert) > 0 {
+			for _, r := range refs {
+				if slices.Contains(revert, r.Signature) {
+					in.blocks.drop(r.Slot) // the cached order was the abandoned fork's
+				}
+			}
 			res, err := store.Revert(ctx, in.db, in.cfg.ProgramID, revert)
 			if err != nil {
 				return err
@@ -132,6 +137,40 @@ func (in *Ingester) settle(ctx context.Context, fin uint64) error {
 	return store.SetFinalized(ctx, in.db, in.cfg.ProgramID, watermark)
 }
 
+type verdict int
+
+const (
+	verdictUndecided verdict = iota
+	verdictPromote
+	verdictRevert
+)
+
+// finalizedBlockVerdict decides about r, a confirmed transaction whose
+// status did not say it finalized in its slot, from the finalized block of
+// its slot: holding it, it finalized there (promote); a node that finalized
+// past the slot says the slot has no block (skipped) or gives a block
+// without it: its fork was abandoned (revert). Anything else (a node that
+// has not finalized the slot yet answers -32004) decides nothing.
+func (in *Ingester) finalizedBlockVerdict(ctx context.Context, r store.TxRef) (verdict, error) {
+	sigs, err := in.chain.BlockSignatures(ctx, r.Slot, chain.Finalized)
+	switch {
+	case errors.Is(err, chain.ErrSlotSkipped):
+		return verdictRevert, nil
+	case errors.Is(err, chain.ErrBlockUnavailable):
+		return verdictUndecided, nil
+	case err != nil:
+		if ctx.Err() != nil {
+			return verdictUndecided, ctx.Err()
+		}
+		in.logger.Warn("finalized block unreadable; the transaction stays confirmed",
+			slog.Uint64("slot", r.Slot), slog.String("error", err.Error()))
+		return verdictUndecided, nil
+	case slices.Contains(sigs, r.Signature):
+		return verdictPromote, nil
+	}
+	return verdictRevert, nil
+}
+
 // applySignatures fetches and applies sigs at commitment c, wherever they
 // fall in chain order.
 func (in *Ingester) applySignatures(ctx context.Context, sigs []string, c chain.Commitment) error {
@@ -140,12 +179,17 @@ func (in *Ingester) applySignatures(ctx context.Context, sigs []string, c chain.
 		list[i] = chain.Signature{Signature: s}
 	}
 	txs, err := in.fetch(ctx, list, nil, c)
-	if len(txs) > 0 {
-		// These come late, into slots that may hold applied transactions:
-		// their block order places them.
-		for i := range txs {
-			txs[i].BlockIndex = in.blockIndex(ctx, txs[i].Slot, txs[i].Signature, c)
+	// These come late, into slots that may hold applied transactions: their
+	// block order places them, and without it they wait for the next try.
+	for i := range txs {
+		idx, oerr := in.blockIndex(ctx, txs[i].Slot, txs[i].Signature, c)
+		if oerr != nil {
+			txs, err = txs[:i], fmt.Errorf("order of slot %d: %w", txs[i].Slot, oerr)
+			break
 		}
+		txs[i].BlockIndex = idx
+	}
+	if len(txs) > 0 {
 		if aerr := in.apply(ctx, txs); aerr != nil {
 			return aerr
 		}

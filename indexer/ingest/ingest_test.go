@@ -36,6 +36,8 @@ type bundle struct {
 	pool     *pgxpool.Pool
 	reg      *prometheus.Registry
 	cfg      ingest.Config
+	// rate caps the RPC client's requests per second; 0: no cap.
+	rate float64
 	// slots are the scenario's transactions grouped by slot, in order: a
 	// slot is confirmed as a whole.
 	slots [][]rpctest.Tx
@@ -112,7 +114,7 @@ func (b *bundle) newIngester(withLogs bool) *ingest.Ingester {
 	cm := chain.NewMetrics(b.reg)
 	logger := testLogger(b.t)
 	client := chain.NewClient(chain.ClientConfig{URL: b.srv.URL(), MinBackoff: 5 * time.Millisecond,
-		MaxBackoff: 100 * time.Millisecond, Metrics: cm, Logger: logger})
+		MaxBackoff: 100 * time.Millisecond, RatePerSecond: b.rate, Metrics: cm, Logger: logger})
 	b.t.Cleanup(func() { _ = client.Close() })
 	var logs ingest.Logs
 	if withLogs {
@@ -543,6 +545,9 @@ func TestReconcileAppliesWhatTheListingMissed(t *testing.T) {
 		cp, err := store.GetCheckpoint(context.Background(), b.pool, b.scenario.ProgramID)
 		return err == nil && cp.LastSignature == b.lastSig(len(b.slots)-1)
 	})
+	// Reconcile does nothing before the first sync has finished (the
+	// checkpoint moves inside it).
+	eventually(t, "ready", in.Ready)
 	applied, err := store.AppliedSignatures(t.Context(), b.pool, []string{missed.Signature})
 	if err != nil || applied[missed.Signature] {
 		t.Fatalf("the unlisted transaction was applied before reconciliation (%v)", err)
@@ -698,4 +703,31 @@ func TestFinalizedCommitmentWritesFinalizedRowsOnly(t *testing.T) {
 	}
 	b.assertComplete()
 	assertCount(t, b.pool, `SELECT count(*) FROM chain_event WHERE commitment <> 'finalized'`, 0)
+}
+
+// A node that restarts as another cluster under a running indexer: the
+// indexer stops being ready and Run ends with ErrOtherCluster instead of
+// mixing the new cluster's transactions into the old one's log.
+func TestClusterChangeWhileRunningStops(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.cfg.FinalityInterval = 20 * time.Millisecond
+	in := b.newIngester(true)
+	done := make(chan error, 1)
+	go func() { done <- in.Run(t.Context()) }()
+	b.publish(0, len(b.slots))
+	b.waitApplied(len(b.slots))
+	eventually(t, "ready", in.Ready)
+	b.srv.SetGenesis("GH7ome3EiwEr7tu9JuTh2dpYWBJK3z69Xm1ZE3MEE6JC")
+	select {
+	case err := <-done:
+		if !errors.Is(err, ingest.ErrOtherCluster) {
+			t.Errorf("Run = %v, want ErrOtherCluster", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Run went on against another cluster")
+	}
+	if in.Ready() {
+		t.Error("Ready after the cluster changed")
+	}
 }

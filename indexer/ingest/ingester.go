@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -23,7 +25,7 @@ type Chain interface {
 	Signatures(ctx context.Context, address, before string, limit int, c chain.Commitment) ([]chain.Signature, error)
 	Transaction(ctx context.Context, sig string, c chain.Commitment) (json.RawMessage, error)
 	BlockSignatures(ctx context.Context, slot uint64, c chain.Commitment) ([]string, error)
-	SignatureStatuses(ctx context.Context, sigs []string) ([]*chain.Status, error)
+	SignatureStatuses(ctx context.Context, sigs []string) (chain.Statuses, error)
 	Slot(ctx context.Context, c chain.Commitment) (uint64, error)
 	Clock(ctx context.Context, c chain.Commitment) (uint64, time.Time, error)
 	GenesisHash(ctx context.Context) (string, error)
@@ -214,11 +216,41 @@ func (in *Ingester) Run(ctx context.Context) error {
 	g.Go(func() error { return in.syncLoop(gctx) })
 	g.Go(func() error { return in.finalityLoop(gctx) })
 	g.Go(func() error { return in.reconcileLoop(gctx) })
+	g.Go(func() error { return in.clusterLoop(gctx) })
 	err := g.Wait()
 	if ctx.Err() != nil {
 		return nil
 	}
 	return err
+}
+
+// clusterLoop compares the RPC's genesis hash with the database's every
+// finality interval: a node that restarted as another cluster under a
+// running indexer makes it not ready at once, and Run return
+// ErrOtherCluster (a restart resets with Config.ResetOnNewCluster, or
+// refuses), so nothing of the new cluster is mixed into the old one's log.
+func (in *Ingester) clusterLoop(ctx context.Context) error {
+	t := time.NewTicker(in.cfg.FinalityInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		genesis, err := in.chain.GenesisHash(ctx)
+		if err != nil {
+			continue // the node is unreachable: the other loops say so
+		}
+		stored, err := store.ClusterGenesis(ctx, in.db, in.cfg.ProgramID)
+		if err != nil || stored == genesis {
+			continue
+		}
+		in.ready.Store(false)
+		in.logger.Error("the RPC now serves another cluster; stopping: restart the indexer (with -reset-on-new-cluster to index the new cluster from scratch)",
+			slog.String("database_genesis", stored), slog.String("rpc_genesis", genesis))
+		return fmt.Errorf("%w: database genesis %s, RPC genesis %s", ErrOtherCluster, stored, genesis)
+	}
 }
 
 // checkCluster compares the RPC's genesis hash with the database's,
@@ -450,7 +482,10 @@ type blockCache struct {
 	m  map[uint64]map[string]int
 }
 
-const maxCachedBlocks = 256
+// maxCachedBlocks bounds the block cache. A sync reads the orders it needs
+// into a map of its own, so the cache only saves reads across syncs (late
+// transactions, reconciliation, the next sync's overlap with the last).
+const maxCachedBlocks = 1024
 
 func (b *blockCache) get(slot uint64) (map[string]int, bool) {
 	b.mu.Lock()
@@ -459,17 +494,21 @@ func (b *blockCache) get(slot uint64) (map[string]int, bool) {
 	return o, ok
 }
 
+func (b *blockCache) drop(slot uint64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.m, slot)
+}
+
+// put caches order; when full, the older half of the slots goes (the
+// indexer reads forward, so old slots are the least likely to come back).
 func (b *blockCache) put(slot uint64, order map[string]int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if len(b.m) >= maxCachedBlocks {
-		for s := range b.m {
-			if s < slot {
-				delete(b.m, s)
-			}
-			if len(b.m) < maxCachedBlocks/2 {
-				break
-			}
+		slots := slices.Sorted(maps.Keys(b.m))
+		for _, s := range slots[:len(slots)/2] {
+			delete(b.m, s)
 		}
 	}
 	b.m[slot] = order

@@ -27,6 +27,7 @@ type Metrics struct {
 	commit       prometheus.Histogram
 	dbErrors     prometheus.Counter
 	syncErrors   prometheus.Counter
+	refusedTxs   prometheus.Counter
 }
 
 // NewMetrics registers the ingestion metrics with reg.
@@ -68,10 +69,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Batch writes that failed and were retried."}),
 		syncErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: ns + "sync_errors_total",
 			Help: "Syncs that stopped early and were retried."}),
+		refusedTxs: prometheus.NewCounter(prometheus.CounterOpts{Name: ns + "refused_transactions_total",
+			Help: "Transactions whose rows PostgreSQL refused for a data reason, recorded as dead letters (indexer replay retries them)."}),
 	}
 	reg.MustRegister(m.lastApplied, m.tipSlot, m.finalSlot, m.lag, m.events, m.transactions,
 		m.decodeErrors, m.deadLetters, m.truncatedTxs, m.backfill, m.reconcile, m.promote, m.revert,
-		m.rebuilds, m.commit, m.dbErrors, m.syncErrors)
+		m.rebuilds, m.commit, m.dbErrors, m.syncErrors, m.refusedTxs)
 	return m
 }
 
@@ -158,5 +161,12 @@ func (m *Metrics) dbError() {
 func (m *Metrics) syncError() {
 	if m != nil {
 		m.syncErrors.Inc()
+	}
+}
+
+func (m *Metrics) refused(a store.Applied) {
+	if m != nil {
+		m.refusedTxs.Add(float64(a.Transactions))
+		m.deadLetters.Add(float64(a.DeadLetters))
 	}
 }

@@ -64,18 +64,50 @@ func (in *Ingester) Sync(ctx context.Context) error {
 	}
 	// Several transactions of the program in one slot: their order in the
 	// block decides the order of their events, and batches must follow it.
-	pos := make(map[string]int, len(todo))
+	// A slot whose order is unknown is not applied, nor anything after it:
+	// the sync applies what comes before and stops, and the next one asks
+	// again (listing order is not block order).
+	slices.SortStableFunc(todo, func(a, b chain.Signature) int { return cmp.Compare(a.Slot, b.Slot) })
+	var multi []uint64
 	for _, s := range todo {
-		pos[s.Signature] = -1
-		if perSlot[s.Slot] > 1 {
-			pos[s.Signature] = in.blockIndex(ctx, s.Slot, s.Signature, commitment)
+		if perSlot[s.Slot] > 1 && (len(multi) == 0 || multi[len(multi)-1] != s.Slot) {
+			multi = append(multi, s.Slot)
 		}
+	}
+	orders, failed, orderErr := in.readBlocks(ctx, multi, commitment)
+	pos := make(map[string]int, len(todo))
+	for i, s := range todo {
+		pos[s.Signature] = -1
+		if perSlot[s.Slot] < 2 {
+			continue
+		}
+		idx, ok := orders[s.Slot][s.Signature]
+		var err error
+		switch {
+		case orderErr != nil && s.Slot >= failed:
+			err = orderErr
+		case !ok:
+			err = fmt.Errorf("block %d does not hold transaction %s", s.Slot, s.Signature)
+		}
+		if err != nil {
+			orderErr = fmt.Errorf("order of slot %d: %w", s.Slot, err)
+			cut := i
+			for cut > 0 && todo[cut-1].Slot == s.Slot {
+				cut--
+			}
+			todo = todo[:cut]
+			break
+		}
+		pos[s.Signature] = idx
 	}
 	slices.SortStableFunc(todo, func(a, b chain.Signature) int {
 		return cmp.Or(cmp.Compare(a.Slot, b.Slot), cmp.Compare(pos[a.Signature], pos[b.Signature]))
 	})
-	if err := in.applyChunks(ctx, slices.Collect(slices.Chunk(todo, in.cfg.BatchSize)), perSlot, commitment); err != nil {
+	if err := in.applyChunks(ctx, slices.Collect(slices.Chunk(todo, in.cfg.BatchSize)), pos, commitment); err != nil {
 		return err
+	}
+	if orderErr != nil {
+		return orderErr
 	}
 	gone := in.hints.missed()
 	for _, sig := range gone {
@@ -100,14 +132,14 @@ type fetched struct {
 // applyChunks fetches and applies chunks in order, fetching the next chunk
 // while the current one is written. It stops at the first chunk that could
 // not be fetched whole, after applying what was fetched of it.
-func (in *Ingester) applyChunks(ctx context.Context, chunks [][]chain.Signature, perSlot map[uint64]int, c chain.Commitment) error {
+func (in *Ingester) applyChunks(ctx context.Context, chunks [][]chain.Signature, pos map[string]int, c chain.Commitment) error {
 	if len(chunks) == 0 {
 		return nil
 	}
 	start := func(chunk []chain.Signature) <-chan fetched {
 		ch := make(chan fetched, 1)
 		go func() {
-			txs, err := in.fetch(ctx, chunk, perSlot, c)
+			txs, err := in.fetch(ctx, chunk, pos, c)
 			ch <- fetched{txs, err}
 		}()
 		return ch
@@ -125,7 +157,10 @@ func (in *Ingester) applyChunks(ctx context.Context, chunks [][]chain.Signature,
 		}
 		if err != nil {
 			if next != nil {
-				<-next // let the fetch in flight end before returning
+				// Let the fetch in flight end, and keep what it got.
+				for _, t := range (<-next).txs {
+					in.cache.put(t.Signature, t.Raw)
+				}
 			}
 			return err
 		}
@@ -200,9 +235,11 @@ func (in *Ingester) listSince(ctx context.Context, cp store.Checkpoint, c chain.
 }
 
 // fetch gets and decodes the transactions of sigs (oldest first) with
-// bounded concurrency. It returns the longest prefix it could fetch, and an
-// error when that is not all of them.
-func (in *Ingester) fetch(ctx context.Context, sigs []chain.Signature, perSlot map[uint64]int, c chain.Commitment) ([]store.Transaction, error) {
+// bounded concurrency, giving each its position in its block from pos (-1
+// when absent: the only transaction of the program in its slot). It returns
+// the longest prefix it could fetch, and an error when that is not all of
+// them.
+func (in *Ingester) fetch(ctx context.Context, sigs []chain.Signature, pos map[string]int, c chain.Commitment) ([]store.Transaction, error) {
 	raws := make([]json.RawMessage, len(sigs))
 	errs := make([]error, len(sigs))
 	g, gctx := errgroup.WithContext(ctx)
@@ -216,16 +253,38 @@ func (in *Ingester) fetch(ctx context.Context, sigs []chain.Signature, perSlot m
 	_ = g.Wait()
 
 	out := make([]store.Transaction, 0, len(sigs))
+	// What was fetched after a failure is kept for the next sync, which
+	// then fetches only what is missing.
+	keep := func(from int) {
+		for j := from; j < len(sigs); j++ {
+			if errs[j] == nil && raws[j] != nil {
+				in.cache.put(sigs[j].Signature, raws[j])
+			}
+		}
+	}
 	for i, s := range sigs {
 		if errs[i] != nil {
+			keep(i + 1)
 			return out, errs[i]
 		}
 		t, err := in.decode(s.Signature, raws[i], c)
 		if err != nil {
+			keep(i + 1)
 			return out, err
 		}
-		if perSlot[t.Slot] > 1 {
-			t.BlockIndex = in.blockIndex(ctx, t.Slot, t.Signature, c)
+		if s.Slot != 0 && t.Slot != s.Slot {
+			// Listed in one slot, fetched from another: the fork changed
+			// between the two reads. The next sync lists it again.
+			keep(i + 1)
+			return out, fmt.Errorf("transaction %s listed in slot %d, fetched in slot %d", s.Signature, s.Slot, t.Slot)
+		}
+		if i, ok := pos[t.Signature]; ok {
+			t.BlockIndex = i
+		}
+		if s.Finalized {
+			// The listing already says so (and the transaction is in the
+			// slot it listed): no promotion needed later.
+			t.Commitment = store.Finalized
 		}
 		out = append(out, t)
 	}
@@ -269,6 +328,10 @@ type txHeader struct {
 // decode turns a getTransaction result into a store transaction. A result
 // that the decoder rejects as a whole becomes a dead letter.
 func (in *Ingester) decode(sig string, raw json.RawMessage, c chain.Commitment) (store.Transaction, error) {
+	return decodeTransaction(in.decoder, in.metrics, sig, raw, c)
+}
+
+func decodeTransaction(dec Decoder, m *Metrics, sig string, raw json.RawMessage, c chain.Commitment) (store.Transaction, error) {
 	var h txHeader
 	if err := json.Unmarshal(raw, &h); err != nil {
 		return store.Transaction{}, fmt.Errorf("transaction %s: malformed getTransaction result: %w", sig, err)
@@ -279,25 +342,26 @@ func (in *Ingester) decode(sig string, raw json.RawMessage, c chain.Commitment) 
 		BlockIndex: -1,
 		Commitment: store.Commitment(c),
 		Failed:     h.Meta != nil && len(h.Meta.Err) > 0 && string(h.Meta.Err) != "null",
+		Raw:        raw,
 	}
 	if h.BlockTime != nil {
 		bt := time.Unix(*h.BlockTime, 0).UTC()
 		t.BlockTime = &bt
 	}
-	d, err := in.decoder.Decode(raw)
+	d, err := dec.Decode(raw)
 	if err != nil {
 		reason := reasonOf(err)
-		in.metrics.decodeError(reason)
+		m.decodeError(reason)
 		t.DeadLetters = []store.DeadLetter{{Reason: reason + ": " + err.Error(), Raw: raw}}
 		return t, nil
 	}
 	if d.Truncated {
-		in.metrics.truncated()
+		m.truncated()
 	}
 	for _, l := range d.DeadLetters {
 		// A dead letter's reason starts with its label: "short: ...".
 		label, _, _ := strings.Cut(l.Reason, ":")
-		in.metrics.decodeError(label)
+		m.decodeError(label)
 	}
 	t.Events, t.DeadLetters = d.Events, d.DeadLetters
 	return t, nil
@@ -317,28 +381,68 @@ func reasonOf(err error) string {
 	return malformedTransaction
 }
 
-// blockIndex returns the position of sig in the block at slot, or -1 when
-// the block cannot be read.
-func (in *Ingester) blockIndex(ctx context.Context, slot uint64, sig string, c chain.Commitment) int {
+// readBlocks returns the block order of slots (ascending), from the block
+// cache or read with bounded concurrency (and cached). On failure it also
+// returns the lowest slot that could not be read and its error; the orders
+// of the slots before it are returned.
+func (in *Ingester) readBlocks(ctx context.Context, slots []uint64, c chain.Commitment) (map[uint64]map[string]int, uint64, error) {
+	orders := make([]map[string]int, len(slots))
+	errs := make([]error, len(slots))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(in.cfg.Concurrency)
+	for i, slot := range slots {
+		if o, ok := in.blocks.get(slot); ok {
+			orders[i] = o
+			continue
+		}
+		g.Go(func() error {
+			sigs, err := in.chain.BlockSignatures(gctx, slot, c)
+			if err != nil {
+				errs[i] = err
+				return nil
+			}
+			order := make(map[string]int, len(sigs))
+			for j, s := range sigs {
+				order[s] = j
+			}
+			in.blocks.put(slot, order)
+			orders[i] = order
+			return nil
+		})
+	}
+	_ = g.Wait()
+	out := make(map[uint64]map[string]int, len(slots))
+	for i, slot := range slots {
+		if errs[i] != nil {
+			return out, slot, errs[i]
+		}
+		out[slot] = orders[i]
+	}
+	return out, 0, nil
+}
+
+// blockIndex returns the position of sig in the block at slot. It fails
+// when the block cannot be read (chain.ErrBlockUnavailable after bounded
+// retries, chain.ErrSlotSkipped) or does not hold sig: then the slot's
+// order is unknown, and the caller must not apply its transactions. Only
+// blocks read whole are cached.
+func (in *Ingester) blockIndex(ctx context.Context, slot uint64, sig string, c chain.Commitment) (int, error) {
 	order, ok := in.blocks.get(slot)
 	if !ok {
 		sigs, err := in.chain.BlockSignatures(ctx, slot, c)
 		if err != nil {
-			in.logger.Warn("block order unavailable; ordering the slot's transactions as listed",
-				slog.Uint64("slot", slot), slog.String("error", err.Error()))
-			order = map[string]int{}
-		} else {
-			order = make(map[string]int, len(sigs))
-			for i, s := range sigs {
-				order[s] = i
-			}
+			return -1, err
+		}
+		order = make(map[string]int, len(sigs))
+		for i, s := range sigs {
+			order[s] = i
 		}
 		in.blocks.put(slot, order)
 	}
 	if i, ok := order[sig]; ok {
-		return i
+		return i, nil
 	}
-	return -1
+	return -1, fmt.Errorf("block %d does not hold transaction %s", slot, sig)
 }
 
 // applyTimeout bounds one batch's database transaction, which runs to its
@@ -346,7 +450,11 @@ func (in *Ingester) blockIndex(ctx context.Context, slot uint64, sig string, c c
 const applyTimeout = time.Minute
 
 // apply writes txs in one batch, retrying database failures (a restarting
-// PostgreSQL) with backoff until it commits or ctx ends.
+// PostgreSQL) with backoff until it commits or ctx ends. When the database
+// refuses the batch's data (store.IsDataError), the transactions are
+// written one by one and each one refused again is recorded as a refused
+// transaction (a dead letter with its getTransaction result), so that one
+// transaction can never stall the indexer.
 func (in *Ingester) apply(ctx context.Context, txs []store.Transaction) error {
 	b := backoff.Backoff{Min: in.cfg.MinBackoff, Max: in.cfg.MaxBackoff}
 	for {
@@ -355,15 +463,22 @@ func (in *Ingester) apply(ctx context.Context, txs []store.Transaction) error {
 		res, err := store.ApplyBatch(actx, in.db, in.cfg.ProgramID, txs)
 		cancel()
 		if err == nil {
-			for _, t := range txs {
-				if t.Slot > in.appliedSlot.Load() {
-					in.appliedSlot.Store(t.Slot)
-				}
-			}
+			in.observeApplied(txs)
 			in.metrics.applied(res, time.Since(start), in.appliedSlot.Load())
 			return nil
 		}
 		in.metrics.dbError()
+		if store.IsDataError(err) {
+			if len(txs) == 1 {
+				return in.refuse(ctx, txs[0], err)
+			}
+			for _, t := range txs {
+				if err := in.apply(ctx, []store.Transaction{t}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -374,6 +489,39 @@ func (in *Ingester) apply(ctx context.Context, txs []store.Transaction) error {
 		}
 		if err := backoff.Sleep(ctx, d); err != nil {
 			return err
+		}
+	}
+}
+
+// refuse records t, whose rows the database refused with cause, as a
+// refused transaction, retrying outages like apply.
+func (in *Ingester) refuse(ctx context.Context, t store.Transaction, cause error) error {
+	in.logger.Error("the database refused a transaction's rows; it is recorded as a dead letter and skipped: fix the cause, then run `indexer replay` to apply it",
+		slog.String("signature", t.Signature), slog.Uint64("slot", t.Slot), slog.String("error", cause.Error()))
+	b := backoff.Backoff{Min: in.cfg.MinBackoff, Max: in.cfg.MaxBackoff}
+	for {
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), applyTimeout)
+		res, err := store.RefuseTransaction(actx, in.db, in.cfg.ProgramID, t, cause)
+		cancel()
+		if err == nil {
+			in.observeApplied([]store.Transaction{t})
+			in.metrics.refused(res)
+			return nil
+		}
+		in.metrics.dbError()
+		if store.IsDataError(err) || ctx.Err() != nil {
+			return fmt.Errorf("record refused transaction: %w", err)
+		}
+		if err := backoff.Sleep(ctx, b.Next()); err != nil {
+			return err
+		}
+	}
+}
+
+func (in *Ingester) observeApplied(txs []store.Transaction) {
+	for _, t := range txs {
+		if t.Slot > in.appliedSlot.Load() {
+			in.appliedSlot.Store(t.Slot)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -46,6 +47,162 @@ type Server struct {
 	listReverse bool
 	unlisted    map[string]bool // left out of confirmed listings
 	genesis     string
+	faults      []*Fault
+	log         []Request
+	lagSlot     uint64          // the lagging node's tip; 0: none
+	lagMethods  map[string]bool // methods the lagging node answers
+}
+
+// Request is one HTTP request the server answered.
+type Request struct {
+	Method string
+	// At is when it arrived.
+	At time.Time
+	// Status is the HTTP status of the answer.
+	Status int
+	// Fault says an injected fault answered it.
+	Fault bool
+}
+
+// Log returns every HTTP request answered so far, in arrival order.
+func (s *Server) Log() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.log)
+}
+
+// Lag makes a node that stopped at slot answer every request of methods,
+// as one node behind a load balancer does: its confirmed and finalized tips
+// are slot, it knows no transaction after it, and it honours
+// minContextSlot by answering -32016. Lag(0) ends it.
+func (s *Server) Lag(slot uint64, methods ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lagSlot = slot
+	s.lagMethods = map[string]bool{}
+	for _, m := range methods {
+		s.lagMethods[m] = true
+	}
+}
+
+// lagView makes the server's state the lagging node's for one request and
+// returns the function that restores it (locked).
+func (s *Server) lagView(method string) func() {
+	if s.lagSlot == 0 || !s.lagMethods[method] {
+		return func() {}
+	}
+	conf, fin, txs, order := s.confirmed, s.finalized, s.txs, s.order
+	s.confirmed, s.finalized = min(conf, s.lagSlot), min(fin, s.lagSlot)
+	s.txs, s.order = map[string]*Tx{}, nil
+	for _, t := range order {
+		if t.Slot <= s.lagSlot {
+			s.txs[t.Signature] = t
+			s.order = append(s.order, t)
+		}
+	}
+	return func() { s.confirmed, s.finalized, s.txs, s.order = conf, fin, txs, order }
+}
+
+// contextSlot is the slot a node answers at for commitment c (locked).
+func (s *Server) contextSlot(c string) uint64 {
+	if c == "finalized" || c == "" {
+		return s.finalized
+	}
+	return s.confirmed
+}
+
+// minContextSlotError is the node's answer to a minContextSlot it has not
+// reached (locked).
+func (s *Server) minContextSlotError(o opts) *rpcError {
+	if o.MinContextSlot == 0 || o.MinContextSlot <= s.contextSlot(o.Commitment) {
+		return nil
+	}
+	return &rpcError{Code: -32016, Message: "Minimum context slot has not been reached",
+		Data: map[string]any{"contextSlot": s.contextSlot(o.Commitment)}}
+}
+
+// Fault makes the server answer requests with an error instead, as a
+// load-balanced public RPC does now and then.
+type Fault struct {
+	// Method is the JSON-RPC method it applies to.
+	Method string
+	// Slot, when not 0, limits a getBlock fault to that slot.
+	Slot uint64
+	// Signature, when set, limits a fault to requests whose first
+	// parameter is that signature (getTransaction).
+	Signature string
+	// Every, when above 1, answers only every Every-th matching request.
+	Every int
+	// Null answers a null result instead of an error, as a node that does
+	// not have a transaction yet does.
+	Null bool
+	// Code is the JSON-RPC error code to answer (e.g. -32004 block not
+	// available, -32007 slot skipped); ignored when HTTPStatus is set.
+	Code int
+	// HTTPStatus answers with that HTTP status instead (429, 503).
+	HTTPStatus int
+	// RetryAfter is the Retry-After header of an HTTP error, if any.
+	RetryAfter string
+	// Times is how many requests it answers; negative: until ClearFaults.
+	Times int
+
+	seen int // matching requests so far
+}
+
+// Inject adds a fault; faults are matched in the order added.
+func (s *Server) Inject(f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, &f)
+}
+
+// ClearFaults removes every fault.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
+// fault returns the fault that answers a request of method, if any, and
+// counts it (locked).
+func (s *Server) fault(method string, params []json.RawMessage) *Fault {
+	for _, f := range s.faults {
+		if f.Method != method || f.Times == 0 {
+			continue
+		}
+		if f.Slot != 0 {
+			slot, err := param[uint64](params, 0)
+			if err != nil || slot != f.Slot {
+				continue
+			}
+		}
+		if f.Signature != "" {
+			sig, err := param[string](params, 0)
+			if err != nil || sig != f.Signature {
+				continue
+			}
+		}
+		if f.seen++; f.Every > 1 && f.seen%f.Every != 0 {
+			continue
+		}
+		if f.Times > 0 {
+			f.Times--
+		}
+		c := *f
+		return &c
+	}
+	return nil
+}
+
+// faultMessages are the node's messages for the codes tests inject.
+var faultMessages = map[int]string{
+	-32001: "Block %d cleaned up, does not exist on node. First available block: 0",
+	-32004: "Block not available for slot %d",
+	-32005: "Node is unhealthy",
+	-32007: "Slot %d was skipped, or missing due to ledger jump to recent snapshot",
+	-32009: "Slot %d was skipped, or missing in long-term storage",
+	-32014: "BlockStatus status not available for slot %d",
+	-32016: "Minimum context slot has not been reached",
 }
 
 // NotifyMode says how publishing notifies subscribers.
@@ -272,16 +429,53 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	s.requests[req.Method]++
+	s.log = append(s.log, Request{Method: req.Method, At: time.Now(), Status: http.StatusOK})
+	entry := len(s.log) - 1
 	limited := s.rateLimit > 0
 	if limited {
 		s.rateLimit--
 	}
+	f := s.fault(req.Method, req.Params)
+	s.log[entry].Fault = f != nil
 	s.mu.Unlock()
+	if limited || f != nil && f.HTTPStatus != 0 {
+		s.mu.Lock()
+		s.log[entry].Status = http.StatusTooManyRequests
+		if !limited {
+			s.log[entry].Status = f.HTTPStatus
+		}
+		s.mu.Unlock()
+	}
 	if limited {
 		http.Error(w, "Too many requests for a specific RPC call", http.StatusTooManyRequests)
 		return
 	}
-	result, rpcErr := s.handle(req.Method, req.Params)
+	if f != nil && f.HTTPStatus != 0 {
+		if f.RetryAfter != "" {
+			w.Header().Set("Retry-After", f.RetryAfter)
+		}
+		http.Error(w, http.StatusText(f.HTTPStatus), f.HTTPStatus)
+		return
+	}
+	var (
+		result any
+		rpcErr *rpcError
+	)
+	if f != nil && f.Null {
+		result = nil
+	} else if f != nil {
+		msg := faultMessages[f.Code]
+		if msg == "" {
+			msg = "Server error"
+		}
+		if strings.Contains(msg, "%d") {
+			slot, _ := param[uint64](req.Params, 0)
+			msg = fmt.Sprintf(msg, slot)
+		}
+		rpcErr = &rpcError{Code: f.Code, Message: msg}
+	} else {
+		result, rpcErr = s.handle(req.Method, req.Params)
+	}
 	resp := map[string]any{"jsonrpc": "2.0", "id": req.ID}
 	if rpcErr != nil {
 		resp["error"] = rpcErr
@@ -295,6 +489,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 type rpcError struct {
 	Code    int    `json:"code"`
 	Message string `json:"message"`
+	Data    any    `json:"data,omitempty"`
 }
 
 type opts struct {
@@ -302,6 +497,9 @@ type opts struct {
 	Limit      int    `json:"limit"`
 	Before     string `json:"before"`
 	Until      string `json:"until"`
+	// MinContextSlot is honoured by getSlot, getSignaturesForAddress and
+	// getAccountInfo.
+	MinContextSlot uint64 `json:"minContextSlot"`
 }
 
 func param[T any](params []json.RawMessage, i int) (T, *rpcError) {
@@ -310,7 +508,7 @@ func param[T any](params []json.RawMessage, i int) (T, *rpcError) {
 		return v, nil
 	}
 	if err := json.Unmarshal(params[i], &v); err != nil {
-		return v, &rpcError{-32602, fmt.Sprintf("invalid param %d: %v", i, err)}
+		return v, &rpcError{Code: -32602, Message: fmt.Sprintf("invalid param %d: %v", i, err)}
 	}
 	return v, nil
 }
@@ -326,6 +524,7 @@ func (s *Server) reached(slot uint64, c string) bool {
 func (s *Server) handle(method string, params []json.RawMessage) (any, *rpcError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.lagView(method)()
 	switch method {
 	case "getHealth":
 		return "ok", nil
@@ -336,10 +535,10 @@ func (s *Server) handle(method string, params []json.RawMessage) (any, *rpcError
 		if err != nil {
 			return nil, err
 		}
-		if o.Commitment == "finalized" || o.Commitment == "" {
-			return s.finalized, nil
+		if err := s.minContextSlotError(o); err != nil {
+			return nil, err
 		}
-		return s.confirmed, nil
+		return s.contextSlot(o.Commitment), nil
 	case "getSignaturesForAddress":
 		addr, err := param[string](params, 0)
 		if err != nil {
@@ -347,6 +546,9 @@ func (s *Server) handle(method string, params []json.RawMessage) (any, *rpcError
 		}
 		o, err := param[opts](params, 1)
 		if err != nil {
+			return nil, err
+		}
+		if err := s.minContextSlotError(o); err != nil {
 			return nil, err
 		}
 		if o.Limit == 0 {
@@ -375,6 +577,13 @@ func (s *Server) handle(method string, params []json.RawMessage) (any, *rpcError
 		if err != nil {
 			return nil, err
 		}
+		o, err := param[opts](params, 1)
+		if err != nil {
+			return nil, err
+		}
+		if !s.reached(slot, o.Commitment) {
+			return nil, &rpcError{Code: -32004, Message: fmt.Sprintf("Block not available for slot %d", slot)}
+		}
 		var sigs []string
 		for _, t := range s.order {
 			if t.Slot == slot {
@@ -382,7 +591,7 @@ func (s *Server) handle(method string, params []json.RawMessage) (any, *rpcError
 			}
 		}
 		if len(sigs) == 0 {
-			return nil, &rpcError{-32007, fmt.Sprintf("Slot %d was skipped, or missing due to ledger jump to recent snapshot", slot)}
+			return nil, &rpcError{Code: -32007, Message: fmt.Sprintf("Slot %d was skipped, or missing due to ledger jump to recent snapshot", slot)}
 		}
 		return map[string]any{"signatures": sigs, "blockHeight": slot, "blockTime": nil,
 			"blockhash": "11111111111111111111111111111111", "parentSlot": slot - 1,
@@ -414,6 +623,13 @@ func (s *Server) handle(method string, params []json.RawMessage) (any, *rpcError
 		if err != nil {
 			return nil, err
 		}
+		o, err := param[opts](params, 1)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.minContextSlotError(o); err != nil {
+			return nil, err
+		}
 		if addr != "SysvarC1ock11111111111111111111111111111111" {
 			return map[string]any{"context": map[string]any{"slot": s.confirmed}, "value": nil}, nil
 		}
@@ -425,7 +641,7 @@ func (s *Server) handle(method string, params []json.RawMessage) (any, *rpcError
 			"lamports": 1169280, "owner": "Sysvar1111111111111111111111111111111111111", "rentEpoch": 0, "space": 40,
 		}}, nil
 	default:
-		return nil, &rpcError{-32601, "Method not found"}
+		return nil, &rpcError{Code: -32601, Message: "Method not found"}
 	}
 }
 
@@ -536,7 +752,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 			}
 			c.write(map[string]any{"jsonrpc": "2.0", "result": true, "id": req.ID})
 		default:
-			c.write(map[string]any{"jsonrpc": "2.0", "error": rpcError{-32601, "Method not found"}, "id": req.ID})
+			c.write(map[string]any{"jsonrpc": "2.0", "error": rpcError{Code: -32601, Message: "Method not found"}, "id": req.ID})
 		}
 	}
 }

@@ -119,6 +119,7 @@ func applyBatch(ctx context.Context, tx pgx.Tx, programID string, txs []Transact
 				continue
 			}
 			fields[key] = all[i][j].fields
+			e.Data = all[i][j].data
 			rows.add(t, e)
 			if hasLog && (position{int64(t.Slot), t.BlockIndex}).less(newest) {
 				stale = true
@@ -162,12 +163,33 @@ func applyBatch(ctx context.Context, tx pgx.Tx, programID string, txs []Transact
 	if err := advanceCheckpoint(ctx, tx, programID, last.Signature, last.Slot); err != nil {
 		return out, err
 	}
-	out.Notification, err = notify(ctx, tx, maxSlot, out.Rebuilt)
+	n := Notification{Slot: maxSlot, Rebuilt: out.Rebuilt}
+	if out.Rebuilt {
+		// Rows of the late transactions' subjects may have changed beyond
+		// what their new seqs show.
+		n.Reason = RebuildLate
+		subj := newSubjects()
+		for i, t := range txs {
+			if !fresh[t.Signature] {
+				continue
+			}
+			n.Signatures = append(n.Signatures, t.Signature)
+			for j := range t.Events {
+				subj.add(all[i][j].fields)
+			}
+		}
+		subj.fill(&n)
+	}
+	out.Notification, err = notify(ctx, tx, n)
 	return out, err
 }
 
-// parsed is an event's data as the projections read it.
+// parsed is an event's data as the log stores it and the projections read
+// it.
 type parsed struct {
+	// data is the event's JSON with every string jsonb would refuse
+	// escaped (see storableJSON).
+	data   []byte
 	fields any
 	err    error
 }
@@ -179,7 +201,12 @@ func parseEvents(txs []Transaction) [][]parsed {
 	for i, t := range txs {
 		out[i] = make([]parsed, len(t.Events))
 		for j, e := range t.Events {
-			out[i][j].fields, out[i][j].err = parseEvent(e.Name, e.Data)
+			p := &out[i][j]
+			if p.data, p.err = storableJSON(e.Data); p.err != nil {
+				p.err = fmt.Errorf("event data: %w", p.err)
+				continue
+			}
+			p.fields, p.err = parseEvent(e.Name, p.data)
 		}
 	}
 	return out
@@ -344,7 +371,7 @@ func (r *deadLetterRows) add(t Transaction, d DeadLetter) {
 	r.slot = append(r.slot, int64(t.Slot))
 	r.instruction = append(r.instruction, int32Ptr(d.InstructionIndex))
 	r.inner = append(r.inner, int32Ptr(d.InnerIndex))
-	r.reason = append(r.reason, d.Reason)
+	r.reason = append(r.reason, storableText(d.Reason))
 	r.raw = append(r.raw, d.Raw)
 }
 
@@ -369,13 +396,22 @@ func insertDeadLetters(ctx context.Context, tx pgx.Tx, r deadLetterRows) error {
 	return nil
 }
 
-// notify queues the batch's NOTIFY, sent when the transaction commits.
-func notify(ctx context.Context, tx pgx.Tx, slot uint64, rebuilt bool) (Notification, error) {
-	n := Notification{Slot: slot, Rebuilt: rebuilt}
+// maxNotifyPayload keeps a payload under PostgreSQL's 8,000-byte NOTIFY
+// limit.
+const maxNotifyPayload = 7900
+
+// notify queues n as the transaction's NOTIFY, sent when it commits, with
+// LastSeq filled in. Lists too long for a payload are dropped and Truncated
+// set.
+func notify(ctx context.Context, tx pgx.Tx, n Notification) (Notification, error) {
 	if err := tx.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM chain_event`).Scan(&n.LastSeq); err != nil {
 		return n, fmt.Errorf("read last seq: %w", err)
 	}
 	payload, err := json.Marshal(n)
+	if err == nil && len(payload) > maxNotifyPayload {
+		n.Signatures, n.RemovedSeqs, n.Proposals, n.Governances, n.Truncated = nil, nil, nil, nil, true
+		payload, err = json.Marshal(n)
+	}
 	if err != nil {
 		return n, fmt.Errorf("encode notification: %w", err)
 	}
@@ -383,4 +419,54 @@ func notify(ctx context.Context, tx pgx.Tx, slot uint64, rebuilt bool) (Notifica
 		return n, fmt.Errorf("notify: %w", err)
 	}
 	return n, nil
+}
+
+// subjects are the proposals and governances events are about.
+type subjects struct {
+	proposals, governances map[string]bool
+}
+
+func newSubjects() subjects {
+	return subjects{proposals: map[string]bool{}, governances: map[string]bool{}}
+}
+
+// add records what the parsed event f is about.
+func (s subjects) add(f any) {
+	switch f := f.(type) {
+	case *governanceInitialized:
+		s.governances[f.Governance] = true
+	case *configChanged:
+		s.governances[f.Governance] = true
+		s.proposals[f.Proposal] = true
+	case *programRegistered:
+		s.governances[f.Governance] = true
+	case *proposalCreated:
+		s.governances[f.Governance] = true
+		s.proposals[f.Proposal] = true
+	case *migrationStarted:
+		s.governances[f.Governance] = true
+		s.proposals[f.Proposal] = true
+	case *proposalApproved:
+		s.proposals[f.Proposal] = true
+	case *approvalRevoked:
+		s.proposals[f.Proposal] = true
+	case *cancelVoted:
+		s.proposals[f.Proposal] = true
+	case *proposalCancelled:
+		s.proposals[f.Proposal] = true
+	case *proposalExpired:
+		s.proposals[f.Proposal] = true
+	case *programExtended:
+		s.proposals[f.Proposal] = true
+	case *proposalExecuted:
+		s.proposals[f.Proposal] = true
+	case *programUpgraded:
+		s.proposals[f.Proposal] = true
+	}
+}
+
+// fill sets n's lists from s.
+func (s subjects) fill(n *Notification) {
+	n.Proposals = sortedKeys(s.proposals)
+	n.Governances = sortedKeys(s.governances)
 }

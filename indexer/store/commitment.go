@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -90,15 +91,60 @@ func Revert(ctx context.Context, db DBTX, programID string, sigs []string) (Reve
 		if err := lockWriter(ctx, tx, programID); err != nil {
 			return fmt.Errorf("lock writer: %w", err)
 		}
-		tag, err := tx.Exec(ctx, `DELETE FROM chain_event WHERE signature = ANY($1)`, sigs)
+		// What the removed events were about, for the notification: a
+		// listener refetches those rows, which change without a new seq.
+		n := Notification{Rebuilt: true, Reason: RebuildRevert, Signatures: slices.Sorted(slices.Values(sigs))}
+		subj := newSubjects()
+		rows, err := tx.Query(ctx, `DELETE FROM chain_event WHERE signature = ANY($1) RETURNING seq, name, data::text`, sigs)
 		if err != nil {
 			return fmt.Errorf("delete events: %w", err)
 		}
-		out.Events = int(tag.RowsAffected())
+		var jobs []string
+		for rows.Next() {
+			var (
+				seq        int64
+				name, data string
+			)
+			if err := rows.Scan(&seq, &name, &data); err != nil {
+				rows.Close()
+				return fmt.Errorf("delete events: %w", err)
+			}
+			n.RemovedSeqs = append(n.RemovedSeqs, seq)
+			if f, err := parseEvent(name, []byte(data)); err == nil {
+				subj.add(f)
+				if j := jobOf(f); j != "" {
+					jobs = append(jobs, j)
+				}
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("delete events: %w", err)
+		}
+		out.Events = len(n.RemovedSeqs)
+		slices.Sort(n.RemovedSeqs)
+		if len(jobs) > 0 {
+			// Migration batches name their job only: their proposal and
+			// governance are the job's.
+			rows, err := tx.Query(ctx, `SELECT proposal, governance FROM migration_job WHERE address = ANY($1)`, jobs)
+			if err != nil {
+				return fmt.Errorf("read reverted jobs: %w", err)
+			}
+			for rows.Next() {
+				var p, g string
+				if err := rows.Scan(&p, &g); err != nil {
+					rows.Close()
+					return fmt.Errorf("read reverted jobs: %w", err)
+				}
+				subj.proposals[p], subj.governances[g] = true, true
+			}
+			rows.Close()
+		}
+		subj.fill(&n)
 		if _, err := tx.Exec(ctx, `DELETE FROM dead_letter WHERE signature = ANY($1)`, sigs); err != nil {
 			return fmt.Errorf("delete dead letters: %w", err)
 		}
-		tag, err = tx.Exec(ctx, `DELETE FROM ingested_transaction WHERE signature = ANY($1) AND program_id = $2`, sigs, programID)
+		tag, err := tx.Exec(ctx, `DELETE FROM ingested_transaction WHERE signature = ANY($1) AND program_id = $2`, sigs, programID)
 		if err != nil {
 			return fmt.Errorf("delete transactions: %w", err)
 		}
@@ -129,7 +175,8 @@ func Revert(ctx context.Context, db DBTX, programID string, sigs []string) (Reve
 		if err := tx.QueryRow(ctx, `SELECT coalesce(max(slot), 0) FROM chain_event`).Scan(&maxSlot); err != nil {
 			return fmt.Errorf("read newest slot: %w", err)
 		}
-		out.Notification, err = notify(ctx, tx, uint64(maxSlot), true)
+		n.Slot = uint64(maxSlot)
+		out.Notification, err = notify(ctx, tx, n)
 		return err
 	})
 	if err != nil {
@@ -161,4 +208,16 @@ func SetChainTip(ctx context.Context, db DBTX, programID string, tip ChainTip) e
 		return fmt.Errorf("record chain tip: %w", err)
 	}
 	return nil
+}
+
+// jobOf returns the migration job an event names without naming its
+// proposal.
+func jobOf(f any) string {
+	switch f := f.(type) {
+	case *migrationBatchProcessed:
+		return f.Job
+	case *migrationCompleted:
+		return f.Job
+	}
+	return ""
 }

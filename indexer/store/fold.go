@@ -78,6 +78,9 @@ type proposalRow struct {
 	ConfigChange      json.RawMessage // nil is SQL NULL
 	Migration         json.RawMessage
 	MetadataURI       string
+	// MetadataURIBytes are the URI's exact bytes when MetadataURI had to
+	// escape them (a NUL, invalid UTF-8); nil when MetadataURI is exact.
+	MetadataURIBytes  []byte
 	BuildHash         string
 	Proposer          string
 	Status            string
@@ -375,7 +378,8 @@ func (p *projection) apply(e loggedEvent) {
 			ExtendBytesNeeded: f.ExtendBytesNeeded,
 			ConfigChange:      jsonOrNil(f.ConfigChange),
 			Migration:         jsonOrNil(f.Migration),
-			MetadataURI:       f.MetadataURI,
+			MetadataURI:       DisplayText(f.MetadataURI),
+			MetadataURIBytes:  exactBytes(f.MetadataURI),
 			BuildHash:         f.BuildHash,
 			Proposer:          f.Proposer,
 			Status:            "active",

@@ -157,8 +157,8 @@ var (
 		WHERE managed_program.last_seq < excluded.last_seq`)
 	proposalTable = newTable("proposal", `address text, governance text, index bigint, kind text,
 		program text, buffer text, buffer_hash text, buffer_elf_len bigint, extend_bytes_needed bigint,
-		config_change jsonb, migration jsonb, metadata_uri text, build_hash text, proposer text,
-		status text, approvals smallint, threshold smallint, cancel_votes smallint,
+		config_change jsonb, migration jsonb, metadata_uri text, metadata_uri_bytes bytea,
+		build_hash text, proposer text, status text, approvals smallint, threshold smallint, cancel_votes smallint,
 		member_set_seqno bigint, eta timestamptz, created_at timestamptz, created_slot bigint,
 		created_signature text, approved_at timestamptz, approved_slot bigint, executed_at timestamptz,
 		executed_slot bigint, executed_signature text, executor text, closed_at timestamptz,
@@ -235,7 +235,7 @@ func jsonb(v []byte) any {
 func (p *proposalRow) values() []any {
 	return []any{p.Address, p.Governance, p.Index, p.Kind, p.Program, p.Buffer, p.BufferHash,
 		p.BufferElfLen, p.ExtendBytesNeeded, jsonb(p.ConfigChange), jsonb(p.Migration), p.MetadataURI,
-		p.BuildHash, p.Proposer, p.Status, p.Approvals, p.Threshold, p.CancelVotes, p.MemberSetSeqno,
+		p.MetadataURIBytes, p.BuildHash, p.Proposer, p.Status, p.Approvals, p.Threshold, p.CancelVotes, p.MemberSetSeqno,
 		p.Eta, p.CreatedAt, p.CreatedSlot, p.CreatedSignature, p.ApprovedAt, p.ApprovedSlot,
 		p.ExecutedAt, p.ExecutedSlot, p.ExecutedSignature, p.Executor, p.ClosedAt,
 		p.ClosedSignature, p.UpdatedAt, p.UpdatedSlot, p.LastSeq}
@@ -245,7 +245,7 @@ func (p *proposalRow) scan(r pgx.Row) error {
 	var configChange, migration []byte
 	err := r.Scan(&p.Address, &p.Governance, &p.Index, &p.Kind, &p.Program, &p.Buffer, &p.BufferHash,
 		&p.BufferElfLen, &p.ExtendBytesNeeded, &configChange, &migration, &p.MetadataURI,
-		&p.BuildHash, &p.Proposer, &p.Status, &p.Approvals, &p.Threshold, &p.CancelVotes, &p.MemberSetSeqno,
+		&p.MetadataURIBytes, &p.BuildHash, &p.Proposer, &p.Status, &p.Approvals, &p.Threshold, &p.CancelVotes, &p.MemberSetSeqno,
 		&p.Eta, &p.CreatedAt, &p.CreatedSlot, &p.CreatedSignature, &p.ApprovedAt, &p.ApprovedSlot,
 		&p.ExecutedAt, &p.ExecutedSlot, &p.ExecutedSignature, &p.Executor, &p.ClosedAt,
 		&p.ClosedSignature, &p.UpdatedAt, &p.UpdatedSlot, &p.LastSeq)

@@ -51,7 +51,39 @@ type Notification struct {
 	// may have changed or disappeared without a newer seq, so a listener
 	// should refetch what it shows instead of paging by seq alone.
 	Rebuilt bool `json:"rebuilt,omitempty"`
+	// Reason says why the projections were rebuilt: RebuildRevert,
+	// RebuildLate, RebuildReplay or RebuildReset; empty when they were not.
+	Reason string `json:"reason,omitempty"`
+	// Signatures are the transactions a revert removed (their events are
+	// gone from chain_event) or a late batch placed before applied ones.
+	Signatures []string `json:"signatures,omitempty"`
+	// RemovedSeqs are the chain_event seqs a revert deleted: a listener
+	// that showed those events drops them.
+	RemovedSeqs []int64 `json:"removed_seqs,omitempty"`
+	// Proposals and Governances are the addresses whose projection rows may
+	// have changed without a newer seq (what the reverted or late events
+	// were about); refetch them. Empty for replay and reset: everything may
+	// have changed.
+	Proposals   []string `json:"proposals,omitempty"`
+	Governances []string `json:"governances,omitempty"`
+	// Truncated says the lists were cut to fit PostgreSQL's 8,000-byte
+	// NOTIFY payload: refetch everything.
+	Truncated bool `json:"truncated,omitempty"`
 }
+
+// Why projections were rebuilt (Notification.Reason).
+const (
+	// RebuildRevert: confirmed transactions whose slot was abandoned were
+	// removed.
+	RebuildRevert = "revert"
+	// RebuildLate: a transaction older than applied ones was applied in its
+	// place (a listing that had skipped it, a re-landed or replayed one).
+	RebuildLate = "late"
+	// RebuildReplay: indexer replay rebuilt everything from the log.
+	RebuildReplay = "replay"
+	// RebuildReset: the indexer emptied its tables for a new cluster.
+	RebuildReset = "reset"
+)
 
 // Transaction is one transaction of the program as the indexer applies it:
 // where it landed, whether it failed, and the events decoded from it.
@@ -68,6 +100,9 @@ type Transaction struct {
 	Events []Event
 	// DeadLetters are what the decoder could not turn into events.
 	DeadLetters []DeadLetter
+	// Raw is the getTransaction result the transaction was decoded from,
+	// kept with it when the database refuses its rows (RefuseTransaction).
+	Raw json.RawMessage
 }
 
 // Event is one decoded program event at its position in the transaction.

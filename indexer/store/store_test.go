@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strconv"
 	"testing"
@@ -282,7 +283,7 @@ func TestApplyBatchNotifiesOncePerBatch(t *testing.T) {
 		if err := json.Unmarshal([]byte(n.Payload), &got); err != nil {
 			t.Fatalf("payload %q: %v", n.Payload, err)
 		}
-		if got != want {
+		if !reflect.DeepEqual(got, want) {
 			t.Errorf("notification %d = %+v, want %+v", i, got, want)
 		}
 	}
@@ -302,12 +303,29 @@ func TestRevertRemovesTransactionAndRebuilds(t *testing.T) {
 	b := setup(t)
 	b.apply(t, b.txs...)
 	last := b.txs[len(b.txs)-1] // the migration's last batch and completion
+	var seqs []int64
+	var proposal, governance string
+	if err := b.pool.QueryRow(t.Context(), `SELECT array_agg(seq ORDER BY seq) FROM chain_event WHERE signature = $1`,
+		last.Signature).Scan(&seqs); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.pool.QueryRow(t.Context(), `SELECT proposal, governance FROM migration_job`).Scan(&proposal, &governance); err != nil {
+		t.Fatal(err)
+	}
 	got, err := store.Revert(t.Context(), b.pool, b.programID(), []string{last.Signature})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.Transactions != 1 || got.Events != 2 || !got.Notification.Rebuilt {
 		t.Errorf("Revert = %+v", got)
+	}
+	// The notification names what changed, for subscribers (REVERTED).
+	n := got.Notification
+	if n.Reason != store.RebuildRevert || !slices.Equal(n.Signatures, []string{last.Signature}) ||
+		!slices.Equal(n.RemovedSeqs, seqs) || !slices.Equal(n.Proposals, []string{proposal}) ||
+		!slices.Equal(n.Governances, []string{governance}) || n.Truncated {
+		t.Errorf("revert notification = %+v, want reason revert, %s, seqs %v, proposal %s, governance %s",
+			n, last.Signature, seqs, proposal, governance)
 	}
 	var status string
 	var migrated, batches int64
@@ -335,8 +353,12 @@ func TestRevertRemovesTransactionAndRebuilds(t *testing.T) {
 	for _, tx := range b.txs {
 		all = append(all, tx.Signature)
 	}
-	if _, err := store.Revert(t.Context(), b.pool, b.programID(), all); err != nil {
+	everything, err := store.Revert(t.Context(), b.pool, b.programID(), all)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if payload, _ := json.Marshal(everything.Notification); len(payload) > 8000 {
+		t.Errorf("notification payload of %d bytes, over NOTIFY's 8000", len(payload))
 	}
 	if _, err := store.GetCheckpoint(t.Context(), b.pool, b.programID()); err != store.ErrNotFound {
 		t.Errorf("checkpoint after reverting everything: %v, want ErrNotFound", err)
