@@ -315,12 +315,12 @@ func TestMonitoringRulesStructure(t *testing.T) {
 				}
 			}
 			for k := range r.Labels {
-				if !model.LabelName(k).IsValid() {
+				if !model.LegacyValidation.IsValidLabelName(k) {
 					t.Errorf("%s: label name %q invalid", where, k)
 				}
 			}
 			if r.Record != "" {
-				if !model.IsValidMetricName(model.LabelValue(r.Record)) {
+				if !model.LegacyValidation.IsValidMetricName(r.Record) {
 					t.Errorf("%s: record name invalid", where)
 				}
 				continue
