@@ -98,3 +98,7 @@ func (b *Builder) retarget(ix *solana.GenericInstruction) *solana.GenericInstruc
 	}
 	return ix
 }
+
+// ProposalSpace is the size of a Proposal account (8 + Proposal::INIT_SPACE), for the rent a
+// proposer needs. TestProposalSpace keeps it true to the generated layout.
+const ProposalSpace = 666

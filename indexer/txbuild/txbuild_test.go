@@ -242,3 +242,22 @@ func FuzzLoaderAccounts(f *testing.F) {
 		_ = New(solana.PublicKey{}).CheckBufferLocked(key(1), data, key(2))
 	})
 }
+
+// ProposalSpace is the largest Proposal the generated layout can encode, as Anchor's
+// INIT_SPACE counts it (every option and vector at its maximum).
+func TestProposalSpace(t *testing.T) {
+	disc := [8]byte{}
+	uri := make([]byte, 200)
+	for i := range uri {
+		uri[i] = 'a'
+	}
+	p := um.Proposal{
+		ConfigChange: &um.ConfigChange{Kind: um.ConfigChangeKindAddMember},
+		Migration:    &um.MigrationSpec{Discriminator: &disc, MigrateIxData: make([]byte, 64)},
+		MetadataURI:  string(uri),
+	}
+	d := p.Discriminator()
+	if got := len(p.AppendBorsh(d[:])); got != ProposalSpace {
+		t.Fatalf("largest proposal is %d bytes, ProposalSpace = %d", got, ProposalSpace)
+	}
+}
