@@ -120,24 +120,11 @@ func registerCmd(fs *flag.FlagSet) body {
 		if err != nil {
 			return nil, err
 		}
-		if _, err := c.reader.Governance(ctx, gov); err != nil {
+		plan, err := c.reader.PlanRegister(ctx, gov, program, authority.pub, payer.pub)
+		if err != nil {
 			return nil, err
 		}
-		pd, err := c.reader.Account(ctx, txbuild.Programdata(program))
-		if err != nil {
-			return nil, fmt.Errorf("program %s is not an upgradeable (loader-v3) program: %w", program, err)
-		}
-		d := pd.Data.GetBinary()
-		if len(d) < txbuild.ProgramdataHeaderLen || d[12] != 1 || !solana.PublicKeyFromBytes(d[13:45]).Equals(authority.pub) {
-			return nil, fmt.Errorf("%s is not program %s's upgrade authority: sign with the key `solana program show %s` names (--keypair)", authority.pub, program, program)
-		}
-		return c.submit(ctx, action{
-			summary: fmt.Sprintf("hand program %s to governance %s", program, gov),
-			ixs:     []solana.Instruction{c.build.RegisterProgram(payer.pub, authority.pub, gov, program)},
-			payer:   payer, signers: others(payer, authority),
-			fields: map[string]any{"program": program.String(), "governance": gov.String(),
-				"upgradeAuthority": c.build.UpgradeAuthority(program).String()},
-		})
+		return c.submitPlan(ctx, plan, "managedProgram", payer, signer{}, authority)
 	}
 }
 
@@ -165,19 +152,6 @@ func parseHash(what, s string) ([32]byte, error) {
 	return h, nil
 }
 
-// proposer checks that the signer is a member of the governance and returns it with the payer.
-func (c *cli) proposer(gov solana.PublicKey, g *um.Governance) (signer, signer, error) {
-	m, err := c.member()
-	if err != nil {
-		return signer{}, signer{}, err
-	}
-	if err := txbuild.CheckMember(gov, g, m.pub); err != nil {
-		return signer{}, signer{}, err
-	}
-	payer, err := c.payer()
-	return m, payer, err
-}
-
 func proposeBinaryCmd(kind um.ProposalKind) func(fs *flag.FlagSet) body {
 	return func(fs *flag.FlagSet) body {
 		programFlag := fs.String("program", "", "managed program id")
@@ -197,83 +171,23 @@ func proposeBinaryCmd(kind um.ProposalKind) func(fs *flag.FlagSet) body {
 			if err != nil {
 				return nil, err
 			}
-			mp, err := c.reader.ManagedProgram(ctx, program)
+			m, err := c.member()
 			if err != nil {
 				return nil, err
 			}
-			g, err := c.reader.Governance(ctx, mp.Governance)
+			payer, err := c.payer()
 			if err != nil {
 				return nil, err
 			}
-			member, payer, err := c.proposer(mp.Governance, g)
+			plan, err := c.reader.PlanProposeBinary(ctx, kind, txbuild.ProposeBinary{
+				Proposer: m.pub, Program: program, Buffer: buffer, MetadataURI: *uri, BuildHash: bh,
+			})
 			if err != nil {
 				return nil, err
 			}
-			buf, err := c.reader.Account(ctx, buffer)
-			if err != nil {
-				return nil, err
-			}
-			if err := c.build.CheckBufferLocked(buffer, buf.Data.GetBinary(), program); err != nil {
-				return nil, err
-			}
-			elf, _ := txbuild.BufferELF(buf.Data.GetBinary())
-			hash := txbuild.ELFHash(elf)
-			if kind == um.ProposalKindRollback {
-				if err := checkRollback(mp, hash); err != nil {
-					return nil, err
-				}
-			}
-			p := txbuild.ProposeBinary{
-				Proposer: member.pub, Governance: mp.Governance, Index: g.ProposalCount,
-				Program: program, Buffer: buffer, MetadataURI: *uri, BuildHash: bh,
-			}
-			ix, proposal := c.build.ProposeUpgrade(p)
-			if kind == um.ProposalKindRollback {
-				ix, proposal = c.build.ProposeRollback(p)
-			}
-			return c.submitProposal(ctx, fmt.Sprintf("propose %s of %s to buffer %s (hash %x)", txbuild.KindName(kind), program, buffer, hash),
-				ix, proposal, g.ProposalCount, payer, member, map[string]any{"bufferHash": hex.EncodeToString(hash[:])})
+			return c.submitPlan(ctx, plan, "proposal", payer, m, m)
 		}
 	}
-}
-
-func checkRollback(mp *um.ManagedProgram, hash [32]byte) error {
-	if hash == mp.CurrentHash {
-		return &txbuild.Error{Code: "ROLLBACK_TO_CURRENT", Message: fmt.Sprintf("the buffer holds the binary deployed now (%x)", hash[:8]),
-			Hint: "a rollback needs an earlier release; see `show` of an executed upgrade for its hash"}
-	}
-	for _, r := range mp.Releases {
-		if r.Hash == hash {
-			return nil
-		}
-	}
-	return &txbuild.Error{Code: "ROLLBACK_HASH_UNKNOWN", Message: fmt.Sprintf("the buffer's binary (%x…) is not in program %s's release history", hash[:8], mp.Program),
-		Hint: "write a buffer with one of the releases the program recorded (--json `status` lists none of them; `show` of the upgrade that replaced it does)"}
-}
-
-// submitProposal sends a proposal's creation, paying its rent.
-func (c *cli) submitProposal(ctx context.Context, summary string, ix solana.Instruction, proposal solana.PublicKey, index uint64, payer, member signer, fields map[string]any) (any, error) {
-	rent, err := c.rpc.GetMinimumBalanceForRentExemption(ctx, txbuild.ProposalSpace, c.commitment)
-	if err != nil {
-		return nil, fmt.Errorf("get rent: %w", err)
-	}
-	if fields == nil {
-		fields = map[string]any{}
-	}
-	fields["proposal"], fields["index"] = proposal.String(), index
-	// The proposer pays the proposal's rent (it is the instruction's payer).
-	a := action{summary: summary, ixs: []solana.Instruction{ix}, payer: payer, signers: others(payer, member), rent: rent, fields: fields}
-	if !member.pub.Equals(payer.pub) && !c.signOnly {
-		bal, err := c.reader.Balance(ctx, member.pub)
-		if err != nil {
-			return nil, err
-		}
-		if err := txbuild.CheckFunded(member.pub, bal, rent); err != nil {
-			return nil, fmt.Errorf("the proposer pays the proposal's rent: %w", err)
-		}
-		a.rent = 0
-	}
-	return c.submit(ctx, a)
 }
 
 func proposeConfigCmd(fs *flag.FlagSet) body {
@@ -333,17 +247,19 @@ func proposeConfigCmd(fs *flag.FlagSet) body {
 		if len(changes) != 1 {
 			return nil, fmt.Errorf("give exactly one change (--add-member, --remove-member, --threshold, --rollback-threshold, --timelock, --rollback-timelock, --grace-period, --spill); got %d", len(changes))
 		}
-		g, err := c.reader.Governance(ctx, gov)
+		m, err := c.member()
 		if err != nil {
 			return nil, err
 		}
-		member, payer, err := c.proposer(gov, g)
+		payer, err := c.payer()
 		if err != nil {
 			return nil, err
 		}
-		ix, proposal := c.build.ProposeConfigChange(member.pub, gov, g.ProposalCount, changes[0], *uri)
-		desc, _ := changes[0].MarshalJSON()
-		return c.submitProposal(ctx, "propose config change "+string(desc), ix, proposal, g.ProposalCount, payer, member, nil)
+		plan, err := c.reader.PlanProposeConfigChange(ctx, gov, m.pub, changes[0], *uri)
+		if err != nil {
+			return nil, err
+		}
+		return c.submitPlan(ctx, plan, "proposal", payer, m, m)
 	}
 }
 
@@ -375,21 +291,19 @@ func proposeMigrationCmd(fs *flag.FlagSet) body {
 		if spec.MigrateIxData, err = hex.DecodeString(*ixData); err != nil {
 			return nil, fmt.Errorf("--migrate-ix-data: %w", err)
 		}
-		mp, err := c.reader.ManagedProgram(ctx, program)
+		m, err := c.member()
 		if err != nil {
 			return nil, err
 		}
-		g, err := c.reader.Governance(ctx, mp.Governance)
+		payer, err := c.payer()
 		if err != nil {
 			return nil, err
 		}
-		member, payer, err := c.proposer(mp.Governance, g)
+		plan, err := c.reader.PlanProposeMigration(ctx, program, m.pub, spec, *uri)
 		if err != nil {
 			return nil, err
 		}
-		ix, proposal := c.build.ProposeMigration(member.pub, mp.Governance, g.ProposalCount, program, spec, *uri)
-		return c.submitProposal(ctx, fmt.Sprintf("propose migrating %d accounts of %s from version %d to %d", *total, program, *from, *to),
-			ix, proposal, g.ProposalCount, payer, member, map[string]any{"job": c.build.MigrationJob(proposal).String()})
+		return c.submitPlan(ctx, plan, "proposal", payer, m, m)
 	}
 }
 
@@ -412,7 +326,7 @@ func (c *cli) proposalState(ctx context.Context, args []string) (solana.PublicKe
 func voteCmd(kind string) func(fs *flag.FlagSet) body {
 	return func(fs *flag.FlagSet) body {
 		return func(c *cli, ctx context.Context, args []string) (any, error) {
-			addr, p, g, err := c.proposalState(ctx, args)
+			addr, err := oneArg("PROPOSAL", args)
 			if err != nil {
 				return nil, err
 			}
@@ -424,54 +338,19 @@ func voteCmd(kind string) func(fs *flag.FlagSet) body {
 			if err != nil {
 				return nil, err
 			}
-			var ix solana.Instruction
-			switch kind {
-			case "approve":
-				err, ix = txbuild.CheckApprove(addr, g, p, m.pub), c.build.Approve(m.pub, p.Governance, addr)
-			case "revoke":
-				err, ix = txbuild.CheckRevoke(addr, g, p, m.pub), c.build.Revoke(m.pub, p.Governance, addr)
-			case "cancel":
-				err, ix = txbuild.CheckCancel(addr, g, p, m.pub), c.build.Cancel(m.pub, addr, p)
-			}
+			plan, err := c.reader.PlanVote(ctx, kind, addr, m.pub)
 			if err != nil {
 				return nil, err
 			}
-			return c.submit(ctx, action{
-				summary: fmt.Sprintf("%s proposal %d (%s) as %s", kind, p.Index, addr, m.pub),
-				ixs:     []solana.Instruction{ix}, payer: payer, signers: others(payer, m),
-				fields: map[string]any{"proposal": addr.String(), "member": m.pub.String()},
-			})
+			return c.submitPlan(ctx, plan, "proposal", payer, signer{}, m)
 		}
 	}
-}
-
-// extendNeeded is how many bytes the programdata of p's program still lacks for p's buffer.
-func (c *cli) extendNeeded(ctx context.Context, p *um.Proposal) (int, error) {
-	if p.Kind != um.ProposalKindUpgrade && p.Kind != um.ProposalKindRollback {
-		return 0, nil
-	}
-	pd, err := c.reader.Account(ctx, txbuild.Programdata(p.Program))
-	if err != nil {
-		return 0, err
-	}
-	buf, err := c.reader.Account(ctx, p.Buffer)
-	if err != nil {
-		return 0, err
-	}
-	return txbuild.ExtendNeeded(len(pd.Data.GetBinary()), len(buf.Data.GetBinary())), nil
 }
 
 func executeCmd(fs *flag.FlagSet) body {
 	return func(c *cli, ctx context.Context, args []string) (any, error) {
-		addr, p, g, err := c.proposalState(ctx, args)
+		addr, err := oneArg("PROPOSAL", args)
 		if err != nil {
-			return nil, err
-		}
-		now, err := c.reader.Now(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if err := txbuild.CheckExecute(addr, g, p, now); err != nil {
 			return nil, err
 		}
 		payer, err := c.payer()
@@ -480,58 +359,41 @@ func executeCmd(fs *flag.FlagSet) body {
 		}
 		var extended []any
 		for {
-			need, err := c.extendNeeded(ctx, p)
+			plan, err := c.reader.PlanExecute(ctx, addr, payer.pub)
+			var te *txbuild.Error
+			if errors.As(err, &te) && te.Code == txbuild.CodeExtendNeeded && !c.signOnly && !c.dryRun {
+				// Grow the programdata first: permissionless, one call per slot.
+				res, err := c.extendOnce(ctx, addr, payer)
+				if err != nil {
+					return nil, err
+				}
+				extended = append(extended, res["signature"])
+				continue
+			}
 			if err != nil {
 				return nil, err
 			}
-			if need == 0 {
-				break
+			res, err := c.submitPlan(ctx, plan, "proposal", payer, signer{})
+			if err == nil && len(extended) > 0 {
+				res["extendSignatures"] = extended
 			}
-			if c.signOnly || c.dryRun {
-				return nil, &txbuild.Error{Code: "EXTEND_NEEDED", Message: fmt.Sprintf("program %s's programdata lacks %d bytes for this upgrade", p.Program, need),
-					Hint: "run `umctl extend " + addr.String() + "` (permissionless) until it fits, then execute"}
-			}
-			res, err := c.extendOnce(ctx, addr, p, payer, need)
-			if err != nil {
-				return nil, err
-			}
-			extended = append(extended, res["signature"])
+			return res, err
 		}
-		ix, err := c.build.Execute(payer.pub, addr, p, g.Spill)
-		if err != nil {
-			return nil, err
-		}
-		fields := map[string]any{"proposal": addr.String(), "kind": txbuild.KindName(p.Kind)}
-		if len(extended) > 0 {
-			fields["extendSignatures"] = extended
-		}
-		if p.Kind == um.ProposalKindMigration {
-			fields["job"] = c.build.MigrationJob(addr).String()
-		}
-		return c.submit(ctx, action{
-			summary: fmt.Sprintf("execute %s proposal %d (%s)", txbuild.KindName(p.Kind), p.Index, addr),
-			ixs:     []solana.Instruction{ix}, payer: payer, fields: fields,
-		})
 	}
 }
 
 // extendOnce sends one extend_program and waits for the next slot: the loader allows one
 // extension of an account per slot.
-func (c *cli) extendOnce(ctx context.Context, addr solana.PublicKey, p *um.Proposal, payer signer, need int) (result, error) {
+func (c *cli) extendOnce(ctx context.Context, addr solana.PublicKey, payer signer) (result, error) {
 	slot, err := c.rpc.GetSlot(ctx, c.commitment)
 	if err != nil {
 		return nil, fmt.Errorf("get slot: %w", err)
 	}
-	const maxIncrease = 10 * 1024
-	rent, err := c.rpc.GetMinimumBalanceForRentExemption(ctx, uint64(min(need, maxIncrease)), c.commitment)
+	plan, err := c.reader.PlanExtend(ctx, addr, payer.pub)
 	if err != nil {
-		return nil, fmt.Errorf("get rent: %w", err)
+		return nil, err
 	}
-	res, err := c.submit(ctx, action{
-		summary: fmt.Sprintf("extend program %s's programdata (%d bytes missing)", p.Program, need),
-		ixs:     []solana.Instruction{c.build.Extend(payer.pub, addr, p)}, payer: payer, rent: rent,
-		fields: map[string]any{"proposal": addr.String(), "missingBytes": need, "addedBytes": min(need, maxIncrease)},
-	})
+	res, err := c.submitPlan(ctx, plan, "proposal", payer, payer)
 	if err != nil || c.signOnly || c.dryRun {
 		return res, err
 	}
@@ -550,27 +412,38 @@ func (c *cli) extendOnce(ctx context.Context, addr solana.PublicKey, p *um.Propo
 
 func extendCmd(fs *flag.FlagSet) body {
 	return func(c *cli, ctx context.Context, args []string) (any, error) {
-		addr, p, _, err := c.proposalState(ctx, args)
+		addr, err := oneArg("PROPOSAL", args)
 		if err != nil {
 			return nil, err
-		}
-		if p.Kind != um.ProposalKindUpgrade && p.Kind != um.ProposalKindRollback {
-			return nil, &txbuild.Error{Code: txbuild.CodeWrongProposalKind, Message: fmt.Sprintf("proposal %s is a %s, not an upgrade or rollback", addr, txbuild.KindName(p.Kind))}
-		}
-		if p.Status != um.ProposalStatusApproved {
-			return nil, &txbuild.Error{Code: txbuild.CodeProposalNotApproved, Message: fmt.Sprintf("proposal %s is %s", addr, txbuild.StatusName(p.Status)), Hint: "extend only an approved upgrade"}
-		}
-		need, err := c.extendNeeded(ctx, p)
-		if err != nil {
-			return nil, err
-		}
-		if need == 0 {
-			return nil, &txbuild.Error{Code: txbuild.CodeExtendNotNeeded, Message: fmt.Sprintf("program %s's programdata already holds proposal %s's binary", p.Program, addr), Hint: "execute it"}
 		}
 		payer, err := c.payer()
 		if err != nil {
 			return nil, err
 		}
-		return c.extendOnce(ctx, addr, p, payer, need)
+		return c.extendOnce(ctx, addr, payer)
 	}
+}
+
+// submitPlan sends plan paid by payer and signed by signers; rentPayer (when set) pays the
+// plan's rent and must hold it. The plan's address is reported under addressName.
+func (c *cli) submitPlan(ctx context.Context, plan *txbuild.Plan, addressName string, payer, rentPayer signer, signers ...signer) (result, error) {
+	fields := map[string]any{addressName: plan.Address.String()}
+	for k, v := range plan.Details {
+		fields[k] = v
+	}
+	a := action{summary: plan.Summary, ixs: plan.Instructions, payer: payer, signers: others(payer, signers...), fields: fields}
+	switch {
+	case plan.Rent == 0 || rentPayer.pub.IsZero():
+	case rentPayer.pub.Equals(payer.pub):
+		a.rent = plan.Rent
+	case !c.signOnly:
+		bal, err := c.reader.Balance(ctx, rentPayer.pub)
+		if err != nil {
+			return nil, err
+		}
+		if err := txbuild.CheckFunded(rentPayer.pub, bal, plan.Rent); err != nil {
+			return nil, fmt.Errorf("%s pays the rent of the new account: %w", rentPayer.pub, err)
+		}
+	}
+	return c.submit(ctx, a)
 }
