@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gagliardetto/solana-go"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -33,6 +34,10 @@ type ServerConfig struct {
 	// SubscriberBuffer is how many events a subscription may fall behind
 	// before it is dropped.
 	SubscriberBuffer int
+	// RPCURL is the Solana JSON-RPC the build* mutations read; empty disables them.
+	RPCURL string
+	// ProgramID is upgrade_manager's address for the build* mutations (zero: the IDL's).
+	ProgramID solana.PublicKey
 }
 
 // DefaultServerConfig returns the defaults, without an address or database.
@@ -123,6 +128,9 @@ func (s *Server) Run(ctx context.Context) error {
 		MaxPageSize:      cfg.Limits.MaxPageSize,
 		DefaultPageSize:  cfg.Limits.DefaultPageSize,
 		SubscriberBuffer: cfg.SubscriberBuffer,
+	}
+	if cfg.RPCURL != "" {
+		resolver.Build = NewBuilder(cfg.RPCURL, cfg.ProgramID)
 	}
 	h := NewHandler(HandlerConfig{
 		Resolver:       resolver,

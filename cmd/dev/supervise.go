@@ -42,6 +42,10 @@ func (m *Main) runGraphQL(ctx context.Context) error {
 	cfg.Addr = m.Config.GraphQLAddr
 	cfg.DatabaseURL = m.databaseURL
 	cfg.AllowedOrigins = []string{"*"}
+	if m.Config.Localnet {
+		// The build* mutations read the local node.
+		cfg.RPCURL, _ = localnetURLs(m.Config.LocalnetArgs)
+	}
 	s := graph.NewServer(cfg, m.Logger.With(slog.String("component", "graphql")))
 	go func() {
 		select {

@@ -13,7 +13,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gagliardetto/solana-go"
+
 	"github.com/upgrade-manager/upgrade-manager/graph"
+	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
 func main() {
@@ -70,12 +73,19 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	fs.Int64Var(&c.Limits.MaxBodyBytes, "max-body-bytes", int64(envInt("GRAPHQL_MAX_BODY_BYTES", int(c.Limits.MaxBodyBytes))), "maximum request body and websocket message `bytes` ($GRAPHQL_MAX_BODY_BYTES)")
 	fs.IntVar(&c.SubscriberBuffer, "subscriber-buffer", envInt("GRAPHQL_SUBSCRIBER_BUFFER", c.SubscriberBuffer), "`events` a subscription may fall behind before it is dropped ($GRAPHQL_SUBSCRIBER_BUFFER)")
 	fs.DurationVar(&c.KeepAlive, "keepalive", c.KeepAlive, "websocket keepalive `interval`")
+	fs.StringVar(&c.RPCURL, "rpc-url", env("SOLANA_RPC_URL", ""), "Solana JSON-RPC `URL` the build* mutations read; empty disables them ($SOLANA_RPC_URL)")
+	programID := fs.String("program-id", env("UPGRADE_MANAGER_PROGRAM_ID", um.ProgramAddress), "upgrade_manager's `address` for the build* mutations ($UPGRADE_MANAGER_PROGRAM_ID)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	pid, err := solana.PublicKeyFromBase58(*programID)
+	if err != nil {
+		return fmt.Errorf("-program-id %q: %w", *programID, err)
+	}
+	c.ProgramID = pid
 	for _, o := range strings.Split(origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			c.AllowedOrigins = append(c.AllowedOrigins, o)

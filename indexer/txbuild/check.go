@@ -68,7 +68,7 @@ func memberIndex(gov *um.Governance, key solana.PublicKey) int {
 // CheckMember refuses key unless it is a member of gov (at governance).
 func CheckMember(governance solana.PublicKey, gov *um.Governance, key solana.PublicKey) error {
 	if memberIndex(gov, key) < 0 {
-		return refuse(CodeNotAMember, "sign with a member's keypair (--keypair), or propose a config change that adds this key",
+		return refuse(CodeNotAMember, "sign as a member (umctl: --keypair), or propose a config change that adds this key",
 			"%s is not a member of governance %s", key, governance)
 	}
 	return nil
@@ -187,7 +187,7 @@ func (b *Builder) CheckBufferLocked(buffer solana.PublicKey, data []byte, progra
 			got = auth.String()
 		}
 		return refuse(CodeBufferNotLocked,
-			fmt.Sprintf("hand it to the manager with `write-buffer --resume %s --program %s` or `solana program set-buffer-authority %s --new-buffer-authority %s`", buffer, program, buffer, want),
+			fmt.Sprintf("hand it to the manager: `umctl write-buffer FILE --program %s --resume %s`, or `solana program set-buffer-authority %s --new-buffer-authority %s`", program, buffer, buffer, want),
 			"buffer %s's authority is %s, not program %s's upgrade-authority PDA %s", buffer, got, program, want)
 	}
 	elf, _ := BufferELF(data)
@@ -200,7 +200,7 @@ func (b *Builder) CheckBufferLocked(buffer solana.PublicKey, data []byte, progra
 // CheckFunded refuses a payer whose balance is below need lamports.
 func CheckFunded(payer solana.PublicKey, balance, need uint64) error {
 	if balance < need {
-		return refuse(CodeUnfundedPayer, "fund it (`solana transfer` or `solana airdrop` on a test cluster) or pass another --fee-payer",
+		return refuse(CodeUnfundedPayer, "fund it (`solana transfer`, or `solana airdrop` on a test cluster) or choose another fee payer (umctl: --fee-payer)",
 			"fee payer %s has %s SOL, needs at least %s SOL", payer, sol(balance), sol(need))
 	}
 	return nil

@@ -27,7 +27,7 @@ func (r *Reader) Account(ctx context.Context, key solana.PublicKey) (*rpc.Accoun
 		return nil, fmt.Errorf("get account %s: %w", key, err)
 	}
 	if err != nil || res == nil || res.Value == nil {
-		return nil, refuse(CodeNotFound, "check the address and --url", "account %s does not exist", key)
+		return nil, refuse(CodeNotFound, "check the address and the cluster (umctl: --url)", "account %s does not exist", key)
 	}
 	return res.Value, nil
 }
