@@ -289,9 +289,22 @@ func TestUpgradeAndRollbackWithTheCLI(t *testing.T) {
 		t.Fatal("the target does not run the token ELF after execute")
 	}
 	w.refused("PROPOSAL_NOT_OPEN", "approve", proposal, "--keypair", m2)
+	dumped := w.ok("dump", target, filepath.Join(w.dir, "deployed.so"))
+	if dumped["programHash"] != hexHash(token) {
+		t.Fatalf("dump of the upgraded target: %v, want hash %s", dumped, hexHash(token))
+	}
 	show := w.ok("show", proposal, "--chain")
-	if show["proposal"].(map[string]any)["status"] != "executed" || len(show["history"].([]any)) < 5 {
+	if show["proposal"].(map[string]any)["status"] != "executed" {
 		t.Fatalf("show = %v", show)
+	}
+	var events []string
+	for _, e := range show["history"].([]any) {
+		if name, ok := e.(map[string]any)["event"].(string); ok {
+			events = append(events, name)
+		}
+	}
+	if got := strings.Join(events, ","); !strings.HasPrefix(got, "propose_upgrade,approve,approve,extend_program") || !strings.HasSuffix(got, ",execute_upgrade") {
+		t.Fatalf("history = %s", got)
 	}
 
 	// Rolling back to the current binary is refused; to the original memo build it works, with

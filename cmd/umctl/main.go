@@ -87,6 +87,9 @@ func commands() []command {
 		{"show", "PROPOSAL", "everything about a proposal, with its history", showCmd},
 		{"migration status", "PROPOSAL", "progress of a migration proposal's job", migrationStatusCmd},
 		{"verify", "PROPOSAL", "compare a local build (--so FILE) with the proposal's on-chain hash", verifyCmd},
+		{"dump", "PROGRAM FILE", "write a deployed program's ELF to a file", dumpCmd},
+		{"keygen", "", "write a new keypair file (-o FILE; default --keypair's path)", keygenCmd},
+		{"address", "", "print --keypair's public key", addressCmd},
 	}
 }
 
@@ -294,6 +297,9 @@ func (c *cli) print(v any) {
 		return
 	}
 	// Plain maps print as sorted "key: value" lines.
+	if r, ok := v.(result); ok {
+		v = map[string]any(r)
+	}
 	if m, ok := v.(map[string]any); ok {
 		keys := make([]string, 0, len(m))
 		for k := range m {

@@ -49,3 +49,19 @@ func TestUsageErrors(t *testing.T) {
 		t.Fatalf("help: exit %d, %q", code, out.String())
 	}
 }
+
+func TestKeygenAndAddress(t *testing.T) {
+	path := t.TempDir() + "/id.json"
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"keygen", "-o", path, "--json"}, &out, &errb); code != exitOK {
+		t.Fatalf("keygen: exit %d %s", code, errb.String())
+	}
+	created := out.String()
+	out.Reset()
+	if code := run(context.Background(), []string{"address", "--keypair", path}, &out, &errb); code != exitOK || !strings.Contains(created, strings.TrimSpace(out.String())) {
+		t.Fatalf("address %q is not the created key %s", out.String(), created)
+	}
+	if code := run(context.Background(), []string{"keygen", "-o", path}, &out, &errb); code == exitOK || !strings.Contains(errb.String(), "not overwriting") {
+		t.Fatalf("keygen over an existing file: exit %d %s", code, errb.String())
+	}
+}

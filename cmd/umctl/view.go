@@ -301,8 +301,46 @@ func showCmd(fs *flag.FlagSet) body {
 		if err != nil {
 			return nil, err
 		}
-		return res, nil
+		return showResult(res), nil
 	}
+}
+
+// showResult is `show`'s answer: JSON as it is, text as a summary and a history table.
+type showResult map[string]any
+
+func (s showResult) MarshalJSON() ([]byte, error) { return json.Marshal(map[string]any(s)) }
+
+func (s showResult) text(w io.Writer) {
+	row := s["proposal"].(proposalRow)
+	fmt.Fprintf(w, "proposal #%d %s: %s, %s, %d/%d approvals, %s\n", row.Index, row.Address, row.Kind, row.Status, row.Approvals, row.Threshold, when(row))
+	if len(row.Missing) > 0 && (row.Status == "active" || row.Status == "approved") {
+		fmt.Fprintf(w, "  not approved by: %s\n", strings.Join(row.Missing, ", "))
+	}
+	for _, k := range []string{"governance", "proposer", "program", "buffer", "bufferHash", "bufferElfLength", "extendBytesNeeded", "buildHash", "metadataUri", "createdAt", "executedAt", "cancelVotes"} {
+		if v, ok := s[k]; ok && v != "" {
+			fmt.Fprintf(w, "  %-18s %v\n", k+":", v)
+		}
+	}
+	for _, k := range []string{"configChange", "migration"} {
+		if v, ok := s[k].(json.RawMessage); ok {
+			fmt.Fprintf(w, "  %-18s %s\n", k+":", v)
+		}
+	}
+	fmt.Fprintf(w, "history (%s):\n", s["historySource"])
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, e := range s["history"].([]map[string]any) {
+		var cols []string
+		for _, k := range []string{"time", "event", "by", "slot", "signature"} {
+			if v, ok := e[k]; ok {
+				cols = append(cols, fmt.Sprint(v))
+			}
+		}
+		if failed, _ := e["failed"].(bool); failed {
+			cols = append(cols, "FAILED")
+		}
+		fmt.Fprintln(tw, "  "+strings.Join(cols, "\t"))
+	}
+	_ = tw.Flush()
 }
 
 func popcount(v uint32) int {
@@ -324,11 +362,34 @@ func (c *cli) chainHistory(ctx context.Context, addr solana.PublicKey) ([]map[st
 		return nil, fmt.Errorf("get signatures of %s: %w", addr, err)
 	}
 	out := []map[string]any{}
+	v0 := uint64(0)
 	for i := len(sigs) - 1; i >= 0; i-- {
 		s := sigs[i]
 		e := map[string]any{"signature": s.Signature.String(), "slot": s.Slot, "failed": s.Err != nil}
 		if s.BlockTime != nil {
 			e["time"] = s.BlockTime.Time().UTC().Format(time.RFC3339)
+		}
+		// Name what the transaction did from its upgrade_manager instructions.
+		res, err := c.rpc.GetTransaction(ctx, s.Signature, &rpc.GetTransactionOpts{
+			Encoding: solana.EncodingBase64, Commitment: commitment, MaxSupportedTransactionVersion: &v0,
+		})
+		if err == nil && res != nil && res.Transaction != nil {
+			if tx, err := res.Transaction.GetTransaction(); err == nil {
+				var names []string
+				for _, ix := range tx.Message.Instructions {
+					if int(ix.ProgramIDIndex) < len(tx.Message.AccountKeys) && tx.Message.AccountKeys[ix.ProgramIDIndex].Equals(c.programID) {
+						if name, ok := um.InstructionName(ix.Data); ok {
+							names = append(names, name)
+						}
+					}
+				}
+				if len(names) > 0 {
+					e["event"] = strings.Join(names, "+")
+				}
+				if len(tx.Message.AccountKeys) > 0 {
+					e["by"] = tx.Message.AccountKeys[0].String()
+				}
+			}
 		}
 		out = append(out, e)
 	}
