@@ -65,6 +65,9 @@ func initCmd(fs *flag.FlagSet) body {
 	fs.Var(&grace, "grace-period", "how long after the eta an approved proposal may execute (default 14 days)")
 	spill := fs.String("spill", "", "account that gets upgrade buffers' lamports back (default: the fee payer)")
 	return func(c *cli, ctx context.Context, _ []string) (any, error) {
+		if c.signOnly {
+			return nil, errors.New("init also signs with a one-time create key it generates, so it cannot print a message for others to sign; run it with a local fee payer (the members may be any keys, vaults included)")
+		}
 		payer, err := c.payer()
 		if err != nil {
 			return nil, err
