@@ -91,6 +91,8 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
+func (w *world) ctx() context.Context { return context.Background() }
+
 // umctl runs the CLI with --url and --json and returns its parsed stdout and exit code.
 func (w *world) umctl(args ...string) (map[string]any, int, string) {
 	w.t.Helper()
