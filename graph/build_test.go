@@ -283,3 +283,66 @@ func TestBuildersUnavailableWithoutRPC(t *testing.T) {
 		t.Fatalf("errors = %+v, want %s", res.Errors, graph.CodeUnavailable)
 	}
 }
+
+// An upgrade whose binary outgrows the programdata: buildExecute refuses EXTEND_NEEDED until
+// buildExtend's transactions have grown it, then the upgrade executes.
+func TestBuildExtendThenExecute(t *testing.T) {
+	w := newChainWorld(t)
+	m0, m1 := w.members[0], w.members[1]
+	ctx := context.Background()
+	a, err := w.rpc.GetAccountInfo(ctx, solana.TokenProgramID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	elf := a.Value.Data.GetBinary()
+	buffer := solana.NewWallet().PrivateKey
+	rent, err := w.rpc.GetMinimumBalanceForRentExemption(ctx, txbuild.BufferSize(len(elf)), rpc.CommitmentConfirmed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.send(txbuild.CreateBuffer(w.payer.PublicKey(), buffer.PublicKey(), w.payer.PublicKey(), len(elf), rent), buffer)
+	for _, c := range txbuild.Chunks(elf, 900) {
+		w.send([]solana.Instruction{txbuild.WriteBuffer(buffer.PublicKey(), w.payer.PublicKey(), uint32(c.Offset), c.Data)})
+	}
+	w.send([]solana.Instruction{w.build.LockBuffer(buffer.PublicKey(), w.payer.PublicKey(), w.node.Target)})
+
+	up := w.built("buildProposeUpgrade", fmt.Sprintf(`{program: %q, buffer: %q, proposer: %q}`, w.node.Target, buffer.PublicKey(), m0.PublicKey()))
+	w.signAndSend(up, m0)
+	proposal := up["address"].(string)
+	for _, m := range []solana.PrivateKey{m0, m1} {
+		w.signAndSend(w.built("buildApprove", fmt.Sprintf(`{proposal: %q, member: %q}`, proposal, m.PublicKey())), m)
+	}
+	w.advanceClock(um.DefaultTimelockSeconds)
+	execute := fmt.Sprintf(`{proposal: %q, signer: %q}`, proposal, w.payer.PublicKey())
+	extends := 0
+	for {
+		if _, code := w.mutate("buildExecute", execute); code == "" {
+			break
+		} else if code != "EXTEND_NEEDED" {
+			t.Fatalf("buildExecute: %s", code)
+		}
+		ext := w.built("buildExtend", fmt.Sprintf(`{proposal: %q, signer: %q, options: {simulate: true}}`, proposal, w.payer.PublicKey()))
+		if ext["simulation"].(map[string]any)["ok"] != true {
+			t.Fatalf("extend simulation: %v", ext["simulation"])
+		}
+		slot, err := w.rpc.GetSlot(ctx, rpc.CommitmentConfirmed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.signAndSend(ext, w.payer)
+		extends++
+		// The loader extends an account once per slot.
+		for cur := slot; cur <= slot+1; time.Sleep(50 * time.Millisecond) {
+			if cur, err = w.rpc.GetSlot(ctx, rpc.CommitmentConfirmed); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if extends == 0 {
+		t.Fatal("the token ELF fitted memo's programdata without extending")
+	}
+	w.refused("EXTEND_NOT_NEEDED", "buildExtend", execute)
+	w.signAndSend(w.built("buildExecute", execute), w.payer)
+	w.waitFor(fmt.Sprintf(`{ proposal(address: %q) { status } }`, proposal), `"status":"EXECUTED"`)
+	w.waitFor(`{ events(filter: {names: ["ProgramExtended"]}) { totalCount } }`, fmt.Sprintf(`"totalCount":%d`, extends))
+}
