@@ -41,6 +41,7 @@ type ResolverRoot interface {
 	Migration() MigrationResolver
 	MigrationConnection() MigrationConnectionResolver
 	MigrationProgress() MigrationProgressResolver
+	Mutation() MutationResolver
 	Proposal() ProposalResolver
 	ProposalConnection() ProposalConnectionResolver
 	ProposalUpdate() ProposalUpdateResolver
@@ -81,6 +82,20 @@ type ComplexityRoot struct {
 		Status          func(childComplexity int) int
 		Threshold       func(childComplexity int) int
 		Time            func(childComplexity int) int
+	}
+
+	BuiltTransaction struct {
+		Address              func(childComplexity int) int
+		Blockhash            func(childComplexity int) int
+		Details              func(childComplexity int) int
+		FeePayer             func(childComplexity int) int
+		LastValidBlockHeight func(childComplexity int) int
+		Message              func(childComplexity int) int
+		RentLamports         func(childComplexity int) int
+		Signers              func(childComplexity int) int
+		Simulation           func(childComplexity int) int
+		Summary              func(childComplexity int) int
+		Transaction          func(childComplexity int) int
 	}
 
 	ConfigChange struct {
@@ -266,6 +281,19 @@ type ComplexityRoot struct {
 		Total      func(childComplexity int) int
 	}
 
+	Mutation struct {
+		BuildApprove             func(childComplexity int, input BuildVoteInput) int
+		BuildCancel              func(childComplexity int, input BuildVoteInput) int
+		BuildExecute             func(childComplexity int, input BuildPermissionlessInput) int
+		BuildExtend              func(childComplexity int, input BuildPermissionlessInput) int
+		BuildProposeConfigChange func(childComplexity int, input BuildProposeConfigChangeInput) int
+		BuildProposeRollback     func(childComplexity int, input BuildProposeBinaryInput) int
+		BuildProposeUpgrade      func(childComplexity int, input BuildProposeBinaryInput) int
+		BuildRegisterProgram     func(childComplexity int, input BuildRegisterProgramInput) int
+		BuildRevoke              func(childComplexity int, input BuildVoteInput) int
+		BuildStartMigration      func(childComplexity int, input BuildPermissionlessInput) int
+	}
+
 	PageInfo struct {
 		EndCursor       func(childComplexity int) int
 		HasNextPage     func(childComplexity int) int
@@ -365,6 +393,14 @@ type ComplexityRoot struct {
 		ToHash     func(childComplexity int) int
 	}
 
+	Simulation struct {
+		Error         func(childComplexity int) int
+		Logs          func(childComplexity int) int
+		Ok            func(childComplexity int) int
+		ProgramError  func(childComplexity int) int
+		UnitsConsumed func(childComplexity int) int
+	}
+
 	Subscription struct {
 		Approvals         func(childComplexity int, proposal *string, governance *string, after *string) int
 		Events            func(childComplexity int, names []string, after *string) int
@@ -430,6 +466,18 @@ type MigrationConnectionResolver interface {
 }
 type MigrationProgressResolver interface {
 	Migration(ctx context.Context, obj *MigrationProgress) (*store.Migration, error)
+}
+type MutationResolver interface {
+	BuildApprove(ctx context.Context, input BuildVoteInput) (*BuiltTransaction, error)
+	BuildRevoke(ctx context.Context, input BuildVoteInput) (*BuiltTransaction, error)
+	BuildCancel(ctx context.Context, input BuildVoteInput) (*BuiltTransaction, error)
+	BuildExecute(ctx context.Context, input BuildPermissionlessInput) (*BuiltTransaction, error)
+	BuildStartMigration(ctx context.Context, input BuildPermissionlessInput) (*BuiltTransaction, error)
+	BuildExtend(ctx context.Context, input BuildPermissionlessInput) (*BuiltTransaction, error)
+	BuildProposeUpgrade(ctx context.Context, input BuildProposeBinaryInput) (*BuiltTransaction, error)
+	BuildProposeRollback(ctx context.Context, input BuildProposeBinaryInput) (*BuiltTransaction, error)
+	BuildProposeConfigChange(ctx context.Context, input BuildProposeConfigChangeInput) (*BuiltTransaction, error)
+	BuildRegisterProgram(ctx context.Context, input BuildRegisterProgramInput) (*BuiltTransaction, error)
 }
 type ProposalResolver interface {
 	Governance(ctx context.Context, obj *store.Proposal) (*store.Governance, error)
@@ -638,6 +686,73 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ApprovalEvent.Time(childComplexity), true
+
+	case "BuiltTransaction.address":
+		if e.ComplexityRoot.BuiltTransaction.Address == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BuiltTransaction.Address(childComplexity), true
+	case "BuiltTransaction.blockhash":
+		if e.ComplexityRoot.BuiltTransaction.Blockhash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BuiltTransaction.Blockhash(childComplexity), true
+	case "BuiltTransaction.details":
+		if e.ComplexityRoot.BuiltTransaction.Details == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BuiltTransaction.Details(childComplexity), true
+	case "BuiltTransaction.feePayer":
+		if e.ComplexityRoot.BuiltTransaction.FeePayer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BuiltTransaction.FeePayer(childComplexity), true
+	case "BuiltTransaction.lastValidBlockHeight":
+		if e.ComplexityRoot.BuiltTransaction.LastValidBlockHeight == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BuiltTransaction.LastValidBlockHeight(childComplexity), true
+	case "BuiltTransaction.message":
+		if e.ComplexityRoot.BuiltTransaction.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BuiltTransaction.Message(childComplexity), true
+	case "BuiltTransaction.rentLamports":
+		if e.ComplexityRoot.BuiltTransaction.RentLamports == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BuiltTransaction.RentLamports(childComplexity), true
+	case "BuiltTransaction.signers":
+		if e.ComplexityRoot.BuiltTransaction.Signers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BuiltTransaction.Signers(childComplexity), true
+	case "BuiltTransaction.simulation":
+		if e.ComplexityRoot.BuiltTransaction.Simulation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BuiltTransaction.Simulation(childComplexity), true
+	case "BuiltTransaction.summary":
+		if e.ComplexityRoot.BuiltTransaction.Summary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BuiltTransaction.Summary(childComplexity), true
+	case "BuiltTransaction.transaction":
+		if e.ComplexityRoot.BuiltTransaction.Transaction == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BuiltTransaction.Transaction(childComplexity), true
 
 	case "ConfigChange.change":
 		if e.ComplexityRoot.ConfigChange.Change == nil {
@@ -1429,6 +1544,117 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MigrationProgress.Total(childComplexity), true
 
+	case "Mutation.buildApprove":
+		if e.ComplexityRoot.Mutation.BuildApprove == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_buildApprove_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.BuildApprove(childComplexity, args["input"].(BuildVoteInput)), true
+	case "Mutation.buildCancel":
+		if e.ComplexityRoot.Mutation.BuildCancel == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_buildCancel_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.BuildCancel(childComplexity, args["input"].(BuildVoteInput)), true
+	case "Mutation.buildExecute":
+		if e.ComplexityRoot.Mutation.BuildExecute == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_buildExecute_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.BuildExecute(childComplexity, args["input"].(BuildPermissionlessInput)), true
+	case "Mutation.buildExtend":
+		if e.ComplexityRoot.Mutation.BuildExtend == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_buildExtend_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.BuildExtend(childComplexity, args["input"].(BuildPermissionlessInput)), true
+	case "Mutation.buildProposeConfigChange":
+		if e.ComplexityRoot.Mutation.BuildProposeConfigChange == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_buildProposeConfigChange_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.BuildProposeConfigChange(childComplexity, args["input"].(BuildProposeConfigChangeInput)), true
+	case "Mutation.buildProposeRollback":
+		if e.ComplexityRoot.Mutation.BuildProposeRollback == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_buildProposeRollback_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.BuildProposeRollback(childComplexity, args["input"].(BuildProposeBinaryInput)), true
+	case "Mutation.buildProposeUpgrade":
+		if e.ComplexityRoot.Mutation.BuildProposeUpgrade == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_buildProposeUpgrade_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.BuildProposeUpgrade(childComplexity, args["input"].(BuildProposeBinaryInput)), true
+	case "Mutation.buildRegisterProgram":
+		if e.ComplexityRoot.Mutation.BuildRegisterProgram == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_buildRegisterProgram_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.BuildRegisterProgram(childComplexity, args["input"].(BuildRegisterProgramInput)), true
+	case "Mutation.buildRevoke":
+		if e.ComplexityRoot.Mutation.BuildRevoke == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_buildRevoke_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.BuildRevoke(childComplexity, args["input"].(BuildVoteInput)), true
+	case "Mutation.buildStartMigration":
+		if e.ComplexityRoot.Mutation.BuildStartMigration == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_buildStartMigration_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.BuildStartMigration(childComplexity, args["input"].(BuildPermissionlessInput)), true
+
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
 			break
@@ -1938,6 +2164,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Rollback.ToHash(childComplexity), true
 
+	case "Simulation.error":
+		if e.ComplexityRoot.Simulation.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Simulation.Error(childComplexity), true
+	case "Simulation.logs":
+		if e.ComplexityRoot.Simulation.Logs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Simulation.Logs(childComplexity), true
+	case "Simulation.ok":
+		if e.ComplexityRoot.Simulation.Ok == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Simulation.Ok(childComplexity), true
+	case "Simulation.programError":
+		if e.ComplexityRoot.Simulation.ProgramError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Simulation.ProgramError(childComplexity), true
+	case "Simulation.unitsConsumed":
+		if e.ComplexityRoot.Simulation.UnitsConsumed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Simulation.UnitsConsumed(childComplexity), true
+
 	case "Subscription.approvals":
 		if e.ComplexityRoot.Subscription.Approvals == nil {
 			break
@@ -1992,6 +2249,13 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("BuildOptions", ec.unmarshalInputBuildOptions),
+			graphql.NewInputUnmarshaler("BuildPermissionlessInput", ec.unmarshalInputBuildPermissionlessInput),
+			graphql.NewInputUnmarshaler("BuildProposeBinaryInput", ec.unmarshalInputBuildProposeBinaryInput),
+			graphql.NewInputUnmarshaler("BuildProposeConfigChangeInput", ec.unmarshalInputBuildProposeConfigChangeInput),
+			graphql.NewInputUnmarshaler("BuildRegisterProgramInput", ec.unmarshalInputBuildRegisterProgramInput),
+			graphql.NewInputUnmarshaler("BuildVoteInput", ec.unmarshalInputBuildVoteInput),
+			graphql.NewInputUnmarshaler("ConfigChangeInput", ec.unmarshalInputConfigChangeInput),
 			graphql.NewInputUnmarshaler("EventFilter", ec.unmarshalInputEventFilter),
 			graphql.NewInputUnmarshaler("MigrationFilter", ec.unmarshalInputMigrationFilter),
 			graphql.NewInputUnmarshaler("ProposalFilter", ec.unmarshalInputProposalFilter),
@@ -2030,6 +2294,21 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			}
 
 			return &response
+		}
+	case ast.Mutation:
+		return func(ctx context.Context) *graphql.Response {
+			if !first {
+				return nil
+			}
+			first = false
+			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
+			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
+			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
 		}
 	case ast.Subscription:
 		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
@@ -2074,6 +2353,134 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
+	{Name: "../schema/build.graphqls", Input: `"""
+Builders of unsigned transactions, for wallets and multisigs. Each checks the intent against the
+chain (membership, the proposal's state, the timelock, the buffer's lock) and answers a refusal
+with a code (NOT_A_MEMBER, ALREADY_APPROVED, TIMELOCK_NOT_ELAPSED, …) before building anything;
+otherwise it returns the transaction with a fresh blockhash and the fee payer set, unsigned. The
+server holds no key and sends nothing: sign the transaction in a wallet and send it to any RPC.
+Available when the server was started with an RPC URL (-rpc-url); otherwise they answer
+UNAVAILABLE.
+"""
+type Mutation {
+  "member approves proposal."
+  buildApprove(input: BuildVoteInput!): BuiltTransaction!
+  "member withdraws their approval."
+  buildRevoke(input: BuildVoteInput!): BuiltTransaction!
+  "member cancels (the proposer alone, while nobody else approved) or votes to cancel."
+  buildCancel(input: BuildVoteInput!): BuiltTransaction!
+  "Executes an approved proposal after its timelock (upgrade, rollback, config change, or the start of a migration)."
+  buildExecute(input: BuildPermissionlessInput!): BuiltTransaction!
+  "Starts an approved migration after its timelock: buildExecute restricted to migration proposals."
+  buildStartMigration(input: BuildPermissionlessInput!): BuiltTransaction!
+  "Grows the programdata by up to 10 KiB toward what an approved upgrade needs; one per slot."
+  buildExtend(input: BuildPermissionlessInput!): BuiltTransaction!
+  "proposer proposes upgrading program to a buffer locked to its upgrade-authority PDA."
+  buildProposeUpgrade(input: BuildProposeBinaryInput!): BuiltTransaction!
+  "proposer proposes rolling program back to an earlier release held in a locked buffer."
+  buildProposeRollback(input: BuildProposeBinaryInput!): BuiltTransaction!
+  "proposer proposes one change of the governance's members, thresholds, delays or spill account."
+  buildProposeConfigChange(input: BuildProposeConfigChangeInput!): BuiltTransaction!
+  "The program's upgrade authority hands it to a governance."
+  buildRegisterProgram(input: BuildRegisterProgramInput!): BuiltTransaction!
+}
+
+"Options every builder takes."
+input BuildOptions {
+  "Pays the fee (and rent of created accounts when it is also the proposer); default: the acting key."
+  feePayer: PublicKey
+  "Priority fee in micro-lamports per compute unit."
+  computeUnitPrice: U64
+  "Also simulate the transaction (without signature checks) and return the result."
+  simulate: Boolean = false
+}
+
+input BuildVoteInput {
+  proposal: PublicKey!
+  member: PublicKey!
+  options: BuildOptions
+}
+
+input BuildPermissionlessInput {
+  proposal: PublicKey!
+  "The key that signs and pays (anyone)."
+  signer: PublicKey!
+  options: BuildOptions
+}
+
+input BuildProposeBinaryInput {
+  program: PublicKey!
+  buffer: PublicKey!
+  proposer: PublicKey!
+  metadataUri: String = ""
+  "Git commit or build hash the binary was made from, hex (up to 32 bytes)."
+  buildHash: String = ""
+  options: BuildOptions
+}
+
+"Exactly one field."
+input ConfigChangeInput {
+  addMember: PublicKey
+  removeMember: PublicKey
+  threshold: Int
+  rollbackThreshold: Int
+  timelockSeconds: U64
+  rollbackTimelockSeconds: U64
+  gracePeriodSeconds: U64
+  spill: PublicKey
+}
+
+input BuildProposeConfigChangeInput {
+  governance: PublicKey!
+  proposer: PublicKey!
+  change: ConfigChangeInput!
+  metadataUri: String = ""
+  options: BuildOptions
+}
+
+input BuildRegisterProgramInput {
+  governance: PublicKey!
+  program: PublicKey!
+  "The program's upgrade authority now."
+  authority: PublicKey!
+  options: BuildOptions
+}
+
+"An unsigned transaction and what it needs."
+type BuiltTransaction {
+  "The wire transaction, base64, with an empty (all-zero) signature per signer: what wallets' signTransaction takes."
+  transaction: String!
+  "The message the signers sign, base64."
+  message: String!
+  blockhash: String!
+  "The transaction can land until the chain passes this block height."
+  lastValidBlockHeight: U64!
+  feePayer: PublicKey!
+  "Keys that must sign, fee payer first."
+  signers: [PublicKey!]!
+  "What the transaction does, in words."
+  summary: String!
+  "The account it creates or acts on (the proposal, the managed-program record)."
+  address: PublicKey!
+  "Lamports the first signer pays besides fees (rent of created accounts)."
+  rentLamports: U64!
+  "Facts worth showing, e.g. bufferHash, job, index."
+  details: JSON!
+  "Present when simulate was set."
+  simulation: Simulation
+}
+
+"The result of simulating a built transaction."
+type Simulation {
+  ok: Boolean!
+  "The transaction error, when it failed."
+  error: JSON
+  "upgrade_manager's error name, when it is the program's."
+  programError: String
+  logs: [String!]!
+  unitsConsumed: U64
+}
+`, BuiltIn: false},
 	{Name: "../schema/event.graphqls", Input: `"""
 An entry of the audit log: one event the program emitted, in the global order the indexer
 committed it (seq).
@@ -2741,6 +3148,34 @@ func (ec *executionContext) childFields_ApprovalEvent(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type ApprovalEvent", field.Name)
 }
 
+func (ec *executionContext) childFields_BuiltTransaction(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "transaction":
+		return ec.fieldContext_BuiltTransaction_transaction(ctx, field)
+	case "message":
+		return ec.fieldContext_BuiltTransaction_message(ctx, field)
+	case "blockhash":
+		return ec.fieldContext_BuiltTransaction_blockhash(ctx, field)
+	case "lastValidBlockHeight":
+		return ec.fieldContext_BuiltTransaction_lastValidBlockHeight(ctx, field)
+	case "feePayer":
+		return ec.fieldContext_BuiltTransaction_feePayer(ctx, field)
+	case "signers":
+		return ec.fieldContext_BuiltTransaction_signers(ctx, field)
+	case "summary":
+		return ec.fieldContext_BuiltTransaction_summary(ctx, field)
+	case "address":
+		return ec.fieldContext_BuiltTransaction_address(ctx, field)
+	case "rentLamports":
+		return ec.fieldContext_BuiltTransaction_rentLamports(ctx, field)
+	case "details":
+		return ec.fieldContext_BuiltTransaction_details(ctx, field)
+	case "simulation":
+		return ec.fieldContext_BuiltTransaction_simulation(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BuiltTransaction", field.Name)
+}
+
 func (ec *executionContext) childFields_ConfigChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "proposal":
@@ -3279,6 +3714,22 @@ func (ec *executionContext) childFields_Rollback(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type Rollback", field.Name)
 }
 
+func (ec *executionContext) childFields_Simulation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "ok":
+		return ec.fieldContext_Simulation_ok(ctx, field)
+	case "error":
+		return ec.fieldContext_Simulation_error(ctx, field)
+	case "programError":
+		return ec.fieldContext_Simulation_programError(ctx, field)
+	case "logs":
+		return ec.fieldContext_Simulation_logs(ctx, field)
+	case "unitsConsumed":
+		return ec.fieldContext_Simulation_unitsConsumed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Simulation", field.Name)
+}
+
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "name":
@@ -3514,6 +3965,146 @@ func (ec *executionContext) field_ManagedProgram_releases_args(ctx context.Conte
 		return nil, err
 	}
 	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_buildApprove_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (BuildVoteInput, error) {
+			return ec.unmarshalNBuildVoteInput2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuildVoteInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_buildCancel_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (BuildVoteInput, error) {
+			return ec.unmarshalNBuildVoteInput2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuildVoteInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_buildExecute_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (BuildPermissionlessInput, error) {
+			return ec.unmarshalNBuildPermissionlessInput2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuildPermissionlessInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_buildExtend_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (BuildPermissionlessInput, error) {
+			return ec.unmarshalNBuildPermissionlessInput2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuildPermissionlessInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_buildProposeConfigChange_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (BuildProposeConfigChangeInput, error) {
+			return ec.unmarshalNBuildProposeConfigChangeInput2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuildProposeConfigChangeInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_buildProposeRollback_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (BuildProposeBinaryInput, error) {
+			return ec.unmarshalNBuildProposeBinaryInput2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuildProposeBinaryInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_buildProposeUpgrade_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (BuildProposeBinaryInput, error) {
+			return ec.unmarshalNBuildProposeBinaryInput2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuildProposeBinaryInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_buildRegisterProgram_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (BuildRegisterProgramInput, error) {
+			return ec.unmarshalNBuildRegisterProgramInput2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuildRegisterProgramInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_buildRevoke_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (BuildVoteInput, error) {
+			return ec.unmarshalNBuildVoteInput2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuildVoteInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_buildStartMigration_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (BuildPermissionlessInput, error) {
+			return ec.unmarshalNBuildPermissionlessInput2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuildPermissionlessInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -4522,6 +5113,268 @@ func (ec *executionContext) _ApprovalEvent_time(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_ApprovalEvent_time(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ApprovalEvent", field, false, false, "Timestamp")
+}
+
+func (ec *executionContext) _BuiltTransaction_transaction(ctx context.Context, field graphql.CollectedField, obj *BuiltTransaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BuiltTransaction_transaction(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Transaction, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BuiltTransaction_transaction(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BuiltTransaction", field, false, false, "String")
+}
+
+func (ec *executionContext) _BuiltTransaction_message(ctx context.Context, field graphql.CollectedField, obj *BuiltTransaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BuiltTransaction_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BuiltTransaction_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BuiltTransaction", field, false, false, "String")
+}
+
+func (ec *executionContext) _BuiltTransaction_blockhash(ctx context.Context, field graphql.CollectedField, obj *BuiltTransaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BuiltTransaction_blockhash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Blockhash, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BuiltTransaction_blockhash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BuiltTransaction", field, false, false, "String")
+}
+
+func (ec *executionContext) _BuiltTransaction_lastValidBlockHeight(ctx context.Context, field graphql.CollectedField, obj *BuiltTransaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BuiltTransaction_lastValidBlockHeight(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastValidBlockHeight, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNU642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BuiltTransaction_lastValidBlockHeight(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BuiltTransaction", field, false, false, "U64")
+}
+
+func (ec *executionContext) _BuiltTransaction_feePayer(ctx context.Context, field graphql.CollectedField, obj *BuiltTransaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BuiltTransaction_feePayer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FeePayer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNPublicKey2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BuiltTransaction_feePayer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BuiltTransaction", field, false, false, "PublicKey")
+}
+
+func (ec *executionContext) _BuiltTransaction_signers(ctx context.Context, field graphql.CollectedField, obj *BuiltTransaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BuiltTransaction_signers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Signers, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNPublicKey2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BuiltTransaction_signers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BuiltTransaction", field, false, false, "PublicKey")
+}
+
+func (ec *executionContext) _BuiltTransaction_summary(ctx context.Context, field graphql.CollectedField, obj *BuiltTransaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BuiltTransaction_summary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Summary, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BuiltTransaction_summary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BuiltTransaction", field, false, false, "String")
+}
+
+func (ec *executionContext) _BuiltTransaction_address(ctx context.Context, field graphql.CollectedField, obj *BuiltTransaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BuiltTransaction_address(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Address, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNPublicKey2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BuiltTransaction_address(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BuiltTransaction", field, false, false, "PublicKey")
+}
+
+func (ec *executionContext) _BuiltTransaction_rentLamports(ctx context.Context, field graphql.CollectedField, obj *BuiltTransaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BuiltTransaction_rentLamports(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RentLamports, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNU642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BuiltTransaction_rentLamports(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BuiltTransaction", field, false, false, "U64")
+}
+
+func (ec *executionContext) _BuiltTransaction_details(ctx context.Context, field graphql.CollectedField, obj *BuiltTransaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BuiltTransaction_details(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Details, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v json.RawMessage) graphql.Marshaler {
+			return ec.marshalNJSON2encodingᚋjsonᚐRawMessage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BuiltTransaction_details(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BuiltTransaction", field, false, false, "JSON")
+}
+
+func (ec *executionContext) _BuiltTransaction_simulation(ctx context.Context, field graphql.CollectedField, obj *BuiltTransaction) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BuiltTransaction_simulation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Simulation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *Simulation) graphql.Marshaler {
+			return ec.marshalOSimulation2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐSimulation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BuiltTransaction_simulation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BuiltTransaction",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Simulation(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _ConfigChange_proposal(ctx context.Context, field graphql.CollectedField, obj *store.ConfigChange) (ret graphql.Marshaler) {
@@ -7737,6 +8590,446 @@ func (ec *executionContext) fieldContext_MigrationProgress_completed(_ context.C
 	return graphql.NewScalarFieldContext("MigrationProgress", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _Mutation_buildApprove(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_buildApprove(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().BuildApprove(ctx, fc.Args["input"].(BuildVoteInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *BuiltTransaction) graphql.Marshaler {
+			return ec.marshalNBuiltTransaction2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuiltTransaction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_buildApprove(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BuiltTransaction(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_buildApprove_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_buildRevoke(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_buildRevoke(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().BuildRevoke(ctx, fc.Args["input"].(BuildVoteInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *BuiltTransaction) graphql.Marshaler {
+			return ec.marshalNBuiltTransaction2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuiltTransaction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_buildRevoke(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BuiltTransaction(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_buildRevoke_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_buildCancel(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_buildCancel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().BuildCancel(ctx, fc.Args["input"].(BuildVoteInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *BuiltTransaction) graphql.Marshaler {
+			return ec.marshalNBuiltTransaction2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuiltTransaction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_buildCancel(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BuiltTransaction(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_buildCancel_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_buildExecute(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_buildExecute(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().BuildExecute(ctx, fc.Args["input"].(BuildPermissionlessInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *BuiltTransaction) graphql.Marshaler {
+			return ec.marshalNBuiltTransaction2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuiltTransaction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_buildExecute(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BuiltTransaction(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_buildExecute_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_buildStartMigration(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_buildStartMigration(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().BuildStartMigration(ctx, fc.Args["input"].(BuildPermissionlessInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *BuiltTransaction) graphql.Marshaler {
+			return ec.marshalNBuiltTransaction2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuiltTransaction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_buildStartMigration(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BuiltTransaction(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_buildStartMigration_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_buildExtend(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_buildExtend(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().BuildExtend(ctx, fc.Args["input"].(BuildPermissionlessInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *BuiltTransaction) graphql.Marshaler {
+			return ec.marshalNBuiltTransaction2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuiltTransaction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_buildExtend(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BuiltTransaction(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_buildExtend_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_buildProposeUpgrade(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_buildProposeUpgrade(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().BuildProposeUpgrade(ctx, fc.Args["input"].(BuildProposeBinaryInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *BuiltTransaction) graphql.Marshaler {
+			return ec.marshalNBuiltTransaction2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuiltTransaction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_buildProposeUpgrade(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BuiltTransaction(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_buildProposeUpgrade_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_buildProposeRollback(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_buildProposeRollback(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().BuildProposeRollback(ctx, fc.Args["input"].(BuildProposeBinaryInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *BuiltTransaction) graphql.Marshaler {
+			return ec.marshalNBuiltTransaction2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuiltTransaction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_buildProposeRollback(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BuiltTransaction(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_buildProposeRollback_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_buildProposeConfigChange(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_buildProposeConfigChange(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().BuildProposeConfigChange(ctx, fc.Args["input"].(BuildProposeConfigChangeInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *BuiltTransaction) graphql.Marshaler {
+			return ec.marshalNBuiltTransaction2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuiltTransaction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_buildProposeConfigChange(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BuiltTransaction(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_buildProposeConfigChange_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_buildRegisterProgram(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_buildRegisterProgram(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().BuildRegisterProgram(ctx, fc.Args["input"].(BuildRegisterProgramInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *BuiltTransaction) graphql.Marshaler {
+			return ec.marshalNBuiltTransaction2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuiltTransaction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_buildRegisterProgram(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BuiltTransaction(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_buildRegisterProgram_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9892,6 +11185,121 @@ func (ec *executionContext) fieldContext_Rollback_signature(_ context.Context, f
 	return graphql.NewScalarFieldContext("Rollback", field, false, false, "Signature")
 }
 
+func (ec *executionContext) _Simulation_ok(ctx context.Context, field graphql.CollectedField, obj *Simulation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Simulation_ok(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ok, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Simulation_ok(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Simulation", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Simulation_error(ctx context.Context, field graphql.CollectedField, obj *Simulation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Simulation_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v json.RawMessage) graphql.Marshaler {
+			return ec.marshalOJSON2encodingᚋjsonᚐRawMessage(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Simulation_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Simulation", field, false, false, "JSON")
+}
+
+func (ec *executionContext) _Simulation_programError(ctx context.Context, field graphql.CollectedField, obj *Simulation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Simulation_programError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProgramError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Simulation_programError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Simulation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Simulation_logs(ctx context.Context, field graphql.CollectedField, obj *Simulation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Simulation_logs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Logs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Simulation_logs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Simulation", field, false, false, "String")
+}
+
+func (ec *executionContext) _Simulation_unitsConsumed(ctx context.Context, field graphql.CollectedField, obj *Simulation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Simulation_unitsConsumed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnitsConsumed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOU642ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Simulation_unitsConsumed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Simulation", field, false, false, "U64")
+}
+
 func (ec *executionContext) _Subscription_proposalUpdated(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
 	return graphql.ResolveFieldStream(
 		ctx,
@@ -11141,6 +12549,490 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputBuildOptions(ctx context.Context, obj any) (BuildOptions, error) {
+	var it BuildOptions
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["simulate"]; !present {
+		asMap["simulate"] = false
+	}
+
+	fieldsInOrder := [...]string{"feePayer", "computeUnitPrice", "simulate"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "feePayer":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("feePayer"))
+			data, err := ec.unmarshalOPublicKey2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FeePayer = data
+		case "computeUnitPrice":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("computeUnitPrice"))
+			data, err := ec.unmarshalOU642ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ComputeUnitPrice = data
+		case "simulate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("simulate"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Simulate = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalBuildOptions unmarshals raw into the BuildOptions input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalBuildOptions(ctx context.Context, raw any) (BuildOptions, error) {
+	var out BuildOptions
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "BuildOptions", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputBuildPermissionlessInput(ctx context.Context, obj any) (BuildPermissionlessInput, error) {
+	var it BuildPermissionlessInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"proposal", "signer", "options"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "proposal":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("proposal"))
+			data, err := ec.unmarshalNPublicKey2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Proposal = data
+		case "signer":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("signer"))
+			data, err := ec.unmarshalNPublicKey2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Signer = data
+		case "options":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("options"))
+			data, err := ec.unmarshalOBuildOptions2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuildOptions(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Options = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalBuildPermissionlessInput unmarshals raw into the BuildPermissionlessInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalBuildPermissionlessInput(ctx context.Context, raw any) (BuildPermissionlessInput, error) {
+	var out BuildPermissionlessInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "BuildPermissionlessInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputBuildProposeBinaryInput(ctx context.Context, obj any) (BuildProposeBinaryInput, error) {
+	var it BuildProposeBinaryInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["metadataUri"]; !present {
+		asMap["metadataUri"] = ""
+	}
+	if _, present := asMap["buildHash"]; !present {
+		asMap["buildHash"] = ""
+	}
+
+	fieldsInOrder := [...]string{"program", "buffer", "proposer", "metadataUri", "buildHash", "options"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "program":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("program"))
+			data, err := ec.unmarshalNPublicKey2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Program = data
+		case "buffer":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buffer"))
+			data, err := ec.unmarshalNPublicKey2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Buffer = data
+		case "proposer":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("proposer"))
+			data, err := ec.unmarshalNPublicKey2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Proposer = data
+		case "metadataUri":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("metadataUri"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MetadataURI = data
+		case "buildHash":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("buildHash"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BuildHash = data
+		case "options":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("options"))
+			data, err := ec.unmarshalOBuildOptions2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuildOptions(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Options = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalBuildProposeBinaryInput unmarshals raw into the BuildProposeBinaryInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalBuildProposeBinaryInput(ctx context.Context, raw any) (BuildProposeBinaryInput, error) {
+	var out BuildProposeBinaryInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "BuildProposeBinaryInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputBuildProposeConfigChangeInput(ctx context.Context, obj any) (BuildProposeConfigChangeInput, error) {
+	var it BuildProposeConfigChangeInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["metadataUri"]; !present {
+		asMap["metadataUri"] = ""
+	}
+
+	fieldsInOrder := [...]string{"governance", "proposer", "change", "metadataUri", "options"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "governance":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("governance"))
+			data, err := ec.unmarshalNPublicKey2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Governance = data
+		case "proposer":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("proposer"))
+			data, err := ec.unmarshalNPublicKey2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Proposer = data
+		case "change":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("change"))
+			data, err := ec.unmarshalNConfigChangeInput2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐConfigChangeInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Change = data
+		case "metadataUri":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("metadataUri"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MetadataURI = data
+		case "options":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("options"))
+			data, err := ec.unmarshalOBuildOptions2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuildOptions(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Options = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalBuildProposeConfigChangeInput unmarshals raw into the BuildProposeConfigChangeInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalBuildProposeConfigChangeInput(ctx context.Context, raw any) (BuildProposeConfigChangeInput, error) {
+	var out BuildProposeConfigChangeInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "BuildProposeConfigChangeInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputBuildRegisterProgramInput(ctx context.Context, obj any) (BuildRegisterProgramInput, error) {
+	var it BuildRegisterProgramInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"governance", "program", "authority", "options"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "governance":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("governance"))
+			data, err := ec.unmarshalNPublicKey2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Governance = data
+		case "program":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("program"))
+			data, err := ec.unmarshalNPublicKey2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Program = data
+		case "authority":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("authority"))
+			data, err := ec.unmarshalNPublicKey2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Authority = data
+		case "options":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("options"))
+			data, err := ec.unmarshalOBuildOptions2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuildOptions(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Options = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalBuildRegisterProgramInput unmarshals raw into the BuildRegisterProgramInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalBuildRegisterProgramInput(ctx context.Context, raw any) (BuildRegisterProgramInput, error) {
+	var out BuildRegisterProgramInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "BuildRegisterProgramInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputBuildVoteInput(ctx context.Context, obj any) (BuildVoteInput, error) {
+	var it BuildVoteInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"proposal", "member", "options"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "proposal":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("proposal"))
+			data, err := ec.unmarshalNPublicKey2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Proposal = data
+		case "member":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("member"))
+			data, err := ec.unmarshalNPublicKey2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Member = data
+		case "options":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("options"))
+			data, err := ec.unmarshalOBuildOptions2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuildOptions(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Options = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalBuildVoteInput unmarshals raw into the BuildVoteInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalBuildVoteInput(ctx context.Context, raw any) (BuildVoteInput, error) {
+	var out BuildVoteInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "BuildVoteInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputConfigChangeInput(ctx context.Context, obj any) (ConfigChangeInput, error) {
+	var it ConfigChangeInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"addMember", "removeMember", "threshold", "rollbackThreshold", "timelockSeconds", "rollbackTimelockSeconds", "gracePeriodSeconds", "spill"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "addMember":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("addMember"))
+			data, err := ec.unmarshalOPublicKey2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AddMember = data
+		case "removeMember":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("removeMember"))
+			data, err := ec.unmarshalOPublicKey2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RemoveMember = data
+		case "threshold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("threshold"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Threshold = data
+		case "rollbackThreshold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rollbackThreshold"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RollbackThreshold = data
+		case "timelockSeconds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("timelockSeconds"))
+			data, err := ec.unmarshalOU642ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TimelockSeconds = data
+		case "rollbackTimelockSeconds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rollbackTimelockSeconds"))
+			data, err := ec.unmarshalOU642ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RollbackTimelockSeconds = data
+		case "gracePeriodSeconds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gracePeriodSeconds"))
+			data, err := ec.unmarshalOU642ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GracePeriodSeconds = data
+		case "spill":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("spill"))
+			data, err := ec.unmarshalOPublicKey2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Spill = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalConfigChangeInput unmarshals raw into the ConfigChangeInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalConfigChangeInput(ctx context.Context, raw any) (ConfigChangeInput, error) {
+	var out ConfigChangeInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ConfigChangeInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputEventFilter(ctx context.Context, obj any) (EventFilter, error) {
 	var it EventFilter
 	if obj == nil {
@@ -11563,6 +13455,89 @@ func (ec *executionContext) _ApprovalEvent(ctx context.Context, sel ast.Selectio
 			out.Values[i] = ec._ApprovalEvent_time(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var builtTransactionImplementors = []string{"BuiltTransaction"}
+
+func (ec *executionContext) _BuiltTransaction(ctx context.Context, sel ast.SelectionSet, obj *BuiltTransaction) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, builtTransactionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BuiltTransaction")
+		case "transaction":
+			out.Values[i] = ec._BuiltTransaction_transaction(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._BuiltTransaction_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "blockhash":
+			out.Values[i] = ec._BuiltTransaction_blockhash(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastValidBlockHeight":
+			out.Values[i] = ec._BuiltTransaction_lastValidBlockHeight(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "feePayer":
+			out.Values[i] = ec._BuiltTransaction_feePayer(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "signers":
+			out.Values[i] = ec._BuiltTransaction_signers(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "summary":
+			out.Values[i] = ec._BuiltTransaction_summary(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "address":
+			out.Values[i] = ec._BuiltTransaction_address(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rentLamports":
+			out.Values[i] = ec._BuiltTransaction_rentLamports(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "details":
+			out.Values[i] = ec._BuiltTransaction_details(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "simulation":
+			out.Values[i] = ec._BuiltTransaction_simulation(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -12766,6 +14741,112 @@ func (ec *executionContext) _MigrationProgress(ctx context.Context, sel ast.Sele
 	return out
 }
 
+var mutationImplementors = []string{"Mutation"}
+
+func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, mutationImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Mutation",
+	})
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		innerCtx := graphql.WithRootFieldContext(ctx, &graphql.RootFieldContext{
+			Object: field.Name,
+			Field:  field,
+		})
+
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Mutation")
+		case "buildApprove":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_buildApprove(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "buildRevoke":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_buildRevoke(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "buildCancel":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_buildCancel(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "buildExecute":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_buildExecute(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "buildStartMigration":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_buildStartMigration(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "buildExtend":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_buildExtend(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "buildProposeUpgrade":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_buildProposeUpgrade(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "buildProposeRollback":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_buildProposeRollback(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "buildProposeConfigChange":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_buildProposeConfigChange(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "buildRegisterProgram":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_buildRegisterProgram(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var pageInfoImplementors = []string{"PageInfo"}
 
 func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *PageInfo) graphql.Marshaler {
@@ -13412,6 +15493,59 @@ func (ec *executionContext) _Rollback(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var simulationImplementors = []string{"Simulation"}
+
+func (ec *executionContext) _Simulation(ctx context.Context, sel ast.SelectionSet, obj *Simulation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, simulationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Simulation")
+		case "ok":
+			out.Values[i] = ec._Simulation_ok(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "error":
+			out.Values[i] = ec._Simulation_error(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "programError":
+			out.Values[i] = ec._Simulation_programError(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "logs":
+			out.Values[i] = ec._Simulation_logs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unitsConsumed":
+			out.Values[i] = ec._Simulation_unitsConsumed(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var subscriptionImplementors = []string{"Subscription"}
 
 func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
@@ -13854,6 +15988,44 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 		graphql.AddInvalidNullFromMarshaler(ctx, "Boolean!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNBuildPermissionlessInput2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuildPermissionlessInput(ctx context.Context, v any) (BuildPermissionlessInput, error) {
+	res, err := ec.unmarshalInputBuildPermissionlessInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNBuildProposeBinaryInput2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuildProposeBinaryInput(ctx context.Context, v any) (BuildProposeBinaryInput, error) {
+	res, err := ec.unmarshalInputBuildProposeBinaryInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNBuildProposeConfigChangeInput2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuildProposeConfigChangeInput(ctx context.Context, v any) (BuildProposeConfigChangeInput, error) {
+	res, err := ec.unmarshalInputBuildProposeConfigChangeInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNBuildRegisterProgramInput2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuildRegisterProgramInput(ctx context.Context, v any) (BuildRegisterProgramInput, error) {
+	res, err := ec.unmarshalInputBuildRegisterProgramInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNBuildVoteInput2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuildVoteInput(ctx context.Context, v any) (BuildVoteInput, error) {
+	res, err := ec.unmarshalInputBuildVoteInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBuiltTransaction2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuiltTransaction(ctx context.Context, sel ast.SelectionSet, v *BuiltTransaction) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BuiltTransaction!")
+		return graphql.Null
+	}
+	return ec._BuiltTransaction(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNConfigChangeInput2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐConfigChangeInput(ctx context.Context, v any) (*ConfigChangeInput, error) {
+	res, err := ec.unmarshalInputConfigChangeInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNEvent2ᚕᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚋstoreᚐEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.Event) graphql.Marshaler {
@@ -14334,6 +16506,35 @@ func (ec *executionContext) marshalNPublicKey2string(ctx context.Context, sel as
 	return res
 }
 
+func (ec *executionContext) unmarshalNPublicKey2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPublicKey2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNPublicKey2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNPublicKey2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNRelease2ᚕᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚋstoreᚐReleaseᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.Release) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -14384,6 +16585,35 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNTimestamp2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
@@ -14584,6 +16814,14 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	_ = ctx
 	res := graphql.MarshalBoolean(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOBuildOptions2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuildOptions(ctx context.Context, v any) (*BuildOptions, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputBuildOptions(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalOConfigChange2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚋstoreᚐConfigChange(ctx context.Context, sel ast.SelectionSet, v *store.ConfigChange) graphql.Marshaler {
@@ -14842,6 +17080,13 @@ func (ec *executionContext) marshalOSignature2ᚖstring(ctx context.Context, sel
 	_ = ctx
 	res := MarshalSignature(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOSimulation2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐSimulation(ctx context.Context, sel ast.SelectionSet, v *Simulation) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Simulation(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {

@@ -4,6 +4,7 @@ package graph
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -32,6 +33,91 @@ type ApprovalEvent struct {
 	Signature  string     `json:"signature"`
 	Slot       int64      `json:"slot"`
 	Time       *time.Time `json:"time,omitempty"`
+}
+
+// Options every builder takes.
+type BuildOptions struct {
+	// Pays the fee (and rent of created accounts when it is also the proposer); default: the acting key.
+	FeePayer *string `json:"feePayer,omitempty"`
+	// Priority fee in micro-lamports per compute unit.
+	ComputeUnitPrice *int64 `json:"computeUnitPrice,omitempty"`
+	// Also simulate the transaction (without signature checks) and return the result.
+	Simulate *bool `json:"simulate,omitempty"`
+}
+
+type BuildPermissionlessInput struct {
+	Proposal string `json:"proposal"`
+	// The key that signs and pays (anyone).
+	Signer  string        `json:"signer"`
+	Options *BuildOptions `json:"options,omitempty"`
+}
+
+type BuildProposeBinaryInput struct {
+	Program     string  `json:"program"`
+	Buffer      string  `json:"buffer"`
+	Proposer    string  `json:"proposer"`
+	MetadataURI *string `json:"metadataUri,omitempty"`
+	// Git commit or build hash the binary was made from, hex (up to 32 bytes).
+	BuildHash *string       `json:"buildHash,omitempty"`
+	Options   *BuildOptions `json:"options,omitempty"`
+}
+
+type BuildProposeConfigChangeInput struct {
+	Governance  string             `json:"governance"`
+	Proposer    string             `json:"proposer"`
+	Change      *ConfigChangeInput `json:"change"`
+	MetadataURI *string            `json:"metadataUri,omitempty"`
+	Options     *BuildOptions      `json:"options,omitempty"`
+}
+
+type BuildRegisterProgramInput struct {
+	Governance string `json:"governance"`
+	Program    string `json:"program"`
+	// The program's upgrade authority now.
+	Authority string        `json:"authority"`
+	Options   *BuildOptions `json:"options,omitempty"`
+}
+
+type BuildVoteInput struct {
+	Proposal string        `json:"proposal"`
+	Member   string        `json:"member"`
+	Options  *BuildOptions `json:"options,omitempty"`
+}
+
+// An unsigned transaction and what it needs.
+type BuiltTransaction struct {
+	// The wire transaction, base64, with an empty (all-zero) signature per signer: what wallets' signTransaction takes.
+	Transaction string `json:"transaction"`
+	// The message the signers sign, base64.
+	Message   string `json:"message"`
+	Blockhash string `json:"blockhash"`
+	// The transaction can land until the chain passes this block height.
+	LastValidBlockHeight int64  `json:"lastValidBlockHeight"`
+	FeePayer             string `json:"feePayer"`
+	// Keys that must sign, fee payer first.
+	Signers []string `json:"signers"`
+	// What the transaction does, in words.
+	Summary string `json:"summary"`
+	// The account it creates or acts on (the proposal, the managed-program record).
+	Address string `json:"address"`
+	// Lamports the first signer pays besides fees (rent of created accounts).
+	RentLamports int64 `json:"rentLamports"`
+	// Facts worth showing, e.g. bufferHash, job, index.
+	Details json.RawMessage `json:"details"`
+	// Present when simulate was set.
+	Simulation *Simulation `json:"simulation,omitempty"`
+}
+
+// Exactly one field.
+type ConfigChangeInput struct {
+	AddMember               *string `json:"addMember,omitempty"`
+	RemoveMember            *string `json:"removeMember,omitempty"`
+	Threshold               *int    `json:"threshold,omitempty"`
+	RollbackThreshold       *int    `json:"rollbackThreshold,omitempty"`
+	TimelockSeconds         *int64  `json:"timelockSeconds,omitempty"`
+	RollbackTimelockSeconds *int64  `json:"rollbackTimelockSeconds,omitempty"`
+	GracePeriodSeconds      *int64  `json:"gracePeriodSeconds,omitempty"`
+	Spill                   *string `json:"spill,omitempty"`
 }
 
 type EventEdge struct {
@@ -129,6 +215,16 @@ type MigrationProgress struct {
 	Completed  bool   `json:"completed"`
 }
 
+// Builders of unsigned transactions, for wallets and multisigs. Each checks the intent against the
+// chain (membership, the proposal's state, the timelock, the buffer's lock) and answers a refusal
+// with a code (NOT_A_MEMBER, ALREADY_APPROVED, TIMELOCK_NOT_ELAPSED, …) before building anything;
+// otherwise it returns the transaction with a fresh blockhash and the fee payer set, unsigned. The
+// server holds no key and sends nothing: sign the transaction in a wallet and send it to any RPC.
+// Available when the server was started with an RPC URL (-rpc-url); otherwise they answer
+// UNAVAILABLE.
+type Mutation struct {
+}
+
 // Relay page information.
 type PageInfo struct {
 	HasNextPage     bool    `json:"hasNextPage"`
@@ -173,6 +269,17 @@ type ProposalUpdate struct {
 // most the server's maximum page size (100 by default, and the default when neither first nor last
 // is given is 20).
 type Query struct {
+}
+
+// The result of simulating a built transaction.
+type Simulation struct {
+	Ok bool `json:"ok"`
+	// The transaction error, when it failed.
+	Error json.RawMessage `json:"error,omitempty"`
+	// upgrade_manager's error name, when it is the program's.
+	ProgramError  *string  `json:"programError,omitempty"`
+	Logs          []string `json:"logs"`
+	UnitsConsumed *int64   `json:"unitsConsumed,omitempty"`
 }
 
 // Live updates, pushed when the indexer commits a batch. Every payload carries the cursor of the

@@ -17,6 +17,8 @@ type Resolver struct {
 	Store  *store.Store
 	Broker *fanout.Broker
 	Logger *slog.Logger
+	// Build serves the build* mutations; nil answers them UNAVAILABLE.
+	Build *Builder
 
 	// MaxPageSize bounds first and last; DefaultPageSize applies when
 	// neither is given.

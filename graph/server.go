@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gagliardetto/solana-go"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -36,6 +37,10 @@ type ServerConfig struct {
 	// Gate, when set, must pass before anything is served (see
 	// HandlerConfig.Gate); cmd/graphql sets it to the cluster check.
 	Gate func(ctx context.Context) error
+	// RPCURL is the Solana JSON-RPC the build* mutations read; empty disables them.
+	RPCURL string
+	// ProgramID is upgrade_manager's address for the build* mutations (zero: the IDL's).
+	ProgramID solana.PublicKey
 }
 
 // DefaultServerConfig returns the defaults, without an address or database.
@@ -126,6 +131,9 @@ func (s *Server) Run(ctx context.Context) error {
 		MaxPageSize:      cfg.Limits.MaxPageSize,
 		DefaultPageSize:  cfg.Limits.DefaultPageSize,
 		SubscriberBuffer: cfg.SubscriberBuffer,
+	}
+	if cfg.RPCURL != "" {
+		resolver.Build = NewBuilder(cfg.RPCURL, cfg.ProgramID)
 	}
 	h := NewHandler(HandlerConfig{
 		Resolver:       resolver,

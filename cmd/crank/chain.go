@@ -9,7 +9,7 @@ import (
 	"github.com/gagliardetto/solana-go"
 	"github.com/gagliardetto/solana-go/rpc"
 
-	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
+	"github.com/upgrade-manager/upgrade-manager/indexer/txbuild"
 )
 
 // errAccountMissing is returned when an account the crank expects does not exist on chain.
@@ -21,6 +21,8 @@ type chain struct {
 	rpc        *rpc.Client
 	commitment rpc.CommitmentType
 	programID  solana.PublicKey
+	// build makes every instruction the crank sends, for the configured deployment.
+	build *txbuild.Builder
 }
 
 func (c *chain) account(ctx context.Context, key solana.PublicKey) (*rpc.Account, error) {
@@ -63,39 +65,4 @@ func (c *chain) now(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("clock sysvar has %d bytes", len(d))
 	}
 	return int64(binary.LittleEndian.Uint64(d[32:40])), nil
-}
-
-// pda derives a program address of the configured program.
-func (c *chain) pda(seeds ...[]byte) solana.PublicKey {
-	k, _, err := solana.FindProgramAddress(seeds, c.programID)
-	if err != nil {
-		// Only impossible seeds (over 32 bytes) fail, and every seed here is a key or a constant.
-		panic(fmt.Sprintf("derive PDA: %v", err))
-	}
-	return k
-}
-
-// retarget points an instruction built for the IDL's program address at the configured one
-// (a deployment under another address), including its event authority.
-func (c *chain) retarget(ix *solana.GenericInstruction) solana.Instruction {
-	if c.programID.Equals(um.ProgramID) {
-		return ix
-	}
-	eventAuthority := c.pda([]byte("__event_authority"))
-	ix.ProgID = c.programID
-	for _, m := range ix.AccountValues {
-		switch {
-		case m.PublicKey.Equals(um.ProgramID):
-			m.PublicKey = c.programID
-		case m.PublicKey.Equals(um.EventAuthority):
-			m.PublicKey = eventAuthority
-		}
-	}
-	return ix
-}
-
-// programdataAddress is the loader-v3 programdata address of program.
-func programdataAddress(program solana.PublicKey) solana.PublicKey {
-	k, _, _ := solana.FindProgramAddress([][]byte{program[:]}, solana.BPFLoaderUpgradeableProgramID)
-	return k
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -22,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/upgrade-manager/upgrade-manager/indexer/localnettest"
+	"github.com/upgrade-manager/upgrade-manager/indexer/txbuild"
 	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 	"github.com/upgrade-manager/upgrade-manager/migrations/pgtest"
 )
@@ -109,26 +109,18 @@ func newWorld(t *testing.T) *world {
 
 	// A 2-of-3 governance with the default 48 h timelock, managing the node's target program.
 	createKey := mustKey(t)
-	w.gov, _, _ = solana.FindProgramAddress([][]byte{[]byte("governance"), createKey.PublicKey().Bytes()}, um.ProgramID)
 	w.spill = mustKey(t).PublicKey()
 	members := make([]solana.PublicKey, len(w.members))
 	for i, m := range w.members {
 		members[i] = m.PublicKey()
 	}
-	w.send(um.NewInitializeGovernanceInstruction(um.InitializeGovernanceArgs{
+	var initGov solana.Instruction
+	initGov, w.gov = build.InitGovernance(w.payer.PublicKey(), createKey.PublicKey(), um.InitializeGovernanceArgs{
 		Members: members, Threshold: 2, RollbackThreshold: 1, Spill: w.spill,
-	}, um.InitializeGovernanceAccounts{Payer: w.payer.PublicKey(), CreateKey: createKey.PublicKey(), Governance: w.gov}), createKey)
+	})
+	w.send(initGov, createKey)
 	deployer := w.node.Deployer
-	target := w.node.Target
-	w.send(um.NewRegisterProgramInstruction(um.RegisterProgramAccounts{
-		Payer:            w.payer.PublicKey(),
-		CurrentAuthority: deployer.PublicKey(),
-		Governance:       w.gov,
-		ManagedProgram:   pda(t, []byte("managed_program"), target[:]),
-		TargetProgram:    target,
-		Programdata:      programdataAddress(target),
-		UpgradeAuthority: pda(t, []byte("upgrade_authority"), target[:]),
-	}), deployer)
+	w.send(build.RegisterProgram(w.payer.PublicKey(), deployer.PublicKey(), w.gov, w.node.Target), deployer)
 	return w
 }
 
@@ -141,14 +133,8 @@ func mustKey(t *testing.T) solana.PrivateKey {
 	return k
 }
 
-func pda(t *testing.T, seeds ...[]byte) solana.PublicKey {
-	t.Helper()
-	k, _, err := solana.FindProgramAddress(seeds, um.ProgramID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
+// build makes every instruction the tests send, as the crank and the CLI do.
+var build = txbuild.New(um.ProgramID)
 
 // send lands ixs paid by the world's payer and signed by signers, and waits for confirmation.
 func (w *world) send(ix solana.Instruction, signers ...solana.PrivateKey) solana.Signature {
@@ -187,38 +173,18 @@ func (w *world) writeBuffer(elf []byte) solana.PublicKey {
 	w.t.Helper()
 	ctx := context.Background()
 	buffer := mustKey(w.t)
-	size := uint64(37 + len(elf))
-	rent, err := w.rpc.GetMinimumBalanceForRentExemption(ctx, size, rpc.CommitmentConfirmed)
+	rent, err := w.rpc.GetMinimumBalanceForRentExemption(ctx, txbuild.BufferSize(len(elf)), rpc.CommitmentConfirmed)
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	loader := solana.BPFLoaderUpgradeableProgramID
 	authority := w.payer.PublicKey()
-	initialize := solana.NewInstruction(loader, solana.AccountMetaSlice{
-		solana.Meta(buffer.PublicKey()).WRITE(), solana.Meta(authority),
-	}, []byte{0, 0, 0, 0})
-	w.sendAll([]solana.Instruction{
-		system.NewCreateAccountInstruction(rent, size, loader, w.payer.PublicKey(), buffer.PublicKey()).Build(),
-		initialize,
-	}, buffer)
-	const chunk = 900
+	w.sendAll(txbuild.CreateBuffer(w.payer.PublicKey(), buffer.PublicKey(), authority, len(elf), rent), buffer)
 	var last solana.Signature
-	for off := 0; off < len(elf); off += chunk {
-		end := min(off+chunk, len(elf))
-		data := binary.LittleEndian.AppendUint32(nil, 1)
-		data = binary.LittleEndian.AppendUint32(data, uint32(off))
-		data = binary.LittleEndian.AppendUint64(data, uint64(end-off))
-		data = append(data, elf[off:end]...)
-		last = w.sendAsync(solana.NewInstruction(loader, solana.AccountMetaSlice{
-			solana.Meta(buffer.PublicKey()).WRITE(), solana.Meta(authority).SIGNER(),
-		}, data))
+	for _, c := range txbuild.Chunks(elf, 900) {
+		last = w.sendAsync(txbuild.WriteBuffer(buffer.PublicKey(), authority, uint32(c.Offset), c.Data))
 	}
 	w.waitConfirmed(last)
-	target := w.node.Target
-	w.send(solana.NewInstruction(loader, solana.AccountMetaSlice{
-		solana.Meta(buffer.PublicKey()).WRITE(), solana.Meta(authority).SIGNER(),
-		solana.Meta(pda(w.t, []byte("upgrade_authority"), target[:])),
-	}, []byte{4, 0, 0, 0}))
+	w.send(build.LockBuffer(buffer.PublicKey(), authority, w.node.Target))
 	return buffer.PublicKey()
 }
 
@@ -240,7 +206,7 @@ func (w *world) elfOf(program string) []byte {
 	if !a.Value.Owner.Equals(solana.BPFLoaderUpgradeableProgramID) {
 		return a.Value.Data.GetBinary()
 	}
-	pd, err := w.rpc.GetAccountInfo(context.Background(), programdataAddress(key))
+	pd, err := w.rpc.GetAccountInfo(context.Background(), txbuild.Programdata(key))
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -250,18 +216,13 @@ func (w *world) elfOf(program string) []byte {
 // proposeApproved proposes upgrading the target to buffer and approves it with two members.
 func (w *world) proposeApproved(index uint64, buffer solana.PublicKey) solana.PublicKey {
 	w.t.Helper()
-	target := w.node.Target
-	proposal := pda(w.t, []byte("proposal"), w.gov[:], binary.LittleEndian.AppendUint64(nil, index))
-	w.send(um.NewProposeUpgradeInstruction("ipfs://e2e", [32]byte{1}, um.ProposeUpgradeAccounts{
-		Proposer:       w.members[0].PublicKey(),
-		Governance:     w.gov,
-		ManagedProgram: pda(w.t, []byte("managed_program"), target[:]),
-		Programdata:    programdataAddress(target),
-		Buffer:         buffer,
-		Proposal:       proposal,
-	}), w.members[0])
+	ix, proposal := build.ProposeUpgrade(txbuild.ProposeBinary{
+		Proposer: w.members[0].PublicKey(), Governance: w.gov, Index: index,
+		Program: w.node.Target, Buffer: buffer, MetadataURI: "ipfs://e2e", BuildHash: [32]byte{1},
+	})
+	w.send(ix, w.members[0])
 	for _, m := range w.members[:2] {
-		w.send(um.NewApproveInstruction(um.ApproveAccounts{Member: m.PublicKey(), Governance: w.gov, Proposal: proposal}), m)
+		w.send(build.Approve(m.PublicKey(), w.gov, proposal), m)
 	}
 	return proposal
 }
@@ -363,7 +324,7 @@ func TestExecutorExecutesWhenTheClockPassesEta(t *testing.T) {
 		t.Fatalf("status after eta = %v, want executed", s)
 	}
 	target := w.node.Target
-	pd, err := w.rpc.GetAccountInfoWithOpts(context.Background(), programdataAddress(target), &rpc.GetAccountInfoOpts{Commitment: rpc.CommitmentConfirmed})
+	pd, err := w.rpc.GetAccountInfoWithOpts(context.Background(), txbuild.Programdata(target), &rpc.GetAccountInfoOpts{Commitment: rpc.CommitmentConfirmed})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -417,13 +378,12 @@ func TestTwoExecutorsRaceToOneUpgrade(t *testing.T) {
 	lateReg := prometheus.NewRegistry()
 	e := &executor{chain: &chain{rpc: w.rpc, commitment: rpc.CommitmentConfirmed, programID: um.ProgramID}, metrics: newMetrics(lateReg), log: testLogger(t)}
 	e.send = &sender{rpc: w.rpc, payer: w.payer, commitment: rpc.CommitmentConfirmed, poll: 100 * time.Millisecond, log: e.log}
-	target := w.node.Target
-	ix := um.NewExecuteUpgradeInstruction(um.ExecuteUpgradeAccounts{
-		Executor: w.payer.PublicKey(), Governance: w.gov, Proposal: proposal,
-		ManagedProgram: pda(t, []byte("managed_program"), target[:]), TargetProgram: target,
-		Programdata: programdataAddress(target), Buffer: buffer, Spill: w.spill,
-		UpgradeAuthority: pda(t, []byte("upgrade_authority"), target[:]),
-	})
+	ix, err := build.Execute(w.payer.PublicKey(), proposal, &um.Proposal{
+		Governance: w.gov, Kind: um.ProposalKindUpgrade, Program: w.node.Target, Buffer: buffer,
+	}, w.spill)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ok, err := e.land(context.Background(), "execute", candidate{Address: proposal}, ix, um.ErrProposalNotApproved)
 	if err != nil || ok {
 		t.Fatalf("late execute: landed=%v err=%v, want a race lost", ok, err)

@@ -10,6 +10,7 @@ import (
 	"github.com/gagliardetto/solana-go"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/upgrade-manager/upgrade-manager/indexer/txbuild"
 	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
@@ -135,48 +136,22 @@ func (e *executor) execute(ctx context.Context, c candidate) (bool, error) {
 	if !due {
 		return false, nil
 	}
-	payer := e.send.payer.PublicKey()
-	var ix *solana.GenericInstruction
-	switch p.Kind {
-	case um.ProposalKindUpgrade, um.ProposalKindRollback:
+	if p.Kind == um.ProposalKindUpgrade || p.Kind == um.ProposalKindRollback {
 		if err := e.extend(ctx, c, p); err != nil {
 			return false, err
 		}
-		ix = um.NewExecuteUpgradeInstruction(um.ExecuteUpgradeAccounts{
-			Executor:         payer,
-			Governance:       p.Governance,
-			Proposal:         c.Address,
-			ManagedProgram:   e.chain.pda([]byte("managed_program"), p.Program[:]),
-			TargetProgram:    p.Program,
-			Programdata:      programdataAddress(p.Program),
-			Buffer:           p.Buffer,
-			Spill:            c.Spill,
-			UpgradeAuthority: e.chain.pda([]byte("upgrade_authority"), p.Program[:]),
-		})
-	case um.ProposalKindConfigChange:
-		ix = um.NewExecuteConfigChangeInstruction(um.ExecuteConfigChangeAccounts{
-			Executor:   payer,
-			Governance: p.Governance,
-			Proposal:   c.Address,
-		})
-	case um.ProposalKindMigration:
-		ix = um.NewExecuteMigrationInstruction(um.ExecuteMigrationAccounts{
-			Executor:       payer,
-			Governance:     p.Governance,
-			Proposal:       c.Address,
-			ManagedProgram: e.chain.pda([]byte("managed_program"), p.Program[:]),
-			Job:            e.chain.pda([]byte("migration"), c.Address[:]),
-		})
-	default:
-		return false, fmt.Errorf("proposal %s has unknown kind %d", c.Address, p.Kind)
 	}
-	return e.land(ctx, "execute", c, e.chain.retarget(ix), um.ErrProposalNotApproved)
+	ix, err := e.chain.build.Execute(e.send.payer.PublicKey(), c.Address, p, c.Spill)
+	if err != nil {
+		return false, err
+	}
+	return e.land(ctx, "execute", c, ix, um.ErrProposalNotApproved)
 }
 
 // extend grows the programdata until the proposal's binary fits: at most 10 KiB per call and
 // one call per slot, so it waits for the next slot between calls.
 func (e *executor) extend(ctx context.Context, c candidate, p *um.Proposal) error {
-	programdata := programdataAddress(p.Program)
+	programdata := txbuild.Programdata(p.Program)
 	for {
 		pd, err := e.chain.account(ctx, programdata)
 		if err != nil {
@@ -191,22 +166,13 @@ func (e *executor) extend(ctx context.Context, c candidate, p *um.Proposal) erro
 		if need <= 0 {
 			return nil
 		}
-		ix := um.NewExtendProgramInstruction(um.ExtendProgramAccounts{
-			Payer:            e.send.payer.PublicKey(),
-			Governance:       p.Governance,
-			Proposal:         c.Address,
-			ManagedProgram:   e.chain.pda([]byte("managed_program"), p.Program[:]),
-			TargetProgram:    p.Program,
-			Programdata:      programdata,
-			Buffer:           p.Buffer,
-			UpgradeAuthority: e.chain.pda([]byte("upgrade_authority"), p.Program[:]),
-		})
+		ix := e.chain.build.Extend(e.send.payer.PublicKey(), c.Address, p)
 		e.log.Info("extending programdata", "proposal", c.Address, "missing_bytes", need)
 		slot, err := e.send.rpc.GetSlot(ctx, e.send.commitment)
 		if err != nil {
 			return fmt.Errorf("get slot: %w", err)
 		}
-		if _, err := e.land(ctx, "extend", c, e.chain.retarget(ix), um.ErrExtendNotNeeded); err != nil {
+		if _, err := e.land(ctx, "extend", c, ix, um.ErrExtendNotNeeded); err != nil {
 			return err
 		}
 		if e.send.dryRun {

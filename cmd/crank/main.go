@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/upgrade-manager/upgrade-manager/indexer/store"
+	"github.com/upgrade-manager/upgrade-manager/indexer/txbuild"
 	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
@@ -191,7 +192,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ch := &chain{rpc: client, commitment: c.Commitment, programID: c.ProgramID}
+	ch := &chain{rpc: client, commitment: c.Commitment, programID: c.ProgramID, build: txbuild.New(c.ProgramID)}
 	var tick func(context.Context) (int, error)
 	switch c.Kind {
 	case "execute":

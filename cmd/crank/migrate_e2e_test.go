@@ -49,7 +49,7 @@ func (w *world) manage(program solana.PublicKey) {
 	// The account is sized for a full release history, as the program allocates it.
 	const space = 8 + 632
 	data = append(data, make([]byte, space-len(data))...)
-	w.setAccount(pda(w.t, []byte("managed_program"), program[:]), um.ProgramID, data)
+	w.setAccount(build.ManagedProgram(program), um.ProgramID, data)
 }
 
 // setAccount writes an account through localnet's dev_setAccount.
@@ -167,24 +167,21 @@ func TestMigrationDriverResumesAfterAKill(t *testing.T) {
 	const n = 500
 	positions := w.openPositions(n)
 
-	proposal := pda(t, []byte("proposal"), w.gov[:], binary.LittleEndian.AppendUint64(nil, 0))
 	disc := positionDiscriminator
-	w.send(um.NewProposeMigrationInstruction(um.MigrationSpec{
+	propose, proposal := build.ProposeMigration(w.members[0].PublicKey(), w.gov, 0, perpMarket, um.MigrationSpec{
 		FromVersion: 1, ToVersion: 2, VersionOffset: versionOffset, DataSize: positionV1Len,
 		Discriminator: &disc, MigrateIxData: anchorSighash("migrate_position"), TotalAccounts: n,
-	}, "ipfs://migrate-positions", um.ProposeMigrationAccounts{
-		Proposer: w.members[0].PublicKey(), Governance: w.gov,
-		ManagedProgram: pda(t, []byte("managed_program"), perpMarket[:]), Proposal: proposal,
-	}), w.members[0])
+	}, "ipfs://migrate-positions")
+	w.send(propose, w.members[0])
 	for _, m := range w.members[:2] {
-		w.send(um.NewApproveInstruction(um.ApproveAccounts{Member: m.PublicKey(), Governance: w.gov, Proposal: proposal}), m)
+		w.send(build.Approve(m.PublicKey(), w.gov, proposal), m)
 	}
 	w.waitForDB(`SELECT status FROM proposal WHERE address = $1`, "approved", proposal.String())
 	w.advanceClock(um.DefaultTimelockSeconds)
 	if _, err := w.crank("execute"); err != nil {
 		t.Fatalf("crank execute: %v", err)
 	}
-	job := pda(t, []byte("migration"), proposal[:])
+	job := build.MigrationJob(proposal)
 	w.waitForDB(`SELECT status FROM migration_job WHERE address = $1`, "active", job.String())
 
 	// A driver killed halfway through...

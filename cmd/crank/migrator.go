@@ -160,16 +160,7 @@ func (m *migrator) drive(ctx context.Context, job solana.PublicKey) (int, int, e
 }
 
 func (m *migrator) instruction(job solana.PublicKey, j *um.MigrationJob, accounts []solana.PublicKey) solana.Instruction {
-	ix := um.NewMigrateBatchInstruction(um.MigrateBatchAccounts{
-		Payer:              m.send.payer.PublicKey(),
-		Job:                job,
-		TargetProgram:      j.Program,
-		MigrationAuthority: m.chain.pda([]byte("migration_authority"), j.Program[:]),
-	})
-	for _, k := range accounts {
-		ix.AccountValues = append(ix.AccountValues, solana.Meta(k).WRITE())
-	}
-	return m.chain.retarget(ix)
+	return m.chain.build.MigrateBatch(m.send.payer.PublicKey(), job, j.Program, accounts)
 }
 
 // batchSize is how many of keys fit in one transaction with the compute-budget instructions.

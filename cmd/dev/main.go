@@ -175,6 +175,13 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	if m.Config.Localnet {
+		path, err := m.writeDeployerKeypair()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(m.Stdout, "TARGET_DEPLOYER_KEYPAIR=%s\n", path)
+	}
 	m.Logger.Info("dev environment running; interrupt to stop")
 	return supervise(ctx, m.components())
 }

@@ -62,6 +62,8 @@ func (m *Main) runGraphQL(ctx context.Context) error {
 		guard := &cluster.Guard{Genesis: client.GenesisHash, DB: pool, Logger: logger}
 		cfg.Gate = guard.Check
 		g.Go(func() error { return guard.Run(gctx) })
+		// The build* mutations read the local node.
+		cfg.RPCURL = rpcURL
 	}
 	s := graph.NewServer(cfg, logger)
 	go func() {

@@ -47,7 +47,7 @@ func TestServesOnlyTheRPCsCluster(t *testing.T) {
 	m.Logger = slog.New(slog.DiscardHandler)
 	m.Config = graph.DefaultServerConfig()
 	m.Config.Addr, m.Config.DatabaseURL = addr, url
-	m.RPCURL = srv.URL()
+	m.Config.RPCURL = srv.URL()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx) }()

@@ -13,12 +13,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gagliardetto/solana-go"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/upgrade-manager/upgrade-manager/graph"
 	"github.com/upgrade-manager/upgrade-manager/indexer/chain"
 	"github.com/upgrade-manager/upgrade-manager/indexer/cluster"
+	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
 func main() {
@@ -40,11 +42,10 @@ func main() {
 // Main is the graphql program. main calls ParseFlags then Run; tests set
 // Config and call Run.
 type Main struct {
+	// Config.RPCURL, when set, is the Solana RPC whose cluster the database
+	// must hold: until it does (after a local node restarted, until the
+	// indexer reset), /graphql answers 503 CLUSTER_MISMATCH.
 	Config graph.ServerConfig
-	// RPCURL, when set, is the Solana RPC whose cluster the database must
-	// hold: until it does (after a local node restarted, until the indexer
-	// reset), /graphql answers 503 CLUSTER_MISMATCH.
-	RPCURL string
 	Logger *slog.Logger
 }
 
@@ -79,13 +80,19 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	fs.Int64Var(&c.Limits.MaxBodyBytes, "max-body-bytes", int64(envInt("GRAPHQL_MAX_BODY_BYTES", int(c.Limits.MaxBodyBytes))), "maximum request body and websocket message `bytes` ($GRAPHQL_MAX_BODY_BYTES)")
 	fs.IntVar(&c.SubscriberBuffer, "subscriber-buffer", envInt("GRAPHQL_SUBSCRIBER_BUFFER", c.SubscriberBuffer), "`events` a subscription may fall behind before it is dropped ($GRAPHQL_SUBSCRIBER_BUFFER)")
 	fs.DurationVar(&c.KeepAlive, "keepalive", c.KeepAlive, "websocket keepalive `interval`")
-	fs.StringVar(&m.RPCURL, "rpc-url", env("SOLANA_RPC_URL", ""), "serve only while the database holds this Solana RPC's cluster (genesis hash); empty: no check ($SOLANA_RPC_URL)")
+	fs.StringVar(&c.RPCURL, "rpc-url", env("SOLANA_RPC_URL", ""), "Solana JSON-RPC `URL`: serve only while the database holds its cluster (genesis hash), and read it for the build* mutations; empty: neither ($SOLANA_RPC_URL)")
+	programID := fs.String("program-id", env("UPGRADE_MANAGER_PROGRAM_ID", um.ProgramAddress), "upgrade_manager's `address` for the build* mutations ($UPGRADE_MANAGER_PROGRAM_ID)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	pid, err := solana.PublicKeyFromBase58(*programID)
+	if err != nil {
+		return fmt.Errorf("-program-id %q: %w", *programID, err)
+	}
+	c.ProgramID = pid
 	for _, o := range strings.Split(origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			c.AllowedOrigins = append(c.AllowedOrigins, o)
@@ -101,13 +108,13 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 func (m *Main) Run(ctx context.Context) error {
 	cfg := m.Config
 	g, gctx := errgroup.WithContext(ctx)
-	if m.RPCURL != "" {
+	if cfg.RPCURL != "" {
 		pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
 		if err != nil {
 			return fmt.Errorf("open database pool: %w", err)
 		}
 		defer pool.Close()
-		client := chain.NewClient(chain.ClientConfig{URL: m.RPCURL, Timeout: 5 * time.Second, Logger: m.Logger})
+		client := chain.NewClient(chain.ClientConfig{URL: cfg.RPCURL, Timeout: 5 * time.Second, Logger: m.Logger})
 		defer client.Close()
 		guard := &cluster.Guard{Genesis: client.GenesisHash, DB: pool, Logger: m.Logger}
 		cfg.Gate = guard.Check

@@ -45,6 +45,10 @@ fn manager_entry(p: &Pubkey, a: &[AccountInfo], d: &[u8]) -> ProgramResult {
     upgrade_manager::entry(p, a, d)
 }
 
+fn pda_member_entry(p: &Pubkey, a: &[AccountInfo], d: &[u8]) -> ProgramResult {
+    pda_member::process(p, a, d)
+}
+
 fn perp_entry(p: &Pubkey, a: &[AccountInfo], d: &[u8]) -> ProgramResult {
     let a: &[AccountInfo] = unsafe { mem::transmute::<&[AccountInfo], &[AccountInfo]>(a) };
     perp_market::entry(p, a, d)
@@ -196,6 +200,7 @@ impl Harness {
         pt.prefer_bpf(false);
         pt.add_program("upgrade_manager", MANAGER_ID, processor!(manager_entry));
         pt.add_program("perp_market", perp_market::ID, processor!(perp_entry));
+        pt.add_program("pda_member", pda_member::ID, processor!(pda_member_entry));
 
         let target = keypair(TARGET_SEED).pubkey();
         let deployer = keypair(DEPLOYER_SEED);
