@@ -25,7 +25,12 @@ import (
 func (m *Main) crankKeypair() (string, solana.PublicKey, error) {
 	dir := filepath.Dir(m.Config.PGDir)
 	if m.Config.Ephemeral || m.Config.PGDir == "" {
-		dir = os.TempDir()
+		// A throwaway environment gets a throwaway key, removed by Close.
+		tmp, err := m.runDir()
+		if err != nil {
+			return "", solana.PublicKey{}, err
+		}
+		dir = tmp
 	}
 	path := filepath.Join(dir, "upgrade-manager-dev-crank.json")
 	if _, err := os.Stat(path); err == nil {
@@ -76,7 +81,7 @@ func (m *Main) crankComponents() []component {
 }
 
 func (m *Main) runCrank(ctx context.Context, kind, metricsAddr string) error {
-	log := m.Logger.With(slog.String("component", "crank-"+kind))
+	log := m.componentLogger("crank-" + kind)
 	bin, err := m.crankBinary(ctx)
 	if err != nil {
 		return err
@@ -91,7 +96,9 @@ func (m *Main) runCrank(ctx context.Context, kind, metricsAddr string) error {
 		"-keypair", m.crankKeypairPath,
 		"-poll-interval", "2s",
 		"-metrics-addr", metricsAddr)
-	cmd.Stdout, cmd.Stderr = m.Stderr, m.Stderr
+	out := m.childOutput("crank-"+kind, atLeast(m.consoleLevel()))
+	defer out.Flush()
+	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 5 * time.Second
 	log.Info("starting", slog.String("metrics", metricsAddr))
@@ -108,7 +115,7 @@ func (m *Main) runCrank(ctx context.Context, kind, metricsAddr string) error {
 // crankBinary builds cmd/crank once per dev run.
 func (m *Main) crankBinary(ctx context.Context) (string, error) {
 	m.crankBuild.Do(func() {
-		dir, err := os.MkdirTemp("", "upgrade-manager-dev-bin")
+		dir, err := m.runDir()
 		if err != nil {
 			m.crankBuildErr = err
 			return
@@ -142,4 +149,18 @@ func waitHealthy(ctx context.Context, rpcURL string) error {
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// runDir is this run's temporary directory (the crank binary, a throwaway
+// environment's keypair), created on first use and removed by Close.
+func (m *Main) runDir() (string, error) {
+	if m.tmpDir != "" {
+		return m.tmpDir, nil
+	}
+	dir, err := os.MkdirTemp("", "upgrade-manager-dev-")
+	if err != nil {
+		return "", fmt.Errorf("create the run's temporary directory: %w", err)
+	}
+	m.tmpDir = dir
+	return dir, nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 
 	"golang.org/x/sync/errgroup"
 
@@ -42,7 +41,7 @@ func (m *Main) runGraphQL(ctx context.Context) error {
 	cfg.Addr = m.Config.GraphQLAddr
 	cfg.DatabaseURL = m.databaseURL
 	cfg.AllowedOrigins = []string{"*"}
-	s := graph.NewServer(cfg, m.Logger.With(slog.String("component", "graphql")))
+	s := graph.NewServer(cfg, m.componentLogger("graphql"))
 	go func() {
 		select {
 		case <-s.Ready():
