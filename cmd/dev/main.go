@@ -82,6 +82,10 @@ type Config struct {
 	// LogDir, when not empty, receives each component's full log (-log-dir);
 	// the console then shows one short line per event that matters.
 	LogDir string
+	// Demo plays the scripted story on the localnet once everything is up (-demo; with
+	// Localnet and Cranks); DemoPause is the pause between its steps.
+	Demo      bool
+	DemoPause time.Duration
 	// Verbose shows debug lines on the console and the localnet's runtime
 	// logs at their default level instead of warn (-v).
 	Verbose bool
@@ -111,9 +115,13 @@ type Main struct {
 	tmpDir    string
 
 	crankKeypairPath string
-	crankBuild       sync.Once
-	crankBin         string
-	crankBuildErr    error
+	demoMembers      []string
+
+	tmpMu   sync.Mutex
+	buildMu sync.Mutex
+	built   map[string]string // ./cmd/NAME → binary in tmpDir
+
+	graphqlReady chan string // the GraphQL URL, once it listens
 }
 
 // NewMain returns a Main that logs to stderr.
@@ -148,6 +156,8 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	fs.StringVar(&m.Config.CrankExecuteMetricsAddr, "crank-execute-metrics-addr", "127.0.0.1:9103", "`address` of the timelock executor's /metrics")
 	fs.StringVar(&m.Config.CrankMigrateMetricsAddr, "crank-migrate-metrics-addr", "127.0.0.1:9104", "`address` of the migration driver's /metrics")
 	fs.StringVar(&m.Config.LogDir, "log-dir", filepath.Join(filepath.Dir(devDir), "logs"), "`directory` of each component's full log, truncated at start (empty: everything to the console)")
+	fs.BoolVar(&m.Config.Demo, "demo", true, "play a scripted upgrade on the localnet through the member CLI, then stay up (with -localnet and -cranks)")
+	fs.DurationVar(&m.Config.DemoPause, "demo-pause", 3*time.Second, "pause between the demo's steps")
 	fs.BoolVar(&m.Config.Verbose, "v", false, "show debug lines and the localnet's runtime logs on the console")
 	localnetArgs := fs.String("localnet-args", "", "extra `flags` for the local Solana node (see localnet --help)")
 	if err := fs.Parse(args); err != nil {
@@ -191,6 +201,19 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	if m.demoOn() {
+		if err := m.prepareDemo(); err != nil {
+			return err
+		}
+	}
+	if m.Config.Localnet {
+		path, err := m.writeDeployerKeypair()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(m.Stdout, "TARGET_DEPLOYER_KEYPAIR=%s\n", path)
+	}
+	m.graphqlReady = make(chan string, 1)
 	m.Logger.Info("dev environment running; interrupt to stop")
 	return supervise(ctx, m.components())
 }
@@ -249,6 +272,31 @@ func (m *Main) openLogs() error {
 	}
 	fmt.Fprintf(m.Stdout, "LOGS=%s\n", strings.Join(paths, " "))
 	return nil
+}
+
+// logPath is where component's full log is, or "the console" without -log-dir.
+func (m *Main) logPath(component string) string {
+	if m.logs == nil {
+		return "the console"
+	}
+	return m.logs.path(component)
+}
+
+func (m *Main) demoOn() bool {
+	return m.Config.Demo && m.Config.Localnet && m.Config.Cranks
+}
+
+// graphqlURL waits until the GraphQL server listens and returns its URL.
+func (m *Main) graphqlURL(ctx context.Context) (string, error) {
+	select {
+	case u, ok := <-m.graphqlReady:
+		if !ok {
+			return "", errNoGraphQL
+		}
+		return u, nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
 }
 
 func (m *Main) consoleLevel() slog.Level {

@@ -55,7 +55,7 @@ func TestStopLeavesNothingBehind(t *testing.T) {
 			t.Cleanup(func() { _ = os.RemoveAll(tmp) })
 			ports := freePorts(t, 2)
 			cmd := exec.CommandContext(ctx, bin,
-				"-ephemeral",
+				"-ephemeral", "-demo=false",
 				"-log-dir", filepath.Join(t.TempDir(), "logs"),
 				"-graphql-addr", "127.0.0.1:0",
 				"-indexer-metrics-addr", "127.0.0.1:0",

@@ -31,7 +31,11 @@ func (m *Main) components() []component {
 			cs = append(cs, m.crankComponents()...)
 		}
 	}
-	return append(cs, component{name: "graphql", run: m.runGraphQL})
+	cs = append(cs, component{name: "graphql", run: m.runGraphQL})
+	if m.demoOn() {
+		cs = append(cs, component{name: "demo", run: m.runDemo})
+	}
+	return cs
 }
 
 // runGraphQL serves the GraphQL read model on -graphql-addr, open to any
@@ -42,10 +46,16 @@ func (m *Main) runGraphQL(ctx context.Context) error {
 	cfg.DatabaseURL = m.databaseURL
 	cfg.AllowedOrigins = []string{"*"}
 	s := graph.NewServer(cfg, m.componentLogger("graphql"))
+	ready := m.graphqlReady
 	go func() {
 		select {
 		case <-s.Ready():
-			fmt.Fprintf(m.Stdout, "GRAPHQL_URL=http://%s/graphql\n", s.Addr())
+			u := fmt.Sprintf("http://%s/graphql", s.Addr())
+			fmt.Fprintf(m.Stdout, "GRAPHQL_URL=%s\n", u)
+			if ready != nil {
+				ready <- u
+				close(ready)
+			}
 		case <-ctx.Done():
 		}
 	}()
