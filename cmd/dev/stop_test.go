@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -27,98 +28,28 @@ func TestStopLeavesNothingBehind(t *testing.T) {
 		t.Skip("starts the whole dev environment")
 	}
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
-	defer cancel()
-	localnet, err := localnetTestBinary(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), "dev")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/dev: %v\n%s", err, out)
-	}
-
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
-			// Not t.TempDir: the postgres user must be able to enter it.
-			tmp, err := os.MkdirTemp("", "dev-stop-")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Chmod(tmp, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = os.RemoveAll(tmp) })
-			ports := freePorts(t, 2)
-			cmd := exec.CommandContext(ctx, bin,
-				"-ephemeral", "-demo=false",
-				"-log-dir", filepath.Join(t.TempDir(), "logs"),
-				"-graphql-addr", "127.0.0.1:0",
-				"-indexer-metrics-addr", "127.0.0.1:0",
-				"-crank-execute-metrics-addr", "127.0.0.1:0",
-				"-crank-migrate-metrics-addr", "127.0.0.1:0",
-				"-localnet-args", fmt.Sprintf("--rpc-port %d --ws-port %d --slot-time-ms 100", ports[0], ports[1]),
-			)
-			cmd.Dir = root
-			cmd.Env = append(os.Environ(), "LOCALNET_BIN="+localnet, "TMPDIR="+tmp)
-			// Its own process group: the signal goes to dev alone, not to what it started.
-			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-			stdout, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			cmd.Stderr = testWriter{t}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			exited := make(chan error, 1)
-			lines := make(chan string, 64)
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+			defer cancel()
+			env := startDev(ctx, t, "-demo=false")
 			go func() {
-				sc := bufio.NewScanner(stdout)
-				for sc.Scan() {
-					lines <- sc.Text()
-				}
-				close(lines)
-				exited <- cmd.Wait()
-			}()
-			t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
-
-			urls := map[string]string{}
-			for _, key := range []string{"DATABASE_URL", "GRAPHQL_URL", "INDEXER_METRICS_URL"} {
-				for urls[key] == "" {
-					select {
-					case line, ok := <-lines:
-						if !ok {
-							t.Fatalf("dev exited before printing %s: %v", key, <-exited)
-						}
-						if k, v, found := strings.Cut(line, "="); found && strings.HasSuffix(k, "_URL") {
-							urls[k] = v
-						}
-					case <-ctx.Done():
-						t.Fatalf("no %s: %v", key, ctx.Err())
-					}
-				}
-			}
-			go func() {
-				for range lines {
+				for range env.lines {
 				}
 			}()
 			// Both cranks are up once each is a child process of dev.
 			var children []int
 			eventually(t, time.Minute, func() bool {
-				children = descendants(cmd.Process.Pid)
+				children = descendants(env.cmd.Process.Pid)
 				return countNamed(children, "crank") == 2 && countNamed(children, "localnet") == 1
 			}, "dev to start the localnet and both cranks")
 
-			if err := cmd.Process.Signal(sig); err != nil {
+			if err := env.cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}
 			select {
-			case err := <-exited:
+			case err := <-env.exited:
 				if err != nil {
 					t.Fatalf("dev after %v: %v, want a clean exit", sig, err)
 				}
@@ -131,13 +62,13 @@ func TestStopLeavesNothingBehind(t *testing.T) {
 					t.Errorf("process %d (%s) still running after dev exited", pid, procName(pid))
 				}
 			}
-			for _, p := range ports {
+			for _, p := range env.ports {
 				assertFree(t, fmt.Sprintf("127.0.0.1:%d", p))
 			}
 			for _, key := range []string{"GRAPHQL_URL", "INDEXER_METRICS_URL", "DATABASE_URL"} {
-				assertFree(t, hostPort(t, urls[key]))
+				assertFree(t, hostPort(t, env.urls[key]))
 			}
-			entries, err := os.ReadDir(tmp)
+			entries, err := os.ReadDir(env.tmp)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -146,6 +77,113 @@ func TestStopLeavesNothingBehind(t *testing.T) {
 			}
 		})
 	}
+}
+
+// devEnv is a running dev binary started by startDev.
+type devEnv struct {
+	cmd    *exec.Cmd
+	lines  <-chan string // stdout, line by line, after the URLs
+	exited <-chan error
+	urls   map[string]string // DATABASE_URL, GRAPHQL_URL, INDEXER_METRICS_URL
+	rpcURL string
+	ports  []int  // the localnet's RPC and WebSocket ports
+	tmp    string // its TMPDIR
+}
+
+var devBuild struct {
+	once sync.Once
+	bin  string
+	err  error
+}
+
+// startDev builds cmd/dev once per test binary and runs it from the repository root as
+// `make dev` does, on free ports with a throwaway cluster and its own TMPDIR, in its own process
+// group so that a signal goes to dev alone. It returns once dev printed its URLs.
+func startDev(ctx context.Context, t *testing.T, args ...string) *devEnv {
+	t.Helper()
+	localnet, err := localnetTestBinary(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	devBuild.once.Do(func() {
+		dir, err := os.MkdirTemp("", "dev-test-bin-")
+		if err != nil {
+			devBuild.err = err
+			return
+		}
+		devBuild.bin = filepath.Join(dir, "dev")
+		if out, err := exec.Command("go", "build", "-o", devBuild.bin, ".").CombinedOutput(); err != nil {
+			devBuild.err = fmt.Errorf("go build ./cmd/dev: %v\n%s", err, out)
+		}
+	})
+	if devBuild.err != nil {
+		t.Fatal(devBuild.err)
+	}
+	// Not t.TempDir: the postgres user must be able to enter it.
+	tmp, err := os.MkdirTemp("", "dev-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(tmp) })
+	ports := freePorts(t, 2)
+	full := append([]string{
+		"-ephemeral",
+		"-log-dir", filepath.Join(t.TempDir(), "logs"),
+		"-graphql-addr", "127.0.0.1:0",
+		"-indexer-metrics-addr", "127.0.0.1:0",
+		"-crank-execute-metrics-addr", "127.0.0.1:0",
+		"-crank-migrate-metrics-addr", "127.0.0.1:0",
+		"-localnet-args", fmt.Sprintf("--rpc-port %d --ws-port %d --slot-time-ms 100", ports[0], ports[1]),
+	}, args...)
+	cmd := exec.CommandContext(ctx, devBuild.bin, full...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "LOCALNET_BIN="+localnet, "TMPDIR="+tmp)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = testWriter{t}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	lines := make(chan string, 256)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		exited <- cmd.Wait()
+	}()
+	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+
+	env := &devEnv{cmd: cmd, lines: lines, exited: exited, urls: map[string]string{}, ports: ports, tmp: tmp,
+		rpcURL: fmt.Sprintf("http://127.0.0.1:%d", ports[0])}
+	for _, key := range []string{"DATABASE_URL", "GRAPHQL_URL", "INDEXER_METRICS_URL"} {
+		for env.urls[key] == "" {
+			select {
+			case line, ok := <-lines:
+				if !ok {
+					t.Fatalf("dev exited before printing %s: %v", key, <-exited)
+				}
+				if k, v, found := strings.Cut(line, "="); found && strings.HasSuffix(k, "_URL") {
+					env.urls[k] = v
+				}
+			case <-ctx.Done():
+				t.Fatalf("no %s: %v", key, ctx.Err())
+			}
+		}
+	}
+	return env
 }
 
 // localnetTestBinary is $LOCALNET_BIN or a fresh cargo build of the node.
