@@ -31,8 +31,15 @@ WITH_DB := $(GO) run ./cmd/dev -ephemeral -migrate=false --
 help: ## List the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z0-9_-]+:.*## / { printf "  %-10s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
-dev: ## Run the dev environment (database, migrations, localnet, servers) in the foreground
-	$(GO) run ./cmd/dev
+# Built, then exec'd rather than `go run`: go run does not pass SIGTERM on, so `kill` of a
+# `make dev` would leave the node, the cranks and the servers running. make passes SIGTERM to
+# its recipe, and the shell's exec makes that dev itself. DEV_ARGS: extra flags (dev -h).
+DEV_BIN ?= bin/dev
+DEV_ARGS ?=
+
+dev: localnet ## Run the dev environment (database, migrations, localnet, servers) in the foreground
+	$(GO) build -o $(DEV_BIN) ./cmd/dev
+	exec $(abspath $(DEV_BIN)) $(DEV_ARGS)
 
 test: ## Run all tests: test-go, then test-rust, then test-node, then fuzz
 	@$(MAKE) --no-print-directory test-go

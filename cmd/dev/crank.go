@@ -25,34 +25,57 @@ import (
 func (m *Main) crankKeypair() (string, solana.PublicKey, error) {
 	dir := filepath.Dir(m.Config.PGDir)
 	if m.Config.Ephemeral || m.Config.PGDir == "" {
-		dir = os.TempDir()
+		// A throwaway environment gets a throwaway key, removed by Close.
+		tmp, err := m.runDir()
+		if err != nil {
+			return "", solana.PublicKey{}, err
+		}
+		dir = tmp
 	}
 	path := filepath.Join(dir, "upgrade-manager-dev-crank.json")
+	pub, err := ensureKeypair(path)
+	if err != nil {
+		return "", solana.PublicKey{}, fmt.Errorf("dev crank keypair: %w", err)
+	}
+	return path, pub, nil
+}
+
+// ensureKeypair reads the Solana CLI keypair file at path, or creates one with a new key
+// (mode 0600), and returns its public key.
+func ensureKeypair(path string) (solana.PublicKey, error) {
 	if _, err := os.Stat(path); err == nil {
 		key, err := solana.PrivateKeyFromSolanaKeygenFile(path)
 		if err != nil {
-			return "", solana.PublicKey{}, fmt.Errorf("read the dev crank keypair %s: %w", path, err)
+			return solana.PublicKey{}, fmt.Errorf("read %s: %w", path, err)
 		}
-		return path, key.PublicKey(), nil
+		return key.PublicKey(), nil
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return "", solana.PublicKey{}, fmt.Errorf("dev crank keypair: %w", err)
+		return solana.PublicKey{}, err
 	}
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
-		return "", solana.PublicKey{}, fmt.Errorf("generate the dev crank keypair: %w", err)
+		return solana.PublicKey{}, fmt.Errorf("generate a keypair: %w", err)
 	}
+	if err := writeKeypair(path, priv); err != nil {
+		return solana.PublicKey{}, err
+	}
+	return solana.PrivateKey(priv).PublicKey(), nil
+}
+
+// writeKeypair writes priv as a Solana CLI keypair file (a JSON array of 64 bytes), mode 0600.
+func writeKeypair(path string, priv ed25519.PrivateKey) error {
 	nums := make([]int, len(priv))
 	for i, b := range priv {
 		nums[i] = int(b)
 	}
 	data, _ := json.Marshal(nums)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", solana.PublicKey{}, fmt.Errorf("create %s: %w", dir, err)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Dir(path), err)
 	}
 	if err := os.WriteFile(path, data, 0o600); err != nil {
-		return "", solana.PublicKey{}, fmt.Errorf("write the dev crank keypair: %w", err)
+		return fmt.Errorf("write %s: %w", path, err)
 	}
-	return path, solana.PrivateKey(priv).PublicKey(), nil
+	return nil
 }
 
 // prepareCranks creates the cranks' fee payer and has the localnet fund it at genesis.
@@ -76,8 +99,8 @@ func (m *Main) crankComponents() []component {
 }
 
 func (m *Main) runCrank(ctx context.Context, kind, metricsAddr string) error {
-	log := m.Logger.With(slog.String("component", "crank-"+kind))
-	bin, err := m.crankBinary(ctx)
+	log := m.componentLogger("crank-" + kind)
+	bin, err := m.goBinary(ctx, "crank")
 	if err != nil {
 		return err
 	}
@@ -91,7 +114,9 @@ func (m *Main) runCrank(ctx context.Context, kind, metricsAddr string) error {
 		"-keypair", m.crankKeypairPath,
 		"-poll-interval", "2s",
 		"-metrics-addr", metricsAddr)
-	cmd.Stdout, cmd.Stderr = m.Stderr, m.Stderr
+	out := m.childOutput("crank-"+kind, atLeast(m.consoleLevel()))
+	defer out.Flush()
+	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 5 * time.Second
 	log.Info("starting", slog.String("metrics", metricsAddr))
@@ -105,21 +130,26 @@ func (m *Main) runCrank(ctx context.Context, kind, metricsAddr string) error {
 	return fmt.Errorf("crank %s: %w", kind, err)
 }
 
-// crankBinary builds cmd/crank once per dev run.
-func (m *Main) crankBinary(ctx context.Context) (string, error) {
-	m.crankBuild.Do(func() {
-		dir, err := os.MkdirTemp("", "upgrade-manager-dev-bin")
-		if err != nil {
-			m.crankBuildErr = err
-			return
-		}
-		m.crankBin = filepath.Join(dir, "crank")
-		out, err := exec.CommandContext(ctx, "go", "build", "-o", m.crankBin, "./cmd/crank").CombinedOutput()
-		if err != nil {
-			m.crankBuildErr = fmt.Errorf("go build ./cmd/crank: %w\n%s", err, strings.TrimSpace(string(out)))
-		}
-	})
-	return m.crankBin, m.crankBuildErr
+// goBinary builds ./cmd/NAME into the run's temporary directory, once per run.
+func (m *Main) goBinary(ctx context.Context, name string) (string, error) {
+	m.buildMu.Lock()
+	defer m.buildMu.Unlock()
+	if bin, ok := m.built[name]; ok {
+		return bin, nil
+	}
+	dir, err := m.runDir()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, name)
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/"+name).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/%s: %w\n%s", name, err, strings.TrimSpace(string(out)))
+	}
+	if m.built == nil {
+		m.built = map[string]string{}
+	}
+	m.built[name] = bin
+	return bin, nil
 }
 
 // waitHealthy polls the node's /health until it answers ok.
@@ -142,4 +172,20 @@ func waitHealthy(ctx context.Context, rpcURL string) error {
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// runDir is this run's temporary directory (the crank binary, a throwaway
+// environment's keypair), created on first use and removed by Close.
+func (m *Main) runDir() (string, error) {
+	m.tmpMu.Lock()
+	defer m.tmpMu.Unlock()
+	if m.tmpDir != "" {
+		return m.tmpDir, nil
+	}
+	dir, err := os.MkdirTemp("", "upgrade-manager-dev-")
+	if err != nil {
+		return "", fmt.Errorf("create the run's temporary directory: %w", err)
+	}
+	m.tmpDir = dir
+	return dir, nil
 }

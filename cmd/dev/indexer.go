@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"strings"
 
@@ -19,7 +18,7 @@ func (m *Main) runIndexer(ctx context.Context) error {
 	cfg.DatabaseURL = m.databaseURL
 	cfg.MetricsAddr = m.Config.IndexerMetricsAddr
 	cfg.ResetOnNewCluster = true
-	s := indexer.New(cfg, m.Logger.With(slog.String("component", "indexer")))
+	s := indexer.New(cfg, m.componentLogger("indexer"))
 	go func() {
 		select {
 		case <-s.Ready():

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -78,6 +79,16 @@ type Config struct {
 	// CrankExecuteMetricsAddr and CrankMigrateMetricsAddr serve the cranks' /metrics.
 	CrankExecuteMetricsAddr string
 	CrankMigrateMetricsAddr string
+	// LogDir, when not empty, receives each component's full log (-log-dir);
+	// the console then shows one short line per event that matters.
+	LogDir string
+	// Demo plays the scripted story on the localnet once everything is up (-demo; with
+	// Localnet and Cranks); DemoPause is the pause between its steps.
+	Demo      bool
+	DemoPause time.Duration
+	// Verbose shows debug lines on the console and the localnet's runtime
+	// logs at their default level instead of warn (-v).
+	Verbose bool
 }
 
 // Validate reports the first invalid field of c.
@@ -99,10 +110,18 @@ type Main struct {
 	cluster     *pgcluster.Cluster
 	databaseURL string
 
+	logs      *logFiles
+	consoleMu sync.Mutex
+	tmpDir    string
+
 	crankKeypairPath string
-	crankBuild       sync.Once
-	crankBin         string
-	crankBuildErr    error
+	demoMembers      []string
+
+	tmpMu   sync.Mutex
+	buildMu sync.Mutex
+	built   map[string]string // ./cmd/NAME → binary in tmpDir
+
+	graphqlReady chan string // the GraphQL URL, once it listens
 }
 
 // NewMain returns a Main that logs to stderr.
@@ -136,6 +155,10 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	fs.BoolVar(&m.Config.Cranks, "cranks", true, "run the timelock executor and the migration driver (with -localnet)")
 	fs.StringVar(&m.Config.CrankExecuteMetricsAddr, "crank-execute-metrics-addr", "127.0.0.1:9103", "`address` of the timelock executor's /metrics")
 	fs.StringVar(&m.Config.CrankMigrateMetricsAddr, "crank-migrate-metrics-addr", "127.0.0.1:9104", "`address` of the migration driver's /metrics")
+	fs.StringVar(&m.Config.LogDir, "log-dir", filepath.Join(filepath.Dir(devDir), "logs"), "`directory` of each component's full log, truncated at start (empty: everything to the console)")
+	fs.BoolVar(&m.Config.Demo, "demo", true, "play a scripted upgrade on the localnet through the member CLI, then stay up (with -localnet and -cranks)")
+	fs.DurationVar(&m.Config.DemoPause, "demo-pause", 3*time.Second, "pause between the demo's steps")
+	fs.BoolVar(&m.Config.Verbose, "v", false, "show debug lines and the localnet's runtime logs on the console")
 	localnetArgs := fs.String("localnet-args", "", "extra `flags` for the local Solana node (see localnet --help)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -162,6 +185,9 @@ func (m *Main) Run(ctx context.Context) error {
 		return m.runCommand(ctx)
 	}
 
+	if err := m.openLogs(); err != nil {
+		return err
+	}
 	fmt.Fprintf(m.Stdout, "DATABASE_URL=%s\n", m.databaseURL)
 	st, err := migrations.Status(ctx, m.databaseURL)
 	if err != nil {
@@ -175,6 +201,11 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	if m.demoOn() {
+		if err := m.prepareDemo(); err != nil {
+			return err
+		}
+	}
 	if m.Config.Localnet {
 		path, err := m.writeDeployerKeypair()
 		if err != nil {
@@ -182,18 +213,128 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		fmt.Fprintf(m.Stdout, "TARGET_DEPLOYER_KEYPAIR=%s\n", path)
 	}
+	m.graphqlReady = make(chan string, 1)
 	m.Logger.Info("dev environment running; interrupt to stop")
 	return supervise(ctx, m.components())
 }
 
-// Close stops the cluster Run started, if any. Calling it twice is harmless.
+// Close stops the cluster Run started, if any, and removes what the run
+// left in temporary directories. Calling it twice is harmless.
 func (m *Main) Close() error {
-	if m.cluster == nil {
+	var errs []error
+	if m.tmpDir != "" {
+		if err := os.RemoveAll(m.tmpDir); err != nil {
+			errs = append(errs, fmt.Errorf("remove the run's temporary directory: %w", err))
+		}
+		m.tmpDir = ""
+	}
+	if m.cluster != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := m.cluster.Stop(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if m.logs != nil {
+		if err := m.logs.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close the logs: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// openLogs, with -log-dir, sends each component's full log to its own file
+// and keeps the console to one short line per event that matters.
+func (m *Main) openLogs() error {
+	if m.Config.LogDir == "" || m.logs != nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	return m.cluster.Stop(ctx)
+	logs, err := openLogFiles(m.Config.LogDir)
+	if err != nil {
+		return err
+	}
+	m.logs = logs
+	f, err := logs.file("dev")
+	if err != nil {
+		return err
+	}
+	m.Logger = slog.New(slog.NewMultiHandler(
+		newConsoleHandler(m.Stderr, &m.consoleMu, m.consoleLevel()),
+		slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug}),
+	))
+	names := []string{"dev"}
+	for _, c := range m.components() {
+		names = append(names, c.name)
+	}
+	paths := make([]string, len(names))
+	for i, n := range names {
+		paths[i] = logs.path(n)
+	}
+	fmt.Fprintf(m.Stdout, "LOGS=%s\n", strings.Join(paths, " "))
+	return nil
+}
+
+// logPath is where component's full log is, or "the console" without -log-dir.
+func (m *Main) logPath(component string) string {
+	if m.logs == nil {
+		return "the console"
+	}
+	return m.logs.path(component)
+}
+
+func (m *Main) demoOn() bool {
+	return m.Config.Demo && m.Config.Localnet && m.Config.Cranks
+}
+
+// graphqlURL waits until the GraphQL server listens and returns its URL.
+func (m *Main) graphqlURL(ctx context.Context) (string, error) {
+	select {
+	case u, ok := <-m.graphqlReady:
+		if !ok {
+			return "", errNoGraphQL
+		}
+		return u, nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+func (m *Main) consoleLevel() slog.Level {
+	if m.Config.Verbose {
+		return slog.LevelDebug
+	}
+	return slog.LevelInfo
+}
+
+// componentLogger is the logger of an in-process component: the console, and
+// with -log-dir the component's own file at debug.
+func (m *Main) componentLogger(name string) *slog.Logger {
+	if m.logs == nil {
+		return m.Logger.With(slog.String(componentKey, name))
+	}
+	f, err := m.logs.file(name)
+	if err != nil {
+		m.Logger.Warn("the component logs to the console only", slog.String(componentKey, name), slog.Any("error", err))
+		return m.Logger.With(slog.String(componentKey, name))
+	}
+	return slog.New(slog.NewMultiHandler(
+		newConsoleHandler(m.Stderr, &m.consoleMu, m.consoleLevel()),
+		slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug}),
+	)).With(slog.String(componentKey, name))
+}
+
+// childOutput is where a child process's output goes: every line to the
+// component's file (with -log-dir), and to the console the lines keep passes.
+func (m *Main) childOutput(name string, keep func(string) bool) *lineWriter {
+	w := &lineWriter{consoleMu: &m.consoleMu, console: m.Stderr, component: name, keep: keep}
+	if m.logs != nil {
+		if f, err := m.logs.file(name); err == nil {
+			w.file = f
+		} else {
+			m.Logger.Warn("the component logs to the console only", slog.String(componentKey, name), slog.Any("error", err))
+		}
+	}
+	return w
 }
 
 func (m *Main) openDatabase(ctx context.Context) error {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -36,7 +35,11 @@ func (m *Main) components() []component {
 			cs = append(cs, m.crankComponents()...)
 		}
 	}
-	return append(cs, component{name: "graphql", run: m.runGraphQL})
+	cs = append(cs, component{name: "graphql", run: m.runGraphQL})
+	if m.demoOn() {
+		cs = append(cs, component{name: "demo", run: m.runDemo})
+	}
+	return cs
 }
 
 // runGraphQL serves the GraphQL read model on -graphql-addr, open to any
@@ -46,7 +49,7 @@ func (m *Main) runGraphQL(ctx context.Context) error {
 	cfg.Addr = m.Config.GraphQLAddr
 	cfg.DatabaseURL = m.databaseURL
 	cfg.AllowedOrigins = []string{"*"}
-	logger := m.Logger.With(slog.String("component", "graphql"))
+	logger := m.componentLogger("graphql")
 	g, gctx := errgroup.WithContext(ctx)
 	if m.Config.Localnet {
 		// A restarted localnet is a new cluster: serve nothing of the old
@@ -66,10 +69,16 @@ func (m *Main) runGraphQL(ctx context.Context) error {
 		cfg.RPCURL = rpcURL
 	}
 	s := graph.NewServer(cfg, logger)
+	ready := m.graphqlReady
 	go func() {
 		select {
 		case <-s.Ready():
-			fmt.Fprintf(m.Stdout, "GRAPHQL_URL=http://%s/graphql\n", s.Addr())
+			u := fmt.Sprintf("http://%s/graphql", s.Addr())
+			fmt.Fprintf(m.Stdout, "GRAPHQL_URL=%s\n", u)
+			if ready != nil {
+				ready <- u
+				close(ready)
+			}
 		case <-ctx.Done():
 		}
 	}()
