@@ -163,17 +163,17 @@ func (d *demo) play(ctx context.Context) error {
 		verb   string
 		say    string
 	}{
-		{1, "approve", "Member 1 approves (1 of %d)"},
-		{2, "approve", "Member 2 approves (2 of %d)"},
-		{2, "revoke", "Member 2 revokes to check the binary first (1 of %d)"},
+		{1, "approve", fmt.Sprintf("Member 1 approves (1 of %d)", demoThreshold)},
+		{2, "approve", fmt.Sprintf("Member 2 approves (2 of %d)", demoThreshold)},
+		{2, "revoke", fmt.Sprintf("Member 2 revokes to check the binary first (1 of %d)", demoThreshold)},
 		{2, "verify", "Member 2 verifies the buffer against their own build"},
-		{2, "approve", "Member 2 approves again (2 of %d)"},
-		{3, "approve", "Member 3 approves (3 of %d): the timelock starts"},
+		{2, "approve", fmt.Sprintf("Member 2 approves again (2 of %d)", demoThreshold)},
+		{3, "approve", fmt.Sprintf("Member 3 approves (3 of %d): the timelock starts", demoThreshold)},
 	} {
 		if err := d.sleep(ctx); err != nil {
 			return err
 		}
-		d.say(step.say, demoThreshold)
+		d.log.Info(step.say)
 		args := []string{step.verb, proposal, "--keypair", member(step.member)}
 		if step.verb == "verify" {
 			args = append(args, "--so", v2)

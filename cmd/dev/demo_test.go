@@ -37,7 +37,7 @@ func TestDemoThenGraphiQLInABrowser(t *testing.T) {
 	var tour strings.Builder
 	approve := regexp.MustCompile(`approve (\S+) --keypair (\S+)`)
 	var rollback, member5 string
-	for rollback == "" {
+	for !strings.Contains(tour.String(), "to stop everything") {
 		select {
 		case line, ok := <-env.lines:
 			if !ok {
@@ -97,11 +97,15 @@ func TestDemoThenGraphiQLInABrowser(t *testing.T) {
 	}
 	bctx, requests := browser(ctx, t, chromium)
 	page := strings.TrimSuffix(graphqlURL, "graphql")
-	if err := chromedp.Do(bctx,
-		chromedp.Navigate(page),
-		chromedp.WaitVisible(chromedp.CSS(".graphiql-execute-button")),
-	); err != nil {
+	if err := chromedp.Do(bctx, chromedp.Navigate(page)); err != nil {
 		t.Fatalf("open GraphiQL at %s: %v", page, err)
+	}
+	// Not on the first run's context: its deadline would end the browser.
+	wctx, cancelWait := context.WithTimeout(bctx, time.Minute)
+	defer cancelWait()
+	if err := chromedp.Do(wctx, chromedp.WaitVisible(chromedp.CSS(".graphiql-execute-button"))); err != nil {
+		text, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.body.innerText`))
+		t.Fatalf("GraphiQL at %s did not render its editor: %v\npage: %q\nrequests: %q", page, err, text, requests())
 	}
 	runInGraphiQL(t, bctx, `{ proposals(first: 5) { edges { node { address kind status } } } }`)
 	waitForResponse(t, bctx, "EXECUTED", time.Minute)
