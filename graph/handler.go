@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -36,6 +38,14 @@ type Limits struct {
 	// MaxBodyBytes bounds a request body, a GET query string and a
 	// websocket message.
 	MaxBodyBytes int64
+	// MaxAliases bounds the aliased fields of an operation (fragments
+	// counted per spread): aliases are how one small request asks for the
+	// same expensive field many times.
+	MaxAliases int
+	// QueryCost is the complexity of one database query (a list's page,
+	// whatever its size); ScanCost that of one that reads every matching
+	// row (a totalCount, a filter no index serves).
+	QueryCost, ScanCost int
 }
 
 // DefaultLimits are the limits the server runs with unless told otherwise.
@@ -45,6 +55,9 @@ var DefaultLimits = Limits{
 	MaxPageSize:     100,
 	DefaultPageSize: 20,
 	MaxBodyBytes:    1 << 20,
+	MaxAliases:      30,
+	QueryCost:       10,
+	ScanCost:        1000,
 }
 
 // HandlerConfig is what NewHandler serves.
@@ -64,19 +77,39 @@ type HandlerConfig struct {
 	// Health reports whether the server can serve; /healthz answers 503
 	// with its error otherwise.
 	Health func(ctx context.Context) error
+	// RequestTimeout bounds each query and mutation (zero: the default).
+	RequestTimeout time.Duration
+	// WS bounds websocket connections and their operations (zero: the
+	// defaults).
+	WS WSLimits
+	// AllowedHosts, when not empty, are the Host names (without port) the
+	// server answers to; others get 421. It defends a server on loopback
+	// against DNS rebinding.
+	AllowedHosts []string
+	// GraphiQL serves GraphiQL at /; Introspection answers __schema and
+	// __type queries.
+	GraphiQL, Introspection bool
 }
 
 // NewHandler returns the HTTP handler of the GraphQL server: /graphql
 // (POST, GET, websocket), GraphiQL at /, /metrics and /healthz.
 func NewHandler(cfg HandlerConfig) http.Handler {
 	r := cfg.Resolver
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultServerConfig().RequestTimeout
+	}
+	if cfg.WS == (WSLimits{}) {
+		cfg.WS = DefaultWSLimits
+	}
 	schema := NewExecutableSchema(Config{
 		Resolvers:  r,
-		Complexity: complexity(cfg.Limits.MaxPageSize, cfg.Limits.DefaultPageSize),
+		Complexity: complexity(cfg.Limits),
 	})
+	accept := acceptOptions(cfg.AllowedOrigins)
+	limiter := newWSLimiter(cfg.WS, cfg.Logger)
 	srv := handler.New(schema)
 	srv.AddTransport(transport.Websocket{
-		Implementation:        transport.CoderWebsocketImplementation{AcceptOptions: acceptOptions(cfg.AllowedOrigins)},
+		Implementation:        wsImplementation{accept: accept, limiter: limiter},
 		KeepAlivePingInterval: cfg.KeepAlive,
 		InitTimeout:           10 * time.Second,
 		PayloadReadLimit:      &cfg.Limits.MaxBodyBytes,
@@ -85,17 +118,23 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	srv.Use(extension.Introspection{})
-	srv.Use(extension.FixedComplexityLimit(cfg.Limits.Complexity))
-	srv.Use(depthLimit{limit: cfg.Limits.Depth})
+	if cfg.Introspection {
+		srv.Use(extension.Introspection{})
+	}
+	srv.Use(shapeLimit{depth: cfg.Limits.Depth, aliases: cfg.Limits.MaxAliases})
+	srv.Use(&costLimit{limit: cfg.Limits.Complexity, scan: cfg.Limits.ScanCost})
+	srv.Use(operationGuard{timeout: cfg.RequestTimeout, logger: cfg.Logger})
 	srv.Use(loaderExtension{store: r.Store})
 	srv.Use(newMetricsExtension(NewMetrics(cfg.Registry)))
 	srv.SetErrorPresenter(errorPresenter(cfg.Logger))
 	srv.SetRecoverFunc(recoverFunc)
 
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", cors(cfg.AllowedOrigins, limitBody(cfg.Limits.MaxBodyBytes, srv)))
-	mux.Handle("GET /{$}", playground.Handler("upgrade-manager", "/graphql"))
+	allowed := allowHosts(cfg.AllowedHosts, mux)
+	mux.Handle("/graphql", cors(cfg.AllowedOrigins, limitBody(cfg.Limits.MaxBodyBytes, limitWebsockets(limiter, accept, srv))))
+	if cfg.GraphiQL {
+		mux.Handle("GET /{$}", playground.Handler("upgrade-manager", "/graphql"))
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, req *http.Request) {
 		if cfg.Health != nil {
@@ -106,7 +145,33 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 		}
 		_, _ = io.WriteString(w, "ok\n")
 	})
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Every response varies by Origin (allowed or not), so a shared
+		// cache never serves one origin's answer to another.
+		w.Header().Add("Vary", "Origin")
+		allowed.ServeHTTP(w, r)
+	})
+}
+
+// allowHosts answers 421 to requests for a Host not in hosts (any, when
+// hosts is empty): a page on another site whose name was rebound to this
+// server's address then cannot read from it.
+func allowHosts(hosts []string, next http.Handler) http.Handler {
+	if len(hosts) == 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
+		if !slices.ContainsFunc(hosts, func(h string) bool { return strings.EqualFold(h, host) }) {
+			http.Error(w, fmt.Sprintf("host %q is not served here (see -allowed-hosts)", truncate(r.Host)), http.StatusMisdirectedRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // acceptOptions turns allowed origins into the websocket library's host
@@ -134,7 +199,6 @@ func cors(origins []string, next http.Handler) http.Handler {
 		if origin != "" && (anyOrigin || slices.Contains(origins, origin)) {
 			h := w.Header()
 			h.Set("Access-Control-Allow-Origin", origin)
-			h.Add("Vary", "Origin")
 			if r.Method == http.MethodOptions {
 				h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
 				h.Set("Access-Control-Allow-Headers", "Content-Type, Authorization")
