@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/upgrade-manager/upgrade-manager/graph/graphtest"
+	"github.com/upgrade-manager/upgrade-manager/migrations/pgtest"
 )
 
 // These tests play an abusive client against a server with its default
@@ -226,4 +229,39 @@ func TestSubscriptionsPerConnectionAreCapped(t *testing.T) {
 		}
 	}
 	waitMetric(t, b.base, "upgrade_manager_graphql_subscribers", 200)
+}
+
+// GraphiQL at / loads nothing from another host (it used to load React and
+// GraphiQL from a CDN and stay at "Loading…" offline).
+func TestGraphiQLIsServedFromTheBinary(t *testing.T) {
+	t.Parallel()
+	base := graphtest.StartServer(t, pgtest.NewDB(t), nil)
+	resp, err := http.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	page, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs := regexp.MustCompile(`(?:src|href)="([^"]+)"`).FindAllSubmatch(page, -1)
+	if len(refs) == 0 {
+		t.Fatalf("page loads no assets:\n%s", page)
+	}
+	for _, m := range refs {
+		ref := string(m[1])
+		if strings.Contains(ref, "//") {
+			t.Errorf("page loads %s from another host", ref)
+			continue
+		}
+		r, err := http.Get(base + ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		if r.StatusCode != 200 {
+			t.Errorf("%s: %d", ref, r.StatusCode)
+		}
+	}
 }

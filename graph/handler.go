@@ -18,11 +18,12 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/upgrade-manager/upgrade-manager/graph/graphiql"
 )
 
 // Limits protect the server from expensive or oversized requests.
@@ -133,7 +134,9 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	allowed := allowHosts(cfg.AllowedHosts, mux)
 	mux.Handle("/graphql", cors(cfg.AllowedOrigins, limitBody(cfg.Limits.MaxBodyBytes, limitWebsockets(limiter, accept, srv))))
 	if cfg.GraphiQL {
-		mux.Handle("GET /{$}", playground.Handler("upgrade-manager", "/graphql"))
+		page := graphiql.Handler("upgrade-manager", "/graphql")
+		mux.Handle("GET /{$}", page)
+		mux.Handle("GET "+graphiql.AssetsPath, page)
 	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, req *http.Request) {
