@@ -265,3 +265,24 @@ func TestGraphiQLIsServedFromTheBinary(t *testing.T) {
 		}
 	}
 }
+
+// A subscription's selection runs on every event, so it is held to a
+// per-event limit far below a query's.
+func TestHeavySubscriptionSelectionIsRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ws := dial(t, b.base, graphtest.TransportWS)
+	heavy := `subscription { proposalUpdated { proposal { approvals { proposal { approvals { proposal { approvals { member } } } } } } } }`
+	if err := ws.Subscribe(t.Context(), "1", heavy, nil); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	_, resp, err := ws.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Errors) != 1 || resp.Errors[0].Code() != "QUERY_TOO_COMPLEX" {
+		t.Fatalf("errors = %+v, want QUERY_TOO_COMPLEX", resp.Errors)
+	}
+}

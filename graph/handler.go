@@ -29,8 +29,9 @@ import (
 // Limits protect the server from expensive or oversized requests.
 type Limits struct {
 	// Complexity bounds an operation's cost; list fields cost their page
-	// size times their selection.
-	Complexity int
+	// size times their selection. SubscriptionComplexity bounds a
+	// subscription's selection, which runs on every event.
+	Complexity, SubscriptionComplexity int
 	// Depth bounds how deeply selections nest.
 	Depth int
 	// MaxPageSize bounds first and last; DefaultPageSize applies when
@@ -51,14 +52,15 @@ type Limits struct {
 
 // DefaultLimits are the limits the server runs with unless told otherwise.
 var DefaultLimits = Limits{
-	Complexity:      20000,
-	Depth:           10,
-	MaxPageSize:     100,
-	DefaultPageSize: 20,
-	MaxBodyBytes:    1 << 20,
-	MaxAliases:      30,
-	QueryCost:       10,
-	ScanCost:        1000,
+	Complexity:             20000,
+	SubscriptionComplexity: 500,
+	Depth:                  10,
+	MaxPageSize:            100,
+	DefaultPageSize:        20,
+	MaxBodyBytes:           1 << 20,
+	MaxAliases:             30,
+	QueryCost:              10,
+	ScanCost:               1000,
 }
 
 // HandlerConfig is what NewHandler serves.
@@ -123,7 +125,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(shapeLimit{depth: cfg.Limits.Depth, aliases: cfg.Limits.MaxAliases})
-	srv.Use(&costLimit{limit: cfg.Limits.Complexity, scan: cfg.Limits.ScanCost})
+	srv.Use(&costLimit{limit: cfg.Limits.Complexity, subscriptionLimit: cfg.Limits.SubscriptionComplexity, scan: cfg.Limits.ScanCost})
 	srv.Use(operationGuard{timeout: cfg.RequestTimeout, logger: cfg.Logger})
 	srv.Use(loaderExtension{store: r.Store})
 	srv.Use(newMetricsExtension(NewMetrics(cfg.Registry)))

@@ -244,9 +244,12 @@ func hasNUL(v any) bool {
 // costLimit is extension.FixedComplexityLimit with the counts that no list
 // field took apart (one whose arguments failed to coerce, so gqlgen priced
 // it by default) priced as scans.
+//
+// A subscription's selection runs again on every event, so it has a limit
+// of its own, per event (subscriptionLimit).
 type costLimit struct {
-	limit, scan int
-	es          graphql.ExecutableSchema
+	limit, subscriptionLimit, scan int
+	es                             graphql.ExecutableSchema
 }
 
 var (
@@ -268,6 +271,13 @@ func (c *costLimit) MutateOperationContext(ctx context.Context, opCtx *graphql.O
 	}
 	n := gqlcomplexity.Calculate(ctx, c.es, op, opCtx.Variables)
 	n = n%countMark + n/countMark*c.scan
+	if op.Operation == ast.Subscription && n > c.subscriptionLimit {
+		return &gqlerror.Error{
+			Message: fmt.Sprintf("a subscription's selection runs on every event: complexity %d exceeds the per-event limit of %d; "+
+				"select the event's own fields and query the rest", n, c.subscriptionLimit),
+			Extensions: map[string]any{"code": CodeQueryTooComplex},
+		}
+	}
 	if n > c.limit {
 		return &gqlerror.Error{
 			Message:    fmt.Sprintf("operation has complexity %d, which exceeds the limit of %d", n, c.limit),

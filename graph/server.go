@@ -92,6 +92,8 @@ func (c ServerConfig) Validate() error {
 		return errors.New("keepalive must be positive")
 	case c.SubscriberBuffer < 1:
 		return errors.New("subscriber buffer must be at least 1")
+	case c.Limits.SubscriptionComplexity < 1:
+		return errors.New("subscription complexity limit must be at least 1")
 	case c.Limits.MaxAliases < 0:
 		return errors.New("max aliases must not be negative")
 	case c.Limits.QueryCost < 1 || c.Limits.ScanCost < c.Limits.QueryCost:

@@ -83,6 +83,7 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 		return def
 	}
 	var hosts string
+	fs.IntVar(&c.Limits.SubscriptionComplexity, "subscription-complexity-limit", envInt("GRAPHQL_SUBSCRIPTION_COMPLEXITY_LIMIT", c.Limits.SubscriptionComplexity), "maximum complexity of a subscription's selection, per event ($GRAPHQL_SUBSCRIPTION_COMPLEXITY_LIMIT)")
 	fs.IntVar(&c.Limits.MaxAliases, "max-aliases", envInt("GRAPHQL_MAX_ALIASES", c.Limits.MaxAliases), "maximum aliased fields in an operation ($GRAPHQL_MAX_ALIASES)")
 	fs.IntVar(&c.Limits.ScanCost, "scan-cost", envInt("GRAPHQL_SCAN_COST", c.Limits.ScanCost), "complexity of a totalCount or an unindexed filter ($GRAPHQL_SCAN_COST)")
 	fs.DurationVar(&c.RequestTimeout, "request-timeout", envDur("GRAPHQL_REQUEST_TIMEOUT", c.RequestTimeout), "deadline of each query ($GRAPHQL_REQUEST_TIMEOUT)")
