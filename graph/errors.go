@@ -30,6 +30,12 @@ const (
 	// CodeTooManySubscriptions: the connection, or the server, already
 	// runs as many subscriptions as it allows.
 	CodeTooManySubscriptions = "TOO_MANY_SUBSCRIPTIONS"
+	// CodeReverted: the subscription ended because the indexer reverted
+	// events (their slot was abandoned); refetch and resubscribe.
+	CodeReverted = "REVERTED"
+	// CodeResync: the subscription ended because the indexer rebuilt its
+	// projections without removing events; refetch and resubscribe.
+	CodeResync = "RESYNC"
 	// CodeInternal: anything else; the message is "internal error" and the
 	// cause is logged.
 	CodeInternal = "INTERNAL_SERVER_ERROR"
