@@ -166,7 +166,9 @@ func (u wsImplementation) Accept(w http.ResponseWriter, r *http.Request, o trans
 	if err != nil {
 		return nil, err
 	}
-	return &wsConn{conn: conn, limiter: u.limiter, active: map[string]struct{}{}}, nil
+	c := &wsConn{conn: conn, limiter: u.limiter, active: map[string]struct{}{}, strict: conn.Subprotocol() == graphqlTransportWS}
+	c.write = func(b []byte) { _ = conn.Write(context.Background(), websocket.MessageText, b) }
+	return c, nil
 }
 
 // wsConn is one connection. Reads happen on the transport's one reader
@@ -175,6 +177,11 @@ func (u wsImplementation) Accept(w http.ResponseWriter, r *http.Request, o trans
 type wsConn struct {
 	conn    *websocket.Conn
 	limiter *wsLimiter
+	// strict: the connection speaks graphql-transport-ws, whose messages
+	// are checked in full.
+	strict bool
+	// write sends a message the transport does not know of.
+	write func([]byte)
 
 	mu       sync.Mutex
 	active   map[string]struct{}
@@ -225,7 +232,7 @@ func (c *wsConn) NextReader() (int, io.Reader, error) {
 // the limits is answered here with an error for its id and not passed on.
 func (c *wsConn) check(data []byte) (pass bool, closeCode int, reason string) {
 	var m clientMessage
-	strict := c.conn.Subprotocol() == graphqlTransportWS
+	strict := c.strict
 	if err := json.Unmarshal(data, &m); err != nil {
 		if strict {
 			return false, CloseInvalidMessage, "Invalid message received"
@@ -287,7 +294,7 @@ func (c *wsConn) check(data []byte) (pass bool, closeCode int, reason string) {
 func (c *wsConn) refuse(id, msg string) {
 	payload, _ := json.Marshal([]map[string]any{{"message": msg, "extensions": map[string]any{"code": CodeTooManySubscriptions}}})
 	b, _ := json.Marshal(map[string]any{"id": id, "type": "error", "payload": json.RawMessage(payload)})
-	_ = c.conn.Write(context.Background(), websocket.MessageText, b)
+	c.write(b)
 }
 
 // ended matches the server messages that end an operation: gqlgen writes
@@ -317,7 +324,7 @@ func (c *wsConn) WriteJSON(v any) error {
 }
 
 func (c *wsConn) WriteClose(code int, reason string) error {
-	if c.conn.Subprotocol() == graphqlTransportWS && code == closeGQLGenProtocolErr && reason == "connection initialisation timeout" {
+	if c.strict && code == closeGQLGenProtocolErr && reason == "connection initialisation timeout" {
 		code, reason = CloseInitTimeout, "Connection initialisation timeout"
 	}
 	c.mu.Lock()
