@@ -201,3 +201,50 @@ func TestRebuiltEndsSubscriptions(t *testing.T) {
 	notify(`{"last_seq": 3, "slot": 8}`)
 	expect(t, after, 3)
 }
+
+// Events reverted while the listener's connection was down (so their
+// rebuilt notification was lost) still end the subscriptions, once the
+// listener is back and finds the log shorter than what it published.
+func TestRevertWhileReconnectingEndsSubscriptions(t *testing.T) {
+	t.Parallel()
+	url := pgtest.NewDB(t)
+	pool, err := pgxpool.New(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	b := fanout.NewBroker(nil)
+	sub := b.Subscribe(nil, 100)
+	l := &fanout.Listener{DatabaseURL: url, Broker: b, MinBackoff: 200 * time.Millisecond}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	<-l.Ready()
+	insertEvent(t, pool, 1)
+	if _, err := pool.Exec(t.Context(), `SELECT pg_notify($1, '{"last_seq": 1}')`, fanout.Channel); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, sub, 1)
+	// The revert commits without a notification (as if it was lost), then
+	// the connection drops.
+	if _, err := pool.Exec(t.Context(), `DELETE FROM chain_event WHERE seq = 1`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(t.Context(), `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE application_name = $1`, fanout.ApplicationName); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case e, ok := <-sub.Events():
+		if ok {
+			t.Fatalf("got event %d, want the end", e.Seq)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("subscription not ended after the revert")
+	}
+	var r *fanout.Rebuilt
+	if !errors.As(sub.Err(), &r) || !r.Reverted() {
+		t.Fatalf("ended with %v, want a reverted *Rebuilt", sub.Err())
+	}
+}

@@ -126,6 +126,19 @@ func (l *Listener) session(ctx context.Context, cursor *int64, started *bool) (b
 			return false, fmt.Errorf("read last seq: %w", err)
 		}
 		*started = true
+	} else {
+		// A rebuilt notification sent while the connection was down is
+		// lost with it; a log that now ends below what was published says
+		// events were reverted meanwhile.
+		last, err := st.LastSeq(ctx)
+		if err != nil {
+			return false, fmt.Errorf("read last seq: %w", err)
+		}
+		if last < *cursor {
+			l.Logger.Info("events were reverted while the listener was reconnecting; ending subscriptions so clients refetch",
+				slog.Int64("last_seq", last), slog.Int64("published_seq", *cursor))
+			l.Broker.Rebuild(&Rebuilt{LastSeq: last, PublishedSeq: *cursor})
+		}
 	}
 	l.connected.Store(true)
 	l.Metrics.setConnected(true)
