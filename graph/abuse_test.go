@@ -228,7 +228,7 @@ func TestSubscriptionsPerConnectionAreCapped(t *testing.T) {
 			t.Fatalf("%s: id %s %+v, want TOO_MANY_SUBSCRIPTIONS for id 100", proto, id, resp)
 		}
 	}
-	waitMetric(t, b.base, "upgrade_manager_graphql_subscribers", 200)
+	waitMetric(t, b.base, "upgrade_manager_graphql_subscriptions", 200)
 }
 
 // GraphiQL at / loads nothing from another host (it used to load React and

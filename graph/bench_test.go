@@ -230,7 +230,7 @@ func subscribedCount(b *testing.B, base string) float64 {
 		b.Fatal(err)
 	}
 	defer resp.Body.Close()
-	v, _ := scanMetric(resp.Body, "upgrade_manager_graphql_subscribers")
+	v, _ := scanMetric(resp.Body, "upgrade_manager_graphql_subscriptions")
 	return v
 }
 

@@ -21,6 +21,8 @@ import (
 type operationGuard struct {
 	timeout time.Duration
 	logger  *slog.Logger
+	// share, when not nil, runs equal subscriptions once.
+	share *shareGroups
 }
 
 var (
@@ -39,6 +41,9 @@ func (g operationGuard) InterceptOperation(ctx context.Context, next graphql.Ope
 				Message:    "subscriptions are served over a websocket (graphql-transport-ws or graphql-ws) at /graphql, not over plain HTTP",
 				Extensions: map[string]any{"code": CodeBadRequest},
 			}}})
+		}
+		if g.share != nil {
+			return g.share.join(ctx, op, next)
 		}
 		return next(ctx)
 	}

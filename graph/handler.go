@@ -92,6 +92,9 @@ type HandlerConfig struct {
 	// GraphiQL serves GraphiQL at /; Introspection answers __schema and
 	// __type queries.
 	GraphiQL, Introspection bool
+	// NoSharedSubscriptions runs every subscription on its own instead of
+	// once for all equal ones (for comparison in benchmarks).
+	NoSharedSubscriptions bool
 }
 
 // NewHandler returns the HTTP handler of the GraphQL server: /graphql
@@ -126,9 +129,14 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	}
 	srv.Use(shapeLimit{depth: cfg.Limits.Depth, aliases: cfg.Limits.MaxAliases})
 	srv.Use(&costLimit{limit: cfg.Limits.Complexity, subscriptionLimit: cfg.Limits.SubscriptionComplexity, scan: cfg.Limits.ScanCost})
-	srv.Use(operationGuard{timeout: cfg.RequestTimeout, logger: cfg.Logger})
+	metrics := NewMetrics(cfg.Registry)
+	guard := operationGuard{timeout: cfg.RequestTimeout, logger: cfg.Logger}
+	if !cfg.NoSharedSubscriptions {
+		guard.share = &shareGroups{buffer: max(r.SubscriberBuffer, 1), subscriptions: metrics.subscriptions}
+	}
+	srv.Use(guard)
 	srv.Use(loaderExtension{store: r.Store})
-	srv.Use(newMetricsExtension(NewMetrics(cfg.Registry)))
+	srv.Use(newMetricsExtension(metrics))
 	srv.SetErrorPresenter(errorPresenter(cfg.Logger))
 	srv.SetRecoverFunc(recoverFunc)
 

@@ -61,7 +61,7 @@ func TestSubscribersLearnOfReverts(t *testing.T) {
 	if err := ws.Subscribe(t.Context(), "p", `subscription { proposalUpdated { cursor proposal { address } } }`, nil); err != nil {
 		t.Fatal(err)
 	}
-	waitMetric(t, base, "upgrade_manager_graphql_subscribers", 1)
+	waitMetric(t, base, "upgrade_manager_graphql_subscriptions", 1)
 
 	createKey := solana.NewWallet().PrivateKey
 	gov, _, err := upgrademanager.FindGovernanceAddress(createKey.PublicKey())

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"strconv"
 
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/upgrade-manager/upgrade-manager/graph/fanout"
@@ -142,13 +141,6 @@ func (r *Resolver) fail(ctx context.Context, err error) {
 	addSubscriptionError(ctx, &gqlerror.Error{Message: "internal error", Extensions: map[string]any{"code": CodeInternal}})
 }
 
-// addSubscriptionError sends err to a websocket client before its
-// subscription completes. Only the websocket transport serves
-// subscriptions here; under any other transport the error is dropped.
-func addSubscriptionError(ctx context.Context, err *gqlerror.Error) {
-	defer func() { _ = recover() }()
-	transport.AddSubscriptionError(ctx, err)
-}
 
 // primeProposals reads the proposals that events name in one query and
 // hands each event's shared loaders its proposal.

@@ -60,7 +60,7 @@ func TestSubscribersShareDatabaseReads(t *testing.T) {
 		}
 		sockets = append(sockets, ws)
 	}
-	waitMetric(t, base, "upgrade_manager_graphql_subscribers", conns*perConn)
+	waitMetric(t, base, "upgrade_manager_graphql_subscriptions", conns*perConn)
 
 	pool, err := pgxpool.New(t.Context(), url)
 	if err != nil {
