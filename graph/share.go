@@ -42,7 +42,6 @@ type shareGroup struct {
 	mu      sync.Mutex
 	members map[*shareMember]struct{}
 	ended   bool
-	endErrs []*gqlerror.Error
 }
 
 type shareMember struct {

@@ -141,7 +141,6 @@ func (r *Resolver) fail(ctx context.Context, err error) {
 	addSubscriptionError(ctx, &gqlerror.Error{Message: "internal error", Extensions: map[string]any{"code": CodeInternal}})
 }
 
-
 // primeProposals reads the proposals that events name in one query and
 // hands each event's shared loaders its proposal.
 func (r *Resolver) primeProposals(ctx context.Context, events []*store.Event) error {
