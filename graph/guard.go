@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
@@ -23,6 +25,8 @@ type operationGuard struct {
 	logger  *slog.Logger
 	// share, when not nil, runs equal subscriptions once.
 	share *shareGroups
+	// subscriptions counts open subscriptions when share is nil.
+	subscriptions prometheus.Gauge
 }
 
 var (
@@ -45,7 +49,16 @@ func (g operationGuard) InterceptOperation(ctx context.Context, next graphql.Ope
 		if g.share != nil {
 			return g.share.join(ctx, op, next)
 		}
-		return next(ctx)
+		g.subscriptions.Inc()
+		h := next(ctx)
+		var once sync.Once
+		return func(ctx context.Context) *graphql.Response {
+			r := h(ctx)
+			if r == nil {
+				once.Do(g.subscriptions.Dec)
+			}
+			return r
+		}
 	}
 	note := &stopNote{}
 	ctx = context.WithValue(ctx, stopNoteKey{}, note)

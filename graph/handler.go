@@ -130,7 +130,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	srv.Use(shapeLimit{depth: cfg.Limits.Depth, aliases: cfg.Limits.MaxAliases})
 	srv.Use(&costLimit{limit: cfg.Limits.Complexity, subscriptionLimit: cfg.Limits.SubscriptionComplexity, scan: cfg.Limits.ScanCost})
 	metrics := NewMetrics(cfg.Registry)
-	guard := operationGuard{timeout: cfg.RequestTimeout, logger: cfg.Logger}
+	guard := operationGuard{timeout: cfg.RequestTimeout, logger: cfg.Logger, subscriptions: metrics.subscriptions}
 	if !cfg.NoSharedSubscriptions {
 		guard.share = &shareGroups{buffer: max(r.SubscriberBuffer, 1), subscriptions: metrics.subscriptions}
 	}

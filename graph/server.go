@@ -52,6 +52,8 @@ type ServerConfig struct {
 	AllowedHosts []string
 	// GraphiQL and Introspection switch GraphiQL at / and introspection.
 	GraphiQL, Introspection bool
+	// NoSharedSubscriptions: see HandlerConfig.
+	NoSharedSubscriptions bool
 }
 
 // DefaultServerConfig returns the defaults, without an address or database.
@@ -174,18 +176,19 @@ func (s *Server) Run(ctx context.Context) error {
 		SubscriberBuffer: cfg.SubscriberBuffer,
 	}
 	h := NewHandler(HandlerConfig{
-		Resolver:       resolver,
-		Logger:         s.Logger,
-		Limits:         cfg.Limits,
-		AllowedOrigins: cfg.AllowedOrigins,
-		KeepAlive:      cfg.KeepAlive,
-		Registry:       reg,
-		Gatherer:       reg,
-		RequestTimeout: cfg.RequestTimeout,
-		WS:             cfg.WS,
-		AllowedHosts:   allowedHosts(cfg.AllowedHosts, cfg.Addr),
-		GraphiQL:       cfg.GraphiQL,
-		Introspection:  cfg.Introspection,
+		Resolver:              resolver,
+		Logger:                s.Logger,
+		Limits:                cfg.Limits,
+		AllowedOrigins:        cfg.AllowedOrigins,
+		KeepAlive:             cfg.KeepAlive,
+		Registry:              reg,
+		Gatherer:              reg,
+		RequestTimeout:        cfg.RequestTimeout,
+		WS:                    cfg.WS,
+		AllowedHosts:          allowedHosts(cfg.AllowedHosts, cfg.Addr),
+		GraphiQL:              cfg.GraphiQL,
+		Introspection:         cfg.Introspection,
+		NoSharedSubscriptions: cfg.NoSharedSubscriptions,
 		Health: func(ctx context.Context) error {
 			ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			defer cancel()
