@@ -10,6 +10,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
@@ -19,7 +20,8 @@ import (
 // event's response is made once and handed to all of them. Nothing in a
 // response depends on who asked (the API has no per-client data), so
 // equal operations have equal responses; operations that differ in
-// anything (a filter, a cursor, a variable) run apart.
+// anything (a filter, a variable) run apart, and one that resumes from a
+// cursor runs alone.
 //
 // Each member has its own buffer: a member that falls behind ends with
 // SLOW_CONSUMER without slowing the others; when the leader's stream ends
@@ -77,8 +79,8 @@ func addSubscriptionError(ctx context.Context, err *gqlerror.Error) {
 // leader with next when it is the first.
 func (s *shareGroups) join(ctx context.Context, op *graphql.OperationContext, next graphql.OperationHandler) graphql.ResponseHandler {
 	vars, err := json.Marshal(op.Variables) // map keys come out sorted
-	if err != nil {
-		return next(ctx)
+	if err != nil || resumes(op) {
+		return s.alone(ctx, next)
 	}
 	key := op.OperationName + "\x00" + op.RawQuery + "\x00" + string(vars)
 	m := &shareMember{ch: make(chan *graphql.Response, s.buffer)}
@@ -212,4 +214,30 @@ func (m *shareMember) close(errs []*gqlerror.Error) {
 		m.errs = errs
 		close(m.ch)
 	})
+}
+
+// resumes reports whether op resumes from a cursor (after:): its replay
+// is its own, and a subscriber joining its execution later would miss
+// the part already replayed.
+func resumes(op *graphql.OperationContext) bool {
+	for _, sel := range op.Operation.SelectionSet {
+		if f, ok := sel.(*ast.Field); ok && f.ArgumentMap(op.Variables)["after"] != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// alone runs a subscription on its own, counted like the shared ones.
+func (s *shareGroups) alone(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	s.subscriptions.Inc()
+	h := next(ctx)
+	var once sync.Once
+	return func(ctx context.Context) *graphql.Response {
+		r := h(ctx)
+		if r == nil {
+			once.Do(s.subscriptions.Dec)
+		}
+		return r
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/upgrade-manager/upgrade-manager/graph"
 	"github.com/upgrade-manager/upgrade-manager/graph/graphtest"
 )
 
@@ -101,6 +102,33 @@ func TestSharedPayloadsNeverLeak(t *testing.T) {
 		}
 		if !slices.Equal(c.got, c.want) {
 			t.Errorf("%s: got %v\nwant %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+// Two clients resuming from the same cursor, one after the other, each
+// get the whole backlog: a resumed subscription is not shared, so the
+// second does not join the first's execution past its replay.
+func TestResumesAreNotShared(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.applyAll(t)
+	var want int
+	for _, e := range graphtest.Events(b.scenario.Txs) {
+		if e.Name == "ProposalApproved" || e.Name == "ApprovalRevoked" {
+			want++
+		}
+	}
+	const q = `subscription($a: String) { approvals(after: $a) { signature } }`
+	vars := map[string]any{"a": graph.EventCursor(0)} // the whole log
+	for _, proto := range []string{graphtest.TransportWS, graphtest.LegacyWS} {
+		ws := dial(t, b.base, proto)
+		if err := ws.Subscribe(t.Context(), "r", q, vars); err != nil {
+			t.Fatal(err)
+		}
+		for range want {
+			var a struct{ Signature string }
+			next(t, ws, "r", &a)
 		}
 	}
 }
