@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/upgrade-manager/upgrade-manager/graph"
 	"github.com/upgrade-manager/upgrade-manager/graph/fanout"
 	"github.com/upgrade-manager/upgrade-manager/graph/graphtest"
 	"github.com/upgrade-manager/upgrade-manager/migrations/pgtest"
@@ -135,9 +136,17 @@ func BenchmarkProposalsQuery(b *testing.B) {
 // message when its frame arrives, without decoding it. Each b.N iteration
 // commits one event.
 func BenchmarkFanout(b *testing.B) {
+	b.Run("shared", func(b *testing.B) { benchFanout(b, false) })
+	b.Run("unshared", func(b *testing.B) { benchFanout(b, true) })
+}
+
+func benchFanout(b *testing.B, unshared bool) {
 	const subscribers = 5000
 	url, pool := benchPool(b)
-	base := graphtest.StartServer(b, url, nil)
+	base := graphtest.StartServer(b, url, func(c *graph.ServerConfig) {
+		c.NoSharedSubscriptions = unshared
+		c.WS = graph.WSLimits{ConnsPerAddr: 2 * subscribers, Conns: 2 * subscribers, OpsPerConn: 10, Ops: 2 * subscribers}
+	})
 	ctx := context.Background()
 
 	before := memInUse()
@@ -230,7 +239,7 @@ func subscribedCount(b *testing.B, base string) float64 {
 		b.Fatal(err)
 	}
 	defer resp.Body.Close()
-	v, _ := scanMetric(resp.Body, "upgrade_manager_graphql_subscribers")
+	v, _ := scanMetric(resp.Body, "upgrade_manager_graphql_subscriptions")
 	return v
 }
 

@@ -19,6 +19,23 @@ const (
 	CodeSlowConsumer = "SLOW_CONSUMER"
 	// CodeQueryTooComplex: the operation exceeds the depth or complexity limit.
 	CodeQueryTooComplex = "QUERY_TOO_COMPLEX"
+	// CodeTimeout: the request ran out of time (its deadline or the
+	// database's statement_timeout).
+	CodeTimeout = "TIMEOUT"
+	// CodeCancelled: the client left before the request finished.
+	CodeCancelled = "CANCELLED"
+	// CodeBadRequest: the request came the wrong way, e.g. a subscription
+	// over plain HTTP.
+	CodeBadRequest = "BAD_REQUEST"
+	// CodeTooManySubscriptions: the connection, or the server, already
+	// runs as many subscriptions as it allows.
+	CodeTooManySubscriptions = "TOO_MANY_SUBSCRIPTIONS"
+	// CodeReverted: the subscription ended because the indexer reverted
+	// events (their slot was abandoned); refetch and resubscribe.
+	CodeReverted = "REVERTED"
+	// CodeResync: the subscription ended because the indexer rebuilt its
+	// projections without removing events; refetch and resubscribe.
+	CodeResync = "RESYNC"
 	// CodeInternal: anything else; the message is "internal error" and the
 	// cause is logged.
 	CodeInternal = "INTERNAL_SERVER_ERROR"
@@ -67,6 +84,10 @@ func errorPresenter(logger *slog.Logger) graphql.ErrorPresenterFunc {
 				gqlErr.Extensions["code"] = CodeQueryTooComplex
 			}
 			return gqlErr
+		}
+		if stopped := stoppedError(ctx, err); stopped != nil {
+			stopped.Path = gqlErr.Path
+			return stopped
 		}
 		var src *gqlerror.Error
 		if errors.As(err, &src) && src.Err == nil {

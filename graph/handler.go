@@ -7,27 +7,31 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/upgrade-manager/upgrade-manager/graph/graphiql"
 )
 
 // Limits protect the server from expensive or oversized requests.
 type Limits struct {
 	// Complexity bounds an operation's cost; list fields cost their page
-	// size times their selection.
-	Complexity int
+	// size times their selection. SubscriptionComplexity bounds a
+	// subscription's selection, which runs on every event.
+	Complexity, SubscriptionComplexity int
 	// Depth bounds how deeply selections nest.
 	Depth int
 	// MaxPageSize bounds first and last; DefaultPageSize applies when
@@ -36,15 +40,27 @@ type Limits struct {
 	// MaxBodyBytes bounds a request body, a GET query string and a
 	// websocket message.
 	MaxBodyBytes int64
+	// MaxAliases bounds the aliased fields of an operation (fragments
+	// counted per spread): aliases are how one small request asks for the
+	// same expensive field many times.
+	MaxAliases int
+	// QueryCost is the complexity of one database query (a list's page,
+	// whatever its size); ScanCost that of one that reads every matching
+	// row (a totalCount, a filter no index serves).
+	QueryCost, ScanCost int
 }
 
 // DefaultLimits are the limits the server runs with unless told otherwise.
 var DefaultLimits = Limits{
-	Complexity:      20000,
-	Depth:           10,
-	MaxPageSize:     100,
-	DefaultPageSize: 20,
-	MaxBodyBytes:    1 << 20,
+	Complexity:             20000,
+	SubscriptionComplexity: 500,
+	Depth:                  10,
+	MaxPageSize:            100,
+	DefaultPageSize:        20,
+	MaxBodyBytes:           1 << 20,
+	MaxAliases:             30,
+	QueryCost:              10,
+	ScanCost:               1000,
 }
 
 // HandlerConfig is what NewHandler serves.
@@ -69,19 +85,42 @@ type HandlerConfig struct {
 	// database does not hold the RPC's cluster's data), and /healthz
 	// reports it.
 	Gate func(ctx context.Context) error
+	// RequestTimeout bounds each query and mutation (zero: the default).
+	RequestTimeout time.Duration
+	// WS bounds websocket connections and their operations (zero: the
+	// defaults).
+	WS WSLimits
+	// AllowedHosts, when not empty, are the Host names (without port) the
+	// server answers to; others get 421. It defends a server on loopback
+	// against DNS rebinding.
+	AllowedHosts []string
+	// GraphiQL serves GraphiQL at /; Introspection answers __schema and
+	// __type queries.
+	GraphiQL, Introspection bool
+	// NoSharedSubscriptions runs every subscription on its own instead of
+	// once for all equal ones (for comparison in benchmarks).
+	NoSharedSubscriptions bool
 }
 
 // NewHandler returns the HTTP handler of the GraphQL server: /graphql
 // (POST, GET, websocket), GraphiQL at /, /metrics and /healthz.
 func NewHandler(cfg HandlerConfig) http.Handler {
 	r := cfg.Resolver
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultServerConfig().RequestTimeout
+	}
+	if cfg.WS == (WSLimits{}) {
+		cfg.WS = DefaultWSLimits
+	}
 	schema := NewExecutableSchema(Config{
 		Resolvers:  r,
-		Complexity: complexity(cfg.Limits.MaxPageSize, cfg.Limits.DefaultPageSize),
+		Complexity: complexity(cfg.Limits),
 	})
+	accept := acceptOptions(cfg.AllowedOrigins)
+	limiter := newWSLimiter(cfg.WS, cfg.Logger)
 	srv := handler.New(schema)
 	srv.AddTransport(transport.Websocket{
-		Implementation:        transport.CoderWebsocketImplementation{AcceptOptions: acceptOptions(cfg.AllowedOrigins)},
+		Implementation:        wsImplementation{accept: accept, limiter: limiter},
 		KeepAlivePingInterval: cfg.KeepAlive,
 		InitTimeout:           10 * time.Second,
 		PayloadReadLimit:      &cfg.Limits.MaxBodyBytes,
@@ -90,17 +129,30 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	srv.Use(extension.Introspection{})
-	srv.Use(extension.FixedComplexityLimit(cfg.Limits.Complexity))
-	srv.Use(depthLimit{limit: cfg.Limits.Depth})
+	if cfg.Introspection {
+		srv.Use(extension.Introspection{})
+	}
+	srv.Use(shapeLimit{depth: cfg.Limits.Depth, aliases: cfg.Limits.MaxAliases})
+	srv.Use(&costLimit{limit: cfg.Limits.Complexity, subscriptionLimit: cfg.Limits.SubscriptionComplexity, scan: cfg.Limits.ScanCost})
+	metrics := NewMetrics(cfg.Registry)
+	guard := operationGuard{timeout: cfg.RequestTimeout, logger: cfg.Logger, subscriptions: metrics.subscriptions}
+	if !cfg.NoSharedSubscriptions {
+		guard.share = &shareGroups{buffer: max(r.SubscriberBuffer, 1), subscriptions: metrics.subscriptions}
+	}
+	srv.Use(guard)
 	srv.Use(loaderExtension{store: r.Store})
-	srv.Use(newMetricsExtension(NewMetrics(cfg.Registry)))
+	srv.Use(newMetricsExtension(metrics))
 	srv.SetErrorPresenter(errorPresenter(cfg.Logger))
 	srv.SetRecoverFunc(recoverFunc)
 
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", cors(cfg.AllowedOrigins, gate(cfg.Gate, limitBody(cfg.Limits.MaxBodyBytes, srv))))
-	mux.Handle("GET /{$}", playground.Handler("upgrade-manager", "/graphql"))
+	allowed := allowHosts(cfg.AllowedHosts, mux)
+	mux.Handle("/graphql", cors(cfg.AllowedOrigins, gate(cfg.Gate, limitBody(cfg.Limits.MaxBodyBytes, limitWebsockets(limiter, accept, srv)))))
+	if cfg.GraphiQL {
+		page := graphiql.Handler("upgrade-manager", "/graphql")
+		mux.Handle("GET /{$}", page)
+		mux.Handle("GET "+graphiql.AssetsPath, page)
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Gatherer, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, req *http.Request) {
 		if cfg.Gate != nil {
@@ -117,7 +169,33 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 		}
 		_, _ = io.WriteString(w, "ok\n")
 	})
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Every response varies by Origin (allowed or not), so a shared
+		// cache never serves one origin's answer to another.
+		w.Header().Add("Vary", "Origin")
+		allowed.ServeHTTP(w, r)
+	})
+}
+
+// allowHosts answers 421 to requests for a Host not in hosts (any, when
+// hosts is empty): a page on another site whose name was rebound to this
+// server's address then cannot read from it.
+func allowHosts(hosts []string, next http.Handler) http.Handler {
+	if len(hosts) == 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
+		if !slices.ContainsFunc(hosts, func(h string) bool { return strings.EqualFold(h, host) }) {
+			http.Error(w, fmt.Sprintf("host %q is not served here (see -allowed-hosts)", truncate(r.Host)), http.StatusMisdirectedRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // gate answers 503 with a CLUSTER_MISMATCH error while check fails (preflights pass).
@@ -167,7 +245,6 @@ func cors(origins []string, next http.Handler) http.Handler {
 		if origin != "" && (anyOrigin || slices.Contains(origins, origin)) {
 			h := w.Header()
 			h.Set("Access-Control-Allow-Origin", origin)
-			h.Add("Vary", "Origin")
 			if r.Method == http.MethodOptions {
 				h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
 				h.Set("Access-Control-Allow-Headers", "Content-Type, Authorization")

@@ -5,100 +5,284 @@ import (
 	"fmt"
 	"strings"
 
+	gqlcomplexity "github.com/99designs/gqlgen/complexity"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
-// complexity prices list fields by the rows they may return, so the
-// complexity limit bounds the rows an operation can make the server read.
-func complexity(maxPage, defaultPage int) ComplexityRoot {
+// costs prices what a field makes the database do, so the complexity
+// limit bounds the work an operation can cause, not only the rows it
+// returns.
+type costs struct {
+	maxPage, defaultPage int
+	// query is one database round trip (a list's page query, whatever its
+	// size: first: 0 still runs it).
+	query int
+	// scan is a query that reads every matching row: a totalCount, or a
+	// page whose filter no index serves.
+	scan int
+}
+
+// countMark is the complexity a totalCount reports to its connection's
+// list field. gqlgen hands a field one number for its whole selection, but
+// a connection's rows multiply by the page size while its count runs once:
+// counts are passed up as multiples of countMark (no selection of rows
+// comes near it), and the list field takes them apart and prices each
+// count as a scan.
+const countMark = 1 << 24
+
+// complexity prices list fields by the rows they may return plus the query
+// that reads them, and totalCount and unindexed filters as scans.
+func complexity(l Limits) ComplexityRoot {
+	k := costs{maxPage: l.MaxPageSize, defaultPage: l.DefaultPageSize, query: l.QueryCost, scan: l.ScanCost}
 	var c ComplexityRoot
-	page := func(child int, first, last *int) int {
-		n := defaultPage
-		switch {
-		case first != nil:
-			n = *first
-		case last != nil:
-			n = *last
-		}
-		n = min(max(n, 1), maxPage)
-		return 1 + n*max(child, 1)
-	}
 	const members = 16 // the program's maximum
-	c.Query.Proposals = func(child int, first *int, _ *string, last *int, _ *string, _ *ProposalFilter, _ *ProposalOrder) int {
-		return page(child, first, last)
+	c.Query.Proposals = func(child int, first *int, _ *string, last *int, _ *string, f *ProposalFilter, _ *ProposalOrder) int {
+		base := k.query
+		if !proposalFilterIndexed(f) {
+			base = k.scan
+		}
+		return k.list(base, child, first, last)
 	}
 	c.Governance.Proposals = c.Query.Proposals
 	c.ManagedProgram.Proposals = c.Query.Proposals
-	c.Query.Governances = func(child int, first *int, _ *string) int { return page(child, first, nil) }
-	c.Query.Programs = func(child int, _ *string, first *int, _ *string) int { return page(child, first, nil) }
-	c.Query.Migrations = func(child int, _ *MigrationFilter, first *int, _ *string) int { return page(child, first, nil) }
+	c.Query.Governances = func(child int, first *int, _ *string) int { return k.list(k.query, child, first, nil) }
+	c.Query.Programs = func(child int, _ *string, first *int, _ *string) int { return k.list(k.query, child, first, nil) }
+	c.Query.Migrations = func(child int, f *MigrationFilter, first *int, _ *string) int {
+		base := k.query
+		if f != nil && f.Status == nil && (f.Governance != nil || f.Program != nil) {
+			base = k.scan // migration_job has no index on governance or program
+		}
+		return k.list(base, child, first, nil)
+	}
 	c.Query.Events = func(child int, _ *EventFilter, first *int, _ *string, last *int, _ *string) int {
-		return page(child, first, last)
+		return k.list(k.query, child, first, last) // names, signature and slots are indexed
 	}
 	c.ManagedProgram.Releases = func(child int, first *int) int {
 		n := releasesPerProgram
 		if first != nil {
 			n = min(max(*first, 1), releasesPerProgram)
 		}
-		return 1 + n*max(child, 1)
+		return k.query + n*max(child, 1)
 	}
-	c.Proposal.Approvals = func(child int, _ *bool) int { return 1 + members*max(child, 1) }
-	c.Governance.Members = func(child int) int { return 1 + members*max(child, 1) }
-	c.Governance.Programs = func(child int) int { return 1 + 10*max(child, 1) }
+	count := func(int) int { return countMark }
+	c.ProposalConnection.TotalCount = count
+	c.GovernanceConnection.TotalCount = count
+	c.ManagedProgramConnection.TotalCount = count
+	c.MigrationConnection.TotalCount = count
+	c.EventConnection.TotalCount = count
+	c.Proposal.Approvals = func(child int, _ *bool) int { return k.query + members*max(child, 1) }
+	c.Governance.Members = func(child int) int { return k.query + members*max(child, 1) }
+	c.Governance.Programs = func(child int) int { return k.query + 10*max(child, 1) }
 	return c
 }
 
-// depthLimit rejects operations whose selections nest deeper than limit.
-// Introspection fields do not count: GraphiQL's schema query is deep by
-// nature and costs no database work.
-type depthLimit struct{ limit int }
+// list prices a connection: its page query (base), each row's selection
+// times the rows it may hold, and a scan per totalCount in child.
+func (k costs) list(base, child int, first, last *int) int {
+	counts, perRow := child/countMark, child%countMark
+	return base + k.rows(first, last)*perRow + counts*k.scan
+}
+
+// rows is how many rows a page may hold.
+func (k costs) rows(first, last *int) int {
+	n := k.defaultPage
+	switch {
+	case first != nil:
+		n = *first
+	case last != nil:
+		n = *last
+	}
+	return min(max(n, 0), k.maxPage)
+}
+
+// proposalFilterIndexed reports whether an index narrows the proposals f
+// selects: program, proposer and status have one (with the creation
+// order); governance, kind and the creation bounds alone walk the whole
+// creation-order index until a page is full.
+func proposalFilterIndexed(f *ProposalFilter) bool {
+	if f == nil {
+		return true // the creation-order index, stopped after one page
+	}
+	if f.Program != nil || f.Proposer != nil || len(f.Status) > 0 {
+		return true
+	}
+	return f.Governance == nil && len(f.Kind) == 0
+}
+
+// shapeLimit rejects operations that nest deeper than depth, that carry
+// more than aliases aliased fields, or whose arguments hold a NUL
+// character. It walks each fragment once (sizes are memoized), so a
+// document of fragments spread many times costs no more to check than to
+// read.
+type shapeLimit struct {
+	depth, aliases int
+}
 
 var (
-	_ graphql.HandlerExtension        = depthLimit{}
-	_ graphql.OperationContextMutator = depthLimit{}
+	_ graphql.HandlerExtension        = shapeLimit{}
+	_ graphql.OperationContextMutator = shapeLimit{}
 )
 
-func (depthLimit) ExtensionName() string                   { return "DepthLimit" }
-func (depthLimit) Validate(graphql.ExecutableSchema) error { return nil }
+func (shapeLimit) ExtensionName() string                   { return "ShapeLimit" }
+func (shapeLimit) Validate(graphql.ExecutableSchema) error { return nil }
 
-func (d depthLimit) MutateOperationContext(_ context.Context, opCtx *graphql.OperationContext) *gqlerror.Error {
+func (d shapeLimit) MutateOperationContext(_ context.Context, opCtx *graphql.OperationContext) *gqlerror.Error {
 	if opCtx.Operation == nil {
 		return nil
 	}
-	if depth := selectionDepth(opCtx.Operation.SelectionSet, 0, d.limit+1); depth > d.limit {
+	w := shapeWalker{frags: map[string]shape{}}
+	s := w.set(opCtx.Operation.SelectionSet)
+	if s.depth > d.depth {
 		return &gqlerror.Error{
-			Message:    fmt.Sprintf("operation nests %d levels deep, deeper than the limit of %d", depth, d.limit),
+			Message:    fmt.Sprintf("operation nests %d levels deep, deeper than the limit of %d", s.depth, d.depth),
 			Extensions: map[string]any{"code": CodeQueryTooComplex},
+		}
+	}
+	if s.aliases > d.aliases {
+		return &gqlerror.Error{
+			Message:    fmt.Sprintf("operation has %d aliased fields, more than the limit of %d", s.aliases, d.aliases),
+			Extensions: map[string]any{"code": CodeQueryTooComplex},
+		}
+	}
+	if w.nul || hasNUL(opCtx.Variables) {
+		return &gqlerror.Error{
+			Message:    "an argument holds a NUL character (U+0000), which no name, key or filter contains",
+			Extensions: map[string]any{"code": CodeBadUserInput},
 		}
 	}
 	return nil
 }
 
-// selectionDepth returns the depth of set below depth, stopping once it
-// passes stop (fragments can otherwise make the walk long).
-func selectionDepth(set ast.SelectionSet, depth, stop int) int {
-	deepest := depth
+// shape is what shapeWalker measures of a selection set.
+type shape struct {
+	depth   int // levels of fields, introspection not counted
+	aliases int // fields with an alias, fragments counted per spread
+}
+
+type shapeWalker struct {
+	frags map[string]shape
+	nul   bool
+}
+
+func (w *shapeWalker) set(set ast.SelectionSet) shape {
+	var out shape
+	add := func(s shape, extraDepth int) {
+		out.depth = max(out.depth, s.depth+extraDepth)
+		out.aliases += s.aliases
+	}
 	for _, sel := range set {
-		if deepest > stop {
-			return deepest
-		}
-		var d int
 		switch s := sel.(type) {
 		case *ast.Field:
+			w.args(s.Arguments)
 			if strings.HasPrefix(s.Name, "__") {
+				// GraphiQL's schema query is deep by nature and costs no database work.
 				continue
 			}
-			d = selectionDepth(s.SelectionSet, depth+1, stop)
+			if s.Alias != "" && s.Alias != s.Name {
+				out.aliases++
+			}
+			add(w.set(s.SelectionSet), 1)
 		case *ast.InlineFragment:
-			d = selectionDepth(s.SelectionSet, depth, stop)
+			add(w.set(s.SelectionSet), 0)
 		case *ast.FragmentSpread:
-			if s.Definition != nil {
-				d = selectionDepth(s.Definition.SelectionSet, depth, stop)
+			if s.Definition == nil {
+				continue
+			}
+			f, ok := w.frags[s.Name]
+			if !ok {
+				// Validation has rejected fragment cycles before this runs.
+				f = w.set(s.Definition.SelectionSet)
+				w.frags[s.Name] = f
+			}
+			add(f, 0)
+		}
+	}
+	return out
+}
+
+func (w *shapeWalker) args(args ast.ArgumentList) {
+	for _, a := range args {
+		w.value(a.Value)
+	}
+}
+
+func (w *shapeWalker) value(v *ast.Value) {
+	if v == nil {
+		return
+	}
+	if (v.Kind == ast.StringValue || v.Kind == ast.BlockValue) && strings.ContainsRune(v.Raw, 0) {
+		w.nul = true
+	}
+	for _, c := range v.Children {
+		w.value(c.Value)
+	}
+}
+
+// hasNUL reports whether a decoded JSON value holds a string with NUL.
+func hasNUL(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return strings.ContainsRune(x, 0)
+	case map[string]any:
+		for k, c := range x {
+			if strings.ContainsRune(k, 0) || hasNUL(c) {
+				return true
 			}
 		}
-		deepest = max(deepest, d)
+	case []any:
+		for _, c := range x {
+			if hasNUL(c) {
+				return true
+			}
+		}
 	}
-	return deepest
+	return false
+}
+
+// costLimit is extension.FixedComplexityLimit with the counts that no list
+// field took apart (one whose arguments failed to coerce, so gqlgen priced
+// it by default) priced as scans.
+//
+// A subscription's selection runs again on every event, so it has a limit
+// of its own, per event (subscriptionLimit).
+type costLimit struct {
+	limit, subscriptionLimit, scan int
+	es                             graphql.ExecutableSchema
+}
+
+var (
+	_ graphql.HandlerExtension        = (*costLimit)(nil)
+	_ graphql.OperationContextMutator = (*costLimit)(nil)
+)
+
+func (*costLimit) ExtensionName() string { return "CostLimit" }
+
+func (c *costLimit) Validate(es graphql.ExecutableSchema) error {
+	c.es = es
+	return nil
+}
+
+func (c *costLimit) MutateOperationContext(ctx context.Context, opCtx *graphql.OperationContext) *gqlerror.Error {
+	op := opCtx.Doc.Operations.ForName(opCtx.OperationName)
+	if op == nil {
+		return nil
+	}
+	n := gqlcomplexity.Calculate(ctx, c.es, op, opCtx.Variables)
+	n = n%countMark + n/countMark*c.scan
+	if op.Operation == ast.Subscription && n > c.subscriptionLimit {
+		return &gqlerror.Error{
+			Message: fmt.Sprintf("a subscription's selection runs on every event: complexity %d exceeds the per-event limit of %d; "+
+				"select the event's own fields and query the rest", n, c.subscriptionLimit),
+			Extensions: map[string]any{"code": CodeQueryTooComplex},
+		}
+	}
+	if n > c.limit {
+		return &gqlerror.Error{
+			Message:    fmt.Sprintf("operation has complexity %d, which exceeds the limit of %d", n, c.limit),
+			Extensions: map[string]any{"code": CodeQueryTooComplex},
+		}
+	}
+	return nil
 }

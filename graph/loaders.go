@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vikstrous/dataloadgen"
 
 	"github.com/upgrade-manager/upgrade-manager/graph/store"
@@ -27,6 +28,9 @@ const releasesPerProgram = 100
 // use, because most responses (a subscription event's above all) need none.
 type loaders struct {
 	store *store.Store
+	// detached: the set is shared by the responses of many subscribers,
+	// so a query must not end when the subscriber that started it leaves.
+	detached bool
 
 	governance          lazy[*dataloadgen.Loader[string, *store.Governance]]
 	members             lazy[*dataloadgen.Loader[string, []*store.Member]]
@@ -55,61 +59,71 @@ func (l *lazy[T]) get(make func() T) T {
 func newLoaders(s *store.Store) *loaders { return &loaders{store: s} }
 
 // mapped returns a loader over fetch with the package's wait.
-func mapped[V any](fetch func(context.Context, []string) (map[string]V, error)) func() *dataloadgen.Loader[string, V] {
+func mapped[V any](l *loaders, fetch func(context.Context, []string) (map[string]V, error)) func() *dataloadgen.Loader[string, V] {
+	if l.detached {
+		attached := fetch
+		fetch = func(ctx context.Context, keys []string) (map[string]V, error) {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sharedReadTimeout)
+			defer cancel()
+			return attached(ctx, keys)
+		}
+	}
 	return func() *dataloadgen.Loader[string, V] {
 		return dataloadgen.NewMappedLoader(fetch, dataloadgen.WithWait(loaderWait))
 	}
 }
 
 func (l *loaders) Governance() *dataloadgen.Loader[string, *store.Governance] {
-	return l.governance.get(mapped(l.store.GovernancesByAddress))
+	return l.governance.get(mapped(l, l.store.GovernancesByAddress))
 }
 
 func (l *loaders) Members() *dataloadgen.Loader[string, []*store.Member] {
-	return l.members.get(mapped(l.store.MembersByGovernance))
+	return l.members.get(mapped(l, l.store.MembersByGovernance))
 }
 
 func (l *loaders) ProgramsByGov() *dataloadgen.Loader[string, []*store.ManagedProgram] {
-	return l.programsByGov.get(mapped(l.store.ProgramsByGovernance))
+	return l.programsByGov.get(mapped(l, l.store.ProgramsByGovernance))
 }
 
 func (l *loaders) Program() *dataloadgen.Loader[string, *store.ManagedProgram] {
-	return l.program.get(mapped(l.store.ProgramsByID))
+	return l.program.get(mapped(l, l.store.ProgramsByID))
 }
 
 func (l *loaders) Releases() *dataloadgen.Loader[string, []*store.Release] {
-	return l.releases.get(mapped(func(ctx context.Context, keys []string) (map[string][]*store.Release, error) {
+	return l.releases.get(mapped(l, func(ctx context.Context, keys []string) (map[string][]*store.Release, error) {
 		return l.store.ReleasesByProgram(ctx, keys, releasesPerProgram)
 	}))
 }
 
 func (l *loaders) Proposal() *dataloadgen.Loader[string, *store.Proposal] {
-	return l.proposal.get(mapped(l.store.ProposalsByAddress))
+	return l.proposal.get(mapped(l, l.store.ProposalsByAddress))
 }
 
 func (l *loaders) Approvals() *dataloadgen.Loader[string, []*store.Approval] {
-	return l.approvals.get(mapped(l.store.ApprovalsByProposal))
+	return l.approvals.get(mapped(l, l.store.ApprovalsByProposal))
 }
 
 func (l *loaders) ConfigChange() *dataloadgen.Loader[string, *store.ConfigChange] {
-	return l.configChange.get(mapped(l.store.ConfigChangesByProposal))
+	return l.configChange.get(mapped(l, l.store.ConfigChangesByProposal))
 }
 
 func (l *loaders) Rollback() *dataloadgen.Loader[string, *store.Rollback] {
-	return l.rollback.get(mapped(l.store.RollbacksByProposal))
+	return l.rollback.get(mapped(l, l.store.RollbacksByProposal))
 }
 
 func (l *loaders) MigrationByProposal() *dataloadgen.Loader[string, *store.Migration] {
-	return l.migrationByProposal.get(mapped(l.store.MigrationsByProposal))
+	return l.migrationByProposal.get(mapped(l, l.store.MigrationsByProposal))
 }
 
 func (l *loaders) Migration() *dataloadgen.Loader[string, *store.Migration] {
-	return l.migration.get(mapped(l.store.MigrationsByAddress))
+	return l.migration.get(mapped(l, l.store.MigrationsByAddress))
 }
 
 type loadersKey struct{}
 
-// loaderExtension gives every response its own loaders.
+// loaderExtension gives every query response its own loaders, and every
+// subscription response a slot that the payload's first nested field
+// binds to the loaders shared by all subscribers of that event.
 type loaderExtension struct{ store *store.Store }
 
 var (
@@ -120,16 +134,85 @@ var (
 func (loaderExtension) ExtensionName() string                   { return "Loaders" }
 func (loaderExtension) Validate(graphql.ExecutableSchema) error { return nil }
 func (e loaderExtension) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	if op := graphql.GetOperationContext(ctx); op.Operation != nil && op.Operation.Operation == ast.Subscription {
+		return next(context.WithValue(ctx, loadersKey{}, &loaderSlot{store: e.store}))
+	}
 	return next(context.WithValue(ctx, loadersKey{}, newLoaders(e.store)))
+}
+
+// loaderSlot holds a subscription response's loaders: the set shared by
+// every subscriber of the response's event once bound, else a set of its own.
+type loaderSlot struct {
+	store *store.Store
+	once  sync.Once
+	l     *loaders
+}
+
+func (s *loaderSlot) get(make func() *loaders) *loaders {
+	s.once.Do(func() { s.l = make() })
+	return s.l
 }
 
 // loadersFor returns the response's loaders, or a fresh set when the
 // context has none (a resolver called outside a response).
 func (r *Resolver) loadersFor(ctx context.Context) *loaders {
-	if l, ok := ctx.Value(loadersKey{}).(*loaders); ok {
-		return l
+	switch v := ctx.Value(loadersKey{}).(type) {
+	case *loaders:
+		return v
+	case *loaderSlot:
+		return v.get(func() *loaders { return newLoaders(v.store) })
 	}
 	return newLoaders(r.Store)
+}
+
+// eventLoaders binds a subscription response to the loaders shared by
+// every subscriber of event seq, and returns them: the nested fields of
+// one event are read once, not once per subscriber. A query's response
+// keeps its own.
+func (r *Resolver) eventLoaders(ctx context.Context, seq int64) *loaders {
+	slot, ok := ctx.Value(loadersKey{}).(*loaderSlot)
+	if !ok {
+		return r.loadersFor(ctx)
+	}
+	return slot.get(func() *loaders { return r.shared.forSeq(r.Store, seq) })
+}
+
+// sharedReadTimeout bounds a read shared by subscribers.
+const sharedReadTimeout = 10 * time.Second
+
+// sharedEvents keeps the loaders of the most recent events. Every
+// subscriber of an event gets the same set, whenever it gets to the event
+// (a slow one may be hundreds of events behind), so each row is read once
+// per event. Reads are of the read model as it is now: the set of an
+// event is never reused for a later one, which may have changed the rows.
+type sharedEvents struct {
+	mu   sync.Mutex
+	sets map[int64]*loaders
+	ring []int64
+	next int
+}
+
+// sharedEventsKept is how many recent events keep their loaders.
+const sharedEventsKept = 512
+
+func (s *sharedEvents) forSeq(st *store.Store, seq int64) *loaders {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l, ok := s.sets[seq]; ok {
+		return l
+	}
+	if s.sets == nil {
+		s.sets = make(map[int64]*loaders, sharedEventsKept)
+		s.ring = make([]int64, sharedEventsKept)
+	}
+	if old := s.ring[s.next]; s.sets[old] != nil {
+		delete(s.sets, old)
+	}
+	l := &loaders{store: st, detached: true}
+	s.sets[seq] = l
+	s.ring[s.next] = seq
+	s.next = (s.next + 1) % sharedEventsKept
+	return l
 }
 
 // loadOne loads a row that may be missing: missing is nil, not an error.

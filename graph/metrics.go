@@ -10,8 +10,9 @@ import (
 
 // Metrics are the GraphQL server's Prometheus metrics.
 type Metrics struct {
-	duration  *prometheus.HistogramVec
-	responses *prometheus.CounterVec
+	duration      *prometheus.HistogramVec
+	responses     *prometheus.CounterVec
+	subscriptions prometheus.Gauge
 }
 
 // NewMetrics registers the server's metrics with reg.
@@ -26,8 +27,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "upgrade_manager_graphql_responses_total",
 			Help: "Responses sent, by operation type and whether they carried errors.",
 		}, []string{"operation", "outcome"}),
+		subscriptions: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "upgrade_manager_graphql_subscriptions",
+			Help: "Open subscriptions of clients. Equal ones share one execution: upgrade_manager_graphql_subscribers counts those.",
+		}),
 	}
-	reg.MustRegister(m.duration, m.responses)
+	reg.MustRegister(m.duration, m.responses, m.subscriptions)
 	return m
 }
 

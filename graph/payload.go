@@ -10,18 +10,10 @@ import (
 )
 
 // proposalAt reads the proposal an event names, once for all the
-// subscriptions that push that event.
+// subscriptions that push that event (and once per replayed page, when
+// the replay primed it).
 func (r *Resolver) proposalAt(ctx context.Context, e *store.Event) (*store.Proposal, error) {
-	v, err, _ := r.proposalFlight.Do(fmt.Sprintf("%s@%d", e.Proposal, e.Seq), func() (any, error) {
-		// Shared by subscriptions whose clients may leave: not bound to
-		// the first caller's context.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		m, err := r.Store.ProposalsByAddress(ctx, []string{e.Proposal})
-		return m[e.Proposal], err
-	})
-	p, _ := v.(*store.Proposal)
-	return p, err
+	return loadOne(ctx, r.shared.forSeq(r.Store, e.Seq).Proposal(), e.Proposal)
 }
 
 // approvalData holds the fields of ProposalApproved and ApprovalRevoked.

@@ -88,7 +88,7 @@ func TestSlowConsumerGetsAnError(t *testing.T) {
 	if err := ws.Subscribe(t.Context(), "s", `subscription { events { seq } }`, nil); err != nil {
 		t.Fatal(err)
 	}
-	waitMetric(t, base, "upgrade_manager_graphql_subscribers", 1)
+	waitMetric(t, base, "upgrade_manager_graphql_subscriptions", 1)
 
 	// One batch of 2,000 events is published in one go: far more than a
 	// one-event buffer holds while the first is being written out.

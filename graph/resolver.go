@@ -5,8 +5,6 @@ package graph
 import (
 	"log/slog"
 
-	"golang.org/x/sync/singleflight"
-
 	"github.com/upgrade-manager/upgrade-manager/graph/fanout"
 	"github.com/upgrade-manager/upgrade-manager/graph/store"
 )
@@ -27,7 +25,7 @@ type Resolver struct {
 	// before it is dropped.
 	SubscriberBuffer int
 
-	// proposals shares one read of a proposal among the subscriptions that
-	// push the same event.
-	proposalFlight singleflight.Group
+	// shared holds the loaders of recent events, shared by their
+	// subscribers.
+	shared sharedEvents
 }

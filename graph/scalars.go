@@ -45,6 +45,23 @@ func unmarshalBase58(v any, scalar string, size int) (string, error) {
 	return s, nil
 }
 
+// MarshalInt writes an Int.
+func MarshalInt(n int) graphql.Marshaler { return graphql.MarshalInt(n) }
+
+// UnmarshalInt accepts a JSON or GraphQL integer and nothing else: the
+// spec's Int input coercion refuses strings such as "5".
+func UnmarshalInt(v any) (int, error) {
+	switch v.(type) {
+	case int, int64, int32, json.Number:
+		n, err := graphql.UnmarshalInt(v)
+		if err != nil {
+			return 0, badInput("Int %v: %v", v, err)
+		}
+		return n, nil
+	}
+	return 0, badInput("Int must be an integer, got %s", jsonKind(v))
+}
+
 // MarshalU64 writes a non-negative integer as a decimal string.
 func MarshalU64(n int64) graphql.Marshaler {
 	return graphql.WriterFunc(func(w io.Writer) {

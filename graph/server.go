@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -41,6 +42,26 @@ type ServerConfig struct {
 	RPCURL string
 	// ProgramID is upgrade_manager's address for the build* mutations (zero: the IDL's).
 	ProgramID solana.PublicKey
+	// RequestTimeout bounds each query; StatementTimeout is PostgreSQL's
+	// statement_timeout on the pool's connections, a backstop for a
+	// statement the request's cancellation does not reach.
+	RequestTimeout, StatementTimeout time.Duration
+	// ReadTimeout bounds reading a whole plain HTTP request, body included;
+	// IdleTimeout closes a keep-alive connection that sends nothing.
+	ReadTimeout, IdleTimeout time.Duration
+	// MaxConns is the size of the pool queries run on. /healthz has a
+	// connection of its own and the listener another, so neither waits
+	// behind queries.
+	MaxConns int
+	// WS bounds websocket connections and subscriptions.
+	WS WSLimits
+	// AllowedHosts: see HandlerConfig. Empty allows any Host, except on a
+	// loopback address, where it defaults to localhost and the loopback IPs.
+	AllowedHosts []string
+	// GraphiQL and Introspection switch GraphiQL at / and introspection.
+	GraphiQL, Introspection bool
+	// NoSharedSubscriptions: see HandlerConfig.
+	NoSharedSubscriptions bool
 }
 
 // DefaultServerConfig returns the defaults, without an address or database.
@@ -49,6 +70,14 @@ func DefaultServerConfig() ServerConfig {
 		Limits:           DefaultLimits,
 		KeepAlive:        15 * time.Second,
 		SubscriberBuffer: 256,
+		RequestTimeout:   10 * time.Second,
+		StatementTimeout: 5 * time.Second,
+		ReadTimeout:      30 * time.Second,
+		IdleTimeout:      120 * time.Second,
+		MaxConns:         16,
+		WS:               DefaultWSLimits,
+		GraphiQL:         true,
+		Introspection:    true,
 	}
 }
 
@@ -73,6 +102,22 @@ func (c ServerConfig) Validate() error {
 		return errors.New("keepalive must be positive")
 	case c.SubscriberBuffer < 1:
 		return errors.New("subscriber buffer must be at least 1")
+	case c.Limits.SubscriptionComplexity < 1:
+		return errors.New("subscription complexity limit must be at least 1")
+	case c.Limits.MaxAliases < 0:
+		return errors.New("max aliases must not be negative")
+	case c.Limits.QueryCost < 1 || c.Limits.ScanCost < c.Limits.QueryCost:
+		return errors.New("query cost must be at least 1 and scan cost at least the query cost")
+	case c.RequestTimeout <= 0:
+		return errors.New("request timeout must be positive")
+	case c.StatementTimeout <= 0:
+		return errors.New("statement timeout must be positive")
+	case c.ReadTimeout <= 0 || c.IdleTimeout <= 0:
+		return errors.New("read and idle timeouts must be positive")
+	case c.MaxConns < 2:
+		return errors.New("max database connections must be at least 2")
+	case c.WS.ConnsPerAddr < 1 || c.WS.Conns < 1 || c.WS.OpsPerConn < 1 || c.WS.Ops < 1:
+		return errors.New("websocket limits (connections per address, connections, subscriptions per connection, subscriptions) must be at least 1")
 	}
 	return nil
 }
@@ -111,11 +156,17 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	pool, err := openPool(ctx, cfg.DatabaseURL, "upgrade_manager_graphql", int32(cfg.MaxConns), cfg.StatementTimeout)
 	if err != nil {
-		return fmt.Errorf("open database pool: %w", err)
+		return err
 	}
 	defer pool.Close()
+	// /healthz must answer while every query connection is busy.
+	healthPool, err := openPool(ctx, cfg.DatabaseURL, "upgrade_manager_graphql_health", 1, 2*time.Second)
+	if err != nil {
+		return err
+	}
+	defer healthPool.Close()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -136,16 +187,24 @@ func (s *Server) Run(ctx context.Context) error {
 		resolver.Build = NewBuilder(cfg.RPCURL, cfg.ProgramID)
 	}
 	h := NewHandler(HandlerConfig{
-		Resolver:       resolver,
-		Logger:         s.Logger,
-		Limits:         cfg.Limits,
-		AllowedOrigins: cfg.AllowedOrigins,
-		KeepAlive:      cfg.KeepAlive,
-		Registry:       reg,
-		Gatherer:       reg,
-		Gate:           cfg.Gate,
+		Resolver:              resolver,
+		Logger:                s.Logger,
+		Limits:                cfg.Limits,
+		AllowedOrigins:        cfg.AllowedOrigins,
+		KeepAlive:             cfg.KeepAlive,
+		Registry:              reg,
+		Gatherer:              reg,
+		RequestTimeout:        cfg.RequestTimeout,
+		WS:                    cfg.WS,
+		AllowedHosts:          allowedHosts(cfg.AllowedHosts, cfg.Addr),
+		GraphiQL:              cfg.GraphiQL,
+		Introspection:         cfg.Introspection,
+		NoSharedSubscriptions: cfg.NoSharedSubscriptions,
+		Gate:                  cfg.Gate,
 		Health: func(ctx context.Context) error {
-			if err := pool.Ping(ctx); err != nil {
+			ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			if err := healthPool.Ping(ctx); err != nil {
 				return fmt.Errorf("database: %w", err)
 			}
 			if !listener.Connected() {
@@ -170,6 +229,9 @@ func (s *Server) Run(ctx context.Context) error {
 	httpServer := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.RequestTimeout + 10*time.Second,
+		IdleTimeout:       cfg.IdleTimeout,
 		MaxHeaderBytes:    int(cfg.Limits.MaxBodyBytes) + 16<<10,
 		BaseContext:       func(net.Listener) context.Context { return base },
 		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
@@ -201,4 +263,37 @@ func (s *Server) Run(ctx context.Context) error {
 		return httpServer.Shutdown(shutdownCtx)
 	})
 	return g.Wait()
+}
+
+// openPool opens a pool of at most size connections named app in
+// pg_stat_activity, each with statement_timeout set.
+func openPool(ctx context.Context, url, app string, size int32, statementTimeout time.Duration) (*pgxpool.Pool, error) {
+	pc, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse database URL: %w", err)
+	}
+	pc.MaxConns = size
+	pc.ConnConfig.RuntimeParams["application_name"] = app
+	pc.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(max(statementTimeout.Milliseconds(), 1), 10)
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("open database pool %s: %w", app, err)
+	}
+	return pool, nil
+}
+
+// allowedHosts returns hosts, or for a server listening on a loopback
+// address with no list given, the names a local browser uses for it.
+func allowedHosts(hosts []string, addr string) []string {
+	if len(hosts) > 0 {
+		return hosts
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil
+	}
+	if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
+		return []string{"localhost", "127.0.0.1", "::1"}
+	}
+	return nil
 }

@@ -13,16 +13,21 @@ import (
 
 // Proposal is the resolver for the proposal field.
 func (r *approvalEventResolver) Proposal(ctx context.Context, obj *ApprovalEvent) (*store.Proposal, error) {
-	return mustLoad(ctx, r.loadersFor(ctx).Proposal(), "proposal", obj.ProposalAddress)
+	seq, err := ParseEventCursor("cursor", obj.Cursor)
+	if err != nil {
+		return nil, err
+	}
+	return mustLoad(ctx, r.eventLoaders(ctx, seq).Proposal(), "proposal", obj.ProposalAddress)
 }
 
 // Migration is the resolver for the migration field.
 func (r *migrationProgressResolver) Migration(ctx context.Context, obj *MigrationProgress) (*store.Migration, error) {
-	return mustLoad(ctx, r.loadersFor(ctx).Migration(), "migration", obj.Job)
+	return mustLoad(ctx, r.eventLoaders(ctx, obj.Event.Seq).Migration(), "migration", obj.Job)
 }
 
 // Proposal is the resolver for the proposal field.
 func (r *proposalUpdateResolver) Proposal(ctx context.Context, obj *ProposalUpdate) (*store.Proposal, error) {
+	r.eventLoaders(ctx, obj.Event.Seq) // the proposal's nested fields are read once per event
 	return obj.Proposal, nil
 }
 
@@ -33,9 +38,12 @@ func (r *subscriptionResolver) ProposalUpdated(ctx context.Context, governance *
 		statuses[statusToStore[s]] = true
 	}
 	match := func(e *store.Event) bool {
-		return e.Proposal != "" && (governance == nil || e.Governance == *governance)
+		// The filters the event itself can answer go first: an event that
+		// fails them costs no read.
+		return e.Proposal != "" && (governance == nil || e.Governance == *governance) &&
+			(program == nil || e.Program == "" || e.Program == *program)
 	}
-	return stream(ctx, r.Resolver, after, nil, match, func(ctx context.Context, e *store.Event) (*ProposalUpdate, bool, error) {
+	return stream(ctx, r.Resolver, after, nil, match, r.primeProposals, func(ctx context.Context, e *store.Event) (*ProposalUpdate, bool, error) {
 		p, err := r.proposalAt(ctx, e)
 		if err != nil || p == nil {
 			return nil, false, err
@@ -58,7 +66,7 @@ func (r *subscriptionResolver) Approvals(ctx context.Context, proposal *string, 
 			(governance == nil || e.Governance == *governance)
 	}
 	names := []string{EventProposalApproved, EventApprovalRevoked}
-	return stream(ctx, r.Resolver, after, names, match, func(_ context.Context, e *store.Event) (*ApprovalEvent, bool, error) {
+	return stream(ctx, r.Resolver, after, names, match, r.primeProposals, func(_ context.Context, e *store.Event) (*ApprovalEvent, bool, error) {
 		a, err := approvalEvent(e)
 		return a, err == nil, err
 	})
@@ -71,7 +79,7 @@ func (r *subscriptionResolver) MigrationProgress(ctx context.Context, job *strin
 		return (e.Name == EventMigrationStarted || e.Name == EventMigrationBatchProcessed || e.Name == EventMigrationCompleted) &&
 			(job == nil || e.Job == *job) && (program == nil || e.Program == *program)
 	}
-	return stream(ctx, r.Resolver, after, names, match, func(_ context.Context, e *store.Event) (*MigrationProgress, bool, error) {
+	return stream(ctx, r.Resolver, after, names, match, r.primeMigrations, func(_ context.Context, e *store.Event) (*MigrationProgress, bool, error) {
 		m, err := migrationProgress(e)
 		return m, err == nil, err
 	})
@@ -84,7 +92,7 @@ func (r *subscriptionResolver) Events(ctx context.Context, names []string, after
 		set[n] = true
 	}
 	match := func(e *store.Event) bool { return len(set) == 0 || set[e.Name] }
-	return stream(ctx, r.Resolver, after, names, match, func(_ context.Context, e *store.Event) (*store.Event, bool, error) {
+	return stream(ctx, r.Resolver, after, names, match, nil, func(_ context.Context, e *store.Event) (*store.Event, bool, error) {
 		return e, true, nil
 	})
 }

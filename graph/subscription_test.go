@@ -103,7 +103,7 @@ func TestApprovalsSubscriptionOnBothProtocols(t *testing.T) {
 // from its metrics.
 func waitSubscribed(t *testing.T, b *bundle) {
 	t.Helper()
-	waitMetric(t, b.base, "upgrade_manager_graphql_subscribers", 1)
+	waitMetric(t, b.base, "upgrade_manager_graphql_subscriptions", 1)
 }
 
 // Resuming from a cursor first replays what the client missed from the
@@ -181,7 +181,7 @@ func TestTwoReplicasBothDeliver(t *testing.T) {
 		if err := ws.Subscribe(t.Context(), "a", approvalsSub, nil); err != nil {
 			t.Fatal(err)
 		}
-		waitMetric(t, base, "upgrade_manager_graphql_subscribers", 1)
+		waitMetric(t, base, "upgrade_manager_graphql_subscriptions", 1)
 		clients = append(clients, ws)
 	}
 	b.apply(t, 0, 5) // up to the first approval

@@ -82,6 +82,34 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	fs.DurationVar(&c.KeepAlive, "keepalive", c.KeepAlive, "websocket keepalive `interval`")
 	fs.StringVar(&c.RPCURL, "rpc-url", env("SOLANA_RPC_URL", ""), "Solana JSON-RPC `URL`: serve only while the database holds its cluster (genesis hash), and read it for the build* mutations; empty: neither ($SOLANA_RPC_URL)")
 	programID := fs.String("program-id", env("UPGRADE_MANAGER_PROGRAM_ID", um.ProgramAddress), "upgrade_manager's `address` for the build* mutations ($UPGRADE_MANAGER_PROGRAM_ID)")
+	envDur := func(name string, def time.Duration) time.Duration {
+		if d, err := time.ParseDuration(env(name, "")); err == nil {
+			return d
+		}
+		return def
+	}
+	envBool := func(name string, def bool) bool {
+		if b, err := strconv.ParseBool(env(name, "")); err == nil {
+			return b
+		}
+		return def
+	}
+	var hosts string
+	fs.IntVar(&c.Limits.SubscriptionComplexity, "subscription-complexity-limit", envInt("GRAPHQL_SUBSCRIPTION_COMPLEXITY_LIMIT", c.Limits.SubscriptionComplexity), "maximum complexity of a subscription's selection, per event ($GRAPHQL_SUBSCRIPTION_COMPLEXITY_LIMIT)")
+	fs.IntVar(&c.Limits.MaxAliases, "max-aliases", envInt("GRAPHQL_MAX_ALIASES", c.Limits.MaxAliases), "maximum aliased fields in an operation ($GRAPHQL_MAX_ALIASES)")
+	fs.IntVar(&c.Limits.ScanCost, "scan-cost", envInt("GRAPHQL_SCAN_COST", c.Limits.ScanCost), "complexity of a totalCount or an unindexed filter ($GRAPHQL_SCAN_COST)")
+	fs.DurationVar(&c.RequestTimeout, "request-timeout", envDur("GRAPHQL_REQUEST_TIMEOUT", c.RequestTimeout), "deadline of each query ($GRAPHQL_REQUEST_TIMEOUT)")
+	fs.DurationVar(&c.StatementTimeout, "statement-timeout", envDur("GRAPHQL_STATEMENT_TIMEOUT", c.StatementTimeout), "PostgreSQL statement_timeout of the query pool ($GRAPHQL_STATEMENT_TIMEOUT)")
+	fs.DurationVar(&c.ReadTimeout, "read-timeout", envDur("GRAPHQL_READ_TIMEOUT", c.ReadTimeout), "time to read a whole HTTP request, body included ($GRAPHQL_READ_TIMEOUT)")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", envDur("GRAPHQL_IDLE_TIMEOUT", c.IdleTimeout), "close keep-alive HTTP connections idle this long ($GRAPHQL_IDLE_TIMEOUT)")
+	fs.IntVar(&c.MaxConns, "db-max-conns", envInt("GRAPHQL_DB_MAX_CONNS", c.MaxConns), "database connections for queries; /healthz and the listener have their own ($GRAPHQL_DB_MAX_CONNS)")
+	fs.IntVar(&c.WS.ConnsPerAddr, "ws-conns-per-addr", envInt("GRAPHQL_WS_CONNS_PER_ADDR", c.WS.ConnsPerAddr), "open websockets per client address ($GRAPHQL_WS_CONNS_PER_ADDR)")
+	fs.IntVar(&c.WS.Conns, "ws-conns", envInt("GRAPHQL_WS_CONNS", c.WS.Conns), "open websockets in total ($GRAPHQL_WS_CONNS)")
+	fs.IntVar(&c.WS.OpsPerConn, "ws-subs-per-conn", envInt("GRAPHQL_WS_SUBS_PER_CONN", c.WS.OpsPerConn), "running operations per websocket ($GRAPHQL_WS_SUBS_PER_CONN)")
+	fs.IntVar(&c.WS.Ops, "ws-subs", envInt("GRAPHQL_WS_SUBS", c.WS.Ops), "running websocket operations in total ($GRAPHQL_WS_SUBS)")
+	fs.StringVar(&hosts, "allowed-hosts", env("GRAPHQL_ALLOWED_HOSTS", ""), "comma-separated Host names served (DNS rebinding defence); empty: any, or the loopback names when listening on loopback ($GRAPHQL_ALLOWED_HOSTS)")
+	fs.BoolVar(&c.GraphiQL, "graphiql", envBool("GRAPHQL_GRAPHIQL", c.GraphiQL), "serve GraphiQL at / ($GRAPHQL_GRAPHIQL)")
+	fs.BoolVar(&c.Introspection, "introspection", envBool("GRAPHQL_INTROSPECTION", c.Introspection), "answer introspection queries ($GRAPHQL_INTROSPECTION)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -96,6 +124,11 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	for _, o := range strings.Split(origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			c.AllowedOrigins = append(c.AllowedOrigins, o)
+		}
+	}
+	for _, h := range strings.Split(hosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			c.AllowedHosts = append(c.AllowedHosts, h)
 		}
 	}
 	if err := c.Validate(); err != nil {

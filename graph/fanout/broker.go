@@ -2,6 +2,7 @@ package fanout
 
 import (
 	"errors"
+	"strconv"
 	"sync"
 
 	"github.com/upgrade-manager/upgrade-manager/graph/store"
@@ -13,6 +14,32 @@ var ErrSlowSubscriber = errors.New("subscriber too slow: buffer full")
 
 // ErrBrokerClosed ends the subscriptions of a broker that was closed.
 var ErrBrokerClosed = errors.New("broker closed")
+
+// Rebuilt ends every subscription when the indexer rebuilt its projections
+// (a revert, a replay, a reset): rows changed, or events disappeared,
+// without a new seq, so subscribers must refetch what they show.
+type Rebuilt struct {
+	// LastSeq is the log's highest seq after the rebuild.
+	LastSeq int64
+	// PublishedSeq is the highest seq published before it; when above
+	// LastSeq, the events after LastSeq that were published are gone.
+	PublishedSeq int64
+	// Slot is the highest slot of the committed change (0 on a reset).
+	Slot uint64
+	// Notification is the indexer's payload as it came, with any fields
+	// this server does not know.
+	Notification map[string]any
+}
+
+// Reverted reports whether published events were removed.
+func (r *Rebuilt) Reverted() bool { return r.LastSeq < r.PublishedSeq }
+
+func (r *Rebuilt) Error() string {
+	if r.Reverted() {
+		return "events after seq " + strconv.FormatInt(r.LastSeq, 10) + " were reverted"
+	}
+	return "projections were rebuilt"
+}
 
 // Broker fans events out to subscribers. It is safe for concurrent use.
 type Broker struct {
@@ -62,7 +89,7 @@ func (b *Broker) Subscribe(filter func(*store.Event) bool, buffer int) *Subscrip
 func (s *Subscription) Events() <-chan *store.Event { return s.ch }
 
 // Err returns why the subscription ended: ErrSlowSubscriber,
-// ErrBrokerClosed, or nil when its owner closed it. Call it only after the
+// ErrBrokerClosed, a *Rebuilt, or nil when its owner closed it. Call it only after the
 // Events channel is closed: the close publishes the error.
 func (s *Subscription) Err() error { return s.err }
 
@@ -130,6 +157,18 @@ func (s *Subscription) deliver(events []*store.Event) bool {
 		}
 	}
 	return true
+}
+
+// Rebuild ends every subscription with r after the events already
+// queued to it. Subscriptions made later are not affected.
+func (b *Broker) Rebuild(r *Rebuilt) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for s := range b.subs {
+		delete(b.subs, s)
+		b.metrics.subscribed(-1)
+		s.end(r)
+	}
 }
 
 // Subscribers returns the number of open subscriptions.

@@ -140,3 +140,111 @@ func expect(t *testing.T, sub *fanout.Subscription, seq int64) {
 		t.Fatalf("seq %d not published", seq)
 	}
 }
+
+// A rebuilt notification ends every subscription, after the events queued
+// to it, with a *Rebuilt that says whether published events were removed
+// and carries the payload's fields, those the listener does not know
+// included. A notification that is not JSON is read as "new events".
+func TestRebuiltEndsSubscriptions(t *testing.T) {
+	t.Parallel()
+	url := pgtest.NewDB(t)
+	pool, err := pgxpool.New(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	b := fanout.NewBroker(nil)
+	sub := b.Subscribe(nil, 100)
+	l := &fanout.Listener{DatabaseURL: url, Broker: b}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	<-l.Ready()
+
+	notify := func(payload string) {
+		if _, err := pool.Exec(t.Context(), `SELECT pg_notify($1, $2)`, fanout.Channel, payload); err != nil {
+			t.Fatal(err)
+		}
+	}
+	insertEvent(t, pool, 1)
+	insertEvent(t, pool, 2)
+	notify("not json")
+	expect(t, sub, 1)
+	expect(t, sub, 2)
+	// The indexer reverts seq 2 and says so, with a field of a later version.
+	if _, err := pool.Exec(t.Context(), `DELETE FROM chain_event WHERE seq = 2`); err != nil {
+		t.Fatal(err)
+	}
+	notify(`{"last_seq": 1, "slot": 7, "rebuilt": true, "reverted_signatures": ["sig2"]}`)
+	select {
+	case e, ok := <-sub.Events():
+		if ok {
+			t.Fatalf("got event %d after the revert, want the end", e.Seq)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("subscription not ended by the rebuilt notification")
+	}
+	var r *fanout.Rebuilt
+	if !errors.As(sub.Err(), &r) {
+		t.Fatalf("ended with %v, want *Rebuilt", sub.Err())
+	}
+	if !r.Reverted() || r.LastSeq != 1 || r.PublishedSeq != 2 || r.Slot != 7 {
+		t.Errorf("rebuilt = %+v, want reverted after seq 1 of 2 published, slot 7", r)
+	}
+	if fmt.Sprint(r.Notification["reverted_signatures"]) != "[sig2]" {
+		t.Errorf("unknown field lost: %v", r.Notification)
+	}
+	// Subscriptions made afterwards carry on.
+	after := b.Subscribe(nil, 10)
+	insertEvent(t, pool, 3)
+	notify(`{"last_seq": 3, "slot": 8}`)
+	expect(t, after, 3)
+}
+
+// Events reverted while the listener's connection was down (so their
+// rebuilt notification was lost) still end the subscriptions, once the
+// listener is back and finds the log shorter than what it published.
+func TestRevertWhileReconnectingEndsSubscriptions(t *testing.T) {
+	t.Parallel()
+	url := pgtest.NewDB(t)
+	pool, err := pgxpool.New(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	b := fanout.NewBroker(nil)
+	sub := b.Subscribe(nil, 100)
+	l := &fanout.Listener{DatabaseURL: url, Broker: b, MinBackoff: 200 * time.Millisecond}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	<-l.Ready()
+	insertEvent(t, pool, 1)
+	if _, err := pool.Exec(t.Context(), `SELECT pg_notify($1, '{"last_seq": 1}')`, fanout.Channel); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, sub, 1)
+	// The revert commits without a notification (as if it was lost), then
+	// the connection drops.
+	if _, err := pool.Exec(t.Context(), `DELETE FROM chain_event WHERE seq = 1`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(t.Context(), `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE application_name = $1`, fanout.ApplicationName); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case e, ok := <-sub.Events():
+		if ok {
+			t.Fatalf("got event %d, want the end", e.Seq)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("subscription not ended after the revert")
+	}
+	var r *fanout.Rebuilt
+	if !errors.As(sub.Err(), &r) || !r.Reverted() {
+		t.Fatalf("ended with %v, want a reverted *Rebuilt", sub.Err())
+	}
+}

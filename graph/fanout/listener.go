@@ -126,6 +126,19 @@ func (l *Listener) session(ctx context.Context, cursor *int64, started *bool) (b
 			return false, fmt.Errorf("read last seq: %w", err)
 		}
 		*started = true
+	} else {
+		// A rebuilt notification sent while the connection was down is
+		// lost with it; a log that now ends below what was published says
+		// events were reverted meanwhile.
+		last, err := st.LastSeq(ctx)
+		if err != nil {
+			return false, fmt.Errorf("read last seq: %w", err)
+		}
+		if last < *cursor {
+			l.Logger.Info("events were reverted while the listener was reconnecting; ending subscriptions so clients refetch",
+				slog.Int64("last_seq", last), slog.Int64("published_seq", *cursor))
+			l.Broker.Rebuild(&Rebuilt{LastSeq: last, PublishedSeq: *cursor})
+		}
 	}
 	l.connected.Store(true)
 	l.Metrics.setConnected(true)
@@ -144,12 +157,24 @@ func (l *Listener) session(ctx context.Context, cursor *int64, started *bool) (b
 			return true, fmt.Errorf("wait for notification: %w", err)
 		}
 		l.Metrics.notified()
+		// Decoded leniently: the indexer may add fields, which pass through.
 		var note idxstore.Notification
-		if json.Unmarshal([]byte(n.Payload), &note) == nil && note.LastSeq > 0 && note.LastSeq <= *cursor {
+		decoded := json.Unmarshal([]byte(n.Payload), &note) == nil
+		if decoded && !note.Rebuilt && note.LastSeq > 0 && note.LastSeq <= *cursor {
 			continue // already published: a notification queued behind one we caught up past
 		}
+		published := *cursor
 		if err := l.catchUp(ctx, st, cursor); err != nil {
 			return true, err
+		}
+		if decoded && note.Rebuilt {
+			var raw map[string]any
+			_ = json.Unmarshal([]byte(n.Payload), &raw)
+			r := &Rebuilt{LastSeq: note.LastSeq, PublishedSeq: max(published, *cursor), Slot: note.Slot, Notification: raw}
+			l.Logger.Info("indexer rebuilt its projections; ending subscriptions so clients refetch",
+				slog.Int64("last_seq", r.LastSeq), slog.Int64("published_seq", r.PublishedSeq),
+				slog.Uint64("slot", r.Slot), slog.Bool("reverted", r.Reverted()), slog.Int("subscriptions", l.Broker.Subscribers()))
+			l.Broker.Rebuild(r)
 		}
 	}
 }

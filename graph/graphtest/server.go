@@ -15,15 +15,24 @@ import (
 // is ready. edit, when not nil, adjusts the configuration first.
 func StartServer(tb testing.TB, databaseURL string, edit func(*graph.ServerConfig)) string {
 	tb.Helper()
+	return StartServerLogging(tb, databaseURL, nil, edit)
+}
+
+// StartServerLogging is StartServer with the server logging to logger
+// (nil: discarded, or the test log at warn level under -v).
+func StartServerLogging(tb testing.TB, databaseURL string, logger *slog.Logger, edit func(*graph.ServerConfig)) string {
+	tb.Helper()
 	cfg := graph.DefaultServerConfig()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DatabaseURL = databaseURL
 	if edit != nil {
 		edit(&cfg)
 	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		logger = slog.New(slog.NewTextHandler(testWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		if testing.Verbose() {
+			logger = slog.New(slog.NewTextHandler(testWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		}
 	}
 	s := graph.NewServer(cfg, logger)
 	ctx, cancel := context.WithCancel(context.Background())
