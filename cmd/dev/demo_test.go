@@ -123,7 +123,7 @@ func TestDemoThenGraphiQLInABrowser(t *testing.T) {
 	}
 	waitForResponse(t, bctx, `"approvals": 2`, time.Minute)
 
-	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(90))
+	shot, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,6 +152,9 @@ func runInGraphiQL(t *testing.T, ctx context.Context, query string) {
 	if err != nil || !ok {
 		t.Fatalf("set GraphiQL's query: ok=%v err=%v", ok, err)
 	}
+	// GraphiQL parses the editor's text after a pause in typing; run before that and it would
+	// still take the previous operation for the new text's kind.
+	time.Sleep(1500 * time.Millisecond)
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(".graphiql-execute-button"))); err != nil {
 		t.Fatalf("run the query: %v", err)
 	}

@@ -144,7 +144,14 @@ func startDev(ctx context.Context, t *testing.T, args ...string) *devEnv {
 	}, args...)
 	cmd := exec.CommandContext(ctx, devBuild.bin, full...)
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "LOCALNET_BIN="+localnet, "TMPDIR="+tmp)
+	// Without the DATABASE_URL of `make test-go`: each dev starts its own cluster, as `make dev` would.
+	var environ []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "DATABASE_URL=") {
+			environ = append(environ, kv)
+		}
+	}
+	cmd.Env = append(environ, "LOCALNET_BIN="+localnet, "TMPDIR="+tmp)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
