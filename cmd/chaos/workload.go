@@ -557,12 +557,9 @@ func (w *Workload) programELF(ctx context.Context, key solana.PublicKey) ([]byte
 	if err != nil {
 		return nil, err
 	}
-	elf := pd.Value.Data.GetBinary()[45:]
-	// Strip the programdata's zero padding: the buffer then hashes as the program does.
-	for len(elf) > 0 && elf[len(elf)-1] == 0 {
-		elf = elf[:len(elf)-1]
-	}
-	return elf, nil
+	// The whole programdata after its header, padding included: trimming zeros could cut
+	// the ELF itself, and the program hashes it without the padding either way.
+	return pd.Value.Data.GetBinary()[45:], nil
 }
 
 // send lands ixs paid by payer and signed by signers and waits until they are confirmed.
