@@ -456,7 +456,7 @@ func (c *Checker) checkProgram(ctx context.Context, addr string, m *um.ManagedPr
 
 func (c *Checker) checkJob(ctx context.Context, addr string, j *um.MigrationJob) ([]string, error) {
 	var (
-		proposal, status        string
+		proposal, status         string
 		migrated, batches, total int64
 	)
 	err := c.db.QueryRow(ctx, `SELECT proposal, status, migrated_count, batch_count, total_accounts FROM migration_job WHERE address = $1`, addr).
