@@ -364,7 +364,7 @@ func (w *Workload) binaryProposal(ctx context.Context, payer int, g *govKeys, el
 		}
 		proposal := proposalAddress(g.address, gov.ProposalCount)
 		var ix solana.Instruction
-		meta := metadataStrings[2]
+		meta := "🚀 release ✅ — 升级 🧪"
 		if kind == um.ProposalKindRollback {
 			ix = um.NewProposeRollbackInstruction(meta, [32]byte{9}, um.ProposeRollbackAccounts{
 				Proposer: g.members[0].PublicKey(), Governance: g.address, ManagedProgram: pda([]byte("managed_program"), target[:]),
@@ -439,7 +439,7 @@ func (w *Workload) migration(ctx context.Context, payer int, g *govKeys) error {
 		steps := []step{{ix: um.NewProposeMigrationInstruction(um.MigrationSpec{
 			FromVersion: 1, ToVersion: 2, VersionOffset: versionOffset, DataSize: positionV1Len,
 			Discriminator: &disc, MigrateIxData: anchorSighash("migrate_position"), TotalAccounts: uint64(n),
-		}, metadataStrings[6], um.ProposeMigrationAccounts{
+		}, strings.Repeat("🙂", 50), um.ProposeMigrationAccounts{
 			Proposer: g.members[0].PublicKey(), Governance: g.address,
 			ManagedProgram: pda([]byte("managed_program"), perpMarket[:]), Proposal: proposal,
 		}), signer: g.members[0]}}
