@@ -180,7 +180,7 @@ func (m *Main) Run(ctx context.Context) (*Report, error) {
 	}
 
 	// Converge: the finalized chain read back, compared until it matches or time runs out.
-	ck := &Checker{rpc: newRawRPC(env.Node.RPCURL), db: env.DB, Slack: 5*c.PollInterval + 5*time.Second}
+	ck := &Checker{rpc: newRawRPC(env.Node.RPCURL), db: env.DB, Slack: 5*c.PollInterval + 5*time.Second, Planted: wl.Planted()}
 	var (
 		snap       *Snapshot
 		mismatches []string

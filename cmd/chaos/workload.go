@@ -466,6 +466,15 @@ func (w *Workload) migration(ctx context.Context, payer int, g *govKeys) error {
 	return errors.New("the migration never completed")
 }
 
+// Planted lists the accounts the workload writes with dev_setAccount rather than
+// through the program.
+func (w *Workload) Planted() map[string]bool {
+	if w.cfg.MigrateAccounts == 0 {
+		return nil
+	}
+	return map[string]bool{pda([]byte("managed_program"), perpMarket[:]).String(): true}
+}
+
 // manage writes the ManagedProgram record register_program would write for program (a
 // native builtin here, which register_program cannot take), as the crank tests do.
 func (w *Workload) manage(ctx context.Context, gov, program solana.PublicKey) error {
