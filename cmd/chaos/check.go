@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/gagliardetto/solana-go"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/upgrade-manager/upgrade-manager/indexer/decode"
@@ -545,5 +544,3 @@ func (c *Checker) CheckSubscribers(ctx context.Context, subs []*Subscriber) (bad
 	}
 	return bad, reverted, nil
 }
-
-var _ = solana.PublicKey{}
