@@ -407,27 +407,55 @@ func (w *Workload) migration(ctx context.Context, payer int, g *govKeys) error {
 	}
 	owner := w.payers[payer]
 	n := w.cfg.MigrateAccounts
-	var ixs []solana.Instruction
-	for id := range n {
-		pos, _, _ := solana.FindProgramAddress([][]byte{[]byte("position"), owner.PublicKey().Bytes(), binary.LittleEndian.AppendUint64(nil, uint64(id))}, perpMarket)
+	positions := make([]solana.PublicKey, n)
+	open := func(id int) solana.Instruction {
 		data := anchorSighash("open_position")
 		data = binary.LittleEndian.AppendUint64(data, uint64(id))
 		data = binary.LittleEndian.AppendUint16(data, 1)
 		data = binary.LittleEndian.AppendUint64(data, uint64(10+id))
 		data = binary.LittleEndian.AppendUint64(data, uint64(1000*(id+1)))
-		ixs = append(ixs, solana.NewInstruction(perpMarket, solana.AccountMetaSlice{
-			solana.Meta(owner.PublicKey()).WRITE().SIGNER(), solana.Meta(pos).WRITE(), solana.Meta(solana.SystemProgramID),
-		}, data))
-		if len(ixs) == 10 || id == n-1 {
-			batch := ixs
-			ixs = nil
-			if err := w.until(ctx, func() bool { return w.exists(ctx, pos) }, func() error {
-				_, err := w.send(ctx, payer, batch)
-				return err
-			}); err != nil {
-				return fmt.Errorf("open positions: %w", err)
+		return solana.NewInstruction(perpMarket, solana.AccountMetaSlice{
+			solana.Meta(owner.PublicKey()).WRITE().SIGNER(), solana.Meta(positions[id]).WRITE(), solana.Meta(solana.SystemProgramID),
+		}, data)
+	}
+	missing := make([]int, n)
+	for id := range n {
+		positions[id], _, _ = solana.FindProgramAddress([][]byte{[]byte("position"), owner.PublicKey().Bytes(), binary.LittleEndian.AppendUint64(nil, uint64(id))}, perpMarket)
+		missing[id] = id
+	}
+	// Open them ten to a transaction, then open again the ones a fork abandoned, until
+	// every one exists: the job completes only at exactly TotalAccounts.
+	for round := 0; len(missing) > 0; round++ {
+		if round == 10 {
+			return fmt.Errorf("open positions: %d still missing after 10 rounds", len(missing))
+		}
+		for i := 0; i < len(missing); i += 10 {
+			var ixs []solana.Instruction
+			for _, id := range missing[i:min(i+10, len(missing))] {
+				ixs = append(ixs, open(id))
+			}
+			if _, err := w.send(ctx, payer, ixs); err != nil {
+				w.log.Debug("open positions", slog.Any("error", err))
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
 			}
 		}
+		time.Sleep(2 * time.Second)
+		var still []int
+		for i := 0; i < n; i += 100 {
+			chunk := positions[i:min(i+100, n)]
+			res, err := w.rpc.GetMultipleAccountsWithOpts(ctx, chunk, &rpc.GetMultipleAccountsOpts{Commitment: rpc.CommitmentConfirmed})
+			if err != nil {
+				return fmt.Errorf("read positions: %w", err)
+			}
+			for j, a := range res.Value {
+				if a == nil {
+					still = append(still, i+j)
+				}
+			}
+		}
+		missing = still
 	}
 	disc := positionDiscriminator
 	for attempt := 0; attempt < 5; attempt++ {
