@@ -445,7 +445,7 @@ func (w *Workload) migration(ctx context.Context, payer int, g *govKeys) error {
 		var still []int
 		for i := 0; i < n; i += 100 {
 			chunk := positions[i:min(i+100, n)]
-			res, err := w.rpc.GetMultipleAccountsWithOpts(ctx, chunk, &rpc.GetMultipleAccountsOpts{Commitment: rpc.CommitmentConfirmed})
+			res, err := w.rpc.GetMultipleAccountsWithOpts(ctx, chunk, &rpc.GetMultipleAccountsOpts{Commitment: rpc.CommitmentConfirmed, Encoding: solana.EncodingBase64})
 			if err != nil {
 				return fmt.Errorf("read positions: %w", err)
 			}
