@@ -26,6 +26,8 @@ MIGRATE_ARGS ?= up
 WITH_DB := $(GO) run ./cmd/dev -ephemeral -migrate=false --
 
 .DEFAULT_GOAL := help
+
+.PHONY: chaos chaos-short
 .PHONY: help dev localnet test test-go test-rust test-node fuzz generate idl vectors verify lint bench bench-graph bench-decode migrate
 
 help: ## List the targets
@@ -138,3 +140,16 @@ bench-decode: ## Event decoder: events/s (wall and per CPU second) and allocs/ev
 
 migrate: ## Migrate $DATABASE_URL or the dev cluster (MIGRATE_ARGS=up|down|status)
 	$(GO) run ./cmd/dev -migrate=false -- $(GO) run ./cmd/migrate $(MIGRATE_ARGS)
+
+# The fault-injection run of the whole system (cmd/chaos, docs/OPERATIONS.md). CHAOS_ARGS adds
+# flags, e.g. CHAOS_ARGS='-seed 42' to repeat a failed run.
+CHAOS_ARGS ?=
+CHAOS_REPORT ?= chaos-report.txt
+
+chaos: localnet ## Fault-injection run: 1,000 proposals, a 2,000-account migration, every fault class 5 times
+	$(GO) run ./cmd/chaos -proposals 1000 -migrate-accounts 2000 -faults-per-class 5 -report $(CHAOS_REPORT) $(CHAOS_ARGS)
+
+# Not yet part of `make test`: two indexer bugs it finds (docs/OPERATIONS.md, "Known failures")
+# make it fail on some seeds; add it to `test` once they are fixed.
+chaos-short: localnet ## The short fault-injection run (every fault class twice, a few minutes); CHAOS_SEED repeats one
+	CHAOS=short $(GO) test -count=1 -timeout 15m -run '^TestShortRun$$' -v ./cmd/chaos/

@@ -279,6 +279,32 @@ func (c *Cluster) start(ctx context.Context, port int) error {
 	return err
 }
 
+// RestartImmediate restarts the server as a crash would: `pg_ctl restart -m
+// immediate` ends every backend without a checkpoint, so the restart runs crash
+// recovery, and clients see their connections cut. The server keeps its port and
+// options. Fault-injection runs use it; it is an error on a reused server, which
+// belongs to someone else.
+func (c *Cluster) RestartImmediate(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped {
+		return errors.New("restart postgres: the cluster is stopped")
+	}
+	if c.reused {
+		return errors.New("restart postgres: the server belongs to another process")
+	}
+	logPath := filepath.Join(c.dir, logFile)
+	cmd := c.owner.command(ctx, c.dir, filepath.Join(c.bin, "pg_ctl"), "restart",
+		"-m", "immediate", "-w", "-t", strconv.Itoa(pgCtlTimeoutSeconds),
+		"-D", filepath.Join(c.dir, dataDir), "-l", logPath)
+	cmd.WaitDelay = 5 * time.Second
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("restart postgres in %s: %w: %s\n%s", c.dir, err, bytes.TrimSpace(out), tail(logPath, 20))
+	}
+	c.logger.Info("restarted postgres (immediate)", slog.String("dir", c.dir), slog.Int("port", c.port))
+	return nil
+}
+
 // stopServer stops the server on dir unless none runs there.
 func stopServer(ctx context.Context, bin string, o *owner, dir, mode string) error {
 	data := filepath.Join(dir, dataDir)
