@@ -111,6 +111,7 @@ type cancelVoted struct {
 }
 
 type proposalCancelled struct {
+	Governance  string `json:"governance"`
 	Proposal    string `json:"proposal"`
 	CancelVotes int16  `json:"cancel_votes"`
 	Timestamp   int64  `json:"timestamp"`

@@ -462,6 +462,14 @@ func (p *projection) apply(e loggedEvent) {
 			return
 		}
 		at := unixTime(f.Timestamp)
+		if g := p.governances[f.Governance]; g != nil && g.MemberSetSeqno != r.MemberSetSeqno {
+			// Like every vote, the cancel first dropped approvals given under an
+			// older member set (the program's reset_if_stale); the event does not
+			// say so when the proposer cancels alone, the governance does.
+			r.Approvals = 0
+			r.Eta, r.ApprovedAt, r.ApprovedSlot = nil, nil, nil
+			r.MemberSetSeqno = g.MemberSetSeqno
+		}
 		r.Status = "cancelled"
 		r.CancelVotes = f.CancelVotes
 		r.ClosedAt = &at

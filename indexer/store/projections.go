@@ -52,6 +52,8 @@ func keysOf(events []loggedEvent) keys {
 			k.proposals[f.Proposal] = true
 		case *proposalCancelled:
 			k.proposals[f.Proposal] = true
+			// Its member set decides whether the cancel reset stale approvals.
+			k.governances[f.Governance] = true
 		case *proposalExpired:
 			k.proposals[f.Proposal] = true
 		case *programExtended:
