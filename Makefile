@@ -43,10 +43,11 @@ dev: localnet ## Run the dev environment (database, migrations, localnet, server
 	$(GO) build -o $(DEV_BIN) ./cmd/dev
 	exec $(abspath $(DEV_BIN)) $(DEV_ARGS)
 
-test: ## Run all tests: test-go, then test-rust, then test-node, then fuzz
+test: ## Run all tests: test-go, test-rust, test-node, chaos-short, then fuzz
 	@$(MAKE) --no-print-directory test-go
 	@$(MAKE) --no-print-directory test-rust
 	@$(MAKE) --no-print-directory test-node
+	@CHAOS_SEED=$${CHAOS_SEED:-$(TEST_CHAOS_SEED)} $(MAKE) --no-print-directory chaos-short
 	@$(MAKE) --no-print-directory fuzz
 
 # The Go end-to-end tests start the localnet binary; building it here, before `go test` and its
@@ -149,7 +150,9 @@ CHAOS_REPORT ?= chaos-report.txt
 chaos: localnet ## Fault-injection run: 1,000 proposals, a 2,000-account migration, every fault class 5 times
 	$(GO) run ./cmd/chaos -proposals 1000 -migrate-accounts 2000 -faults-per-class 5 -report $(CHAOS_REPORT) $(CHAOS_ARGS)
 
-# Not yet part of `make test`: two indexer bugs it finds (docs/OPERATIONS.md, "Known failures")
-# make it fail on some seeds; add it to `test` once they are fixed.
+# `make chaos-short` draws a new seed each run (printed; CHAOS_SEED repeats one). `make test` runs
+# it with TEST_CHAOS_SEED, so that a red test run is a regression, not a newly drawn seed; the
+# exploring is `make chaos-short` and `make chaos`.
+TEST_CHAOS_SEED ?= 7
 chaos-short: localnet ## The short fault-injection run (every fault class twice, a few minutes); CHAOS_SEED repeats one
 	CHAOS=short $(GO) test -count=1 -timeout 15m -run '^TestShortRun$$' -v ./cmd/chaos/
