@@ -65,6 +65,14 @@ type Node struct {
 	cmd      *exec.Cmd
 	done     chan struct{}
 	stopOnce sync.Once
+
+	// rollbackMu serializes Abandon; abandoned are the slots its
+	// rollbacks abandoned.
+	rollbackMu sync.Mutex
+	abandoned  map[uint64]bool
+	// beforeRollback, when set (tests), runs between Abandon's dev_status
+	// and dev_rollback.
+	beforeRollback func(try int)
 }
 
 // DeployerKey is the target's initial upgrade authority: a well-known development key whose
