@@ -55,7 +55,9 @@ type Subscriber struct {
 	cursor  string
 	conn    *websocket.Conn
 	resumes int
-	errors  []string
+	// reverted counts the REVERTED endings whose events were dropped from events.
+	reverted int
+	errors   []string
 }
 
 // NewSubscriber returns a subscriber of url (http://host/graphql) over protocol.
@@ -169,6 +171,9 @@ func (s *Subscriber) session(ctx context.Context) error {
 				return fmt.Errorf("decode payload: %w", err)
 			}
 			if len(p.Errors) > 0 && string(p.Errors) != "null" {
+				if s.resync(p.Errors) {
+					return errResync
+				}
 				return fmt.Errorf("subscription error: %s", p.Errors)
 			}
 			ev := p.Data.Events
@@ -178,9 +183,62 @@ func (s *Subscriber) session(ctx context.Context) error {
 			s.cursor = ev.Cursor
 			s.mu.Unlock()
 		case "error", "connection_error":
+			if s.resync(m.Payload) {
+				return errResync
+			}
 			return fmt.Errorf("server error: %s", m.Payload)
 		case "complete":
 			return errors.New("server completed the subscription")
 		}
 	}
+}
+
+// errResync ends a session that the server ended with REVERTED or RESYNC; Run resumes it.
+var errResync = errors.New("the server ended the subscription with REVERTED or RESYNC")
+
+// resync follows docs/API.md for a subscription the server ended with REVERTED or RESYNC: the
+// events after extensions.revertedAfter are gone from the log, so they are dropped from what
+// this subscriber saw (the checker compares with the final log), and the next session resumes
+// after extensions.cursor. It reports false for any other error.
+func (s *Subscriber) resync(payload json.RawMessage) bool {
+	type gqlError struct {
+		Extensions struct {
+			Code          string `json:"code"`
+			RevertedAfter string `json:"revertedAfter"`
+			Cursor        string `json:"cursor"`
+		} `json:"extensions"`
+	}
+	var errs []gqlError
+	if json.Unmarshal(payload, &errs) != nil {
+		var one gqlError
+		if json.Unmarshal(payload, &one) != nil {
+			return false
+		}
+		errs = []gqlError{one}
+	}
+	for _, e := range errs {
+		x := e.Extensions
+		if x.Code != graph.CodeReverted && x.Code != graph.CodeResync {
+			continue
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if x.RevertedAfter != "" {
+			if last, err := graph.ParseEventCursor("revertedAfter", x.RevertedAfter); err == nil {
+				kept := s.events[:0]
+				for _, ev := range s.events {
+					if seq, err := graph.ParseEventCursor("cursor", ev.Cursor); err == nil && seq <= last {
+						kept = append(kept, ev)
+					}
+				}
+				s.events = kept
+				s.reverted++
+			}
+		}
+		if x.Cursor != "" {
+			s.cursor = x.Cursor
+		}
+		return true
+	}
+	return false
 }
