@@ -163,6 +163,9 @@ pub mod pda {
         )
         .0
     }
+    pub fn buffer_lock(buffer: &Pubkey) -> Pubkey {
+        Pubkey::find_program_address(&[BUFFER_LOCK_SEED, buffer.as_ref()], &MANAGER_ID).0
+    }
     pub fn migration(proposal: &Pubkey) -> Pubkey {
         Pubkey::find_program_address(&[MIGRATION_SEED, proposal.as_ref()], &MANAGER_ID).0
     }
@@ -475,6 +478,7 @@ pub mod build {
             managed_program: pda::managed_program(target),
             programdata: solana_loader_v3_interface::get_program_data_address(target),
             buffer: *buffer,
+            buffer_lock: pda::buffer_lock(buffer),
             proposal: pda::proposal(governance, index),
             system_program: solana_sdk::system_program::ID,
             event_authority,
@@ -567,12 +571,14 @@ pub mod build {
         manager_ix(vote(member, governance, proposal), ix::RevokeApproval {})
     }
 
-    /// `buffer` is `Some((buffer, proposer, target))` when the proposal holds a buffer.
+    /// `buffer` is `Some((buffer, proposer, target))` when the proposal holds a buffer; its rent
+    /// goes to `spill`, the governance's spill account.
     pub fn cancel(
         signer: &Pubkey,
         governance: &Pubkey,
         proposal: &Pubkey,
         buffer: Option<(Pubkey, Pubkey, Pubkey)>,
+        spill: &Pubkey,
     ) -> Instruction {
         let (event_authority, program) = ev();
         manager_ix(
@@ -581,6 +587,8 @@ pub mod build {
                 governance: *governance,
                 proposal: *proposal,
                 buffer: buffer.map(|b| b.0),
+                buffer_lock: buffer.map(|b| pda::buffer_lock(&b.0)),
+                spill: buffer.map(|_| *spill),
                 proposer: buffer.map(|b| b.1),
                 upgrade_authority: buffer.map(|b| pda::upgrade_authority(&b.2)),
                 bpf_loader_upgradeable: buffer.map(|_| LOADER_ID),
@@ -596,6 +604,7 @@ pub mod build {
         governance: &Pubkey,
         proposal: &Pubkey,
         buffer: Option<(Pubkey, Pubkey, Pubkey)>,
+        spill: &Pubkey,
     ) -> Instruction {
         let (event_authority, program) = ev();
         manager_ix(
@@ -604,6 +613,8 @@ pub mod build {
                 governance: *governance,
                 proposal: *proposal,
                 buffer: buffer.map(|b| b.0),
+                buffer_lock: buffer.map(|b| pda::buffer_lock(&b.0)),
+                spill: buffer.map(|_| *spill),
                 proposer: buffer.map(|b| b.1),
                 upgrade_authority: buffer.map(|b| pda::upgrade_authority(&b.2)),
                 bpf_loader_upgradeable: buffer.map(|_| LOADER_ID),
@@ -645,6 +656,7 @@ pub mod build {
         executor: &Pubkey,
         governance: &Pubkey,
         proposal: &Pubkey,
+        proposer: &Pubkey,
         target: &Pubkey,
         buffer: &Pubkey,
         spill: &Pubkey,
@@ -659,6 +671,8 @@ pub mod build {
                 target_program: *target,
                 programdata: solana_loader_v3_interface::get_program_data_address(target),
                 buffer: *buffer,
+                buffer_lock: pda::buffer_lock(buffer),
+                proposer: *proposer,
                 spill: *spill,
                 upgrade_authority: pda::upgrade_authority(target),
                 rent: solana_sdk::sysvar::rent::ID,
@@ -702,6 +716,7 @@ pub mod build {
                 governance: *governance,
                 proposal: *proposal,
                 managed_program: pda::managed_program(target),
+                programdata: solana_loader_v3_interface::get_program_data_address(target),
                 job: pda::migration(proposal),
                 system_program: solana_sdk::system_program::ID,
                 event_authority,
@@ -723,6 +738,7 @@ pub mod build {
                 payer: *payer,
                 job: *job,
                 target_program: *target,
+                programdata: solana_loader_v3_interface::get_program_data_address(target),
                 migration_authority: pda::migration_authority(target),
                 system_program: solana_sdk::system_program::ID,
                 event_authority,

@@ -1,145 +1,14 @@
 //! Every rejection the program makes, each with its own error code.
 
 use solana_sdk::{
-    instruction::InstructionError, pubkey::Pubkey, signature::Keypair, signature::Signer,
-    transaction::TransactionError,
+    instruction::InstructionError, pubkey::Pubkey, signature::Signer, transaction::TransactionError,
 };
 use upgrade_manager::{
-    ConfigChange, InitializeGovernanceArgs, MigrationJob, MigrationSpec, Proposal, ProposalStatus,
+    ConfigChange, InitializeGovernanceArgs, MigrationJob, Proposal, ProposalStatus,
     UpgradeManagerError as E,
 };
 use upgrade_manager_tests::fixtures::*;
-use upgrade_manager_tests::{build, code, elf_small, elf_v1, elf_v2, keypair, pda, Harness};
-
-const HOUR: i64 = 3_600;
-const DAY: i64 = 86_400;
-
-/// A 3-of-5 governance managing the harness's target program.
-struct Fixture {
-    h: Harness,
-    members: Vec<Keypair>,
-    m: Vec<Pubkey>,
-    gov: Pubkey,
-    spill: Pubkey,
-    next_index: u64,
-    next_buffer_seed: u8,
-}
-
-impl Fixture {
-    async fn new() -> Self {
-        let mut h = Harness::new().await;
-        let members: Vec<_> = (1..=6).map(keypair).collect();
-        for k in &members {
-            h.fund(&k.pubkey(), 10_000_000_000).await;
-        }
-        let m: Vec<Pubkey> = members.iter().map(|k| k.pubkey()).collect();
-        let create_key = keypair(100);
-        let spill = keypair(101).pubkey();
-        let payer = h.payer().pubkey();
-        h.ok(
-            &[build::initialize_governance(
-                &payer,
-                &create_key.pubkey(),
-                InitializeGovernanceArgs {
-                    members: m[..5].to_vec(),
-                    threshold: 3,
-                    rollback_threshold: 2,
-                    timelock_seconds: None,
-                    rollback_timelock_seconds: None,
-                    grace_period_seconds: None,
-                    spill,
-                },
-            )],
-            &[&create_key],
-        )
-        .await;
-        let gov = pda::governance(&create_key.pubkey());
-        let deployer = keypair(201);
-        let target = h.target;
-        h.ok(
-            &[build::register_program(
-                &payer,
-                &deployer.pubkey(),
-                &gov,
-                &target,
-            )],
-            &[&deployer],
-        )
-        .await;
-        Fixture {
-            h,
-            members,
-            m,
-            gov,
-            spill,
-            next_index: 0,
-            next_buffer_seed: 120,
-        }
-    }
-
-    fn payer(&self) -> Pubkey {
-        self.h.payer().pubkey()
-    }
-
-    /// A buffer holding `elf`, locked to the target's upgrade-authority PDA when `lock`.
-    async fn buffer(&mut self, elf: &[u8], lock: bool) -> Pubkey {
-        let key = keypair(self.next_buffer_seed).pubkey();
-        self.next_buffer_seed += 1;
-        if lock {
-            locked_buffer(&mut self.h, &key, elf).await;
-        } else {
-            put_buffer(&mut self.h, &key, &keypair(201).pubkey(), elf);
-        }
-        key
-    }
-
-    /// Proposes an upgrade to `buffer` by member `by`; returns the proposal.
-    async fn propose(&mut self, by: usize, buffer: &Pubkey) -> Pubkey {
-        let index = self.next_index;
-        let target = self.h.target;
-        let ix = build::propose_binary(false, &self.m[by], &self.gov, index, &target, buffer, "u");
-        let signer = keypair(by as u8 + 1);
-        self.h.ok(&[ix], &[&signer]).await;
-        self.next_index += 1;
-        pda::proposal(&self.gov, index)
-    }
-
-    async fn propose_config(&mut self, by: usize, change: ConfigChange) -> Pubkey {
-        let index = self.next_index;
-        let ix = build::propose_config_change(&self.m[by], &self.gov, index, change);
-        let signer = keypair(by as u8 + 1);
-        self.h.ok(&[ix], &[&signer]).await;
-        self.next_index += 1;
-        pda::proposal(&self.gov, index)
-    }
-
-    async fn approve(&mut self, by: &[usize], proposal: &Pubkey) {
-        for &i in by {
-            let ix = build::approve(&self.m[i], &self.gov, proposal);
-            let signer = keypair(i as u8 + 1);
-            self.h.ok(&[ix], &[&signer]).await;
-        }
-    }
-
-    fn execute(&self, proposal: &Pubkey, buffer: &Pubkey) -> solana_sdk::instruction::Instruction {
-        build::execute_upgrade(
-            &self.payer(),
-            &self.gov,
-            proposal,
-            &self.h.target,
-            buffer,
-            &self.spill,
-        )
-    }
-
-    /// An approved upgrade to a binary that fits the programdata (no extension needed).
-    async fn ready_upgrade(&mut self) -> (Pubkey, Pubkey) {
-        let buffer = self.buffer(&elf_small(), true).await;
-        let p = self.propose(0, &buffer).await;
-        self.approve(&[0, 1, 2], &p).await;
-        (p, buffer)
-    }
-}
+use upgrade_manager_tests::{build, code, elf_v1, elf_v2, keypair, pda, Harness};
 
 #[tokio::test]
 async fn initialize_rejects_bad_member_sets() {
@@ -301,7 +170,13 @@ async fn expire_only_after_the_grace_period() {
     let target = f.h.target;
     let proposer = f.m[0];
     let payer = f.payer();
-    let ix = build::expire(&payer, &f.gov, &p, Some((buffer, proposer, target)));
+    let ix = build::expire(
+        &payer,
+        &f.gov,
+        &p,
+        Some((buffer, proposer, target)),
+        &f.spill,
+    );
     f.h.advance_time(48 * HOUR).await;
     f.h.fails_with(std::slice::from_ref(&ix), &[], code(E::ProposalNotExpired))
         .await;
@@ -418,39 +293,45 @@ async fn cancel_rules() {
     let outsider = keypair(61);
     f.h.fund(&outsider.pubkey(), 1_000_000_000).await;
     f.h.fails_with(
-        &[build::cancel(&outsider.pubkey(), &f.gov, &p, accounts)],
+        &[build::cancel(
+            &outsider.pubkey(),
+            &f.gov,
+            &p,
+            accounts,
+            &f.spill,
+        )],
         &[&outsider],
         code(E::CancelNotAllowed),
     )
     .await;
     // Someone else approved, so the proposer's cancel is only a vote.
     f.h.ok(
-        &[build::cancel(&f.m[0], &f.gov, &p, accounts)],
+        &[build::cancel(&f.m[0], &f.gov, &p, accounts, &f.spill)],
         &[&f.members[0]],
     )
     .await;
     let pr: Proposal = f.h.anchor_account(&p).await;
     assert_eq!(pr.status, ProposalStatus::Active);
     f.h.fails_with(
-        &[build::cancel(&f.m[0], &f.gov, &p, accounts)],
+        &[build::cancel(&f.m[0], &f.gov, &p, accounts, &f.spill)],
         &[&f.members[0]],
         code(E::AlreadyVotedCancel),
     )
     .await;
     // The threshold-th vote cancels, and needs the buffer accounts to close the buffer.
     f.h.ok(
-        &[build::cancel(&f.m[3], &f.gov, &p, accounts)],
+        &[build::cancel(&f.m[3], &f.gov, &p, accounts, &f.spill)],
         &[&f.members[3]],
     )
     .await;
     f.h.fails_with(
-        &[build::cancel(&f.m[4], &f.gov, &p, None)],
+        &[build::cancel(&f.m[4], &f.gov, &p, None, &f.spill)],
         &[&f.members[4]],
         code(E::ProposalAccountMismatch),
     )
     .await;
     f.h.ok(
-        &[build::cancel(&f.m[4], &f.gov, &p, accounts)],
+        &[build::cancel(&f.m[4], &f.gov, &p, accounts, &f.spill)],
         &[&f.members[4]],
     )
     .await;
@@ -477,41 +358,6 @@ async fn rollback_only_to_a_known_earlier_binary() {
     let ix = build::propose_binary(true, &f.m[0], &f.gov, 0, &target, &unknown, "r");
     f.h.fails_with(&[ix], &[&keypair(1)], code(E::RollbackHashUnknown))
         .await;
-}
-
-/// A migration job over `n` seeded perp_market positions, started and ready for batches.
-async fn migration(f: &mut Fixture, n: u8, total: u64) -> (Pubkey, Vec<Pubkey>) {
-    let gov = f.gov;
-    register_builtin_as_managed(&mut f.h, &gov);
-    let positions = seed_positions(&mut f.h, n);
-    let index = f.next_index;
-    let ix = build::propose_migration(
-        &f.m[0],
-        &gov,
-        index,
-        &perp_market::ID,
-        MigrationSpec {
-            from_version: 1,
-            to_version: 2,
-            version_offset: perp_market::VERSION_OFFSET as u32,
-            data_size: perp_market::POSITION_V1_LEN as u64,
-            discriminator: Some(perp_market::POSITION_DISCRIMINATOR),
-            migrate_ix_data: migrate_position_data(),
-            total_accounts: total,
-        },
-    );
-    f.h.ok(&[ix], &[&keypair(1)]).await;
-    f.next_index += 1;
-    let p = pda::proposal(&gov, index);
-    f.approve(&[0, 1, 2], &p).await;
-    f.h.advance_time(48 * HOUR).await;
-    let payer = f.payer();
-    f.h.ok(
-        &[build::execute_migration(&payer, &gov, &p, &perp_market::ID)],
-        &[],
-    )
-    .await;
-    (pda::migration(&p), positions)
 }
 
 #[tokio::test]

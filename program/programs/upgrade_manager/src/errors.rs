@@ -97,4 +97,16 @@ pub enum UpgradeManagerError {
     TargetProgramMismatch,
     #[msg("Arithmetic overflow")]
     Overflow,
+    #[msg("Buffer already backs another open proposal")]
+    BufferInUse,
+    #[msg("Threshold is below the floor (two votes when there are two or more members)")]
+    ThresholdBelowFloor,
+    #[msg("Timelock is below the floor (1 hour for upgrades, 10 minutes for rollbacks)")]
+    DelayBelowFloor,
+    #[msg("Metadata URI must be printable UTF-8 without control characters")]
+    MetadataUriNotPrintable,
+    #[msg("ProgramData does not hold the approved binary after the upgrade")]
+    UpgradeNotApplied,
+    #[msg("Target program is not running the binary this migration requires")]
+    MigrationBinaryMismatch,
 }

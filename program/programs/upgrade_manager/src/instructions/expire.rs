@@ -20,7 +20,13 @@ pub struct Expire<'info> {
     /// CHECK: must be the proposal's buffer (checked in `close_proposal_buffer`).
     #[account(mut)]
     pub buffer: Option<UncheckedAccount<'info>>,
-    /// CHECK: must be the proposal's proposer, who gets the buffer's rent back.
+    /// CHECK: the buffer's lock PDA (checked in `close_proposal_buffer`).
+    #[account(mut)]
+    pub buffer_lock: Option<UncheckedAccount<'info>>,
+    /// CHECK: must be the governance's spill account, which gets the buffer's rent.
+    #[account(mut)]
+    pub spill: Option<UncheckedAccount<'info>>,
+    /// CHECK: must be the proposal's proposer, who paid for the lock and gets its rent back.
     #[account(mut)]
     pub proposer: Option<UncheckedAccount<'info>>,
     /// CHECK: the program's upgrade-authority PDA (checked in `close_proposal_buffer`).
@@ -47,10 +53,15 @@ pub fn handle_expire(ctx: Context<Expire>) -> Result<()> {
         UpgradeManagerError::ProposalNotExpired
     );
     p.status = ProposalStatus::Expired;
+    let key = p.key();
     let buffer_closed = close_proposal_buffer(
         p,
+        &key,
+        gov,
         BufferAccounts {
             buffer: ctx.accounts.buffer.as_ref(),
+            buffer_lock: ctx.accounts.buffer_lock.as_ref(),
+            spill: ctx.accounts.spill.as_ref(),
             proposer: ctx.accounts.proposer.as_ref(),
             upgrade_authority: ctx.accounts.upgrade_authority.as_ref(),
             bpf_loader_upgradeable: ctx.accounts.bpf_loader_upgradeable.as_ref(),

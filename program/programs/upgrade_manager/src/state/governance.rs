@@ -90,6 +90,18 @@ impl Governance {
             grace_period_seconds > 0,
             UpgradeManagerError::InvalidGracePeriod
         );
+        // Floors: with two or more members no one member decides alone, and nothing, not even
+        // a rollback, executes before members and watchers have had time to react.
+        let floor = MIN_THRESHOLD.min(n as u8);
+        require!(
+            threshold >= floor && rollback_threshold >= floor,
+            UpgradeManagerError::ThresholdBelowFloor
+        );
+        require!(
+            timelock_seconds >= MIN_TIMELOCK_SECONDS
+                && rollback_timelock_seconds >= MIN_ROLLBACK_TIMELOCK_SECONDS,
+            UpgradeManagerError::DelayBelowFloor
+        );
         Ok(())
     }
 

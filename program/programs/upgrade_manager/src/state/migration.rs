@@ -20,6 +20,8 @@ pub struct MigrationJob {
     pub proposal: Pubkey,
     /// Target program whose accounts are migrated.
     pub program: Pubkey,
+    /// The target's programdata, whose binary must hash to `spec.required_hash`.
+    pub programdata: Pubkey,
     pub spec: MigrationSpec,
     /// Accounts migrated so far; each is counted once.
     pub migrated_count: u64,

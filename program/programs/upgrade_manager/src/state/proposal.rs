@@ -93,6 +93,10 @@ pub struct MigrationSpec {
     pub migrate_ix_data: Vec<u8>,
     /// Accounts to migrate; the job completes when this many are migrated.
     pub total_accounts: u64,
+    /// Hash of the binary the target must be running (sha256 of its programdata's ELF, as
+    /// `solana-verify` computes it) when the job starts and when each batch runs: the binary
+    /// that reads the new layout and creates accounts only in it.
+    pub required_hash: [u8; 32],
 }
 
 /// A proposed upgrade, rollback, config change or migration.
@@ -206,11 +210,19 @@ impl Proposal {
         Ok(())
     }
 
-    /// Validates the metadata URI length.
+    /// Validates the metadata URI: at most `MAX_METADATA_URI_LEN` bytes of printable UTF-8
+    /// (borsh already refuses invalid UTF-8). Control characters, NUL included, and the
+    /// bidirectional overrides that make text display other than it reads are refused.
     pub fn validate_metadata(uri: &str) -> Result<()> {
         require!(
             uri.len() <= MAX_METADATA_URI_LEN,
             UpgradeManagerError::MetadataUriTooLong
+        );
+        require!(
+            !uri.chars().any(|c| c.is_control()
+                || ('\u{202a}'..='\u{202e}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c)),
+            UpgradeManagerError::MetadataUriNotPrintable
         );
         Ok(())
     }
