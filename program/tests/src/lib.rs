@@ -690,12 +690,23 @@ pub mod build {
         governance: &Pubkey,
         proposal: &Pubkey,
     ) -> Instruction {
+        execute_program_config_change(executor, governance, proposal, None)
+    }
+
+    /// `execute_config_change` of a change that applies to the managed program `target`.
+    pub fn execute_program_config_change(
+        executor: &Pubkey,
+        governance: &Pubkey,
+        proposal: &Pubkey,
+        target: Option<&Pubkey>,
+    ) -> Instruction {
         let (event_authority, program) = ev();
         manager_ix(
             ax::ExecuteConfigChange {
                 executor: *executor,
                 governance: *governance,
                 proposal: *proposal,
+                managed_program: target.map(pda::managed_program),
                 event_authority,
                 program,
             },

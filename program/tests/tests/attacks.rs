@@ -3,8 +3,8 @@
 
 use solana_sdk::{pubkey::Pubkey, signature::Signer};
 use upgrade_manager::{
-    ConfigChange, InitializeGovernanceArgs, MigrationJob, MigrationSpec, MigrationStatus, Proposal,
-    ProposalStatus, UpgradeManagerError as E,
+    ConfigChange, InitializeGovernanceArgs, ManagedProgram, MigrationJob, MigrationSpec,
+    MigrationStatus, Proposal, ProposalStatus, UpgradeManagerError as E,
 };
 use upgrade_manager_tests::fixtures::*;
 use upgrade_manager_tests::{build, code, elf_hash, elf_small, elf_v1, elf_v2, keypair, pda};
@@ -326,4 +326,97 @@ async fn migration_runs_only_on_the_binary_it_names() {
         code(E::MigrationBinaryMismatch),
     )
     .await;
+}
+
+/// Attack 3: a release with a known vulnerability stays a rollback target forever, unless the
+/// governance revokes it from the history.
+#[tokio::test]
+async fn revoked_release_cannot_be_rolled_back_to() {
+    let mut f = Fixture::new().await;
+    let target = f.h.target;
+    let (p, buffer) = f.ready_upgrade().await;
+    f.h.advance_time(48 * HOUR).await;
+    f.h.ok(&[f.execute(&p, &buffer)], &[]).await;
+    f.h.next_slot().await;
+    let v1 = elf_hash(&elf_v1());
+    // A rollback to v1 is approved before the revocation.
+    let back = f.buffer(&elf_v1(), true).await;
+    let index = f.next_index;
+    let ix = build::propose_binary(true, &f.m[0], &f.gov, index, &target, &back, "r");
+    f.h.ok(&[ix], &[&f.members[0]]).await;
+    f.next_index += 1;
+    let rollback = pda::proposal(&f.gov, index);
+    f.proposers.insert(rollback, f.m[0]);
+    f.approve(&[0, 1], &rollback).await;
+
+    let payer = f.payer();
+    let current = elf_hash(&elf_small());
+    for (hash, err) in [
+        (current, E::RevokeCurrentRelease),
+        (elf_hash(&elf_v2()), E::ReleaseNotFound),
+    ] {
+        let c = f
+            .propose_config(
+                0,
+                ConfigChange::RevokeRelease {
+                    program: target,
+                    hash,
+                },
+            )
+            .await;
+        f.approve(&[0, 1, 2], &c).await;
+        f.h.advance_time(48 * HOUR).await;
+        f.h.fails_with(
+            &[build::execute_program_config_change(
+                &payer,
+                &f.gov,
+                &c,
+                Some(&target),
+            )],
+            &[],
+            code(err),
+        )
+        .await;
+        // Without the managed program's account, the change cannot apply.
+        f.h.fails_with(
+            &[build::execute_config_change(&payer, &f.gov, &c)],
+            &[],
+            code(E::ProposalAccountMismatch),
+        )
+        .await;
+    }
+    let c = f
+        .propose_config(
+            0,
+            ConfigChange::RevokeRelease {
+                program: target,
+                hash: v1,
+            },
+        )
+        .await;
+    f.approve(&[0, 1, 2], &c).await;
+    f.h.advance_time(48 * HOUR).await;
+    f.h.ok(
+        &[build::execute_program_config_change(
+            &payer,
+            &f.gov,
+            &c,
+            Some(&target),
+        )],
+        &[],
+    )
+    .await;
+    let mp: ManagedProgram = f.h.anchor_account(&pda::managed_program(&target)).await;
+    assert!(!mp.knows_release(&v1));
+    // The approved rollback no longer executes, and no new one can be proposed.
+    f.h.fails_with(
+        &[f.execute(&rollback, &back)],
+        &[],
+        code(E::RollbackHashUnknown),
+    )
+    .await;
+    let b2 = f.buffer(&elf_v1(), true).await;
+    let ix = build::propose_binary(true, &f.m[1], &f.gov, f.next_index, &target, &b2, "r");
+    f.h.fails_with(&[ix], &[&f.members[1]], code(E::RollbackHashUnknown))
+        .await;
 }

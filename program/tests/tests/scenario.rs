@@ -416,6 +416,41 @@ async fn scenario() {
         assert_eq!(a.data[perp_market::VERSION_OFFSET], 2);
     }
 
+    // 12. v2 turns out to be vulnerable: the governance revokes it from the release history,
+    // so no rollback can return to it.
+    let p8 = pda::proposal(&gov, 8);
+    h.ok(
+        &[build::propose_config_change(
+            &m[0],
+            &gov,
+            8,
+            ConfigChange::RevokeRelease {
+                program: target,
+                hash: elf_hash(&v2),
+            },
+        )],
+        &[&members[0]],
+    )
+    .await;
+    for i in [0, 1, 2] {
+        h.ok(&[build::approve(&m[i], &gov, &p8)], &[&members[i]])
+            .await;
+    }
+    h.advance_time(48 * HOUR).await;
+    h.ok(
+        &[build::execute_program_config_change(
+            &payer,
+            &gov,
+            &p8,
+            Some(&target),
+        )],
+        &[],
+    )
+    .await;
+    let mp: ManagedProgram = h.anchor_account(&pda::managed_program(&target)).await;
+    assert!(!mp.knows_release(&elf_hash(&v2)));
+    assert!(mp.knows_release(&elf_hash(&v1)));
+
     // Every event the IDL declares was emitted at least once.
     let rec = h.recorder.take().unwrap();
     let names = rec.event_names();

@@ -109,4 +109,8 @@ pub enum UpgradeManagerError {
     UpgradeNotApplied,
     #[msg("Target program is not running the binary this migration requires")]
     MigrationBinaryMismatch,
+    #[msg("The binary deployed now cannot be revoked; upgrade away from it first")]
+    RevokeCurrentRelease,
+    #[msg("Hash is not in the program's release history")]
+    ReleaseNotFound,
 }

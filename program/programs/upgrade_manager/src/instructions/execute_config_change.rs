@@ -15,6 +15,9 @@ pub struct ExecuteConfigChange<'info> {
     pub governance: Account<'info, Governance>,
     #[account(mut, has_one = governance @ UpgradeManagerError::GovernanceMismatch)]
     pub proposal: Account<'info, Proposal>,
+    /// The managed program a change such as `RevokeRelease` applies to; absent otherwise.
+    #[account(mut, has_one = governance @ UpgradeManagerError::GovernanceMismatch)]
+    pub managed_program: Option<Account<'info, ManagedProgram>>,
 }
 
 pub fn handle_execute_config_change(ctx: Context<ExecuteConfigChange>) -> Result<()> {
@@ -30,10 +33,26 @@ pub fn handle_execute_config_change(ctx: Context<ExecuteConfigChange>) -> Result
         .config_change
         .ok_or_else(|| error!(UpgradeManagerError::WrongProposalKind))?;
     change.apply(gov)?;
-    gov.member_set_seqno = gov
-        .member_set_seqno
-        .checked_add(1)
-        .ok_or_else(|| error!(UpgradeManagerError::Overflow))?;
+    if let ConfigChange::RevokeRelease { program, hash } = change {
+        let mp = ctx
+            .accounts
+            .managed_program
+            .as_mut()
+            .ok_or_else(|| error!(UpgradeManagerError::ProposalAccountMismatch))?;
+        require_keys_eq!(
+            mp.program,
+            program,
+            UpgradeManagerError::ProposalAccountMismatch
+        );
+        ConfigChange::revoke_release(mp, &hash)?;
+    }
+    // Only a change of members, thresholds or delays makes other approvals stale.
+    if change.changes_governance() {
+        gov.member_set_seqno = gov
+            .member_set_seqno
+            .checked_add(1)
+            .ok_or_else(|| error!(UpgradeManagerError::Overflow))?;
+    }
     p.status = ProposalStatus::Executed;
     p.executed_at = clock.unix_timestamp;
     p.executed_slot = clock.slot;

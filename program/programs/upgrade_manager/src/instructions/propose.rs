@@ -231,6 +231,7 @@ pub fn handle_propose_config_change(
     )?;
     let p = &mut accounts.proposal;
     p.config_change = Some(change);
+    p.program = change.program().unwrap_or_default();
 
     let event = created_event(p, &accounts.governance, p.key(), &clock);
     emit_cpi!(event);

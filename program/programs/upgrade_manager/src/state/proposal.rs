@@ -2,7 +2,7 @@ use anchor_lang::prelude::*;
 
 use crate::constants::MAX_METADATA_URI_LEN;
 use crate::errors::UpgradeManagerError;
-use crate::state::Governance;
+use crate::state::{Governance, ManagedProgram};
 
 /// What a proposal does when executed.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug, InitSpace)]
@@ -30,14 +30,36 @@ pub enum ProposalStatus {
 /// A change to the governance itself.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug, InitSpace)]
 pub enum ConfigChange {
-    AddMember { member: Pubkey },
-    RemoveMember { member: Pubkey },
-    SetThreshold { threshold: u8 },
-    SetRollbackThreshold { threshold: u8 },
-    SetTimelock { seconds: i64 },
-    SetRollbackTimelock { seconds: i64 },
-    SetGracePeriod { seconds: i64 },
-    SetSpill { spill: Pubkey },
+    AddMember {
+        member: Pubkey,
+    },
+    RemoveMember {
+        member: Pubkey,
+    },
+    SetThreshold {
+        threshold: u8,
+    },
+    SetRollbackThreshold {
+        threshold: u8,
+    },
+    SetTimelock {
+        seconds: i64,
+    },
+    SetRollbackTimelock {
+        seconds: i64,
+    },
+    SetGracePeriod {
+        seconds: i64,
+    },
+    SetSpill {
+        spill: Pubkey,
+    },
+    /// Removes a binary from a managed program's release history, so no rollback can return
+    /// to it (a release with a known vulnerability). The binary deployed now cannot be revoked.
+    RevokeRelease {
+        program: Pubkey,
+        hash: [u8; 32],
+    },
 }
 
 impl ConfigChange {
@@ -70,8 +92,35 @@ impl ConfigChange {
             }
             ConfigChange::SetGracePeriod { seconds } => gov.grace_period_seconds = seconds,
             ConfigChange::SetSpill { spill } => gov.spill = spill,
+            // Applies to a managed program, not to the governance (`revoke_release`).
+            ConfigChange::RevokeRelease { .. } => {}
         }
         gov.validate_self()
+    }
+
+    /// The managed program the change applies to, if it applies to one.
+    pub fn program(&self) -> Option<Pubkey> {
+        match *self {
+            ConfigChange::RevokeRelease { program, .. } => Some(program),
+            _ => None,
+        }
+    }
+
+    /// Whether the change alters members, thresholds or delays, so that approvals given
+    /// before it no longer hold.
+    pub fn changes_governance(&self) -> bool {
+        self.program().is_none()
+    }
+
+    /// Removes `hash` from `mp`'s release history.
+    pub fn revoke_release(mp: &mut ManagedProgram, hash: &[u8; 32]) -> Result<()> {
+        require!(
+            &mp.current_hash != hash,
+            UpgradeManagerError::RevokeCurrentRelease
+        );
+        require!(mp.knows_release(hash), UpgradeManagerError::ReleaseNotFound);
+        mp.releases.retain(|r| &r.hash != hash);
+        Ok(())
     }
 }
 
