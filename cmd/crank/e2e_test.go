@@ -116,7 +116,7 @@ func newWorld(t *testing.T) *world {
 		members[i] = m.PublicKey()
 	}
 	w.send(um.NewInitializeGovernanceInstruction(um.InitializeGovernanceArgs{
-		Members: members, Threshold: 2, RollbackThreshold: 1, Spill: w.spill,
+		Members: members, Threshold: 2, RollbackThreshold: 2, Spill: w.spill,
 	}, um.InitializeGovernanceAccounts{Payer: w.payer.PublicKey(), CreateKey: createKey.PublicKey(), Governance: w.gov}), createKey)
 	deployer := w.node.Deployer
 	target := w.node.Target
@@ -258,6 +258,7 @@ func (w *world) proposeApproved(index uint64, buffer solana.PublicKey) solana.Pu
 		ManagedProgram: pda(w.t, []byte("managed_program"), target[:]),
 		Programdata:    programdataAddress(target),
 		Buffer:         buffer,
+		BufferLock:     pda(w.t, []byte("buffer_lock"), buffer[:]),
 		Proposal:       proposal,
 	}), w.members[0])
 	for _, m := range w.members[:2] {
@@ -421,7 +422,8 @@ func TestTwoExecutorsRaceToOneUpgrade(t *testing.T) {
 	ix := um.NewExecuteUpgradeInstruction(um.ExecuteUpgradeAccounts{
 		Executor: w.payer.PublicKey(), Governance: w.gov, Proposal: proposal,
 		ManagedProgram: pda(t, []byte("managed_program"), target[:]), TargetProgram: target,
-		Programdata: programdataAddress(target), Buffer: buffer, Spill: w.spill,
+		Programdata: programdataAddress(target), Buffer: buffer,
+		BufferLock: pda(t, []byte("buffer_lock"), buffer[:]), Proposer: w.members[0].PublicKey(), Spill: w.spill,
 		UpgradeAuthority: pda(t, []byte("upgrade_authority"), target[:]),
 	})
 	ok, err := e.land(context.Background(), "execute", candidate{Address: proposal}, ix, um.ErrProposalNotApproved)

@@ -150,21 +150,30 @@ func (e *executor) execute(ctx context.Context, c candidate) (bool, error) {
 			TargetProgram:    p.Program,
 			Programdata:      programdataAddress(p.Program),
 			Buffer:           p.Buffer,
+			BufferLock:       e.chain.pda([]byte("buffer_lock"), p.Buffer[:]),
+			Proposer:         p.Proposer,
 			Spill:            c.Spill,
 			UpgradeAuthority: e.chain.pda([]byte("upgrade_authority"), p.Program[:]),
 		})
 	case um.ProposalKindConfigChange:
-		ix = um.NewExecuteConfigChangeInstruction(um.ExecuteConfigChangeAccounts{
+		accounts := um.ExecuteConfigChangeAccounts{
 			Executor:   payer,
 			Governance: p.Governance,
 			Proposal:   c.Address,
-		})
+		}
+		// A change that applies to a managed program (RevokeRelease) names it in the proposal.
+		if !p.Program.IsZero() {
+			mp := e.chain.pda([]byte("managed_program"), p.Program[:])
+			accounts.ManagedProgram = &mp
+		}
+		ix = um.NewExecuteConfigChangeInstruction(accounts)
 	case um.ProposalKindMigration:
 		ix = um.NewExecuteMigrationInstruction(um.ExecuteMigrationAccounts{
 			Executor:       payer,
 			Governance:     p.Governance,
 			Proposal:       c.Address,
 			ManagedProgram: e.chain.pda([]byte("managed_program"), p.Program[:]),
+			Programdata:    programdataAddress(p.Program),
 			Job:            e.chain.pda([]byte("migration"), c.Address[:]),
 		})
 	default:

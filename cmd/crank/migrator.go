@@ -164,6 +164,7 @@ func (m *migrator) instruction(job solana.PublicKey, j *um.MigrationJob, account
 		Payer:              m.send.payer.PublicKey(),
 		Job:                job,
 		TargetProgram:      j.Program,
+		Programdata:        j.Programdata,
 		MigrationAuthority: m.chain.pda([]byte("migration_authority"), j.Program[:]),
 	})
 	for _, k := range accounts {

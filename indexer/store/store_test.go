@@ -166,7 +166,7 @@ func TestApplyBatchIsIdempotent(t *testing.T) {
 	b.applyInBatches(t, b.txs, 63)
 	AssertScenarioProjections(t, b.pool)
 	assertCount(t, b.pool, "SELECT count(*) FROM chain_event", expectedEventCount(b.txs))
-	assertCount(t, b.pool, "SELECT count(*) FROM approval", 20)
+	assertCount(t, b.pool, "SELECT count(*) FROM approval", 23)
 }
 
 func TestApplyBatchOutOfOrderDeliveryEndsInChainOrder(t *testing.T) {

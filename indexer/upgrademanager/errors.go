@@ -104,6 +104,22 @@ const (
 	ErrTargetProgramMismatch ErrorCode = 6044
 	// ErrOverflow (6045): Arithmetic overflow.
 	ErrOverflow ErrorCode = 6045
+	// ErrBufferInUse (6046): Buffer already backs another open proposal.
+	ErrBufferInUse ErrorCode = 6046
+	// ErrThresholdBelowFloor (6047): Threshold is below the floor (two votes when there are two or more members).
+	ErrThresholdBelowFloor ErrorCode = 6047
+	// ErrDelayBelowFloor (6048): Timelock is below the floor (1 hour for upgrades, 10 minutes for rollbacks).
+	ErrDelayBelowFloor ErrorCode = 6048
+	// ErrMetadataURINotPrintable (6049): Metadata URI must be printable UTF-8 without control characters.
+	ErrMetadataURINotPrintable ErrorCode = 6049
+	// ErrUpgradeNotApplied (6050): ProgramData does not hold the approved binary after the upgrade.
+	ErrUpgradeNotApplied ErrorCode = 6050
+	// ErrMigrationBinaryMismatch (6051): Target program is not running the binary this migration requires.
+	ErrMigrationBinaryMismatch ErrorCode = 6051
+	// ErrRevokeCurrentRelease (6052): The binary deployed now cannot be revoked; upgrade away from it first.
+	ErrRevokeCurrentRelease ErrorCode = 6052
+	// ErrReleaseNotFound (6053): Hash is not in the program's release history.
+	ErrReleaseNotFound ErrorCode = 6053
 )
 
 // Name returns the code's IDL name, or "" when the program defines no such code.
@@ -201,6 +217,22 @@ func (c ErrorCode) Name() string {
 		return "TargetProgramMismatch"
 	case ErrOverflow:
 		return "Overflow"
+	case ErrBufferInUse:
+		return "BufferInUse"
+	case ErrThresholdBelowFloor:
+		return "ThresholdBelowFloor"
+	case ErrDelayBelowFloor:
+		return "DelayBelowFloor"
+	case ErrMetadataURINotPrintable:
+		return "MetadataUriNotPrintable"
+	case ErrUpgradeNotApplied:
+		return "UpgradeNotApplied"
+	case ErrMigrationBinaryMismatch:
+		return "MigrationBinaryMismatch"
+	case ErrRevokeCurrentRelease:
+		return "RevokeCurrentRelease"
+	case ErrReleaseNotFound:
+		return "ReleaseNotFound"
 	}
 	return ""
 }
@@ -300,6 +332,22 @@ func (c ErrorCode) Message() string {
 		return "Target program account does not match the migration job"
 	case ErrOverflow:
 		return "Arithmetic overflow"
+	case ErrBufferInUse:
+		return "Buffer already backs another open proposal"
+	case ErrThresholdBelowFloor:
+		return "Threshold is below the floor (two votes when there are two or more members)"
+	case ErrDelayBelowFloor:
+		return "Timelock is below the floor (1 hour for upgrades, 10 minutes for rollbacks)"
+	case ErrMetadataURINotPrintable:
+		return "Metadata URI must be printable UTF-8 without control characters"
+	case ErrUpgradeNotApplied:
+		return "ProgramData does not hold the approved binary after the upgrade"
+	case ErrMigrationBinaryMismatch:
+		return "Target program is not running the binary this migration requires"
+	case ErrRevokeCurrentRelease:
+		return "The binary deployed now cannot be revoked; upgrade away from it first"
+	case ErrReleaseNotFound:
+		return "Hash is not in the program's release history"
 	}
 	return ""
 }

@@ -47,6 +47,10 @@ type CancelAccounts struct {
 	Proposal solana.PublicKey
 	// Buffer is the account buffer (writable; optional: nil passes the program ID in its place).
 	Buffer *solana.PublicKey
+	// BufferLock is the account buffer_lock (writable; optional: nil passes the program ID in its place).
+	BufferLock *solana.PublicKey
+	// Spill is the account spill (writable; optional: nil passes the program ID in its place).
+	Spill *solana.PublicKey
 	// Proposer is the account proposer (writable; optional: nil passes the program ID in its place).
 	Proposer *solana.PublicKey
 	// UpgradeAuthority is the account upgrade_authority (optional: nil passes the program ID in its place).
@@ -66,6 +70,8 @@ func NewCancelInstruction(accounts CancelAccounts) *solana.GenericInstruction {
 		{PublicKey: accounts.Governance},
 		{PublicKey: accounts.Proposal, IsWritable: true},
 		optionalMeta(accounts.Buffer, true, false),
+		optionalMeta(accounts.BufferLock, true, false),
+		optionalMeta(accounts.Spill, true, false),
 		optionalMeta(accounts.Proposer, true, false),
 		optionalMeta(accounts.UpgradeAuthority, false, false),
 		optionalMeta(accounts.BpfLoaderUpgradeable, false, false),
@@ -83,6 +89,9 @@ type ExecuteConfigChangeAccounts struct {
 	Governance solana.PublicKey
 	// Proposal is the account proposal (writable).
 	Proposal solana.PublicKey
+	// ManagedProgram is the account managed_program (writable; optional: nil passes the program ID in its place).
+	// The managed program a change such as `RevokeRelease` applies to; absent otherwise.
+	ManagedProgram *solana.PublicKey
 }
 
 // NewExecuteConfigChangeInstruction builds the instruction execute_config_change.
@@ -95,6 +104,7 @@ func NewExecuteConfigChangeInstruction(accounts ExecuteConfigChangeAccounts) *so
 		{PublicKey: accounts.Executor, IsSigner: true},
 		{PublicKey: accounts.Governance, IsWritable: true},
 		{PublicKey: accounts.Proposal, IsWritable: true},
+		optionalMeta(accounts.ManagedProgram, true, false),
 		{PublicKey: EventAuthority}, // event_authority
 		{PublicKey: ProgramID},      // program
 	}, dst)
@@ -111,6 +121,8 @@ type ExecuteMigrationAccounts struct {
 	Proposal solana.PublicKey
 	// ManagedProgram is the account managed_program.
 	ManagedProgram solana.PublicKey
+	// Programdata is the account programdata.
+	Programdata solana.PublicKey
 	// Job is the account job (writable; a PDA).
 	Job solana.PublicKey
 }
@@ -126,6 +138,7 @@ func NewExecuteMigrationInstruction(accounts ExecuteMigrationAccounts) *solana.G
 		{PublicKey: accounts.Governance},
 		{PublicKey: accounts.Proposal, IsWritable: true},
 		{PublicKey: accounts.ManagedProgram},
+		{PublicKey: accounts.Programdata},
 		{PublicKey: accounts.Job, IsWritable: true},
 		{PublicKey: solana.SystemProgramID}, // system_program
 		{PublicKey: EventAuthority},         // event_authority
@@ -150,6 +163,10 @@ type ExecuteUpgradeAccounts struct {
 	Programdata solana.PublicKey
 	// Buffer is the account buffer (writable).
 	Buffer solana.PublicKey
+	// BufferLock is the account buffer_lock (writable).
+	BufferLock solana.PublicKey
+	// Proposer is the account proposer (writable).
+	Proposer solana.PublicKey
 	// Spill is the account spill (writable).
 	Spill solana.PublicKey
 	// UpgradeAuthority is the account upgrade_authority (a PDA).
@@ -170,6 +187,8 @@ func NewExecuteUpgradeInstruction(accounts ExecuteUpgradeAccounts) *solana.Gener
 		{PublicKey: accounts.TargetProgram, IsWritable: true},
 		{PublicKey: accounts.Programdata, IsWritable: true},
 		{PublicKey: accounts.Buffer, IsWritable: true},
+		{PublicKey: accounts.BufferLock, IsWritable: true},
+		{PublicKey: accounts.Proposer, IsWritable: true},
 		{PublicKey: accounts.Spill, IsWritable: true},
 		{PublicKey: accounts.UpgradeAuthority},
 		{PublicKey: solana.SysVarRentPubkey},              // rent
@@ -191,6 +210,10 @@ type ExpireAccounts struct {
 	Proposal solana.PublicKey
 	// Buffer is the account buffer (writable; optional: nil passes the program ID in its place).
 	Buffer *solana.PublicKey
+	// BufferLock is the account buffer_lock (writable; optional: nil passes the program ID in its place).
+	BufferLock *solana.PublicKey
+	// Spill is the account spill (writable; optional: nil passes the program ID in its place).
+	Spill *solana.PublicKey
 	// Proposer is the account proposer (writable; optional: nil passes the program ID in its place).
 	Proposer *solana.PublicKey
 	// UpgradeAuthority is the account upgrade_authority (optional: nil passes the program ID in its place).
@@ -210,6 +233,8 @@ func NewExpireInstruction(accounts ExpireAccounts) *solana.GenericInstruction {
 		{PublicKey: accounts.Governance},
 		{PublicKey: accounts.Proposal, IsWritable: true},
 		optionalMeta(accounts.Buffer, true, false),
+		optionalMeta(accounts.BufferLock, true, false),
+		optionalMeta(accounts.Spill, true, false),
 		optionalMeta(accounts.Proposer, true, false),
 		optionalMeta(accounts.UpgradeAuthority, false, false),
 		optionalMeta(accounts.BpfLoaderUpgradeable, false, false),
@@ -299,6 +324,8 @@ type MigrateBatchAccounts struct {
 	Job solana.PublicKey
 	// TargetProgram is the account target_program.
 	TargetProgram solana.PublicKey
+	// Programdata is the account programdata.
+	Programdata solana.PublicKey
 	// MigrationAuthority is the account migration_authority (a PDA).
 	MigrationAuthority solana.PublicKey
 }
@@ -313,6 +340,7 @@ func NewMigrateBatchInstruction(accounts MigrateBatchAccounts) *solana.GenericIn
 		{PublicKey: accounts.Payer, IsWritable: true, IsSigner: true},
 		{PublicKey: accounts.Job, IsWritable: true},
 		{PublicKey: accounts.TargetProgram},
+		{PublicKey: accounts.Programdata},
 		{PublicKey: accounts.MigrationAuthority},
 		{PublicKey: solana.SystemProgramID}, // system_program
 		{PublicKey: EventAuthority},         // event_authority
@@ -366,7 +394,7 @@ type ProposeMigrationAccounts struct {
 //
 // Proposes an account-state migration of a managed program.
 func NewProposeMigrationInstruction(spec MigrationSpec, metadataURI string, accounts ProposeMigrationAccounts) *solana.GenericInstruction {
-	dst := make([]byte, 0, 39)
+	dst := make([]byte, 0, 71)
 	dst = append(dst, 0x5a, 0x8b, 0xb6, 0x39, 0xd7, 0xfd, 0xdf, 0x69)
 	dst = spec.AppendBorsh(dst)
 	dst = idlcodec.AppendString(dst, metadataURI)
@@ -394,6 +422,9 @@ type ProposeRollbackAccounts struct {
 	Programdata solana.PublicKey
 	// Buffer is the account buffer.
 	Buffer solana.PublicKey
+	// BufferLock is the account buffer_lock (writable; a PDA).
+	// backs an open proposal (`BufferInUse`).
+	BufferLock solana.PublicKey
 	// Proposal is the account proposal (writable; a PDA).
 	Proposal solana.PublicKey
 }
@@ -412,6 +443,7 @@ func NewProposeRollbackInstruction(metadataURI string, buildHash [32]byte, accou
 		{PublicKey: accounts.ManagedProgram},
 		{PublicKey: accounts.Programdata},
 		{PublicKey: accounts.Buffer},
+		{PublicKey: accounts.BufferLock, IsWritable: true},
 		{PublicKey: accounts.Proposal, IsWritable: true},
 		{PublicKey: solana.SystemProgramID}, // system_program
 		{PublicKey: EventAuthority},         // event_authority
@@ -432,6 +464,9 @@ type ProposeUpgradeAccounts struct {
 	Programdata solana.PublicKey
 	// Buffer is the account buffer.
 	Buffer solana.PublicKey
+	// BufferLock is the account buffer_lock (writable; a PDA).
+	// backs an open proposal (`BufferInUse`).
+	BufferLock solana.PublicKey
 	// Proposal is the account proposal (writable; a PDA).
 	Proposal solana.PublicKey
 }
@@ -450,6 +485,7 @@ func NewProposeUpgradeInstruction(metadataURI string, buildHash [32]byte, accoun
 		{PublicKey: accounts.ManagedProgram},
 		{PublicKey: accounts.Programdata},
 		{PublicKey: accounts.Buffer},
+		{PublicKey: accounts.BufferLock, IsWritable: true},
 		{PublicKey: accounts.Proposal, IsWritable: true},
 		{PublicKey: solana.SystemProgramID}, // system_program
 		{PublicKey: EventAuthority},         // event_authority

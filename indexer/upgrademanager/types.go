@@ -197,6 +197,8 @@ type ConfigChange struct {
 	SetGracePeriod ConfigChangeSetGracePeriod
 	// SetSpill is set when Kind is ConfigChangeKindSetSpill.
 	SetSpill ConfigChangeSetSpill
+	// RevokeRelease is set when Kind is ConfigChangeKindRevokeRelease.
+	RevokeRelease ConfigChangeRevokeRelease
 }
 
 // ConfigChangeKind names a variant of ConfigChange.
@@ -212,6 +214,7 @@ const (
 	ConfigChangeKindSetRollbackTimelock  ConfigChangeKind = 5
 	ConfigChangeKindSetGracePeriod       ConfigChangeKind = 6
 	ConfigChangeKindSetSpill             ConfigChangeKind = 7
+	ConfigChangeKindRevokeRelease        ConfigChangeKind = 8
 )
 
 // String returns the variant's IDL name.
@@ -233,6 +236,8 @@ func (k ConfigChangeKind) String() string {
 		return "SetGracePeriod"
 	case ConfigChangeKindSetSpill:
 		return "SetSpill"
+	case ConfigChangeKindRevokeRelease:
+		return "RevokeRelease"
 	}
 	return "ConfigChangeKind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -293,6 +298,12 @@ func (v *ConfigChange) UnmarshalBorsh(b []byte) (int, error) {
 			return 1, idlcodec.Shift(err, 1)
 		}
 		return 1 + m, nil
+	case ConfigChangeKindRevokeRelease:
+		m, err := v.RevokeRelease.UnmarshalBorsh(b[1:])
+		if err != nil {
+			return 1, idlcodec.Shift(err, 1)
+		}
+		return 1 + m, nil
 	}
 	return 0, idlcodec.InvalidTagError("ConfigChange", 0, b[0])
 }
@@ -317,6 +328,8 @@ func (v *ConfigChange) AppendBorsh(dst []byte) []byte {
 		dst = v.SetGracePeriod.AppendBorsh(dst)
 	case ConfigChangeKindSetSpill:
 		dst = v.SetSpill.AppendBorsh(dst)
+	case ConfigChangeKindRevokeRelease:
+		dst = v.RevokeRelease.AppendBorsh(dst)
 	}
 	return dst
 }
@@ -356,6 +369,10 @@ func (v *ConfigChange) AppendJSON(dst []byte) []byte {
 	case ConfigChangeKindSetSpill:
 		dst = append(dst, "{\"SetSpill\":"...)
 		dst = v.SetSpill.AppendJSON(dst)
+		return append(dst, '}')
+	case ConfigChangeKindRevokeRelease:
+		dst = append(dst, "{\"RevokeRelease\":"...)
+		dst = v.RevokeRelease.AppendJSON(dst)
 		return append(dst, '}')
 	}
 	return idlcodec.AppendJSONString(dst, v.Kind.String())
@@ -655,6 +672,47 @@ func (v *ConfigChangeSetSpill) AppendJSON(dst []byte) []byte {
 
 // MarshalJSON renders v as AppendJSON does.
 func (v *ConfigChangeSetSpill) MarshalJSON() ([]byte, error) { return v.AppendJSON(nil), nil }
+
+// ConfigChangeRevokeRelease holds the fields of the variant ConfigChange::RevokeRelease.
+type ConfigChangeRevokeRelease struct {
+	Program solana.PublicKey
+	Hash    [32]byte
+}
+
+// UnmarshalBorsh decodes v from the start of b and returns how many bytes it read.
+func (v *ConfigChangeRevokeRelease) UnmarshalBorsh(b []byte) (int, error) {
+	n := 0
+	if len(b)-n < 64 {
+		return n, idlcodec.ShortError("ConfigChange::RevokeRelease.program", n, 64, len(b)-n)
+	}
+	{
+		s := b[n : n+64]
+		v.Program = solana.PublicKey(s[0:32])
+		v.Hash = [32]byte(s[32 : 32+32])
+	}
+	n += 64
+	return n, nil
+}
+
+// AppendBorsh appends v's borsh encoding to dst.
+func (v *ConfigChangeRevokeRelease) AppendBorsh(dst []byte) []byte {
+	dst = append(dst, v.Program[:]...)
+	dst = append(dst, v.Hash[:]...)
+	return dst
+}
+
+// AppendJSON appends v as JSON: fields keyed by their IDL names, pubkeys in
+// base58, byte arrays in hex, 128-bit integers as decimal strings.
+func (v *ConfigChangeRevokeRelease) AppendJSON(dst []byte) []byte {
+	dst = append(dst, "{\"program\":"...)
+	dst = idlcodec.AppendJSONBase58(dst, v.Program[:])
+	dst = append(dst, ",\"hash\":"...)
+	dst = idlcodec.AppendJSONHex(dst, v.Hash[:])
+	return append(dst, '}')
+}
+
+// MarshalJSON renders v as AppendJSON does.
+func (v *ConfigChangeRevokeRelease) MarshalJSON() ([]byte, error) { return v.AppendJSON(nil), nil }
 
 // ConfigChanged is the event ConfigChanged of upgrade_manager.
 type ConfigChanged struct {
@@ -1571,7 +1629,9 @@ type MigrationJob struct {
 	Proposal      solana.PublicKey
 	// Target program whose accounts are migrated.
 	Program solana.PublicKey
-	Spec    MigrationSpec
+	// The target's programdata, whose binary must hash to `spec.required_hash`.
+	Programdata solana.PublicKey
+	Spec        MigrationSpec
 	// Accounts migrated so far; each is counted once.
 	MigratedCount uint64
 	// Batches processed so far.
@@ -1587,18 +1647,19 @@ type MigrationJob struct {
 // UnmarshalBorsh decodes v from the start of b and returns how many bytes it read.
 func (v *MigrationJob) UnmarshalBorsh(b []byte) (int, error) {
 	n := 0
-	if len(b)-n < 98 {
-		return n, idlcodec.ShortError("MigrationJob.layout_version", n, 98, len(b)-n)
+	if len(b)-n < 130 {
+		return n, idlcodec.ShortError("MigrationJob.layout_version", n, 130, len(b)-n)
 	}
 	{
-		s := b[n : n+98]
+		s := b[n : n+130]
 		v.LayoutVersion = s[0]
 		v.Bump = s[1]
 		v.Governance = solana.PublicKey(s[2 : 2+32])
 		v.Proposal = solana.PublicKey(s[34 : 34+32])
 		v.Program = solana.PublicKey(s[66 : 66+32])
+		v.Programdata = solana.PublicKey(s[98 : 98+32])
 	}
-	n += 98
+	n += 130
 	{
 		m, e := v.Spec.UnmarshalBorsh(b[n:])
 		if e != nil {
@@ -1634,6 +1695,7 @@ func (v *MigrationJob) AppendBorsh(dst []byte) []byte {
 	dst = append(dst, v.Governance[:]...)
 	dst = append(dst, v.Proposal[:]...)
 	dst = append(dst, v.Program[:]...)
+	dst = append(dst, v.Programdata[:]...)
 	dst = v.Spec.AppendBorsh(dst)
 	dst = binary.LittleEndian.AppendUint64(dst, v.MigratedCount)
 	dst = binary.LittleEndian.AppendUint64(dst, v.BatchCount)
@@ -1659,6 +1721,8 @@ func (v *MigrationJob) AppendJSON(dst []byte) []byte {
 	dst = idlcodec.AppendJSONBase58(dst, v.Proposal[:])
 	dst = append(dst, ",\"program\":"...)
 	dst = idlcodec.AppendJSONBase58(dst, v.Program[:])
+	dst = append(dst, ",\"programdata\":"...)
+	dst = idlcodec.AppendJSONBase58(dst, v.Programdata[:])
 	dst = append(dst, ",\"spec\":"...)
 	dst = v.Spec.AppendJSON(dst)
 	dst = append(dst, ",\"migrated_count\":"...)
@@ -1701,6 +1765,10 @@ type MigrationSpec struct {
 	MigrateIxData []byte
 	// Accounts to migrate; the job completes when this many are migrated.
 	TotalAccounts uint64
+	// Hash of the binary the target must be running (sha256 of its programdata's ELF, as
+	// `solana-verify` computes it) when the job starts and when each batch runs: the binary
+	// that reads the new layout and creates accounts only in it.
+	RequiredHash [32]byte
 }
 
 // UnmarshalBorsh decodes v from the start of b and returns how many bytes it read.
@@ -1741,14 +1809,15 @@ func (v *MigrationSpec) UnmarshalBorsh(b []byte) (int, error) {
 	if v.MigrateIxData, n, err = idlcodec.ReadBytes(b, n, "MigrationSpec.migrate_ix_data"); err != nil {
 		return n, err
 	}
-	if len(b)-n < 8 {
-		return n, idlcodec.ShortError("MigrationSpec.total_accounts", n, 8, len(b)-n)
+	if len(b)-n < 40 {
+		return n, idlcodec.ShortError("MigrationSpec.total_accounts", n, 40, len(b)-n)
 	}
 	{
-		s := b[n : n+8]
+		s := b[n : n+40]
 		v.TotalAccounts = binary.LittleEndian.Uint64(s[0:8])
+		v.RequiredHash = [32]byte(s[8 : 8+32])
 	}
-	n += 8
+	n += 40
 	return n, nil
 }
 
@@ -1766,6 +1835,7 @@ func (v *MigrationSpec) AppendBorsh(dst []byte) []byte {
 	}
 	dst = idlcodec.AppendBytes(dst, v.MigrateIxData)
 	dst = binary.LittleEndian.AppendUint64(dst, v.TotalAccounts)
+	dst = append(dst, v.RequiredHash[:]...)
 	return dst
 }
 
@@ -1790,6 +1860,8 @@ func (v *MigrationSpec) AppendJSON(dst []byte) []byte {
 	dst = idlcodec.AppendJSONHex(dst, v.MigrateIxData)
 	dst = append(dst, ",\"total_accounts\":"...)
 	dst = idlcodec.AppendJSONUint(dst, v.TotalAccounts)
+	dst = append(dst, ",\"required_hash\":"...)
+	dst = idlcodec.AppendJSONHex(dst, v.RequiredHash[:])
 	return append(dst, '}')
 }
 

@@ -344,7 +344,42 @@ async fn scenario() {
     )
     .await;
 
-    // 11. Migrate 210 perp_market positions from v1 to v2 in batches. A position opened now is
+    // 11. v2 turns out to be vulnerable: the governance revokes it from the release history,
+    // so no rollback can return to it.
+    let p7 = pda::proposal(&gov, 7);
+    h.ok(
+        &[build::propose_config_change(
+            &m[0],
+            &gov,
+            7,
+            ConfigChange::RevokeRelease {
+                program: target,
+                hash: elf_hash(&v2),
+            },
+        )],
+        &[&members[0]],
+    )
+    .await;
+    for i in [0, 1, 2] {
+        h.ok(&[build::approve(&m[i], &gov, &p7)], &[&members[i]])
+            .await;
+    }
+    h.advance_time(48 * HOUR).await;
+    h.ok(
+        &[build::execute_program_config_change(
+            &payer,
+            &gov,
+            &p7,
+            Some(&target),
+        )],
+        &[],
+    )
+    .await;
+    let mp: ManagedProgram = h.anchor_account(&pda::managed_program(&target)).await;
+    assert!(!mp.knows_release(&elf_hash(&v2)));
+    assert!(mp.knows_release(&elf_hash(&v1)));
+
+    // 12. Migrate 210 perp_market positions from v1 to v2 in batches. A position opened now is
     // already v2 (the binary opens positions in the current layout only): skipped, not counted.
     let required_hash = register_builtin_as_managed(&mut h, &gov);
     let positions = seed_positions(&mut h, 210);
@@ -361,12 +396,12 @@ async fn scenario() {
     h.ok(&[open_position_ix(&m[5], &opened, 7)], &[opener])
         .await;
     let total = positions.len() as u64;
-    let p7 = pda::proposal(&gov, 7);
+    let p8 = pda::proposal(&gov, 8);
     h.ok(
         &[build::propose_migration(
             &m[0],
             &gov,
-            7,
+            8,
             &perp_market::ID,
             MigrationSpec {
                 from_version: 1,
@@ -383,7 +418,7 @@ async fn scenario() {
     )
     .await;
     for i in [0, 1, 2] {
-        h.ok(&[build::approve(&m[i], &gov, &p7)], &[&members[i]])
+        h.ok(&[build::approve(&m[i], &gov, &p8)], &[&members[i]])
             .await;
     }
     h.advance_time(48 * HOUR).await;
@@ -391,13 +426,13 @@ async fn scenario() {
         &[build::execute_migration(
             &payer,
             &gov,
-            &p7,
+            &p8,
             &perp_market::ID,
         )],
         &[],
     )
     .await;
-    let job = pda::migration(&p7);
+    let job = pda::migration(&p8);
     let mut all = positions.clone();
     all.push(opened);
     for chunk in all.chunks(20) {
@@ -415,41 +450,6 @@ async fn scenario() {
         assert_eq!(a.data.len(), perp_market::POSITION_V2_LEN);
         assert_eq!(a.data[perp_market::VERSION_OFFSET], 2);
     }
-
-    // 12. v2 turns out to be vulnerable: the governance revokes it from the release history,
-    // so no rollback can return to it.
-    let p8 = pda::proposal(&gov, 8);
-    h.ok(
-        &[build::propose_config_change(
-            &m[0],
-            &gov,
-            8,
-            ConfigChange::RevokeRelease {
-                program: target,
-                hash: elf_hash(&v2),
-            },
-        )],
-        &[&members[0]],
-    )
-    .await;
-    for i in [0, 1, 2] {
-        h.ok(&[build::approve(&m[i], &gov, &p8)], &[&members[i]])
-            .await;
-    }
-    h.advance_time(48 * HOUR).await;
-    h.ok(
-        &[build::execute_program_config_change(
-            &payer,
-            &gov,
-            &p8,
-            Some(&target),
-        )],
-        &[],
-    )
-    .await;
-    let mp: ManagedProgram = h.anchor_account(&pda::managed_program(&target)).await;
-    assert!(!mp.knows_release(&elf_hash(&v2)));
-    assert!(mp.knows_release(&elf_hash(&v1)));
 
     // Every event the IDL declares was emitted at least once.
     let rec = h.recorder.take().unwrap();
