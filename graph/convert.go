@@ -76,6 +76,7 @@ func (f *ProposalFilter) toStore() store.ProposalFilter {
 var migrationStatusToStore = map[MigrationStatus]string{
 	MigrationStatusActive:    "active",
 	MigrationStatusCompleted: "completed",
+	MigrationStatusCancelled: "cancelled",
 }
 
 var migrationStatusFromStore = invert(migrationStatusToStore)

@@ -2224,6 +2224,8 @@ enum OrderDirection {
 	{Name: "../schema/migration.graphqls", Input: `enum MigrationStatus {
   ACTIVE
   COMPLETED
+  "Stopped for good by an executed CancelMigration config change."
+  CANCELLED
 }
 
 """

@@ -237,16 +237,19 @@ type MigrationStatus string
 const (
 	MigrationStatusActive    MigrationStatus = "ACTIVE"
 	MigrationStatusCompleted MigrationStatus = "COMPLETED"
+	// Stopped for good by an executed CancelMigration config change.
+	MigrationStatusCancelled MigrationStatus = "CANCELLED"
 )
 
 var AllMigrationStatus = []MigrationStatus{
 	MigrationStatusActive,
 	MigrationStatusCompleted,
+	MigrationStatusCancelled,
 }
 
 func (e MigrationStatus) IsValid() bool {
 	switch e {
-	case MigrationStatusActive, MigrationStatusCompleted:
+	case MigrationStatusActive, MigrationStatusCompleted, MigrationStatusCancelled:
 		return true
 	}
 	return false

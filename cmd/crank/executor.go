@@ -161,10 +161,19 @@ func (e *executor) execute(ctx context.Context, c candidate) (bool, error) {
 			Governance: p.Governance,
 			Proposal:   c.Address,
 		}
-		// A change that applies to a managed program (RevokeRelease) names it in the proposal.
+		// A change that applies to a managed program (RevokeRelease) names it in the proposal;
+		// one that applies to a migration job names the job in the change.
 		if !p.Program.IsZero() {
 			mp := e.chain.pda([]byte("managed_program"), p.Program[:])
 			accounts.ManagedProgram = &mp
+		}
+		if c := p.ConfigChange; c != nil {
+			switch c.Kind {
+			case um.ConfigChangeKindExtendMigration:
+				accounts.MigrationJob = &c.ExtendMigration.Job
+			case um.ConfigChangeKindCancelMigration:
+				accounts.MigrationJob = &c.CancelMigration.Job
+			}
 		}
 		ix = um.NewExecuteConfigChangeInstruction(accounts)
 	case um.ProposalKindMigration:

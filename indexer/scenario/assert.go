@@ -115,7 +115,7 @@ func AssertProjections(t testing.TB, db Querier) {
 	})
 	revoked := rowStrings(t, db, `SELECT member, revoked_signature FROM approval WHERE revoked_seq IS NOT NULL`)
 	check("revoked approval", revoked, [][]string{{"9hSR6S7WPtxmTojgo6GG3k4yDPecgJY292j7xrsUGWBu",
-		"5T2S4cujoSh713qfrA5opHhiopKi6y31znYzUvVcFjnAEvSESrBAV3qjotX6pJwvT94NhkBCoeY5waCJDP9pTkeR"}})
+		"4gJ8vJHP574kbzvYMkPutojSXY6Kz3A8qgfAozzvMDeYiLkvbP53o9H77gonrZckJr9ofrfv8V2rpMFZf9HxsDTp"}})
 
 	changes := rowStrings(t, db, `SELECT proposal, governance, change::text, member_set_seqno, slot FROM config_change ORDER BY seq`)
 	check("config changes", changes, [][]string{{"Bti4JGhZPGSswvBJuHPjexojgRUb9JWyVEJ37evHaHVH", Governance,

@@ -112,14 +112,14 @@ const (
 	ErrDelayBelowFloor ErrorCode = 6048
 	// ErrMetadataURINotPrintable (6049): Metadata URI must be printable UTF-8 without control characters.
 	ErrMetadataURINotPrintable ErrorCode = 6049
-	// ErrUpgradeNotApplied (6050): ProgramData does not hold the approved binary after the upgrade.
-	ErrUpgradeNotApplied ErrorCode = 6050
-	// ErrMigrationBinaryMismatch (6051): Target program is not running the binary this migration requires.
-	ErrMigrationBinaryMismatch ErrorCode = 6051
-	// ErrRevokeCurrentRelease (6052): The binary deployed now cannot be revoked; upgrade away from it first.
-	ErrRevokeCurrentRelease ErrorCode = 6052
-	// ErrReleaseNotFound (6053): Hash is not in the program's release history.
-	ErrReleaseNotFound ErrorCode = 6053
+	// ErrMigrationBinaryMismatch (6050): Target program is not running the binary this migration requires.
+	ErrMigrationBinaryMismatch ErrorCode = 6050
+	// ErrRevokeCurrentRelease (6051): The binary deployed now cannot be revoked; upgrade away from it first.
+	ErrRevokeCurrentRelease ErrorCode = 6051
+	// ErrReleaseNotFound (6052): Hash is not in the program's release history.
+	ErrReleaseNotFound ErrorCode = 6052
+	// ErrInvalidMigrationExtension (6053): A migration extension must add at least one account.
+	ErrInvalidMigrationExtension ErrorCode = 6053
 )
 
 // Name returns the code's IDL name, or "" when the program defines no such code.
@@ -225,14 +225,14 @@ func (c ErrorCode) Name() string {
 		return "DelayBelowFloor"
 	case ErrMetadataURINotPrintable:
 		return "MetadataUriNotPrintable"
-	case ErrUpgradeNotApplied:
-		return "UpgradeNotApplied"
 	case ErrMigrationBinaryMismatch:
 		return "MigrationBinaryMismatch"
 	case ErrRevokeCurrentRelease:
 		return "RevokeCurrentRelease"
 	case ErrReleaseNotFound:
 		return "ReleaseNotFound"
+	case ErrInvalidMigrationExtension:
+		return "InvalidMigrationExtension"
 	}
 	return ""
 }
@@ -340,14 +340,14 @@ func (c ErrorCode) Message() string {
 		return "Timelock is below the floor (1 hour for upgrades, 10 minutes for rollbacks)"
 	case ErrMetadataURINotPrintable:
 		return "Metadata URI must be printable UTF-8 without control characters"
-	case ErrUpgradeNotApplied:
-		return "ProgramData does not hold the approved binary after the upgrade"
 	case ErrMigrationBinaryMismatch:
 		return "Target program is not running the binary this migration requires"
 	case ErrRevokeCurrentRelease:
 		return "The binary deployed now cannot be revoked; upgrade away from it first"
 	case ErrReleaseNotFound:
 		return "Hash is not in the program's release history"
+	case ErrInvalidMigrationExtension:
+		return "A migration extension must add at least one account"
 	}
 	return ""
 }

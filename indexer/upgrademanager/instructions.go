@@ -92,6 +92,9 @@ type ExecuteConfigChangeAccounts struct {
 	// ManagedProgram is the account managed_program (writable; optional: nil passes the program ID in its place).
 	// The managed program a change such as `RevokeRelease` applies to; absent otherwise.
 	ManagedProgram *solana.PublicKey
+	// MigrationJob is the account migration_job (writable; optional: nil passes the program ID in its place).
+	// The migration job an `ExtendMigration` or `CancelMigration` applies to; absent otherwise.
+	MigrationJob *solana.PublicKey
 }
 
 // NewExecuteConfigChangeInstruction builds the instruction execute_config_change.
@@ -105,6 +108,7 @@ func NewExecuteConfigChangeInstruction(accounts ExecuteConfigChangeAccounts) *so
 		{PublicKey: accounts.Governance, IsWritable: true},
 		{PublicKey: accounts.Proposal, IsWritable: true},
 		optionalMeta(accounts.ManagedProgram, true, false),
+		optionalMeta(accounts.MigrationJob, true, false),
 		{PublicKey: EventAuthority}, // event_authority
 		{PublicKey: ProgramID},      // program
 	}, dst)

@@ -199,6 +199,10 @@ type ConfigChange struct {
 	SetSpill ConfigChangeSetSpill
 	// RevokeRelease is set when Kind is ConfigChangeKindRevokeRelease.
 	RevokeRelease ConfigChangeRevokeRelease
+	// ExtendMigration is set when Kind is ConfigChangeKindExtendMigration.
+	ExtendMigration ConfigChangeExtendMigration
+	// CancelMigration is set when Kind is ConfigChangeKindCancelMigration.
+	CancelMigration ConfigChangeCancelMigration
 }
 
 // ConfigChangeKind names a variant of ConfigChange.
@@ -215,6 +219,8 @@ const (
 	ConfigChangeKindSetGracePeriod       ConfigChangeKind = 6
 	ConfigChangeKindSetSpill             ConfigChangeKind = 7
 	ConfigChangeKindRevokeRelease        ConfigChangeKind = 8
+	ConfigChangeKindExtendMigration      ConfigChangeKind = 9
+	ConfigChangeKindCancelMigration      ConfigChangeKind = 10
 )
 
 // String returns the variant's IDL name.
@@ -238,6 +244,10 @@ func (k ConfigChangeKind) String() string {
 		return "SetSpill"
 	case ConfigChangeKindRevokeRelease:
 		return "RevokeRelease"
+	case ConfigChangeKindExtendMigration:
+		return "ExtendMigration"
+	case ConfigChangeKindCancelMigration:
+		return "CancelMigration"
 	}
 	return "ConfigChangeKind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -304,6 +314,18 @@ func (v *ConfigChange) UnmarshalBorsh(b []byte) (int, error) {
 			return 1, idlcodec.Shift(err, 1)
 		}
 		return 1 + m, nil
+	case ConfigChangeKindExtendMigration:
+		m, err := v.ExtendMigration.UnmarshalBorsh(b[1:])
+		if err != nil {
+			return 1, idlcodec.Shift(err, 1)
+		}
+		return 1 + m, nil
+	case ConfigChangeKindCancelMigration:
+		m, err := v.CancelMigration.UnmarshalBorsh(b[1:])
+		if err != nil {
+			return 1, idlcodec.Shift(err, 1)
+		}
+		return 1 + m, nil
 	}
 	return 0, idlcodec.InvalidTagError("ConfigChange", 0, b[0])
 }
@@ -330,6 +352,10 @@ func (v *ConfigChange) AppendBorsh(dst []byte) []byte {
 		dst = v.SetSpill.AppendBorsh(dst)
 	case ConfigChangeKindRevokeRelease:
 		dst = v.RevokeRelease.AppendBorsh(dst)
+	case ConfigChangeKindExtendMigration:
+		dst = v.ExtendMigration.AppendBorsh(dst)
+	case ConfigChangeKindCancelMigration:
+		dst = v.CancelMigration.AppendBorsh(dst)
 	}
 	return dst
 }
@@ -373,6 +399,14 @@ func (v *ConfigChange) AppendJSON(dst []byte) []byte {
 	case ConfigChangeKindRevokeRelease:
 		dst = append(dst, "{\"RevokeRelease\":"...)
 		dst = v.RevokeRelease.AppendJSON(dst)
+		return append(dst, '}')
+	case ConfigChangeKindExtendMigration:
+		dst = append(dst, "{\"ExtendMigration\":"...)
+		dst = v.ExtendMigration.AppendJSON(dst)
+		return append(dst, '}')
+	case ConfigChangeKindCancelMigration:
+		dst = append(dst, "{\"CancelMigration\":"...)
+		dst = v.CancelMigration.AppendJSON(dst)
 		return append(dst, '}')
 	}
 	return idlcodec.AppendJSONString(dst, v.Kind.String())
@@ -713,6 +747,83 @@ func (v *ConfigChangeRevokeRelease) AppendJSON(dst []byte) []byte {
 
 // MarshalJSON renders v as AppendJSON does.
 func (v *ConfigChangeRevokeRelease) MarshalJSON() ([]byte, error) { return v.AppendJSON(nil), nil }
+
+// ConfigChangeExtendMigration holds the fields of the variant ConfigChange::ExtendMigration.
+type ConfigChangeExtendMigration struct {
+	Job                solana.PublicKey
+	AdditionalAccounts uint64
+}
+
+// UnmarshalBorsh decodes v from the start of b and returns how many bytes it read.
+func (v *ConfigChangeExtendMigration) UnmarshalBorsh(b []byte) (int, error) {
+	n := 0
+	if len(b)-n < 40 {
+		return n, idlcodec.ShortError("ConfigChange::ExtendMigration.job", n, 40, len(b)-n)
+	}
+	{
+		s := b[n : n+40]
+		v.Job = solana.PublicKey(s[0:32])
+		v.AdditionalAccounts = binary.LittleEndian.Uint64(s[32 : 32+8])
+	}
+	n += 40
+	return n, nil
+}
+
+// AppendBorsh appends v's borsh encoding to dst.
+func (v *ConfigChangeExtendMigration) AppendBorsh(dst []byte) []byte {
+	dst = append(dst, v.Job[:]...)
+	dst = binary.LittleEndian.AppendUint64(dst, v.AdditionalAccounts)
+	return dst
+}
+
+// AppendJSON appends v as JSON: fields keyed by their IDL names, pubkeys in
+// base58, byte arrays in hex, 128-bit integers as decimal strings.
+func (v *ConfigChangeExtendMigration) AppendJSON(dst []byte) []byte {
+	dst = append(dst, "{\"job\":"...)
+	dst = idlcodec.AppendJSONBase58(dst, v.Job[:])
+	dst = append(dst, ",\"additional_accounts\":"...)
+	dst = idlcodec.AppendJSONUint(dst, v.AdditionalAccounts)
+	return append(dst, '}')
+}
+
+// MarshalJSON renders v as AppendJSON does.
+func (v *ConfigChangeExtendMigration) MarshalJSON() ([]byte, error) { return v.AppendJSON(nil), nil }
+
+// ConfigChangeCancelMigration holds the fields of the variant ConfigChange::CancelMigration.
+type ConfigChangeCancelMigration struct {
+	Job solana.PublicKey
+}
+
+// UnmarshalBorsh decodes v from the start of b and returns how many bytes it read.
+func (v *ConfigChangeCancelMigration) UnmarshalBorsh(b []byte) (int, error) {
+	n := 0
+	if len(b)-n < 32 {
+		return n, idlcodec.ShortError("ConfigChange::CancelMigration.job", n, 32, len(b)-n)
+	}
+	{
+		s := b[n : n+32]
+		v.Job = solana.PublicKey(s[0:32])
+	}
+	n += 32
+	return n, nil
+}
+
+// AppendBorsh appends v's borsh encoding to dst.
+func (v *ConfigChangeCancelMigration) AppendBorsh(dst []byte) []byte {
+	dst = append(dst, v.Job[:]...)
+	return dst
+}
+
+// AppendJSON appends v as JSON: fields keyed by their IDL names, pubkeys in
+// base58, byte arrays in hex, 128-bit integers as decimal strings.
+func (v *ConfigChangeCancelMigration) AppendJSON(dst []byte) []byte {
+	dst = append(dst, "{\"job\":"...)
+	dst = idlcodec.AppendJSONBase58(dst, v.Job[:])
+	return append(dst, '}')
+}
+
+// MarshalJSON renders v as AppendJSON does.
+func (v *ConfigChangeCancelMigration) MarshalJSON() ([]byte, error) { return v.AppendJSON(nil), nil }
 
 // ConfigChanged is the event ConfigChanged of upgrade_manager.
 type ConfigChanged struct {
@@ -1674,7 +1785,7 @@ func (v *MigrationJob) UnmarshalBorsh(b []byte) (int, error) {
 		s := b[n : n+81]
 		v.MigratedCount = binary.LittleEndian.Uint64(s[0:8])
 		v.BatchCount = binary.LittleEndian.Uint64(s[8 : 8+8])
-		if s[16] >= 2 {
+		if s[16] >= 3 {
 			return n + 16, idlcodec.InvalidTagError("MigrationJob.status", n+16, s[16])
 		}
 		v.Status = MigrationStatus(s[16])
@@ -1966,6 +2077,7 @@ type MigrationStatus uint8
 const (
 	MigrationStatusActive    MigrationStatus = 0
 	MigrationStatusCompleted MigrationStatus = 1
+	MigrationStatusCancelled MigrationStatus = 2
 )
 
 // String returns the variant's IDL name.
@@ -1975,6 +2087,8 @@ func (v MigrationStatus) String() string {
 		return "Active"
 	case MigrationStatusCompleted:
 		return "Completed"
+	case MigrationStatusCancelled:
+		return "Cancelled"
 	}
 	return "MigrationStatus(" + strconv.Itoa(int(v)) + ")"
 }
@@ -1984,7 +2098,7 @@ func (v *MigrationStatus) UnmarshalBorsh(b []byte) (int, error) {
 	if len(b) < 1 {
 		return 0, idlcodec.ShortError("MigrationStatus", 0, 1, 0)
 	}
-	if b[0] >= 2 {
+	if b[0] >= 3 {
 		return 0, idlcodec.InvalidTagError("MigrationStatus", 0, b[0])
 	}
 	*v = MigrationStatus(b[0])

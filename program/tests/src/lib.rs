@@ -700,6 +700,17 @@ pub mod build {
         proposal: &Pubkey,
         target: Option<&Pubkey>,
     ) -> Instruction {
+        execute_config_change_with(executor, governance, proposal, target, None)
+    }
+
+    /// `execute_config_change` with the optional managed program (of `target`) and migration job.
+    pub fn execute_config_change_with(
+        executor: &Pubkey,
+        governance: &Pubkey,
+        proposal: &Pubkey,
+        target: Option<&Pubkey>,
+        job: Option<&Pubkey>,
+    ) -> Instruction {
         let (event_authority, program) = ev();
         manager_ix(
             ax::ExecuteConfigChange {
@@ -707,6 +718,7 @@ pub mod build {
                 governance: *governance,
                 proposal: *proposal,
                 managed_program: target.map(pda::managed_program),
+                migration_job: job.copied(),
                 event_authority,
                 program,
             },

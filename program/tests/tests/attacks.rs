@@ -420,3 +420,211 @@ async fn revoked_release_cannot_be_rolled_back_to() {
     f.h.fails_with(&[ix], &[&f.members[1]], code(E::RollbackHashUnknown))
         .await;
 }
+
+/// Attack 2, before the upgrade: old-layout accounts an outsider made while the old binary ran
+/// count toward the total and end the job early. The governance extends the job through a
+/// proposal, and can cancel one for good.
+#[tokio::test]
+async fn governance_extends_or_cancels_a_hijacked_migration() {
+    let mut f = Fixture::new().await;
+    let (job, real) = migration(&mut f, 3, 3).await;
+    // Three v1 positions the outsider opened under the old binary.
+    let fake: Vec<Pubkey> = (0..3u8)
+        .map(|i| {
+            let owner = Pubkey::new_from_array([100 + i; 32]);
+            let key = Pubkey::find_program_address(
+                &[
+                    perp_market::POSITION_SEED,
+                    owner.as_ref(),
+                    &0u64.to_le_bytes(),
+                ],
+                &perp_market::ID,
+            )
+            .0;
+            let data = perp_market::position_v1(&owner, 1, 1, 1);
+            f.h.set_account(
+                &key,
+                solana_sdk::account::Account {
+                    lamports: 10_000_000,
+                    data,
+                    owner: perp_market::ID,
+                    executable: false,
+                    rent_epoch: 0,
+                },
+            );
+            key
+        })
+        .collect();
+    let outsider = keypair(70);
+    f.h.fund(&outsider.pubkey(), 10_000_000_000).await;
+    f.h.ok(
+        &[build::migrate_batch(
+            &outsider.pubkey(),
+            &job,
+            &perp_market::ID,
+            &fake,
+        )],
+        &[&outsider],
+    )
+    .await;
+    let payer = f.payer();
+    let batch = build::migrate_batch(&payer, &job, &perp_market::ID, &real);
+    f.h.fails_with(
+        std::slice::from_ref(&batch),
+        &[],
+        code(E::MigrationNotActive),
+    )
+    .await;
+
+    // An extension by nothing is refused when proposed.
+    let index = f.next_index;
+    let ix = build::propose_config_change(
+        &f.m[0],
+        &f.gov,
+        index,
+        ConfigChange::ExtendMigration {
+            job,
+            additional_accounts: 0,
+        },
+    );
+    f.h.fails_with(&[ix], &[&f.members[0]], code(E::InvalidMigrationExtension))
+        .await;
+    let extend = f
+        .propose_config(
+            0,
+            ConfigChange::ExtendMigration {
+                job,
+                additional_accounts: 3,
+            },
+        )
+        .await;
+    f.approve(&[0, 1, 2], &extend).await;
+    f.h.advance_time(48 * HOUR).await;
+    f.h.ok(
+        &[build::execute_config_change_with(
+            &payer,
+            &f.gov,
+            &extend,
+            None,
+            Some(&job),
+        )],
+        &[],
+    )
+    .await;
+    let j: MigrationJob = f.h.anchor_account(&job).await;
+    assert_eq!(
+        (j.status, j.spec.total_accounts),
+        (MigrationStatus::Active, 6)
+    );
+    f.h.ok(&[batch], &[]).await;
+    let j: MigrationJob = f.h.anchor_account(&job).await;
+    assert_eq!(
+        (j.status, j.migrated_count),
+        (MigrationStatus::Completed, 6)
+    );
+
+    // A completed job cannot be cancelled; an active one can, and then takes no batch.
+    let cancel = f
+        .propose_config(1, ConfigChange::CancelMigration { job })
+        .await;
+    f.approve(&[0, 1, 2], &cancel).await;
+    f.h.advance_time(48 * HOUR).await;
+    f.h.fails_with(
+        &[build::execute_config_change_with(
+            &payer,
+            &f.gov,
+            &cancel,
+            None,
+            Some(&job),
+        )],
+        &[],
+        code(E::MigrationNotActive),
+    )
+    .await;
+    let more = seed_positions(&mut f.h, 5)[3..].to_vec();
+    let (job2, _) = migration(&mut f, 0, 2).await;
+    let cancel = f
+        .propose_config(1, ConfigChange::CancelMigration { job: job2 })
+        .await;
+    f.approve(&[0, 1, 2], &cancel).await;
+    f.h.advance_time(48 * HOUR).await;
+    f.h.ok(
+        &[build::execute_config_change_with(
+            &payer,
+            &f.gov,
+            &cancel,
+            None,
+            Some(&job2),
+        )],
+        &[],
+    )
+    .await;
+    let j: MigrationJob = f.h.anchor_account(&job2).await;
+    assert_eq!(j.status, MigrationStatus::Cancelled);
+    f.h.fails_with(
+        &[build::migrate_batch(&payer, &job2, &perp_market::ID, &more)],
+        &[],
+        code(E::MigrationNotActive),
+    )
+    .await;
+}
+
+/// A governance created before the floors existed, below them, still works and can climb to
+/// them one change at a time; no change can take it further down.
+#[tokio::test]
+async fn governance_below_the_floors_can_only_climb() {
+    use anchor_lang::{AccountDeserialize, AccountSerialize};
+    let mut f = Fixture::new().await;
+    let mut acct = f.h.account(&f.gov).await.unwrap();
+    let mut g = upgrade_manager::Governance::try_deserialize(&mut acct.data.as_slice()).unwrap();
+    g.rollback_threshold = 1;
+    g.rollback_timelock_seconds = 0;
+    let mut data = Vec::new();
+    g.try_serialize(&mut data).unwrap();
+    acct.data[..data.len()].copy_from_slice(&data);
+    f.h.set_account(&f.gov, acct);
+
+    for (change, err) in [
+        (ConfigChange::SetRollbackTimelock { seconds: 0 }, None),
+        (
+            ConfigChange::SetTimelock { seconds: 60 },
+            Some(E::DelayBelowFloor),
+        ),
+        (ConfigChange::SetRollbackThreshold { threshold: 1 }, None),
+    ] {
+        let ix = build::propose_config_change(&f.m[0], &f.gov, f.next_index, change);
+        match err {
+            Some(err) => f.h.fails_with(&[ix], &[&f.members[0]], code(err)).await,
+            // Keeping a setting where it is stays allowed.
+            None => {
+                f.h.ok(&[ix], &[&f.members[0]]).await;
+                f.next_index += 1;
+            }
+        }
+    }
+    let index = f.next_index;
+    // A member added while below the floors is fine: nothing was lowered.
+    let add = f
+        .propose_config(0, ConfigChange::AddMember { member: f.m[5] })
+        .await;
+    assert_eq!(add, pda::proposal(&f.gov, index));
+    let raise = f
+        .propose_config(0, ConfigChange::SetRollbackThreshold { threshold: 2 })
+        .await;
+    f.approve(&[0, 1, 2], &raise).await;
+    f.h.advance_time(48 * HOUR).await;
+    let payer = f.payer();
+    f.h.ok(&[build::execute_config_change(&payer, &f.gov, &raise)], &[])
+        .await;
+    let g: upgrade_manager::Governance = f.h.anchor_account(&f.gov).await;
+    assert_eq!((g.rollback_threshold, g.rollback_timelock_seconds), (2, 0));
+    // Now at the floor, the threshold cannot go back down.
+    let ix = build::propose_config_change(
+        &f.m[0],
+        &f.gov,
+        f.next_index,
+        ConfigChange::SetRollbackThreshold { threshold: 1 },
+    );
+    f.h.fails_with(&[ix], &[&f.members[0]], code(E::ThresholdBelowFloor))
+        .await;
+}

@@ -4,11 +4,11 @@ use solana_sdk::{
     instruction::InstructionError, pubkey::Pubkey, signature::Signer, transaction::TransactionError,
 };
 use upgrade_manager::{
-    ConfigChange, InitializeGovernanceArgs, MigrationJob, Proposal, ProposalStatus,
+    ConfigChange, InitializeGovernanceArgs, MigrationJob, MigrationSpec, Proposal, ProposalStatus,
     UpgradeManagerError as E,
 };
 use upgrade_manager_tests::fixtures::*;
-use upgrade_manager_tests::{build, code, elf_v1, elf_v2, keypair, pda, Harness};
+use upgrade_manager_tests::{build, code, elf_small, elf_v1, elf_v2, keypair, pda, Harness};
 
 #[tokio::test]
 async fn initialize_rejects_bad_member_sets() {
@@ -434,4 +434,244 @@ async fn target_accepts_migrations_only_from_the_manager() {
             if c == not_authority => {}
         other => panic!("expected NotMigrationAuthority, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn register_checks_the_program_and_its_programdata() {
+    let mut f = Fixture::new().await;
+    let payer = f.payer();
+    let deployer = keypair(201);
+    // A builtin is not a loader-v3 program.
+    f.h.fails_with(
+        &[build::register_program(
+            &payer,
+            &deployer.pubkey(),
+            &f.gov,
+            &perp_market::ID,
+        )],
+        &[&deployer],
+        code(E::NotUpgradeableProgram),
+    )
+    .await;
+    // The target's programdata swapped for another account.
+    let other = Pubkey::new_unique();
+    let target = Pubkey::new_unique();
+    let pd = solana_loader_v3_interface::get_program_data_address(&target);
+    f.h.set_account(
+        &target,
+        solana_sdk::account::Account {
+            lamports: 1_000_000_000,
+            data: upgrade_manager_tests::program_account_data(&pd),
+            owner: upgrade_manager_tests::LOADER_ID,
+            executable: true,
+            rent_epoch: 0,
+        },
+    );
+    let mut ix = build::register_program(&payer, &deployer.pubkey(), &f.gov, &target);
+    ix.accounts[5].pubkey = other;
+    f.h.fails_with(&[ix], &[&deployer], code(E::ProgramDataMismatch))
+        .await;
+}
+
+#[tokio::test]
+async fn proposals_check_their_accounts_and_arguments() {
+    let mut f = Fixture::new().await;
+    let target = f.h.target;
+    let buffer = f.buffer(&elf_small(), true).await;
+    // Metadata longer than 200 bytes.
+    let long = "u".repeat(201);
+    let ix = build::propose_binary(false, &f.m[0], &f.gov, 0, &target, &buffer, &long);
+    f.h.fails_with(&[ix], &[&f.members[0]], code(E::MetadataUriTooLong))
+        .await;
+    // A buffer holding nothing but zeros.
+    let empty = f.buffer(&[0; 64], true).await;
+    let ix = build::propose_binary(false, &f.m[0], &f.gov, 0, &target, &empty, "u");
+    f.h.fails_with(&[ix], &[&f.members[0]], code(E::EmptyBuffer))
+        .await;
+    // Another account in the programdata's place.
+    let mut ix = build::propose_binary(false, &f.m[0], &f.gov, 0, &target, &buffer, "u");
+    ix.accounts[3].pubkey = f.m[3];
+    f.h.fails_with(&[ix], &[&f.members[0]], code(E::ProgramDataMismatch))
+        .await;
+    // A program managed by another governance.
+    let ck = keypair(160);
+    let payer = f.payer();
+    f.h.ok(
+        &[build::initialize_governance(
+            &payer,
+            &ck.pubkey(),
+            InitializeGovernanceArgs {
+                members: f.m[..2].to_vec(),
+                threshold: 2,
+                rollback_threshold: 2,
+                timelock_seconds: None,
+                rollback_timelock_seconds: None,
+                grace_period_seconds: None,
+                spill: payer,
+            },
+        )],
+        &[&ck],
+    )
+    .await;
+    let other_gov = pda::governance(&ck.pubkey());
+    let ix = build::propose_binary(false, &f.m[0], &other_gov, 0, &target, &buffer, "u");
+    f.h.fails_with(&[ix], &[&f.members[0]], code(E::GovernanceMismatch))
+        .await;
+    // Migration specs.
+    let gov = f.gov;
+    let required_hash = register_builtin_as_managed(&mut f.h, &gov);
+    let spec = |from_version, migrate_ix_data: Vec<u8>| MigrationSpec {
+        from_version,
+        to_version: 2,
+        version_offset: perp_market::VERSION_OFFSET as u32,
+        data_size: 0,
+        discriminator: None,
+        migrate_ix_data,
+        total_accounts: 1,
+        required_hash,
+    };
+    for (s, err) in [
+        (
+            spec(2, migrate_position_data()),
+            E::InvalidMigrationVersions,
+        ),
+        (spec(1, vec![0; 65]), E::MigrateIxDataTooLong),
+    ] {
+        let ix = build::propose_migration(&f.m[0], &gov, 0, &perp_market::ID, s);
+        f.h.fails_with(&[ix], &[&f.members[0]], code(err)).await;
+    }
+}
+
+#[tokio::test]
+async fn execution_checks_the_kind_and_the_buffer() {
+    let mut f = Fixture::new().await;
+    let (p, buffer) = f.ready_upgrade().await;
+    f.h.advance_time(48 * HOUR).await;
+    let payer = f.payer();
+    // An upgrade is not a config change, nor a migration.
+    f.h.fails_with(
+        &[build::execute_config_change(&payer, &f.gov, &p)],
+        &[],
+        code(E::WrongProposalKind),
+    )
+    .await;
+    let target = f.h.target;
+    f.h.fails_with(
+        &[build::execute_migration(&payer, &f.gov, &p, &target)],
+        &[],
+        code(E::WrongProposalKind),
+    )
+    .await;
+    // The buffer's bytes changed behind the loader's back (a loader bug, or a runtime that let
+    // someone write it): execution refuses.
+    let mut b = f.h.account(&buffer).await.unwrap();
+    let n = b.data.len();
+    b.data[n - 1] ^= 0xff;
+    f.h.set_account(&buffer, b);
+    f.h.fails_with(&[f.execute(&p, &buffer)], &[], code(E::BufferHashMismatch))
+        .await;
+}
+
+#[tokio::test]
+async fn migrate_batch_checks_the_spec_against_each_account() {
+    let mut f = Fixture::new().await;
+    let (job, pos) = migration(&mut f, 3, 3).await;
+    let payer = f.payer();
+    // Another executable in the target's place.
+    let mut ix = build::migrate_batch(&payer, &job, &perp_market::ID, &pos[..1]);
+    ix.accounts[2].pubkey = upgrade_manager_tests::LOADER_ID;
+    f.h.fails_with(&[ix], &[], code(E::TargetProgramMismatch))
+        .await;
+    // A v1 account of the wrong discriminator.
+    let mut a = f.h.account(&pos[0]).await.unwrap();
+    a.data[0] ^= 0xff;
+    f.h.set_account(&pos[0], a);
+    f.h.fails_with(
+        &[build::migrate_batch(
+            &payer,
+            &job,
+            &perp_market::ID,
+            &pos[..1],
+        )],
+        &[],
+        code(E::AccountFilterMismatch),
+    )
+    .await;
+
+    // A job whose version byte lies past the account's end, and one whose target does not
+    // write the version the job expects.
+    let gov = f.gov;
+    let required_hash = register_builtin_as_managed(&mut f.h, &gov);
+    for (offset, to_version, err) in [
+        (1_000u32, 2u8, E::AccountTooSmall),
+        (
+            perp_market::VERSION_OFFSET as u32,
+            3,
+            E::MigrationNotApplied,
+        ),
+    ] {
+        let index = f.next_index;
+        let ix = build::propose_migration(
+            &f.m[0],
+            &gov,
+            index,
+            &perp_market::ID,
+            MigrationSpec {
+                from_version: 1,
+                to_version,
+                version_offset: offset,
+                data_size: 0,
+                discriminator: None,
+                migrate_ix_data: migrate_position_data(),
+                total_accounts: 1,
+                required_hash,
+            },
+        );
+        f.h.ok(&[ix], &[&f.members[0]]).await;
+        f.next_index += 1;
+        let p = pda::proposal(&gov, index);
+        f.approve(&[0, 1, 2], &p).await;
+        f.h.advance_time(48 * HOUR).await;
+        f.h.ok(
+            &[build::execute_migration(&payer, &gov, &p, &perp_market::ID)],
+            &[],
+        )
+        .await;
+        f.h.fails_with(
+            &[build::migrate_batch(
+                &payer,
+                &pda::migration(&p),
+                &perp_market::ID,
+                &pos[1..2],
+            )],
+            &[],
+            code(err),
+        )
+        .await;
+    }
+
+    // Extending a job past u64::MAX accounts.
+    let c = f
+        .propose_config(
+            0,
+            ConfigChange::ExtendMigration {
+                job,
+                additional_accounts: u64::MAX,
+            },
+        )
+        .await;
+    f.approve(&[0, 1, 2], &c).await;
+    f.h.advance_time(48 * HOUR).await;
+    f.h.fails_with(
+        &[build::execute_config_change_with(
+            &payer,
+            &f.gov,
+            &c,
+            None,
+            Some(&job),
+        )],
+        &[],
+        code(E::Overflow),
+    )
+    .await;
 }

@@ -105,12 +105,12 @@ pub enum UpgradeManagerError {
     DelayBelowFloor,
     #[msg("Metadata URI must be printable UTF-8 without control characters")]
     MetadataUriNotPrintable,
-    #[msg("ProgramData does not hold the approved binary after the upgrade")]
-    UpgradeNotApplied,
     #[msg("Target program is not running the binary this migration requires")]
     MigrationBinaryMismatch,
     #[msg("The binary deployed now cannot be revoked; upgrade away from it first")]
     RevokeCurrentRelease,
     #[msg("Hash is not in the program's release history")]
     ReleaseNotFound,
+    #[msg("A migration extension must add at least one account")]
+    InvalidMigrationExtension,
 }

@@ -18,6 +18,9 @@ pub struct ExecuteConfigChange<'info> {
     /// The managed program a change such as `RevokeRelease` applies to; absent otherwise.
     #[account(mut, has_one = governance @ UpgradeManagerError::GovernanceMismatch)]
     pub managed_program: Option<Account<'info, ManagedProgram>>,
+    /// The migration job an `ExtendMigration` or `CancelMigration` applies to; absent otherwise.
+    #[account(mut, has_one = governance @ UpgradeManagerError::GovernanceMismatch)]
+    pub migration_job: Option<Account<'info, MigrationJob>>,
 }
 
 pub fn handle_execute_config_change(ctx: Context<ExecuteConfigChange>) -> Result<()> {
@@ -45,6 +48,15 @@ pub fn handle_execute_config_change(ctx: Context<ExecuteConfigChange>) -> Result
             UpgradeManagerError::ProposalAccountMismatch
         );
         ConfigChange::revoke_release(mp, &hash)?;
+    }
+    if let Some(key) = change.job() {
+        let job = ctx
+            .accounts
+            .migration_job
+            .as_mut()
+            .ok_or_else(|| error!(UpgradeManagerError::ProposalAccountMismatch))?;
+        require_keys_eq!(job.key(), key, UpgradeManagerError::ProposalAccountMismatch);
+        change.apply_to_job(job)?;
     }
     // Only a change of members, thresholds or delays makes other approvals stale.
     if change.changes_governance() {

@@ -105,10 +105,12 @@ pub fn handle_execute_upgrade(ctx: Context<ExecuteUpgrade>) -> Result<()> {
         ],
     )?;
 
-    // Verify success: the programdata now holds exactly the approved binary.
+    // Verify success: the programdata now holds exactly the approved binary. Only a loader
+    // that wrote something other than the buffer could fail this, so it shares the code of the
+    // buffer check rather than having one no input can produce.
     require!(
         loader::programdata_hash(&ctx.accounts.programdata)? == hash,
-        UpgradeManagerError::UpgradeNotApplied
+        UpgradeManagerError::BufferHashMismatch
     );
     BufferLock::close(
         &ctx.accounts.buffer_lock.to_account_info(),

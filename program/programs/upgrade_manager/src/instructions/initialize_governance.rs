@@ -67,6 +67,7 @@ pub fn handle_initialize_governance(
     gov.spill = args.spill;
     gov.member_set_seqno = 0;
     gov.proposal_count = 0;
+    gov.check_floors(None)?;
 
     let clock = Clock::get()?;
     let event = GovernanceInitialized {

@@ -90,18 +90,6 @@ impl Governance {
             grace_period_seconds > 0,
             UpgradeManagerError::InvalidGracePeriod
         );
-        // Floors: with two or more members no one member decides alone, and nothing, not even
-        // a rollback, executes before members and watchers have had time to react.
-        let floor = MIN_THRESHOLD.min(n as u8);
-        require!(
-            threshold >= floor && rollback_threshold >= floor,
-            UpgradeManagerError::ThresholdBelowFloor
-        );
-        require!(
-            timelock_seconds >= MIN_TIMELOCK_SECONDS
-                && rollback_timelock_seconds >= MIN_ROLLBACK_TIMELOCK_SECONDS,
-            UpgradeManagerError::DelayBelowFloor
-        );
         Ok(())
     }
 
@@ -115,5 +103,46 @@ impl Governance {
             self.rollback_timelock_seconds,
             self.grace_period_seconds,
         )
+    }
+
+    /// Checks the floors: with two or more members no one member decides alone, and nothing,
+    /// not even a rollback, executes before members and watchers have had time to react.
+    ///
+    /// With `before` (a config change), a setting below its floor is accepted only if the change
+    /// did not lower it: a governance created before the floors existed can then raise its
+    /// settings one change at a time, and no change can make it weaker.
+    pub fn check_floors(&self, before: Option<&Governance>) -> Result<()> {
+        let floor = MIN_THRESHOLD.min(self.members.len() as u8);
+        let kept = |now: i64, old: Option<i64>| old.is_some_and(|old| now >= old);
+        for (now, old) in [
+            (self.threshold, before.map(|b| b.threshold)),
+            (
+                self.rollback_threshold,
+                before.map(|b| b.rollback_threshold),
+            ),
+        ] {
+            require!(
+                now >= floor || kept(now as i64, old.map(i64::from)),
+                UpgradeManagerError::ThresholdBelowFloor
+            );
+        }
+        for (now, old, min) in [
+            (
+                self.timelock_seconds,
+                before.map(|b| b.timelock_seconds),
+                MIN_TIMELOCK_SECONDS,
+            ),
+            (
+                self.rollback_timelock_seconds,
+                before.map(|b| b.rollback_timelock_seconds),
+                MIN_ROLLBACK_TIMELOCK_SECONDS,
+            ),
+        ] {
+            require!(
+                now >= min || kept(now, old),
+                UpgradeManagerError::DelayBelowFloor
+            );
+        }
+        Ok(())
     }
 }

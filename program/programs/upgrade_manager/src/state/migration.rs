@@ -7,6 +7,8 @@ use crate::state::MigrationSpec;
 pub enum MigrationStatus {
     Active,
     Completed,
+    /// Stopped by an executed `CancelMigration` config change.
+    Cancelled,
 }
 
 /// An account-state migration started by an executed proposal; `migrate_batch` drives it.

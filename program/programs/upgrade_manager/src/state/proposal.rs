@@ -2,7 +2,7 @@ use anchor_lang::prelude::*;
 
 use crate::constants::MAX_METADATA_URI_LEN;
 use crate::errors::UpgradeManagerError;
-use crate::state::{Governance, ManagedProgram};
+use crate::state::{Governance, ManagedProgram, MigrationJob, MigrationStatus};
 
 /// What a proposal does when executed.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug, InitSpace)]
@@ -60,11 +60,22 @@ pub enum ConfigChange {
         program: Pubkey,
         hash: [u8; 32],
     },
+    /// Raises a migration job's total by `additional_accounts`, reopening it if the count had
+    /// completed it while accounts of the old version remained.
+    ExtendMigration {
+        job: Pubkey,
+        additional_accounts: u64,
+    },
+    /// Stops an active migration job for good.
+    CancelMigration {
+        job: Pubkey,
+    },
 }
 
 impl ConfigChange {
-    /// Applies the change to `gov` and validates the result.
+    /// Applies the change to `gov` and validates the result, floors included.
     pub fn apply(&self, gov: &mut Governance) -> Result<()> {
+        let before = gov.clone();
         match *self {
             ConfigChange::AddMember { member } => {
                 require!(
@@ -92,10 +103,18 @@ impl ConfigChange {
             }
             ConfigChange::SetGracePeriod { seconds } => gov.grace_period_seconds = seconds,
             ConfigChange::SetSpill { spill } => gov.spill = spill,
-            // Applies to a managed program, not to the governance (`revoke_release`).
-            ConfigChange::RevokeRelease { .. } => {}
+            ConfigChange::ExtendMigration {
+                additional_accounts,
+                ..
+            } => require!(
+                additional_accounts > 0,
+                UpgradeManagerError::InvalidMigrationExtension
+            ),
+            // Apply to a managed program or a migration job, not to the governance.
+            ConfigChange::RevokeRelease { .. } | ConfigChange::CancelMigration { .. } => {}
         }
-        gov.validate_self()
+        gov.validate_self()?;
+        gov.check_floors(Some(&before))
     }
 
     /// The managed program the change applies to, if it applies to one.
@@ -106,10 +125,52 @@ impl ConfigChange {
         }
     }
 
-    /// Whether the change alters members, thresholds or delays, so that approvals given
-    /// before it no longer hold.
+    /// The migration job the change applies to, if it applies to one.
+    pub fn job(&self) -> Option<Pubkey> {
+        match *self {
+            ConfigChange::ExtendMigration { job, .. } | ConfigChange::CancelMigration { job } => {
+                Some(job)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the change alters members, thresholds, delays or the spill account, so that
+    /// approvals given before it no longer hold.
     pub fn changes_governance(&self) -> bool {
-        self.program().is_none()
+        self.program().is_none() && self.job().is_none()
+    }
+
+    /// Applies an `ExtendMigration` or `CancelMigration` to `job`.
+    pub fn apply_to_job(&self, job: &mut MigrationJob) -> Result<()> {
+        require!(
+            job.status != MigrationStatus::Cancelled,
+            UpgradeManagerError::MigrationNotActive
+        );
+        match *self {
+            ConfigChange::ExtendMigration {
+                additional_accounts,
+                ..
+            } => {
+                job.spec.total_accounts = job
+                    .spec
+                    .total_accounts
+                    .checked_add(additional_accounts)
+                    .ok_or_else(|| error!(UpgradeManagerError::Overflow))?;
+                job.status = MigrationStatus::Active;
+                job.completed_at = 0;
+                job.completed_slot = 0;
+            }
+            ConfigChange::CancelMigration { .. } => {
+                require!(
+                    job.status == MigrationStatus::Active,
+                    UpgradeManagerError::MigrationNotActive
+                );
+                job.status = MigrationStatus::Cancelled;
+            }
+            _ => return err!(UpgradeManagerError::WrongProposalKind),
+        }
+        Ok(())
     }
 
     /// Removes `hash` from `mp`'s release history.
