@@ -14,6 +14,7 @@ var statusToStore = map[ProposalStatus]string{
 	ProposalStatusCancelled:      store.StatusCancelled,
 	ProposalStatusExpired:        store.StatusExpired,
 	ProposalStatusStale:          store.StatusStale,
+	ProposalStatusRejected:       store.StatusRejected,
 }
 
 var statusFromStore = invert(statusToStore)

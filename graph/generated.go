@@ -2367,6 +2367,8 @@ enum ProposalStatus {
   CANCELLED
   EXPIRED
   STALE
+  "More members rejected it than the threshold could spare: it can never pass."
+  REJECTED
 }
 
 """

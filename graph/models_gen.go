@@ -473,6 +473,8 @@ const (
 	ProposalStatusCancelled      ProposalStatus = "CANCELLED"
 	ProposalStatusExpired        ProposalStatus = "EXPIRED"
 	ProposalStatusStale          ProposalStatus = "STALE"
+	// More members rejected it than the threshold could spare: it can never pass.
+	ProposalStatusRejected ProposalStatus = "REJECTED"
 )
 
 var AllProposalStatus = []ProposalStatus{
@@ -483,11 +485,12 @@ var AllProposalStatus = []ProposalStatus{
 	ProposalStatusCancelled,
 	ProposalStatusExpired,
 	ProposalStatusStale,
+	ProposalStatusRejected,
 }
 
 func (e ProposalStatus) IsValid() bool {
 	switch e {
-	case ProposalStatusActive, ProposalStatusApproved, ProposalStatusReadyToExecute, ProposalStatusExecuted, ProposalStatusCancelled, ProposalStatusExpired, ProposalStatusStale:
+	case ProposalStatusActive, ProposalStatusApproved, ProposalStatusReadyToExecute, ProposalStatusExecuted, ProposalStatusCancelled, ProposalStatusExpired, ProposalStatusStale, ProposalStatusRejected:
 		return true
 	}
 	return false

@@ -179,7 +179,7 @@ func TestRunFollowsTheChainAndServesMetrics(t *testing.T) {
 	}
 	for _, name := range []string{
 		"upgrade_manager_indexer_last_applied_slot 18",
-		`upgrade_manager_indexer_events_applied_total{name="ProposalCreated"} 9`,
+		`upgrade_manager_indexer_events_applied_total{name="ProposalCreated"} 10`,
 		"upgrade_manager_indexer_chain_tip_slot",
 		"upgrade_manager_indexer_lag_slots",
 		`upgrade_manager_indexer_rpc_requests_total{method="getSignaturesForAddress"}`,
@@ -187,7 +187,7 @@ func TestRunFollowsTheChainAndServesMetrics(t *testing.T) {
 		"upgrade_manager_indexer_websocket_reconnects_total 0",
 		"upgrade_manager_indexer_backfilled_signatures_total",
 		fmt.Sprintf("upgrade_manager_indexer_truncated_transactions_total %d", truncated),
-		"upgrade_manager_indexer_promoted_transactions_total 68",
+		"upgrade_manager_indexer_promoted_transactions_total 73",
 	} {
 		if !strings.Contains(metrics, name) {
 			t.Errorf("/metrics lacks %q", name)
@@ -222,7 +222,7 @@ func TestRunFollowsTheChainAndServesMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = r.Close()
-	if out := r.Stdout.(*bytes.Buffer).String(); !strings.Contains(out, "rebuilt projections from 69 events") {
+	if out := r.Stdout.(*bytes.Buffer).String(); !strings.Contains(out, "rebuilt projections from 74 events") {
 		t.Errorf("replay printed %q", out)
 	}
 	if replayed := scenario.DumpProjections(t, pool, false); !scenario.EqualDumps(live, replayed) {

@@ -17,6 +17,7 @@ const (
 	StatusCancelled = "cancelled"
 	StatusExpired   = "expired"
 	StatusStale     = "stale"
+	StatusRejected  = "rejected"
 )
 
 // storedStatuses lists the account statuses a proposal can have while its
@@ -30,6 +31,7 @@ var storedStatuses = map[string][]string{
 	StatusCancelled: {StatusCancelled},
 	StatusExpired:   {StatusApproved, StatusExpired},
 	StatusStale:     {StatusActive, StatusApproved},
+	StatusRejected:  {StatusRejected},
 }
 
 const proposalColumns = `p.address, p.governance, p.index, p.kind, p.program, p.buffer, p.buffer_hash,

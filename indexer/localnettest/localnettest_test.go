@@ -34,9 +34,10 @@ func initializeGovernance(payer, createKey solana.PublicKey, members []solana.Pu
 	data.WriteByte(threshold) // rollback_threshold
 	data.WriteByte(1)         // timelock_seconds: Some(48 h)
 	_ = binary.Write(&data, binary.LittleEndian, int64(172_800))
-	data.WriteByte(0) // rollback_timelock_seconds: None
-	data.WriteByte(0) // grace_period_seconds: None
-	data.Write(payer[:])
+	data.WriteByte(0)    // rollback_timelock_seconds: None
+	data.WriteByte(0)    // grace_period_seconds: None
+	data.Write(payer[:]) // spill
+	data.WriteByte(0)    // voting_period_seconds: None
 
 	pid := localnettest.ManagerProgramID
 	governance, _, err := solana.FindProgramAddress([][]byte{[]byte("governance"), createKey[:]}, pid)

@@ -453,6 +453,26 @@ func (p *projection) apply(e loggedEvent) {
 		r.CancelVotes = f.CancelVotes
 		r.touch(unixTime(f.Timestamp), e)
 
+	case *rejectVoted:
+		r := p.proposal(f.Proposal)
+		if r == nil {
+			return
+		}
+		at := unixTime(f.Timestamp)
+		if f.MemberSetSeqno != r.MemberSetSeqno {
+			// The vote reset approvals given under an older member set.
+			r.Approvals = 0
+			r.Status = "active"
+			r.Eta, r.ApprovedAt, r.ApprovedSlot = nil, nil, nil
+			r.MemberSetSeqno = f.MemberSetSeqno
+		}
+		if f.Status == "Rejected" {
+			r.Status = "rejected"
+			r.ClosedAt = &at
+			r.ClosedSignature = ptr(e.Signature)
+		}
+		r.touch(at, e)
+
 	case *proposalCancelled:
 		r := p.proposal(f.Proposal)
 		if r == nil {

@@ -58,6 +58,8 @@ func keysOf(events []loggedEvent) keys {
 		case *approvalRevoked:
 			k.proposals[f.Proposal] = true
 			k.revocations[memberKey{f.Proposal, f.Member}] = true
+		case *rejectVoted:
+			k.proposals[f.Proposal] = true
 		case *cancelVoted:
 			k.proposals[f.Proposal] = true
 		case *proposalCancelled:

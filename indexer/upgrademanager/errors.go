@@ -120,6 +120,8 @@ const (
 	ErrReleaseNotFound ErrorCode = 6052
 	// ErrInvalidMigrationExtension (6053): A migration extension must add at least one account.
 	ErrInvalidMigrationExtension ErrorCode = 6053
+	// ErrAlreadyRejected (6054): Member has already rejected this proposal.
+	ErrAlreadyRejected ErrorCode = 6054
 )
 
 // Name returns the code's IDL name, or "" when the program defines no such code.
@@ -233,6 +235,8 @@ func (c ErrorCode) Name() string {
 		return "ReleaseNotFound"
 	case ErrInvalidMigrationExtension:
 		return "InvalidMigrationExtension"
+	case ErrAlreadyRejected:
+		return "AlreadyRejected"
 	}
 	return ""
 }
@@ -348,6 +352,8 @@ func (c ErrorCode) Message() string {
 		return "Hash is not in the program's release history"
 	case ErrInvalidMigrationExtension:
 		return "A migration extension must add at least one account"
+	case ErrAlreadyRejected:
+		return "Member has already rejected this proposal"
 	}
 	return ""
 }

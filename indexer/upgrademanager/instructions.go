@@ -228,7 +228,8 @@ type ExpireAccounts struct {
 
 // NewExpireInstruction builds the instruction expire.
 //
-// Marks an approved proposal expired after its grace period; permissionless.
+// Marks a proposal expired after its grace period (approved) or voting period (active);
+// permissionless.
 func NewExpireInstruction(accounts ExpireAccounts) *solana.GenericInstruction {
 	dst := make([]byte, 0, 8)
 	dst = append(dst, 0xf3, 0x53, 0xcd, 0x3a, 0x39, 0xc9, 0xf7, 0x92)
@@ -306,7 +307,7 @@ type InitializeGovernanceAccounts struct {
 //
 // Creates a governance: members, threshold, rollback threshold, timelocks, spill account.
 func NewInitializeGovernanceInstruction(args InitializeGovernanceArgs, accounts InitializeGovernanceAccounts) *solana.GenericInstruction {
-	dst := make([]byte, 0, 49)
+	dst := make([]byte, 0, 50)
 	dst = append(dst, 0xab, 0x57, 0x65, 0xed, 0x1b, 0x6b, 0xc9, 0x39)
 	dst = args.AppendBorsh(dst)
 	return solana.NewInstruction(ProgramID, solana.AccountMetaSlice{
@@ -538,6 +539,51 @@ func NewRegisterProgramInstruction(accounts RegisterProgramAccounts) *solana.Gen
 	}, dst)
 }
 
+// RejectAccounts are the accounts of reject the caller chooses; the
+// builder adds fixed addresses, the event authority and the program.
+type RejectAccounts struct {
+	// Member is the account member (signer).
+	Member solana.PublicKey
+	// Governance is the account governance.
+	Governance solana.PublicKey
+	// Proposal is the account proposal (writable).
+	Proposal solana.PublicKey
+	// Buffer is the account buffer (writable; optional: nil passes the program ID in its place).
+	Buffer *solana.PublicKey
+	// BufferLock is the account buffer_lock (writable; optional: nil passes the program ID in its place).
+	BufferLock *solana.PublicKey
+	// Spill is the account spill (writable; optional: nil passes the program ID in its place).
+	Spill *solana.PublicKey
+	// Proposer is the account proposer (writable; optional: nil passes the program ID in its place).
+	Proposer *solana.PublicKey
+	// UpgradeAuthority is the account upgrade_authority (optional: nil passes the program ID in its place).
+	UpgradeAuthority *solana.PublicKey
+	// BpfLoaderUpgradeable is the account bpf_loader_upgradeable (optional: nil passes the program ID in its place; always BPFLoaderUpgradeab1e11111111111111111111111).
+	BpfLoaderUpgradeable *solana.PublicKey
+}
+
+// NewRejectInstruction builds the instruction reject.
+//
+// Votes against a proposal; once approval is impossible (rejections > members − threshold)
+// it is `Rejected` and its buffer closed.
+func NewRejectInstruction(accounts RejectAccounts) *solana.GenericInstruction {
+	dst := make([]byte, 0, 8)
+	dst = append(dst, 0x87, 0x07, 0x3f, 0x55, 0x83, 0x72, 0x6f, 0xe0)
+	return solana.NewInstruction(ProgramID, solana.AccountMetaSlice{
+		{PublicKey: accounts.Member, IsSigner: true},
+		{PublicKey: accounts.Governance},
+		{PublicKey: accounts.Proposal, IsWritable: true},
+		optionalMeta(accounts.Buffer, true, false),
+		optionalMeta(accounts.BufferLock, true, false),
+		optionalMeta(accounts.Spill, true, false),
+		optionalMeta(accounts.Proposer, true, false),
+		optionalMeta(accounts.UpgradeAuthority, false, false),
+		optionalMeta(accounts.BpfLoaderUpgradeable, false, false),
+		{PublicKey: EventAuthority}, // event_authority
+		{PublicKey: ProgramID},      // program
+	}, dst)
+}
+
 // RevokeApprovalAccounts are the accounts of revoke_approval the caller chooses; the
 // builder adds fixed addresses, the event authority and the program.
 type RevokeApprovalAccounts struct {
@@ -589,6 +635,7 @@ const (
 	ixDiscProposeRollback      = 0x4c4814fcf8976951
 	ixDiscProposeUpgrade       = 0x06f4c7bf15e4124d
 	ixDiscRegisterProgram      = 0x8370e4c805a60968
+	ixDiscReject               = 0xe06f7283553f0787
 	ixDiscRevokeApproval       = 0x3514cab66cb8332c
 )
 
@@ -627,6 +674,8 @@ func InstructionName(data []byte) (string, bool) {
 		return "propose_upgrade", true
 	case ixDiscRegisterProgram:
 		return "register_program", true
+	case ixDiscReject:
+		return "reject", true
 	case ixDiscRevokeApproval:
 		return "revoke_approval", true
 	}

@@ -42,6 +42,11 @@ const DefaultRollbackTimelockSeconds int64 = 3600
 // Default timelock between the M-th approval and execution: 48 hours.
 const DefaultTimelockSeconds int64 = 172800
 
+// DefaultVotingPeriodSeconds is the constant DEFAULT_VOTING_PERIOD_SECONDS.
+//
+// Default voting period: an active proposal not approved within 14 days of its creation expires.
+const DefaultVotingPeriodSeconds int64 = 1209600
+
 // EventSchemaVersion is the constant EVENT_SCHEMA_VERSION.
 //
 // Version of every event's layout; bumped when a field is added.

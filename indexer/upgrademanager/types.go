@@ -40,7 +40,7 @@ func (v *ApprovalRevoked) UnmarshalBorsh(b []byte) (int, error) {
 		v.Member = solana.PublicKey(s[65 : 65+32])
 		v.Approvals = s[97]
 		v.Threshold = s[98]
-		if s[99] >= 5 {
+		if s[99] >= 6 {
 			return n + 99, idlcodec.InvalidTagError("ApprovalRevoked.status", n+99, s[99])
 		}
 		v.Status = ProposalStatus(s[99])
@@ -203,6 +203,8 @@ type ConfigChange struct {
 	ExtendMigration ConfigChangeExtendMigration
 	// CancelMigration is set when Kind is ConfigChangeKindCancelMigration.
 	CancelMigration ConfigChangeCancelMigration
+	// SetVotingPeriod is set when Kind is ConfigChangeKindSetVotingPeriod.
+	SetVotingPeriod ConfigChangeSetVotingPeriod
 }
 
 // ConfigChangeKind names a variant of ConfigChange.
@@ -221,6 +223,7 @@ const (
 	ConfigChangeKindRevokeRelease        ConfigChangeKind = 8
 	ConfigChangeKindExtendMigration      ConfigChangeKind = 9
 	ConfigChangeKindCancelMigration      ConfigChangeKind = 10
+	ConfigChangeKindSetVotingPeriod      ConfigChangeKind = 11
 )
 
 // String returns the variant's IDL name.
@@ -248,6 +251,8 @@ func (k ConfigChangeKind) String() string {
 		return "ExtendMigration"
 	case ConfigChangeKindCancelMigration:
 		return "CancelMigration"
+	case ConfigChangeKindSetVotingPeriod:
+		return "SetVotingPeriod"
 	}
 	return "ConfigChangeKind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -326,6 +331,12 @@ func (v *ConfigChange) UnmarshalBorsh(b []byte) (int, error) {
 			return 1, idlcodec.Shift(err, 1)
 		}
 		return 1 + m, nil
+	case ConfigChangeKindSetVotingPeriod:
+		m, err := v.SetVotingPeriod.UnmarshalBorsh(b[1:])
+		if err != nil {
+			return 1, idlcodec.Shift(err, 1)
+		}
+		return 1 + m, nil
 	}
 	return 0, idlcodec.InvalidTagError("ConfigChange", 0, b[0])
 }
@@ -356,6 +367,8 @@ func (v *ConfigChange) AppendBorsh(dst []byte) []byte {
 		dst = v.ExtendMigration.AppendBorsh(dst)
 	case ConfigChangeKindCancelMigration:
 		dst = v.CancelMigration.AppendBorsh(dst)
+	case ConfigChangeKindSetVotingPeriod:
+		dst = v.SetVotingPeriod.AppendBorsh(dst)
 	}
 	return dst
 }
@@ -407,6 +420,10 @@ func (v *ConfigChange) AppendJSON(dst []byte) []byte {
 	case ConfigChangeKindCancelMigration:
 		dst = append(dst, "{\"CancelMigration\":"...)
 		dst = v.CancelMigration.AppendJSON(dst)
+		return append(dst, '}')
+	case ConfigChangeKindSetVotingPeriod:
+		dst = append(dst, "{\"SetVotingPeriod\":"...)
+		dst = v.SetVotingPeriod.AppendJSON(dst)
 		return append(dst, '}')
 	}
 	return idlcodec.AppendJSONString(dst, v.Kind.String())
@@ -825,6 +842,42 @@ func (v *ConfigChangeCancelMigration) AppendJSON(dst []byte) []byte {
 // MarshalJSON renders v as AppendJSON does.
 func (v *ConfigChangeCancelMigration) MarshalJSON() ([]byte, error) { return v.AppendJSON(nil), nil }
 
+// ConfigChangeSetVotingPeriod holds the fields of the variant ConfigChange::SetVotingPeriod.
+type ConfigChangeSetVotingPeriod struct {
+	Seconds int64
+}
+
+// UnmarshalBorsh decodes v from the start of b and returns how many bytes it read.
+func (v *ConfigChangeSetVotingPeriod) UnmarshalBorsh(b []byte) (int, error) {
+	n := 0
+	if len(b)-n < 8 {
+		return n, idlcodec.ShortError("ConfigChange::SetVotingPeriod.seconds", n, 8, len(b)-n)
+	}
+	{
+		s := b[n : n+8]
+		v.Seconds = int64(binary.LittleEndian.Uint64(s[0:8]))
+	}
+	n += 8
+	return n, nil
+}
+
+// AppendBorsh appends v's borsh encoding to dst.
+func (v *ConfigChangeSetVotingPeriod) AppendBorsh(dst []byte) []byte {
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(v.Seconds))
+	return dst
+}
+
+// AppendJSON appends v as JSON: fields keyed by their IDL names, pubkeys in
+// base58, byte arrays in hex, 128-bit integers as decimal strings.
+func (v *ConfigChangeSetVotingPeriod) AppendJSON(dst []byte) []byte {
+	dst = append(dst, "{\"seconds\":"...)
+	dst = idlcodec.AppendJSONInt(dst, v.Seconds)
+	return append(dst, '}')
+}
+
+// MarshalJSON renders v as AppendJSON does.
+func (v *ConfigChangeSetVotingPeriod) MarshalJSON() ([]byte, error) { return v.AppendJSON(nil), nil }
+
 // ConfigChanged is the event ConfigChanged of upgrade_manager.
 type ConfigChanged struct {
 	SchemaVersion           uint8
@@ -840,6 +893,7 @@ type ConfigChanged struct {
 	GracePeriodSeconds      int64
 	Spill                   solana.PublicKey
 	MemberSetSeqno          uint64
+	VotingPeriodSeconds     int64
 	Timestamp               int64
 	Slot                    uint64
 }
@@ -885,11 +939,11 @@ func (v *ConfigChanged) UnmarshalBorsh(b []byte) (int, error) {
 		}
 		n += l0 * 32
 	}
-	if len(b)-n < 82 {
-		return n, idlcodec.ShortError("ConfigChanged.threshold", n, 82, len(b)-n)
+	if len(b)-n < 90 {
+		return n, idlcodec.ShortError("ConfigChanged.threshold", n, 90, len(b)-n)
 	}
 	{
-		s := b[n : n+82]
+		s := b[n : n+90]
 		v.Threshold = s[0]
 		v.RollbackThreshold = s[1]
 		v.TimelockSeconds = int64(binary.LittleEndian.Uint64(s[2 : 2+8]))
@@ -897,10 +951,11 @@ func (v *ConfigChanged) UnmarshalBorsh(b []byte) (int, error) {
 		v.GracePeriodSeconds = int64(binary.LittleEndian.Uint64(s[18 : 18+8]))
 		v.Spill = solana.PublicKey(s[26 : 26+32])
 		v.MemberSetSeqno = binary.LittleEndian.Uint64(s[58 : 58+8])
-		v.Timestamp = int64(binary.LittleEndian.Uint64(s[66 : 66+8]))
-		v.Slot = binary.LittleEndian.Uint64(s[74 : 74+8])
+		v.VotingPeriodSeconds = int64(binary.LittleEndian.Uint64(s[66 : 66+8]))
+		v.Timestamp = int64(binary.LittleEndian.Uint64(s[74 : 74+8]))
+		v.Slot = binary.LittleEndian.Uint64(s[82 : 82+8])
 	}
-	n += 82
+	n += 90
 	return n, nil
 }
 
@@ -922,6 +977,7 @@ func (v *ConfigChanged) AppendBorsh(dst []byte) []byte {
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(v.GracePeriodSeconds))
 	dst = append(dst, v.Spill[:]...)
 	dst = binary.LittleEndian.AppendUint64(dst, v.MemberSetSeqno)
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(v.VotingPeriodSeconds))
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(v.Timestamp))
 	dst = binary.LittleEndian.AppendUint64(dst, v.Slot)
 	return dst
@@ -963,6 +1019,8 @@ func (v *ConfigChanged) AppendJSON(dst []byte) []byte {
 	dst = idlcodec.AppendJSONBase58(dst, v.Spill[:])
 	dst = append(dst, ",\"member_set_seqno\":"...)
 	dst = idlcodec.AppendJSONUint(dst, v.MemberSetSeqno)
+	dst = append(dst, ",\"voting_period_seconds\":"...)
+	dst = idlcodec.AppendJSONInt(dst, v.VotingPeriodSeconds)
 	dst = append(dst, ",\"timestamp\":"...)
 	dst = idlcodec.AppendJSONInt(dst, v.Timestamp)
 	dst = append(dst, ",\"slot\":"...)
@@ -1001,8 +1059,11 @@ type Governance struct {
 	MemberSetSeqno uint64
 	// Proposals created so far; the next proposal's index.
 	ProposalCount uint64
+	// Seconds after its creation an active proposal may gather approvals; then it expires.
+	// 0 in governances created before voting periods existed: their proposals wait forever.
+	VotingPeriodSeconds int64
 	// Room for the next layout.
-	Reserved [64]byte
+	Reserved [56]byte
 }
 
 // UnmarshalBorsh decodes v from the start of b and returns how many bytes it read.
@@ -1044,7 +1105,8 @@ func (v *Governance) UnmarshalBorsh(b []byte) (int, error) {
 		v.Spill = solana.PublicKey(s[26 : 26+32])
 		v.MemberSetSeqno = binary.LittleEndian.Uint64(s[58 : 58+8])
 		v.ProposalCount = binary.LittleEndian.Uint64(s[66 : 66+8])
-		v.Reserved = [64]byte(s[74 : 74+64])
+		v.VotingPeriodSeconds = int64(binary.LittleEndian.Uint64(s[74 : 74+8]))
+		v.Reserved = [56]byte(s[82 : 82+56])
 	}
 	n += 138
 	return n, nil
@@ -1067,6 +1129,7 @@ func (v *Governance) AppendBorsh(dst []byte) []byte {
 	dst = append(dst, v.Spill[:]...)
 	dst = binary.LittleEndian.AppendUint64(dst, v.MemberSetSeqno)
 	dst = binary.LittleEndian.AppendUint64(dst, v.ProposalCount)
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(v.VotingPeriodSeconds))
 	dst = append(dst, v.Reserved[:]...)
 	return dst
 }
@@ -1105,6 +1168,8 @@ func (v *Governance) AppendJSON(dst []byte) []byte {
 	dst = idlcodec.AppendJSONUint(dst, v.MemberSetSeqno)
 	dst = append(dst, ",\"proposal_count\":"...)
 	dst = idlcodec.AppendJSONUint(dst, v.ProposalCount)
+	dst = append(dst, ",\"voting_period_seconds\":"...)
+	dst = idlcodec.AppendJSONInt(dst, v.VotingPeriodSeconds)
 	dst = append(dst, ",\"reserved\":"...)
 	dst = idlcodec.AppendJSONHex(dst, v.Reserved[:])
 	return append(dst, '}')
@@ -1127,6 +1192,7 @@ type GovernanceInitialized struct {
 	GracePeriodSeconds      int64
 	Spill                   solana.PublicKey
 	MemberSetSeqno          uint64
+	VotingPeriodSeconds     int64
 	Timestamp               int64
 	Slot                    uint64
 }
@@ -1158,11 +1224,11 @@ func (v *GovernanceInitialized) UnmarshalBorsh(b []byte) (int, error) {
 		}
 		n += l0 * 32
 	}
-	if len(b)-n < 82 {
-		return n, idlcodec.ShortError("GovernanceInitialized.threshold", n, 82, len(b)-n)
+	if len(b)-n < 90 {
+		return n, idlcodec.ShortError("GovernanceInitialized.threshold", n, 90, len(b)-n)
 	}
 	{
-		s := b[n : n+82]
+		s := b[n : n+90]
 		v.Threshold = s[0]
 		v.RollbackThreshold = s[1]
 		v.TimelockSeconds = int64(binary.LittleEndian.Uint64(s[2 : 2+8]))
@@ -1170,10 +1236,11 @@ func (v *GovernanceInitialized) UnmarshalBorsh(b []byte) (int, error) {
 		v.GracePeriodSeconds = int64(binary.LittleEndian.Uint64(s[18 : 18+8]))
 		v.Spill = solana.PublicKey(s[26 : 26+32])
 		v.MemberSetSeqno = binary.LittleEndian.Uint64(s[58 : 58+8])
-		v.Timestamp = int64(binary.LittleEndian.Uint64(s[66 : 66+8]))
-		v.Slot = binary.LittleEndian.Uint64(s[74 : 74+8])
+		v.VotingPeriodSeconds = int64(binary.LittleEndian.Uint64(s[66 : 66+8]))
+		v.Timestamp = int64(binary.LittleEndian.Uint64(s[74 : 74+8]))
+		v.Slot = binary.LittleEndian.Uint64(s[82 : 82+8])
 	}
-	n += 82
+	n += 90
 	return n, nil
 }
 
@@ -1194,6 +1261,7 @@ func (v *GovernanceInitialized) AppendBorsh(dst []byte) []byte {
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(v.GracePeriodSeconds))
 	dst = append(dst, v.Spill[:]...)
 	dst = binary.LittleEndian.AppendUint64(dst, v.MemberSetSeqno)
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(v.VotingPeriodSeconds))
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(v.Timestamp))
 	dst = binary.LittleEndian.AppendUint64(dst, v.Slot)
 	return dst
@@ -1233,6 +1301,8 @@ func (v *GovernanceInitialized) AppendJSON(dst []byte) []byte {
 	dst = idlcodec.AppendJSONBase58(dst, v.Spill[:])
 	dst = append(dst, ",\"member_set_seqno\":"...)
 	dst = idlcodec.AppendJSONUint(dst, v.MemberSetSeqno)
+	dst = append(dst, ",\"voting_period_seconds\":"...)
+	dst = idlcodec.AppendJSONInt(dst, v.VotingPeriodSeconds)
 	dst = append(dst, ",\"timestamp\":"...)
 	dst = idlcodec.AppendJSONInt(dst, v.Timestamp)
 	dst = append(dst, ",\"slot\":"...)
@@ -1254,6 +1324,8 @@ type InitializeGovernanceArgs struct {
 	RollbackTimelockSeconds *int64
 	GracePeriodSeconds      *int64
 	Spill                   solana.PublicKey
+	// Seconds an active proposal may gather approvals; `None` takes the default (14 days).
+	VotingPeriodSeconds *int64
 }
 
 // UnmarshalBorsh decodes v from the start of b and returns how many bytes it read.
@@ -1349,6 +1421,26 @@ func (v *InitializeGovernanceArgs) UnmarshalBorsh(b []byte) (int, error) {
 		v.Spill = solana.PublicKey(s[0:32])
 	}
 	n += 32
+	{
+		var some0 bool
+		if some0, n, err = idlcodec.ReadOption(b, n, "InitializeGovernanceArgs.voting_period_seconds"); err != nil {
+			return n, err
+		}
+		if some0 {
+			p0 := new(int64)
+			if len(b)-n < 8 {
+				return n, idlcodec.ShortError("InitializeGovernanceArgs.voting_period_seconds", n, 8, len(b)-n)
+			}
+			{
+				s := b[n : n+8]
+				(*p0) = int64(binary.LittleEndian.Uint64(s[0:8]))
+			}
+			n += 8
+			v.VotingPeriodSeconds = p0
+		} else {
+			v.VotingPeriodSeconds = nil
+		}
+	}
 	return n, nil
 }
 
@@ -1379,6 +1471,12 @@ func (v *InitializeGovernanceArgs) AppendBorsh(dst []byte) []byte {
 		dst = binary.LittleEndian.AppendUint64(dst, uint64((*v.GracePeriodSeconds)))
 	}
 	dst = append(dst, v.Spill[:]...)
+	if v.VotingPeriodSeconds == nil {
+		dst = append(dst, 0)
+	} else {
+		dst = append(dst, 1)
+		dst = binary.LittleEndian.AppendUint64(dst, uint64((*v.VotingPeriodSeconds)))
+	}
 	return dst
 }
 
@@ -1418,6 +1516,12 @@ func (v *InitializeGovernanceArgs) AppendJSON(dst []byte) []byte {
 	}
 	dst = append(dst, ",\"spill\":"...)
 	dst = idlcodec.AppendJSONBase58(dst, v.Spill[:])
+	dst = append(dst, ",\"voting_period_seconds\":"...)
+	if v.VotingPeriodSeconds == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = idlcodec.AppendJSONInt(dst, (*v.VotingPeriodSeconds))
+	}
 	return append(dst, '}')
 }
 
@@ -2425,7 +2529,9 @@ type Proposal struct {
 	Eta          int64
 	ExecutedAt   int64
 	ExecutedSlot uint64
-	Reserved     [32]byte
+	// Bitmap over member slots of rejections given under `member_set_seqno`.
+	Rejections uint32
+	Reserved   [28]byte
 }
 
 // UnmarshalBorsh decodes v from the start of b and returns how many bytes it read.
@@ -2503,7 +2609,7 @@ func (v *Proposal) UnmarshalBorsh(b []byte) (int, error) {
 		v.Approvals = binary.LittleEndian.Uint32(s[64 : 64+4])
 		v.CancelVotes = binary.LittleEndian.Uint32(s[68 : 68+4])
 		v.MemberSetSeqno = binary.LittleEndian.Uint64(s[72 : 72+8])
-		if s[80] >= 5 {
+		if s[80] >= 6 {
 			return n + 80, idlcodec.InvalidTagError("Proposal.status", n+80, s[80])
 		}
 		v.Status = ProposalStatus(s[80])
@@ -2514,7 +2620,8 @@ func (v *Proposal) UnmarshalBorsh(b []byte) (int, error) {
 		v.Eta = int64(binary.LittleEndian.Uint64(s[113 : 113+8]))
 		v.ExecutedAt = int64(binary.LittleEndian.Uint64(s[121 : 121+8]))
 		v.ExecutedSlot = binary.LittleEndian.Uint64(s[129 : 129+8])
-		v.Reserved = [32]byte(s[137 : 137+32])
+		v.Rejections = binary.LittleEndian.Uint32(s[137 : 137+4])
+		v.Reserved = [28]byte(s[141 : 141+28])
 	}
 	n += 169
 	return n, nil
@@ -2558,6 +2665,7 @@ func (v *Proposal) AppendBorsh(dst []byte) []byte {
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(v.Eta))
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(v.ExecutedAt))
 	dst = binary.LittleEndian.AppendUint64(dst, v.ExecutedSlot)
+	dst = binary.LittleEndian.AppendUint32(dst, v.Rejections)
 	dst = append(dst, v.Reserved[:]...)
 	return dst
 }
@@ -2625,6 +2733,8 @@ func (v *Proposal) AppendJSON(dst []byte) []byte {
 	dst = idlcodec.AppendJSONInt(dst, v.ExecutedAt)
 	dst = append(dst, ",\"executed_slot\":"...)
 	dst = idlcodec.AppendJSONUint(dst, v.ExecutedSlot)
+	dst = append(dst, ",\"rejections\":"...)
+	dst = idlcodec.AppendJSONUint(dst, uint64(v.Rejections))
 	dst = append(dst, ",\"reserved\":"...)
 	dst = idlcodec.AppendJSONHex(dst, v.Reserved[:])
 	return append(dst, '}')
@@ -2669,7 +2779,7 @@ func (v *ProposalApproved) UnmarshalBorsh(b []byte) (int, error) {
 			return n + 99, idlcodec.InvalidError("ProposalApproved.stale_reset", n+99, "bool byte is not 0 or 1")
 		}
 		v.StaleReset = s[99] == 1
-		if s[100] >= 5 {
+		if s[100] >= 6 {
 			return n + 100, idlcodec.InvalidTagError("ProposalApproved.status", n+100, s[100])
 		}
 		v.Status = ProposalStatus(s[100])
@@ -3220,6 +3330,7 @@ const (
 	ProposalStatusExecuted  ProposalStatus = 2
 	ProposalStatusCancelled ProposalStatus = 3
 	ProposalStatusExpired   ProposalStatus = 4
+	ProposalStatusRejected  ProposalStatus = 5
 )
 
 // String returns the variant's IDL name.
@@ -3235,6 +3346,8 @@ func (v ProposalStatus) String() string {
 		return "Cancelled"
 	case ProposalStatusExpired:
 		return "Expired"
+	case ProposalStatusRejected:
+		return "Rejected"
 	}
 	return "ProposalStatus(" + strconv.Itoa(int(v)) + ")"
 }
@@ -3244,7 +3357,7 @@ func (v *ProposalStatus) UnmarshalBorsh(b []byte) (int, error) {
 	if len(b) < 1 {
 		return 0, idlcodec.ShortError("ProposalStatus", 0, 1, 0)
 	}
-	if b[0] >= 5 {
+	if b[0] >= 6 {
 		return 0, idlcodec.InvalidTagError("ProposalStatus", 0, b[0])
 	}
 	*v = ProposalStatus(b[0])
@@ -3261,6 +3374,100 @@ func (v ProposalStatus) AppendJSON(dst []byte) []byte {
 
 // MarshalJSON renders v as AppendJSON does.
 func (v ProposalStatus) MarshalJSON() ([]byte, error) { return v.AppendJSON(nil), nil }
+
+// RejectVoted is the event RejectVoted of upgrade_manager.
+type RejectVoted struct {
+	SchemaVersion uint8
+	Governance    solana.PublicKey
+	Proposal      solana.PublicKey
+	Member        solana.PublicKey
+	Rejections    uint8
+	// More rejections than this make the proposal `Rejected` (members − threshold).
+	Cutoff uint8
+	Status ProposalStatus
+	// The proposal's buffer was closed (it was rejected and held one).
+	BufferClosed   bool
+	MemberSetSeqno uint64
+	Timestamp      int64
+	Slot           uint64
+}
+
+// UnmarshalBorsh decodes v from the start of b and returns how many bytes it read.
+func (v *RejectVoted) UnmarshalBorsh(b []byte) (int, error) {
+	n := 0
+	if len(b)-n < 125 {
+		return n, idlcodec.ShortError("RejectVoted.schema_version", n, 125, len(b)-n)
+	}
+	{
+		s := b[n : n+125]
+		v.SchemaVersion = s[0]
+		v.Governance = solana.PublicKey(s[1 : 1+32])
+		v.Proposal = solana.PublicKey(s[33 : 33+32])
+		v.Member = solana.PublicKey(s[65 : 65+32])
+		v.Rejections = s[97]
+		v.Cutoff = s[98]
+		if s[99] >= 6 {
+			return n + 99, idlcodec.InvalidTagError("RejectVoted.status", n+99, s[99])
+		}
+		v.Status = ProposalStatus(s[99])
+		if s[100] > 1 {
+			return n + 100, idlcodec.InvalidError("RejectVoted.buffer_closed", n+100, "bool byte is not 0 or 1")
+		}
+		v.BufferClosed = s[100] == 1
+		v.MemberSetSeqno = binary.LittleEndian.Uint64(s[101 : 101+8])
+		v.Timestamp = int64(binary.LittleEndian.Uint64(s[109 : 109+8]))
+		v.Slot = binary.LittleEndian.Uint64(s[117 : 117+8])
+	}
+	n += 125
+	return n, nil
+}
+
+// AppendBorsh appends v's borsh encoding to dst.
+func (v *RejectVoted) AppendBorsh(dst []byte) []byte {
+	dst = append(dst, v.SchemaVersion)
+	dst = append(dst, v.Governance[:]...)
+	dst = append(dst, v.Proposal[:]...)
+	dst = append(dst, v.Member[:]...)
+	dst = append(dst, v.Rejections)
+	dst = append(dst, v.Cutoff)
+	dst = v.Status.AppendBorsh(dst)
+	dst = idlcodec.AppendBool(dst, v.BufferClosed)
+	dst = binary.LittleEndian.AppendUint64(dst, v.MemberSetSeqno)
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(v.Timestamp))
+	dst = binary.LittleEndian.AppendUint64(dst, v.Slot)
+	return dst
+}
+
+// AppendJSON appends v as JSON: fields keyed by their IDL names, pubkeys in
+// base58, byte arrays in hex, 128-bit integers as decimal strings.
+func (v *RejectVoted) AppendJSON(dst []byte) []byte {
+	dst = append(dst, "{\"schema_version\":"...)
+	dst = idlcodec.AppendJSONUint(dst, uint64(v.SchemaVersion))
+	dst = append(dst, ",\"governance\":"...)
+	dst = idlcodec.AppendJSONBase58(dst, v.Governance[:])
+	dst = append(dst, ",\"proposal\":"...)
+	dst = idlcodec.AppendJSONBase58(dst, v.Proposal[:])
+	dst = append(dst, ",\"member\":"...)
+	dst = idlcodec.AppendJSONBase58(dst, v.Member[:])
+	dst = append(dst, ",\"rejections\":"...)
+	dst = idlcodec.AppendJSONUint(dst, uint64(v.Rejections))
+	dst = append(dst, ",\"cutoff\":"...)
+	dst = idlcodec.AppendJSONUint(dst, uint64(v.Cutoff))
+	dst = append(dst, ",\"status\":"...)
+	dst = v.Status.AppendJSON(dst)
+	dst = append(dst, ",\"buffer_closed\":"...)
+	dst = idlcodec.AppendJSONBool(dst, v.BufferClosed)
+	dst = append(dst, ",\"member_set_seqno\":"...)
+	dst = idlcodec.AppendJSONUint(dst, v.MemberSetSeqno)
+	dst = append(dst, ",\"timestamp\":"...)
+	dst = idlcodec.AppendJSONInt(dst, v.Timestamp)
+	dst = append(dst, ",\"slot\":"...)
+	dst = idlcodec.AppendJSONUint(dst, v.Slot)
+	return append(dst, '}')
+}
+
+// MarshalJSON renders v as AppendJSON does.
+func (v *RejectVoted) MarshalJSON() ([]byte, error) { return v.AppendJSON(nil), nil }
 
 // Release is the type Release of upgrade_manager.
 //

@@ -29,6 +29,7 @@ fn governance_ix(
             timelock_seconds: Some(172_800),
             rollback_timelock_seconds: None,
             grace_period_seconds: None,
+            voting_period_seconds: None,
             spill: payer.pubkey(),
         },
     )

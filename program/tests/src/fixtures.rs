@@ -214,6 +214,7 @@ impl Fixture {
                     timelock_seconds: None,
                     rollback_timelock_seconds: None,
                     grace_period_seconds: None,
+                    voting_period_seconds: None,
                     spill,
                 },
             )],

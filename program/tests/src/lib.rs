@@ -599,6 +599,34 @@ pub mod build {
         )
     }
 
+    /// `buffer` is `Some((buffer, proposer, target))` when the proposal holds a buffer; its rent
+    /// goes to `spill` if this rejection ends the proposal.
+    pub fn reject(
+        member: &Pubkey,
+        governance: &Pubkey,
+        proposal: &Pubkey,
+        buffer: Option<(Pubkey, Pubkey, Pubkey)>,
+        spill: &Pubkey,
+    ) -> Instruction {
+        let (event_authority, program) = ev();
+        manager_ix(
+            ax::Reject {
+                member: *member,
+                governance: *governance,
+                proposal: *proposal,
+                buffer: buffer.map(|b| b.0),
+                buffer_lock: buffer.map(|b| pda::buffer_lock(&b.0)),
+                spill: buffer.map(|_| *spill),
+                proposer: buffer.map(|b| b.1),
+                upgrade_authority: buffer.map(|b| pda::upgrade_authority(&b.2)),
+                bpf_loader_upgradeable: buffer.map(|_| LOADER_ID),
+                event_authority,
+                program,
+            },
+            ix::Reject {},
+        )
+    }
+
     pub fn expire(
         signer: &Pubkey,
         governance: &Pubkey,

@@ -188,6 +188,7 @@ async fn rollback_path_has_floors() {
         timelock_seconds: None,
         rollback_timelock_seconds: rollback_timelock,
         grace_period_seconds: None,
+        voting_period_seconds: None,
         spill: Pubkey::new_unique(),
     };
     let cases = [

@@ -22,6 +22,7 @@ async fn initialize_rejects_bad_member_sets() {
         timelock_seconds: timelock,
         rollback_timelock_seconds: None,
         grace_period_seconds: None,
+        voting_period_seconds: None,
         spill: Pubkey::new_unique(),
     };
     let cases = [
@@ -59,6 +60,7 @@ async fn register_requires_the_current_authority() {
                 timelock_seconds: None,
                 rollback_timelock_seconds: None,
                 grace_period_seconds: None,
+                voting_period_seconds: None,
                 spill: payer,
             },
         )],
@@ -507,6 +509,7 @@ async fn proposals_check_their_accounts_and_arguments() {
                 timelock_seconds: None,
                 rollback_timelock_seconds: None,
                 grace_period_seconds: None,
+                voting_period_seconds: None,
                 spill: payer,
             },
         )],
@@ -672,6 +675,94 @@ async fn migrate_batch_checks_the_spec_against_each_account() {
         )],
         &[],
         code(E::Overflow),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn active_proposals_expire_after_the_voting_period() {
+    let mut f = Fixture::new().await;
+    let buffer = f.buffer(&elf_small(), true).await;
+    let p = f.propose(1, &buffer).await;
+    f.approve(&[1], &p).await;
+    let target = f.h.target;
+    let payer = f.payer();
+    let ix = build::expire(&payer, &f.gov, &p, Some((buffer, f.m[1], target)), &f.spill);
+    f.h.advance_time(14 * DAY - 1).await;
+    f.h.fails_with(std::slice::from_ref(&ix), &[], code(E::ProposalNotExpired))
+        .await;
+    f.h.advance_time(1).await;
+    // Past the voting period nobody can approve it any more...
+    f.h.fails_with(
+        &[build::approve(&f.m[2], &f.gov, &p)],
+        &[&f.members[2]],
+        code(E::ProposalExpired),
+    )
+    .await;
+    // ...and anyone may expire it, which closes its buffer and lock.
+    let spill_before = f.h.account(&f.spill).await.map_or(0, |a| a.lamports);
+    f.h.ok(&[ix], &[]).await;
+    let pr: Proposal = f.h.anchor_account(&p).await;
+    assert_eq!(pr.status, ProposalStatus::Expired);
+    assert!(f.h.account(&buffer).await.is_none());
+    assert!(f.h.account(&pda::buffer_lock(&buffer)).await.is_none());
+    assert!(f.h.account(&f.spill).await.unwrap().lamports > spill_before);
+    // An ended proposal expires no more.
+    let ix = build::expire(&payer, &f.gov, &p, Some((buffer, f.m[1], target)), &f.spill);
+    f.h.fails_with(&[ix], &[], code(E::ProposalNotOpen)).await;
+}
+
+#[tokio::test]
+async fn rejections_past_the_cutoff_reject_a_proposal() {
+    let mut f = Fixture::new().await;
+    let buffer = f.buffer(&elf_small(), true).await;
+    let p = f.propose(0, &buffer).await;
+    let target = f.h.target;
+    let accounts = Some((buffer, f.m[0], target));
+    f.approve(&[0], &p).await;
+    // A member who approved cannot also reject; one who rejected cannot approve or reject again.
+    f.h.fails_with(
+        &[build::reject(&f.m[0], &f.gov, &p, accounts, &f.spill)],
+        &[&f.members[0]],
+        code(E::AlreadyApproved),
+    )
+    .await;
+    // 3 of 5: approval is impossible once 3 reject (more than 5 - 3).
+    for i in [3, 4] {
+        f.h.ok(
+            &[build::reject(&f.m[i], &f.gov, &p, accounts, &f.spill)],
+            &[&f.members[i]],
+        )
+        .await;
+    }
+    f.h.fails_with(
+        &[build::reject(&f.m[4], &f.gov, &p, accounts, &f.spill)],
+        &[&f.members[4]],
+        code(E::AlreadyRejected),
+    )
+    .await;
+    f.h.fails_with(
+        &[build::approve(&f.m[3], &f.gov, &p)],
+        &[&f.members[3]],
+        code(E::AlreadyRejected),
+    )
+    .await;
+    let pr: Proposal = f.h.anchor_account(&p).await;
+    assert_eq!(pr.status, ProposalStatus::Active);
+    f.h.ok(
+        &[build::reject(&f.m[2], &f.gov, &p, accounts, &f.spill)],
+        &[&f.members[2]],
+    )
+    .await;
+    let pr: Proposal = f.h.anchor_account(&p).await;
+    assert_eq!(pr.status, ProposalStatus::Rejected);
+    assert!(f.h.account(&buffer).await.is_none(), "buffer closed");
+    // The buffer is free again: a rejected proposal holds no lock.
+    assert!(f.h.account(&pda::buffer_lock(&buffer)).await.is_none());
+    f.h.fails_with(
+        &[build::reject(&f.m[1], &f.gov, &p, accounts, &f.spill)],
+        &[&f.members[1]],
+        code(E::ProposalNotOpen),
     )
     .await;
 }

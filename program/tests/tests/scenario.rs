@@ -46,6 +46,7 @@ async fn scenario() {
                 timelock_seconds: None,
                 rollback_timelock_seconds: None,
                 grace_period_seconds: None,
+                voting_period_seconds: None,
                 spill,
             },
         )],
@@ -344,14 +345,36 @@ async fn scenario() {
     )
     .await;
 
-    // 11. v2 turns out to be vulnerable: the governance revokes it from the release history,
-    // so no rollback can return to it.
+    // 11. A proposal most members oppose: rejections past members - threshold reject it.
     let p7 = pda::proposal(&gov, 7);
     h.ok(
         &[build::propose_config_change(
             &m[0],
             &gov,
             7,
+            ConfigChange::SetVotingPeriod { seconds: 7 * DAY },
+        )],
+        &[&members[0]],
+    )
+    .await;
+    for i in [2, 3, 4, 5] {
+        h.ok(
+            &[build::reject(&m[i], &gov, &p7, None, &spill)],
+            &[&members[i]],
+        )
+        .await;
+    }
+    let p: Proposal = h.anchor_account(&p7).await;
+    assert_eq!(p.status, ProposalStatus::Rejected);
+
+    // 12. v2 turns out to be vulnerable: the governance revokes it from the release history,
+    // so no rollback can return to it.
+    let p8 = pda::proposal(&gov, 8);
+    h.ok(
+        &[build::propose_config_change(
+            &m[0],
+            &gov,
+            8,
             ConfigChange::RevokeRelease {
                 program: target,
                 hash: elf_hash(&v2),
@@ -361,7 +384,7 @@ async fn scenario() {
     )
     .await;
     for i in [0, 1, 2] {
-        h.ok(&[build::approve(&m[i], &gov, &p7)], &[&members[i]])
+        h.ok(&[build::approve(&m[i], &gov, &p8)], &[&members[i]])
             .await;
     }
     h.advance_time(48 * HOUR).await;
@@ -369,7 +392,7 @@ async fn scenario() {
         &[build::execute_program_config_change(
             &payer,
             &gov,
-            &p7,
+            &p8,
             Some(&target),
         )],
         &[],
@@ -379,7 +402,7 @@ async fn scenario() {
     assert!(!mp.knows_release(&elf_hash(&v2)));
     assert!(mp.knows_release(&elf_hash(&v1)));
 
-    // 12. Migrate 210 perp_market positions from v1 to v2 in batches. A position opened now is
+    // 13. Migrate 210 perp_market positions from v1 to v2 in batches. A position opened now is
     // already v2 (the binary opens positions in the current layout only): skipped, not counted.
     let required_hash = register_builtin_as_managed(&mut h, &gov);
     let positions = seed_positions(&mut h, 210);
@@ -396,12 +419,12 @@ async fn scenario() {
     h.ok(&[open_position_ix(&m[5], &opened, 7)], &[opener])
         .await;
     let total = positions.len() as u64;
-    let p8 = pda::proposal(&gov, 8);
+    let p9 = pda::proposal(&gov, 9);
     h.ok(
         &[build::propose_migration(
             &m[0],
             &gov,
-            8,
+            9,
             &perp_market::ID,
             MigrationSpec {
                 from_version: 1,
@@ -418,7 +441,7 @@ async fn scenario() {
     )
     .await;
     for i in [0, 1, 2] {
-        h.ok(&[build::approve(&m[i], &gov, &p8)], &[&members[i]])
+        h.ok(&[build::approve(&m[i], &gov, &p9)], &[&members[i]])
             .await;
     }
     h.advance_time(48 * HOUR).await;
@@ -426,13 +449,13 @@ async fn scenario() {
         &[build::execute_migration(
             &payer,
             &gov,
-            &p8,
+            &p9,
             &perp_market::ID,
         )],
         &[],
     )
     .await;
-    let job = pda::migration(&p8);
+    let job = pda::migration(&p9);
     let mut all = positions.clone();
     all.push(opened);
     for chunk in all.chunks(20) {

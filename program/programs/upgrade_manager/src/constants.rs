@@ -42,6 +42,9 @@ pub const DEFAULT_ROLLBACK_TIMELOCK_SECONDS: i64 = 3_600;
 /// Default grace period after the eta, after which an approved proposal expires: 14 days.
 #[constant]
 pub const DEFAULT_GRACE_PERIOD_SECONDS: i64 = 1_209_600;
+/// Default voting period: an active proposal not approved within 14 days of its creation expires.
+#[constant]
+pub const DEFAULT_VOTING_PERIOD_SECONDS: i64 = 1_209_600;
 /// Longest timelock or grace period accepted: one year. Keeps clock arithmetic far from overflow.
 #[constant]
 pub const MAX_DELAY_SECONDS: i64 = 31_536_000;

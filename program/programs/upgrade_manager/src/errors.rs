@@ -113,4 +113,6 @@ pub enum UpgradeManagerError {
     ReleaseNotFound,
     #[msg("A migration extension must add at least one account")]
     InvalidMigrationExtension,
+    #[msg("Member has already rejected this proposal")]
+    AlreadyRejected,
 }

@@ -94,6 +94,7 @@ pub fn handle_execute_config_change(ctx: Context<ExecuteConfigChange>) -> Result
         grace_period_seconds: gov.grace_period_seconds,
         spill: gov.spill,
         member_set_seqno: gov.member_set_seqno,
+        voting_period_seconds: gov.voting_period_seconds,
         timestamp: clock.unix_timestamp,
         slot: clock.slot,
     };

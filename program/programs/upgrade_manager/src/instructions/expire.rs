@@ -8,8 +8,8 @@ use crate::loader;
 use crate::instructions::{close_proposal_buffer, BufferAccounts};
 use crate::state::*;
 
-/// Accounts of `expire`: anyone may mark an approved proposal expired once its grace period has
-/// passed, which closes its buffer.
+/// Accounts of `expire`: anyone may mark a proposal expired once its grace period (approved) or
+/// its voting period (active) has passed, which closes its buffer.
 #[event_cpi]
 #[derive(Accounts)]
 pub struct Expire<'info> {
@@ -40,14 +40,18 @@ pub fn handle_expire(ctx: Context<Expire>) -> Result<()> {
     let gov = &ctx.accounts.governance;
     let clock = Clock::get()?;
     let p = &mut ctx.accounts.proposal;
-    require!(
-        p.status == ProposalStatus::Approved,
-        UpgradeManagerError::ProposalNotApproved
-    );
-    let expiry = p
-        .eta
-        .checked_add(gov.grace_period_seconds)
-        .ok_or_else(|| error!(UpgradeManagerError::Overflow))?;
+    // An approved proposal expires after its grace period; an active one after the voting
+    // period (in governances that have one).
+    let expiry = match p.status {
+        ProposalStatus::Approved => p
+            .eta
+            .checked_add(gov.grace_period_seconds)
+            .ok_or_else(|| error!(UpgradeManagerError::Overflow))?,
+        ProposalStatus::Active => p
+            .voting_deadline(gov)?
+            .ok_or_else(|| error!(UpgradeManagerError::ProposalNotExpired))?,
+        _ => return err!(UpgradeManagerError::ProposalNotOpen),
+    };
     require!(
         clock.unix_timestamp >= expiry,
         UpgradeManagerError::ProposalNotExpired

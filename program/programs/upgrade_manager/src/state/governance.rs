@@ -32,8 +32,11 @@ pub struct Governance {
     pub member_set_seqno: u64,
     /// Proposals created so far; the next proposal's index.
     pub proposal_count: u64,
+    /// Seconds after its creation an active proposal may gather approvals; then it expires.
+    /// 0 in governances created before voting periods existed: their proposals wait forever.
+    pub voting_period_seconds: i64,
     /// Room for the next layout.
-    pub reserved: [u8; 64],
+    pub reserved: [u8; 56],
 }
 
 impl Governance {
@@ -103,6 +106,21 @@ impl Governance {
             self.rollback_timelock_seconds,
             self.grace_period_seconds,
         )
+    }
+
+    /// Validates a voting period: positive and at most a year.
+    pub fn validate_voting_period(seconds: i64) -> Result<()> {
+        require!(
+            seconds > 0 && seconds <= MAX_DELAY_SECONDS,
+            UpgradeManagerError::InvalidDelay
+        );
+        Ok(())
+    }
+
+    /// Approvals that can still be missing before a proposal needing `threshold` of them
+    /// cannot pass: more rejections than this make it `Rejected` (Squads' cutoff, N − M).
+    pub fn reject_cutoff(&self, threshold: u8) -> u8 {
+        (self.members.len() as u8).saturating_sub(threshold)
     }
 
     /// Checks the floors: with two or more members no one member decides alone, and nothing,

@@ -25,6 +25,8 @@ pub enum ProposalStatus {
     Executed,
     Cancelled,
     Expired,
+    /// More members rejected it than could still be spared for it to pass.
+    Rejected,
 }
 
 /// A change to the governance itself.
@@ -70,6 +72,10 @@ pub enum ConfigChange {
     CancelMigration {
         job: Pubkey,
     },
+    /// Sets how long an active proposal may gather approvals before it expires.
+    SetVotingPeriod {
+        seconds: i64,
+    },
 }
 
 impl ConfigChange {
@@ -103,6 +109,10 @@ impl ConfigChange {
             }
             ConfigChange::SetGracePeriod { seconds } => gov.grace_period_seconds = seconds,
             ConfigChange::SetSpill { spill } => gov.spill = spill,
+            ConfigChange::SetVotingPeriod { seconds } => {
+                Governance::validate_voting_period(seconds)?;
+                gov.voting_period_seconds = seconds;
+            }
             ConfigChange::ExtendMigration {
                 additional_accounts,
                 ..
@@ -251,7 +261,9 @@ pub struct Proposal {
     pub eta: i64,
     pub executed_at: i64,
     pub executed_slot: u64,
-    pub reserved: [u8; 32],
+    /// Bitmap over member slots of rejections given under `member_set_seqno`.
+    pub rejections: u32,
+    pub reserved: [u8; 28],
 }
 
 impl Proposal {
@@ -296,12 +308,35 @@ impl Proposal {
         }
         self.approvals = 0;
         self.cancel_votes = 0;
+        self.rejections = 0;
         self.member_set_seqno = gov.member_set_seqno;
         self.status = ProposalStatus::Active;
         self.approved_at = 0;
         self.approved_slot = 0;
         self.eta = 0;
         true
+    }
+
+    /// Time after which an active proposal can no longer be approved; `None` when the
+    /// governance has no voting period.
+    pub fn voting_deadline(&self, gov: &Governance) -> Result<Option<i64>> {
+        if gov.voting_period_seconds <= 0 {
+            return Ok(None);
+        }
+        self.created_at
+            .checked_add(gov.voting_period_seconds)
+            .map(Some)
+            .ok_or_else(|| error!(UpgradeManagerError::Overflow))
+    }
+
+    /// Refuses a vote on an active proposal whose voting period has passed.
+    pub fn require_voting_open(&self, gov: &Governance, now: i64) -> Result<()> {
+        if self.status == ProposalStatus::Active {
+            if let Some(deadline) = self.voting_deadline(gov)? {
+                require!(now < deadline, UpgradeManagerError::ProposalExpired);
+            }
+        }
+        Ok(())
     }
 
     /// Checks everything execution needs except the kind-specific accounts.
