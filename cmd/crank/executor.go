@@ -173,6 +173,15 @@ func (e *executor) execute(ctx context.Context, c candidate) (bool, error) {
 				accounts.MigrationJob = &c.ExtendMigration.Job
 			case um.ConfigChangeKindCancelMigration:
 				accounts.MigrationJob = &c.CancelMigration.Job
+			case um.ConfigChangeKindSetUpgradeAuthority:
+				// The hand-over CPIs the loader's SetAuthority, signed by the program's PDA.
+				programdata := programdataAddress(p.Program)
+				authority := e.chain.pda([]byte("upgrade_authority"), p.Program[:])
+				loader := solana.BPFLoaderUpgradeableProgramID
+				accounts.Programdata = &programdata
+				accounts.UpgradeAuthority = &authority
+				accounts.NewAuthority = c.SetUpgradeAuthority.NewAuthority
+				accounts.BpfLoaderUpgradeable = &loader
 			}
 		}
 		ix = um.NewExecuteConfigChangeInstruction(accounts)

@@ -95,6 +95,14 @@ type ExecuteConfigChangeAccounts struct {
 	// MigrationJob is the account migration_job (writable; optional: nil passes the program ID in its place).
 	// The migration job an `ExtendMigration` or `CancelMigration` applies to; absent otherwise.
 	MigrationJob *solana.PublicKey
+	// Programdata is the account programdata (writable; optional: nil passes the program ID in its place).
+	Programdata *solana.PublicKey
+	// UpgradeAuthority is the account upgrade_authority (optional: nil passes the program ID in its place).
+	UpgradeAuthority *solana.PublicKey
+	// NewAuthority is the account new_authority (optional: nil passes the program ID in its place).
+	NewAuthority *solana.PublicKey
+	// BpfLoaderUpgradeable is the account bpf_loader_upgradeable (optional: nil passes the program ID in its place; always BPFLoaderUpgradeab1e11111111111111111111111).
+	BpfLoaderUpgradeable *solana.PublicKey
 }
 
 // NewExecuteConfigChangeInstruction builds the instruction execute_config_change.
@@ -109,6 +117,10 @@ func NewExecuteConfigChangeInstruction(accounts ExecuteConfigChangeAccounts) *so
 		{PublicKey: accounts.Proposal, IsWritable: true},
 		optionalMeta(accounts.ManagedProgram, true, false),
 		optionalMeta(accounts.MigrationJob, true, false),
+		optionalMeta(accounts.Programdata, true, false),
+		optionalMeta(accounts.UpgradeAuthority, false, false),
+		optionalMeta(accounts.NewAuthority, false, false),
+		optionalMeta(accounts.BpfLoaderUpgradeable, false, false),
 		{PublicKey: EventAuthority}, // event_authority
 		{PublicKey: ProgramID},      // program
 	}, dst)

@@ -205,6 +205,8 @@ type ConfigChange struct {
 	CancelMigration ConfigChangeCancelMigration
 	// SetVotingPeriod is set when Kind is ConfigChangeKindSetVotingPeriod.
 	SetVotingPeriod ConfigChangeSetVotingPeriod
+	// SetUpgradeAuthority is set when Kind is ConfigChangeKindSetUpgradeAuthority.
+	SetUpgradeAuthority ConfigChangeSetUpgradeAuthority
 }
 
 // ConfigChangeKind names a variant of ConfigChange.
@@ -224,6 +226,7 @@ const (
 	ConfigChangeKindExtendMigration      ConfigChangeKind = 9
 	ConfigChangeKindCancelMigration      ConfigChangeKind = 10
 	ConfigChangeKindSetVotingPeriod      ConfigChangeKind = 11
+	ConfigChangeKindSetUpgradeAuthority  ConfigChangeKind = 12
 )
 
 // String returns the variant's IDL name.
@@ -253,6 +256,8 @@ func (k ConfigChangeKind) String() string {
 		return "CancelMigration"
 	case ConfigChangeKindSetVotingPeriod:
 		return "SetVotingPeriod"
+	case ConfigChangeKindSetUpgradeAuthority:
+		return "SetUpgradeAuthority"
 	}
 	return "ConfigChangeKind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -337,6 +342,12 @@ func (v *ConfigChange) UnmarshalBorsh(b []byte) (int, error) {
 			return 1, idlcodec.Shift(err, 1)
 		}
 		return 1 + m, nil
+	case ConfigChangeKindSetUpgradeAuthority:
+		m, err := v.SetUpgradeAuthority.UnmarshalBorsh(b[1:])
+		if err != nil {
+			return 1, idlcodec.Shift(err, 1)
+		}
+		return 1 + m, nil
 	}
 	return 0, idlcodec.InvalidTagError("ConfigChange", 0, b[0])
 }
@@ -369,6 +380,8 @@ func (v *ConfigChange) AppendBorsh(dst []byte) []byte {
 		dst = v.CancelMigration.AppendBorsh(dst)
 	case ConfigChangeKindSetVotingPeriod:
 		dst = v.SetVotingPeriod.AppendBorsh(dst)
+	case ConfigChangeKindSetUpgradeAuthority:
+		dst = v.SetUpgradeAuthority.AppendBorsh(dst)
 	}
 	return dst
 }
@@ -424,6 +437,10 @@ func (v *ConfigChange) AppendJSON(dst []byte) []byte {
 	case ConfigChangeKindSetVotingPeriod:
 		dst = append(dst, "{\"SetVotingPeriod\":"...)
 		dst = v.SetVotingPeriod.AppendJSON(dst)
+		return append(dst, '}')
+	case ConfigChangeKindSetUpgradeAuthority:
+		dst = append(dst, "{\"SetUpgradeAuthority\":"...)
+		dst = v.SetUpgradeAuthority.AppendJSON(dst)
 		return append(dst, '}')
 	}
 	return idlcodec.AppendJSONString(dst, v.Kind.String())
@@ -877,6 +894,78 @@ func (v *ConfigChangeSetVotingPeriod) AppendJSON(dst []byte) []byte {
 
 // MarshalJSON renders v as AppendJSON does.
 func (v *ConfigChangeSetVotingPeriod) MarshalJSON() ([]byte, error) { return v.AppendJSON(nil), nil }
+
+// ConfigChangeSetUpgradeAuthority holds the fields of the variant ConfigChange::SetUpgradeAuthority.
+type ConfigChangeSetUpgradeAuthority struct {
+	Program      solana.PublicKey
+	NewAuthority *solana.PublicKey
+}
+
+// UnmarshalBorsh decodes v from the start of b and returns how many bytes it read.
+func (v *ConfigChangeSetUpgradeAuthority) UnmarshalBorsh(b []byte) (int, error) {
+	n := 0
+	var err error
+	if len(b)-n < 32 {
+		return n, idlcodec.ShortError("ConfigChange::SetUpgradeAuthority.program", n, 32, len(b)-n)
+	}
+	{
+		s := b[n : n+32]
+		v.Program = solana.PublicKey(s[0:32])
+	}
+	n += 32
+	{
+		var some0 bool
+		if some0, n, err = idlcodec.ReadOption(b, n, "ConfigChange::SetUpgradeAuthority.new_authority"); err != nil {
+			return n, err
+		}
+		if some0 {
+			p0 := new(solana.PublicKey)
+			if len(b)-n < 32 {
+				return n, idlcodec.ShortError("ConfigChange::SetUpgradeAuthority.new_authority", n, 32, len(b)-n)
+			}
+			{
+				s := b[n : n+32]
+				(*p0) = solana.PublicKey(s[0:32])
+			}
+			n += 32
+			v.NewAuthority = p0
+		} else {
+			v.NewAuthority = nil
+		}
+	}
+	return n, nil
+}
+
+// AppendBorsh appends v's borsh encoding to dst.
+func (v *ConfigChangeSetUpgradeAuthority) AppendBorsh(dst []byte) []byte {
+	dst = append(dst, v.Program[:]...)
+	if v.NewAuthority == nil {
+		dst = append(dst, 0)
+	} else {
+		dst = append(dst, 1)
+		dst = append(dst, (*v.NewAuthority)[:]...)
+	}
+	return dst
+}
+
+// AppendJSON appends v as JSON: fields keyed by their IDL names, pubkeys in
+// base58, byte arrays in hex, 128-bit integers as decimal strings.
+func (v *ConfigChangeSetUpgradeAuthority) AppendJSON(dst []byte) []byte {
+	dst = append(dst, "{\"program\":"...)
+	dst = idlcodec.AppendJSONBase58(dst, v.Program[:])
+	dst = append(dst, ",\"new_authority\":"...)
+	if v.NewAuthority == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = idlcodec.AppendJSONBase58(dst, (*v.NewAuthority)[:])
+	}
+	return append(dst, '}')
+}
+
+// MarshalJSON renders v as AppendJSON does.
+func (v *ConfigChangeSetUpgradeAuthority) MarshalJSON() ([]byte, error) {
+	return v.AppendJSON(nil), nil
+}
 
 // ConfigChanged is the event ConfigChanged of upgrade_manager.
 type ConfigChanged struct {

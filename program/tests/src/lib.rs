@@ -747,6 +747,37 @@ pub mod build {
                 proposal: *proposal,
                 managed_program: target.map(pda::managed_program),
                 migration_job: job.copied(),
+                programdata: None,
+                upgrade_authority: None,
+                new_authority: None,
+                bpf_loader_upgradeable: None,
+                event_authority,
+                program,
+            },
+            ix::ExecuteConfigChange {},
+        )
+    }
+
+    /// `execute_config_change` of a `SetUpgradeAuthority` for `target`.
+    pub fn execute_hand_over(
+        executor: &Pubkey,
+        governance: &Pubkey,
+        proposal: &Pubkey,
+        target: &Pubkey,
+        new_authority: Option<Pubkey>,
+    ) -> Instruction {
+        let (event_authority, program) = ev();
+        manager_ix(
+            ax::ExecuteConfigChange {
+                executor: *executor,
+                governance: *governance,
+                proposal: *proposal,
+                managed_program: Some(pda::managed_program(target)),
+                migration_job: None,
+                programdata: Some(solana_loader_v3_interface::get_program_data_address(target)),
+                upgrade_authority: Some(pda::upgrade_authority(target)),
+                new_authority,
+                bpf_loader_upgradeable: Some(LOADER_ID),
                 event_authority,
                 program,
             },

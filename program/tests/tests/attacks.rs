@@ -629,3 +629,63 @@ async fn governance_below_the_floors_can_only_climb() {
     f.h.fails_with(&[ix], &[&f.members[0]], code(E::ThresholdBelowFloor))
         .await;
 }
+
+/// The way out: through a proposal, the governance hands a program's upgrade authority to a new
+/// key, or makes the program immutable; after that the governance can no longer upgrade it.
+#[tokio::test]
+async fn governance_hands_over_or_freezes_a_program() {
+    for new_authority in [Some(keypair(77).pubkey()), None] {
+        let mut f = Fixture::new().await;
+        let target = f.h.target;
+        let c = f
+            .propose_config(
+                0,
+                ConfigChange::SetUpgradeAuthority {
+                    program: target,
+                    new_authority,
+                },
+            )
+            .await;
+        f.approve(&[0, 1, 2], &c).await;
+        f.h.advance_time(48 * HOUR).await;
+        let payer = f.payer();
+        // Without the loader's accounts the change cannot apply.
+        f.h.fails_with(
+            &[build::execute_program_config_change(
+                &payer,
+                &f.gov,
+                &c,
+                Some(&target),
+            )],
+            &[],
+            code(E::ProposalAccountMismatch),
+        )
+        .await;
+        f.h.ok(
+            &[build::execute_hand_over(
+                &payer,
+                &f.gov,
+                &c,
+                &target,
+                new_authority,
+            )],
+            &[],
+        )
+        .await;
+        let pd =
+            f.h.account(&solana_loader_v3_interface::get_program_data_address(
+                &target,
+            ))
+            .await
+            .unwrap();
+        match new_authority {
+            Some(k) => assert_eq!((pd.data[12], &pd.data[13..45]), (1, k.as_ref())),
+            None => assert_eq!(pd.data[12], 0, "immutable"),
+        }
+        // The governance's own upgrades stop at the loader.
+        f.h.next_slot().await;
+        let (p, buffer) = f.ready_upgrade().await;
+        f.h.advance_time(48 * HOUR).await;
+        assert!(f.h.send(&[f.execute(&p, &buffer)], &[]).await.is_err());
+    }
+}

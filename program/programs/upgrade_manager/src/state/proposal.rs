@@ -76,6 +76,12 @@ pub enum ConfigChange {
     SetVotingPeriod {
         seconds: i64,
     },
+    /// The way out: hands a managed program's upgrade authority to `new_authority`, or makes the
+    /// program immutable when it is `None`. The governance no longer controls it afterwards.
+    SetUpgradeAuthority {
+        program: Pubkey,
+        new_authority: Option<Pubkey>,
+    },
 }
 
 impl ConfigChange {
@@ -121,7 +127,9 @@ impl ConfigChange {
                 UpgradeManagerError::InvalidMigrationExtension
             ),
             // Apply to a managed program or a migration job, not to the governance.
-            ConfigChange::RevokeRelease { .. } | ConfigChange::CancelMigration { .. } => {}
+            ConfigChange::RevokeRelease { .. }
+            | ConfigChange::CancelMigration { .. }
+            | ConfigChange::SetUpgradeAuthority { .. } => {}
         }
         gov.validate_self()?;
         gov.check_floors(Some(&before))
@@ -130,7 +138,8 @@ impl ConfigChange {
     /// The managed program the change applies to, if it applies to one.
     pub fn program(&self) -> Option<Pubkey> {
         match *self {
-            ConfigChange::RevokeRelease { program, .. } => Some(program),
+            ConfigChange::RevokeRelease { program, .. }
+            | ConfigChange::SetUpgradeAuthority { program, .. } => Some(program),
             _ => None,
         }
     }
