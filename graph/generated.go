@@ -2655,6 +2655,8 @@ enum OrderDirection {
 	{Name: "../schema/migration.graphqls", Input: `enum MigrationStatus {
   ACTIVE
   COMPLETED
+  "Stopped for good by an executed CancelMigration config change."
+  CANCELLED
 }
 
 """
@@ -2796,6 +2798,8 @@ enum ProposalStatus {
   CANCELLED
   EXPIRED
   STALE
+  "More members rejected it than the threshold could spare: it can never pass."
+  REJECTED
 }
 
 """

@@ -350,16 +350,19 @@ type MigrationStatus string
 const (
 	MigrationStatusActive    MigrationStatus = "ACTIVE"
 	MigrationStatusCompleted MigrationStatus = "COMPLETED"
+	// Stopped for good by an executed CancelMigration config change.
+	MigrationStatusCancelled MigrationStatus = "CANCELLED"
 )
 
 var AllMigrationStatus = []MigrationStatus{
 	MigrationStatusActive,
 	MigrationStatusCompleted,
+	MigrationStatusCancelled,
 }
 
 func (e MigrationStatus) IsValid() bool {
 	switch e {
-	case MigrationStatusActive, MigrationStatusCompleted:
+	case MigrationStatusActive, MigrationStatusCompleted, MigrationStatusCancelled:
 		return true
 	}
 	return false
@@ -583,6 +586,8 @@ const (
 	ProposalStatusCancelled      ProposalStatus = "CANCELLED"
 	ProposalStatusExpired        ProposalStatus = "EXPIRED"
 	ProposalStatusStale          ProposalStatus = "STALE"
+	// More members rejected it than the threshold could spare: it can never pass.
+	ProposalStatusRejected ProposalStatus = "REJECTED"
 )
 
 var AllProposalStatus = []ProposalStatus{
@@ -593,11 +598,12 @@ var AllProposalStatus = []ProposalStatus{
 	ProposalStatusCancelled,
 	ProposalStatusExpired,
 	ProposalStatusStale,
+	ProposalStatusRejected,
 }
 
 func (e ProposalStatus) IsValid() bool {
 	switch e {
-	case ProposalStatusActive, ProposalStatusApproved, ProposalStatusReadyToExecute, ProposalStatusExecuted, ProposalStatusCancelled, ProposalStatusExpired, ProposalStatusStale:
+	case ProposalStatusActive, ProposalStatusApproved, ProposalStatusReadyToExecute, ProposalStatusExecuted, ProposalStatusCancelled, ProposalStatusExpired, ProposalStatusStale, ProposalStatusRejected:
 		return true
 	}
 	return false

@@ -116,7 +116,7 @@ func newWorld(t *testing.T) *world {
 	}
 	var initGov solana.Instruction
 	initGov, w.gov = build.InitGovernance(w.payer.PublicKey(), createKey.PublicKey(), um.InitializeGovernanceArgs{
-		Members: members, Threshold: 2, RollbackThreshold: 1, Spill: w.spill,
+		Members: members, Threshold: 2, RollbackThreshold: 2, Spill: w.spill,
 	})
 	w.send(initGov, createKey)
 	deployer := w.node.Deployer
@@ -410,4 +410,36 @@ func counterSum(t *testing.T, reg *prometheus.Registry, name string) float64 {
 		}
 	}
 	return sum
+}
+
+func TestExecutorHandsTheProgramOver(t *testing.T) {
+	w := newWorld(t)
+	target := w.node.Target
+	heir := mustKey(t).PublicKey()
+	proposal := pda(t, []byte("proposal"), w.gov[:], binary.LittleEndian.AppendUint64(nil, 0))
+	change := um.ConfigChange{Kind: um.ConfigChangeKindSetUpgradeAuthority,
+		SetUpgradeAuthority: um.ConfigChangeSetUpgradeAuthority{Program: target, NewAuthority: &heir}}
+	w.send(um.NewProposeConfigChangeInstruction(change, "ipfs://hand-over", um.ProposeConfigChangeAccounts{
+		Proposer: w.members[0].PublicKey(), Governance: w.gov, Proposal: proposal,
+	}), w.members[0])
+	for _, m := range w.members[:2] {
+		w.send(um.NewApproveInstruction(um.ApproveAccounts{Member: m.PublicKey(), Governance: w.gov, Proposal: proposal}), m)
+	}
+	w.waitForDB(`SELECT status FROM proposal WHERE address = $1`, "approved", proposal.String())
+	w.advanceClock(um.DefaultTimelockSeconds)
+	if _, err := w.crank("execute"); err != nil {
+		t.Fatalf("crank: %v", err)
+	}
+	if s := proposalStatus(t, w.rpc, proposal); s != um.ProposalStatusExecuted {
+		t.Fatalf("status = %v, want executed", s)
+	}
+	pd, err := w.rpc.GetAccountInfoWithOpts(context.Background(), programdataAddress(target), &rpc.GetAccountInfoOpts{Commitment: rpc.CommitmentConfirmed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := pd.Value.Data.GetBinary()
+	if d[12] != 1 || !bytes.Equal(d[13:45], heir[:]) {
+		t.Fatalf("programdata authority = %x, want %s", d[12:45], heir)
+	}
+	w.waitForDB(`SELECT change->'SetUpgradeAuthority'->>'new_authority' FROM config_change WHERE proposal = $1`, heir.String(), proposal.String())
 }

@@ -110,6 +110,13 @@ type cancelVoted struct {
 	Timestamp      int64  `json:"timestamp"`
 }
 
+type rejectVoted struct {
+	Proposal       string `json:"proposal"`
+	Status         string `json:"status"`
+	MemberSetSeqno int64  `json:"member_set_seqno"`
+	Timestamp      int64  `json:"timestamp"`
+}
+
 type proposalCancelled struct {
 	Proposal    string `json:"proposal"`
 	CancelVotes int16  `json:"cancel_votes"`
@@ -175,6 +182,7 @@ const (
 	evProposalApproved        = "ProposalApproved"
 	evApprovalRevoked         = "ApprovalRevoked"
 	evCancelVoted             = "CancelVoted"
+	evRejectVoted             = "RejectVoted"
 	evProposalCancelled       = "ProposalCancelled"
 	evProposalExpired         = "ProposalExpired"
 	evProgramExtended         = "ProgramExtended"
@@ -205,6 +213,8 @@ func parseEvent(name string, data []byte) (any, error) {
 		v = new(approvalRevoked)
 	case evCancelVoted:
 		v = new(cancelVoted)
+	case evRejectVoted:
+		v = new(rejectVoted)
 	case evProposalCancelled:
 		v = new(proposalCancelled)
 	case evProposalExpired:
