@@ -39,7 +39,7 @@ func (r *Reader) proposalWithGovernance(ctx context.Context, proposal solana.Pub
 	return p, g, err
 }
 
-// PlanVote plans member's vote on proposal: "approve", "revoke" or "cancel".
+// PlanVote plans member's vote on proposal: "approve", "revoke", "cancel" or "reject".
 func (r *Reader) PlanVote(ctx context.Context, vote string, proposal, member solana.PublicKey) (*Plan, error) {
 	p, g, err := r.proposalWithGovernance(ctx, proposal)
 	if err != nil {
@@ -47,13 +47,25 @@ func (r *Reader) PlanVote(ctx context.Context, vote string, proposal, member sol
 	}
 	b := r.Builder
 	var ix solana.Instruction
+	var now int64
+	if vote == "approve" || vote == "reject" {
+		if now, err = r.Now(ctx); err != nil {
+			return nil, err
+		}
+	}
 	switch vote {
 	case "approve":
-		err, ix = CheckApprove(proposal, g, p, member), b.Approve(member, p.Governance, proposal)
+		err = CheckApprove(proposal, g, p, member)
+		if err == nil {
+			err = checkVoting(proposal, g, p, now)
+		}
+		ix = b.Approve(member, p.Governance, proposal)
+	case "reject":
+		err, ix = CheckReject(proposal, g, p, member, now), b.Reject(member, proposal, p, g.Spill)
 	case "revoke":
 		err, ix = CheckRevoke(proposal, g, p, member), b.Revoke(member, p.Governance, proposal)
 	case "cancel":
-		err, ix = CheckCancel(proposal, g, p, member), b.Cancel(member, proposal, p)
+		err, ix = CheckCancel(proposal, g, p, member), b.Cancel(member, proposal, p, g.Spill)
 	default:
 		return nil, fmt.Errorf("unknown vote %q", vote)
 	}
@@ -186,6 +198,13 @@ func (r *Reader) PlanProposeBinary(ctx context.Context, kind um.ProposalKind, p 
 	if err := r.Builder.CheckBufferLocked(p.Buffer, buf.Data.GetBinary(), p.Program); err != nil {
 		return nil, err
 	}
+	lock := r.Builder.BufferLock(p.Buffer)
+	if taken, err := r.Exists(ctx, lock); err != nil {
+		return nil, err
+	} else if taken {
+		return nil, refuse(CodeBufferInUse, "an open proposal already uses it: write the binary to a new buffer (`umctl write-buffer`)",
+			"buffer %s is locked by another proposal (its lock %s exists)", p.Buffer, lock)
+	}
 	elf, _ := BufferELF(buf.Data.GetBinary())
 	hash := ELFHash(elf)
 	if kind == um.ProposalKindRollback {
@@ -243,6 +262,9 @@ func (r *Reader) PlanProposeConfigChange(ctx context.Context, governance, propos
 		return nil, err
 	}
 	if err := CheckMember(governance, g, proposer); err != nil {
+		return nil, err
+	}
+	if err := CheckConfigChange(governance, g, change); err != nil {
 		return nil, err
 	}
 	ix, proposal := r.Builder.ProposeConfigChange(proposer, governance, g.ProposalCount, change, metadataURI)
