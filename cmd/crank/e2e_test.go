@@ -416,14 +416,12 @@ func TestExecutorHandsTheProgramOver(t *testing.T) {
 	w := newWorld(t)
 	target := w.node.Target
 	heir := mustKey(t).PublicKey()
-	proposal := pda(t, []byte("proposal"), w.gov[:], binary.LittleEndian.AppendUint64(nil, 0))
 	change := um.ConfigChange{Kind: um.ConfigChangeKindSetUpgradeAuthority,
 		SetUpgradeAuthority: um.ConfigChangeSetUpgradeAuthority{Program: target, NewAuthority: &heir}}
-	w.send(um.NewProposeConfigChangeInstruction(change, "ipfs://hand-over", um.ProposeConfigChangeAccounts{
-		Proposer: w.members[0].PublicKey(), Governance: w.gov, Proposal: proposal,
-	}), w.members[0])
+	propose, proposal := build.ProposeConfigChange(w.members[0].PublicKey(), w.gov, 0, change, "ipfs://hand-over")
+	w.send(propose, w.members[0])
 	for _, m := range w.members[:2] {
-		w.send(um.NewApproveInstruction(um.ApproveAccounts{Member: m.PublicKey(), Governance: w.gov, Proposal: proposal}), m)
+		w.send(build.Approve(m.PublicKey(), w.gov, proposal), m)
 	}
 	w.waitForDB(`SELECT status FROM proposal WHERE address = $1`, "approved", proposal.String())
 	w.advanceClock(um.DefaultTimelockSeconds)
@@ -433,7 +431,7 @@ func TestExecutorHandsTheProgramOver(t *testing.T) {
 	if s := proposalStatus(t, w.rpc, proposal); s != um.ProposalStatusExecuted {
 		t.Fatalf("status = %v, want executed", s)
 	}
-	pd, err := w.rpc.GetAccountInfoWithOpts(context.Background(), programdataAddress(target), &rpc.GetAccountInfoOpts{Commitment: rpc.CommitmentConfirmed})
+	pd, err := w.rpc.GetAccountInfoWithOpts(context.Background(), txbuild.Programdata(target), &rpc.GetAccountInfoOpts{Commitment: rpc.CommitmentConfirmed})
 	if err != nil {
 		t.Fatal(err)
 	}

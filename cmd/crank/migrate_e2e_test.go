@@ -15,6 +15,7 @@ import (
 	"github.com/gagliardetto/solana-go"
 	"github.com/gagliardetto/solana-go/rpc"
 
+	"github.com/upgrade-manager/upgrade-manager/indexer/txbuild"
 	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
@@ -45,7 +46,7 @@ func (w *world) manage(program solana.PublicKey) [32]byte {
 	_, bump, _ := solana.FindProgramAddress([][]byte{[]byte("managed_program"), program[:]}, um.ProgramID)
 	ua, uaBump, _ := solana.FindProgramAddress([][]byte{[]byte("upgrade_authority"), program[:]}, um.ProgramID)
 	_, maBump, _ := solana.FindProgramAddress([][]byte{[]byte("migration_authority"), program[:]}, um.ProgramID)
-	programdata := programdataAddress(program)
+	programdata := txbuild.Programdata(program)
 	pd := binary.LittleEndian.AppendUint32(nil, 3) // ProgramData
 	pd = binary.LittleEndian.AppendUint64(pd, 0)   // deploy slot
 	pd = append(append(pd, 1), ua[:]...)           // upgrade authority
