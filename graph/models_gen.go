@@ -118,6 +118,15 @@ type ConfigChangeInput struct {
 	RollbackTimelockSeconds *int64  `json:"rollbackTimelockSeconds,omitempty"`
 	GracePeriodSeconds      *int64  `json:"gracePeriodSeconds,omitempty"`
 	Spill                   *string `json:"spill,omitempty"`
+	VotingPeriodSeconds     *int64  `json:"votingPeriodSeconds,omitempty"`
+	// Takes a release out of a managed program's rollback history.
+	RevokeRelease *RevokeReleaseInput `json:"revokeRelease,omitempty"`
+	// Hands a managed program's upgrade authority to a key, or makes it immutable (newAuthority null).
+	SetUpgradeAuthority *SetUpgradeAuthorityInput `json:"setUpgradeAuthority,omitempty"`
+	// Lets a migration job migrate more accounts.
+	ExtendMigration *ExtendMigrationInput `json:"extendMigration,omitempty"`
+	// Cancels a migration job.
+	CancelMigration *string `json:"cancelMigration,omitempty"`
 }
 
 type EventEdge struct {
@@ -152,6 +161,11 @@ type Execution struct {
 	Slot      int64     `json:"slot"`
 	Time      time.Time `json:"time"`
 	Executor  string    `json:"executor"`
+}
+
+type ExtendMigrationInput struct {
+	Job                string `json:"job"`
+	AdditionalAccounts int64  `json:"additionalAccounts"`
 }
 
 type GovernanceEdge struct {
@@ -269,6 +283,18 @@ type ProposalUpdate struct {
 // most the server's maximum page size (100 by default, and the default when neither first nor last
 // is given is 20).
 type Query struct {
+}
+
+type RevokeReleaseInput struct {
+	Program string `json:"program"`
+	// The release's ELF sha256, hex.
+	Hash string `json:"hash"`
+}
+
+type SetUpgradeAuthorityInput struct {
+	Program string `json:"program"`
+	// The new upgrade authority; null makes the program immutable.
+	NewAuthority *string `json:"newAuthority,omitempty"`
 }
 
 // The result of simulating a built transaction.
