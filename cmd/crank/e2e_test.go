@@ -380,6 +380,7 @@ func TestTwoExecutorsRaceToOneUpgrade(t *testing.T) {
 	e.send = &sender{rpc: w.rpc, payer: w.payer, commitment: rpc.CommitmentConfirmed, poll: 100 * time.Millisecond, log: e.log}
 	ix, err := build.Execute(w.payer.PublicKey(), proposal, &um.Proposal{
 		Governance: w.gov, Kind: um.ProposalKindUpgrade, Program: w.node.Target, Buffer: buffer,
+		Proposer: w.members[0].PublicKey(),
 	}, w.spill)
 	if err != nil {
 		t.Fatal(err)
