@@ -301,6 +301,7 @@ func proposeMigrationCmd(fs *flag.FlagSet) body {
 	disc := fs.String("discriminator", "", "8-byte discriminator accounts start with (hex; empty: any)")
 	ixData := fs.String("migrate-ix-data", "", "instruction data of the program's migrate instruction (hex)")
 	total := fs.Uint64("total-accounts", 0, "accounts to migrate")
+	required := fs.String("required-hash", "", "sha256 (hex) of the binary the program must run while migrating (default: the one deployed now)")
 	uri := fs.String("metadata-uri", "", "where the migration is described")
 	return func(c *cli, ctx context.Context, _ []string) (any, error) {
 		program, err := parseKey("--program", *programFlag)
@@ -319,6 +320,13 @@ func proposeMigrationCmd(fs *flag.FlagSet) body {
 		}
 		if spec.MigrateIxData, err = hex.DecodeString(*ixData); err != nil {
 			return nil, fmt.Errorf("--migrate-ix-data: %w", err)
+		}
+		if *required != "" {
+			h, err := hex.DecodeString(strings.TrimPrefix(*required, "0x"))
+			if err != nil || len(h) != 32 {
+				return nil, fmt.Errorf("--required-hash %q: want a sha256 in hex (64 digits)", *required)
+			}
+			spec.RequiredHash = [32]byte(h)
 		}
 		m, err := c.member()
 		if err != nil {

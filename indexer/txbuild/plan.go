@@ -279,7 +279,8 @@ func (r *Reader) PlanProposeConfigChange(ctx context.Context, governance, propos
 	}, nil
 }
 
-// PlanProposeMigration plans proposer's migration proposal for program.
+// PlanProposeMigration plans proposer's migration proposal for program. A spec without a
+// RequiredHash requires the binary program runs now.
 func (r *Reader) PlanProposeMigration(ctx context.Context, program, proposer solana.PublicKey, spec um.MigrationSpec, metadataURI string) (*Plan, error) {
 	mp, err := r.ManagedProgram(ctx, program)
 	if err != nil {
@@ -292,6 +293,18 @@ func (r *Reader) PlanProposeMigration(ctx context.Context, program, proposer sol
 	if err := CheckMember(mp.Governance, g, proposer); err != nil {
 		return nil, err
 	}
+	if spec.RequiredHash == ([32]byte{}) {
+		// By default the migration requires the binary deployed now: the one that reads the new layout.
+		pd, err := r.Account(ctx, Programdata(program))
+		if err != nil {
+			return nil, err
+		}
+		elf, err := ProgramdataELF(pd.Data.GetBinary())
+		if err != nil {
+			return nil, refuse(CodeNotManaged, "pass the hash of the binary that reads the new layout (umctl: --required-hash)", "program %s's programdata: %v", program, err)
+		}
+		spec.RequiredHash = ELFHash(elf)
+	}
 	ix, proposal := r.Builder.ProposeMigration(proposer, mp.Governance, g.ProposalCount, program, spec, metadataURI)
 	rent, err := r.proposeRent(ctx)
 	if err != nil {
@@ -301,7 +314,7 @@ func (r *Reader) PlanProposeMigration(ctx context.Context, program, proposer sol
 		Summary: fmt.Sprintf("%s: propose migration #%d of %d accounts of program %s from version %d to %d",
 			proposer, g.ProposalCount, spec.TotalAccounts, program, spec.FromVersion, spec.ToVersion),
 		Instructions: []solana.Instruction{ix}, Address: proposal, Rent: rent,
-		Details: map[string]string{"index": fmt.Sprint(g.ProposalCount), "job": r.Builder.MigrationJob(proposal).String()},
+		Details: map[string]string{"index": fmt.Sprint(g.ProposalCount), "job": r.Builder.MigrationJob(proposal).String(), "requiredHash": hex.EncodeToString(spec.RequiredHash[:])},
 	}, nil
 }
 
