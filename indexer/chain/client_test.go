@@ -69,7 +69,7 @@ func TestClientReads(t *testing.T) {
 
 	// "Not this node, not yet": retried, a bounded number of times.
 	srv.Inject(rpctest.Fault{Method: "getBlock", Slot: 18, Code: -32004, Times: 3})
-	if sigs, err := c.BlockSignatures(ctx, 18, chain.Confirmed); err != nil || len(sigs) != 42 {
+	if sigs, err := c.BlockSignatures(ctx, 18, chain.Confirmed); err != nil || len(sigs) != 52 {
 		t.Errorf("BlockSignatures after three -32004 = %d, %v", len(sigs), err)
 	}
 	before := srv.Requests("getBlock")
