@@ -209,6 +209,33 @@ func configChange(in *ConfigChangeInput) (um.ConfigChange, error) {
 	if in.Spill != nil {
 		out = append(out, um.ConfigChange{Kind: um.ConfigChangeKindSetSpill, SetSpill: um.ConfigChangeSetSpill{Spill: key(*in.Spill)}})
 	}
+	if in.VotingPeriodSeconds != nil {
+		out = append(out, um.ConfigChange{Kind: um.ConfigChangeKindSetVotingPeriod, SetVotingPeriod: um.ConfigChangeSetVotingPeriod{Seconds: *in.VotingPeriodSeconds}})
+	}
+	if r := in.RevokeRelease; r != nil {
+		h, err := hex.DecodeString(strings.TrimPrefix(r.Hash, "0x"))
+		if err != nil || len(h) != 32 {
+			return um.ConfigChange{}, badInput("revokeRelease.hash: want a sha256 in hex (64 digits)")
+		}
+		out = append(out, um.ConfigChange{Kind: um.ConfigChangeKindRevokeRelease, RevokeRelease: um.ConfigChangeRevokeRelease{Program: key(r.Program), Hash: [32]byte(h)}})
+	}
+	if a := in.SetUpgradeAuthority; a != nil {
+		c := um.ConfigChange{Kind: um.ConfigChangeKindSetUpgradeAuthority, SetUpgradeAuthority: um.ConfigChangeSetUpgradeAuthority{Program: key(a.Program)}}
+		if a.NewAuthority != nil {
+			k := key(*a.NewAuthority)
+			c.SetUpgradeAuthority.NewAuthority = &k
+		}
+		out = append(out, c)
+	}
+	if e := in.ExtendMigration; e != nil {
+		if e.AdditionalAccounts <= 0 {
+			return um.ConfigChange{}, badInput("extendMigration.additionalAccounts: want 1 or more")
+		}
+		out = append(out, um.ConfigChange{Kind: um.ConfigChangeKindExtendMigration, ExtendMigration: um.ConfigChangeExtendMigration{Job: key(e.Job), AdditionalAccounts: uint64(e.AdditionalAccounts)}})
+	}
+	if in.CancelMigration != nil {
+		out = append(out, um.ConfigChange{Kind: um.ConfigChangeKindCancelMigration, CancelMigration: um.ConfigChangeCancelMigration{Job: key(*in.CancelMigration)}})
+	}
 	if len(out) != 1 {
 		return um.ConfigChange{}, badInput("change: set exactly one field, got %d", len(out))
 	}

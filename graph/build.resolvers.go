@@ -24,6 +24,10 @@ func (r *mutationResolver) BuildCancel(ctx context.Context, input BuildVoteInput
 	return r.vote(ctx, "cancel", input)
 }
 
+func (r *mutationResolver) BuildReject(ctx context.Context, input BuildVoteInput) (*BuiltTransaction, error) {
+	return r.vote(ctx, "reject", input)
+}
+
 func (r *mutationResolver) BuildExecute(ctx context.Context, input BuildPermissionlessInput) (*BuiltTransaction, error) {
 	b, err := r.builder()
 	if err != nil {

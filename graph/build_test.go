@@ -65,7 +65,7 @@ func newChainWorld(t *testing.T) *chainWorld {
 	createKey := solana.NewWallet().PrivateKey
 	members := []solana.PublicKey{w.members[0].PublicKey(), w.members[1].PublicKey(), w.members[2].PublicKey()}
 	ix, gov := w.build.InitGovernance(w.payer.PublicKey(), createKey.PublicKey(), um.InitializeGovernanceArgs{
-		Members: members, Threshold: 2, RollbackThreshold: 1, Spill: w.payer.PublicKey(),
+		Members: members, Threshold: 2, RollbackThreshold: 2, Spill: w.payer.PublicKey(),
 	})
 	w.gov = gov
 	w.send([]solana.Instruction{ix}, createKey)
@@ -208,7 +208,10 @@ func TestBuildersLandAndRefuse(t *testing.T) {
 	// A config change proposed through the builder.
 	w.refused("NOT_A_MEMBER", "buildProposeConfigChange", fmt.Sprintf(`{governance: %q, proposer: %q, change: {threshold: 1}, options: {feePayer: %q}}`, w.gov, outsider.PublicKey(), w.payer.PublicKey()))
 	w.refused("BAD_USER_INPUT", "buildProposeConfigChange", fmt.Sprintf(`{governance: %q, proposer: %q, change: {threshold: 1, spill: %q}}`, w.gov, m0.PublicKey(), m0.PublicKey()))
-	b := w.built("buildProposeConfigChange", fmt.Sprintf(`{governance: %q, proposer: %q, change: {threshold: 1}, options: {simulate: true}}`, w.gov, m0.PublicKey()))
+	// Below the floors is refused before anything is built.
+	w.refused("THRESHOLD_BELOW_FLOOR", "buildProposeConfigChange", fmt.Sprintf(`{governance: %q, proposer: %q, change: {threshold: 1}}`, w.gov, m0.PublicKey()))
+	w.refused("DELAY_BELOW_FLOOR", "buildProposeConfigChange", fmt.Sprintf(`{governance: %q, proposer: %q, change: {timelockSeconds: "60"}}`, w.gov, m0.PublicKey()))
+	b := w.built("buildProposeConfigChange", fmt.Sprintf(`{governance: %q, proposer: %q, change: {threshold: 3}, options: {simulate: true}}`, w.gov, m0.PublicKey()))
 	if sim := b["simulation"].(map[string]any); sim["ok"] != true || len(sim["logs"].([]any)) == 0 {
 		t.Fatalf("simulation = %v", sim)
 	}
@@ -240,7 +243,7 @@ func TestBuildersLandAndRefuse(t *testing.T) {
 	w.refused("WRONG_PROPOSAL_KIND", "buildStartMigration", fmt.Sprintf(`{proposal: %q, signer: %q}`, proposal, w.payer.PublicKey()))
 	w.advanceClock(um.DefaultTimelockSeconds)
 	w.signAndSend(w.built("buildExecute", fmt.Sprintf(`{proposal: %q, signer: %q}`, proposal, w.payer.PublicKey())), w.payer)
-	w.waitFor(fmt.Sprintf(`{ governance(address: %q) { threshold } proposal(address: %q) { status } }`, w.gov, proposal), `{"governance":{"threshold":1},"proposal":{"status":"EXECUTED"}}`)
+	w.waitFor(fmt.Sprintf(`{ governance(address: %q) { threshold } proposal(address: %q) { status } }`, w.gov, proposal), `{"governance":{"threshold":3},"proposal":{"status":"EXECUTED"}}`)
 	w.refused("PROPOSAL_NOT_OPEN", "buildCancel", fmt.Sprintf(`{proposal: %q, member: %q}`, proposal, m2.PublicKey()))
 
 	// An upgrade proposal needs a buffer locked to the manager.
@@ -263,9 +266,20 @@ func TestBuildersLandAndRefuse(t *testing.T) {
 	}
 	w.signAndSend(up, m2)
 	w.waitFor(fmt.Sprintf(`{ proposal(address: %q) { kind buffer bufferHash } }`, up["address"]), fmt.Sprintf(`"kind":"UPGRADE","buffer":%q`, buffer.PublicKey()))
+	// The buffer lock keeps the buffer behind this one proposal.
+	w.refused("BUFFER_IN_USE", "buildProposeUpgrade", fmt.Sprintf(`{program: %q, buffer: %q, proposer: %q}`, w.node.Target, buffer.PublicKey(), m0.PublicKey()))
 	// The proposer alone cancels it while nobody else approved.
 	w.signAndSend(w.built("buildCancel", fmt.Sprintf(`{proposal: %q, member: %q}`, up["address"], m2.PublicKey())), m2)
 	w.waitFor(fmt.Sprintf(`{ proposal(address: %q) { status } }`, up["address"]), `"status":"CANCELLED"`)
+
+	// A reject vote: with 3 of 3 needed, one rejection makes approval impossible.
+	vp := w.built("buildProposeConfigChange", fmt.Sprintf(`{governance: %q, proposer: %q, change: {votingPeriodSeconds: "604800"}}`, w.gov, m0.PublicKey()))
+	w.signAndSend(vp, m0)
+	w.waitFor(fmt.Sprintf(`{ proposal(address: %q) { status } }`, vp["address"]), `"status":"ACTIVE"`)
+	w.refused("NOT_A_MEMBER", "buildReject", fmt.Sprintf(`{proposal: %q, member: %q, options: {feePayer: %q}}`, vp["address"], outsider.PublicKey(), w.payer.PublicKey()))
+	w.signAndSend(w.built("buildReject", fmt.Sprintf(`{proposal: %q, member: %q}`, vp["address"], m1.PublicKey())), m1)
+	w.waitFor(fmt.Sprintf(`{ proposal(address: %q) { status } }`, vp["address"]), `"status":"REJECTED"`)
+	w.refused("PROPOSAL_NOT_OPEN", "buildReject", fmt.Sprintf(`{proposal: %q, member: %q}`, vp["address"], m2.PublicKey()))
 
 	// Registering needs the program's upgrade authority.
 	w.refused("WRONG_UPGRADE_AUTHORITY", "buildRegisterProgram", fmt.Sprintf(`{governance: %q, program: %q, authority: %q}`, w.gov, w.node.Target, m0.PublicKey()))

@@ -14,6 +14,7 @@ var statusToStore = map[ProposalStatus]string{
 	ProposalStatusCancelled:      store.StatusCancelled,
 	ProposalStatusExpired:        store.StatusExpired,
 	ProposalStatusStale:          store.StatusStale,
+	ProposalStatusRejected:       store.StatusRejected,
 }
 
 var statusFromStore = invert(statusToStore)
@@ -76,6 +77,7 @@ func (f *ProposalFilter) toStore() store.ProposalFilter {
 var migrationStatusToStore = map[MigrationStatus]string{
 	MigrationStatusActive:    "active",
 	MigrationStatusCompleted: "completed",
+	MigrationStatusCancelled: "cancelled",
 }
 
 var migrationStatusFromStore = invert(migrationStatusToStore)

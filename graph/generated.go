@@ -290,6 +290,7 @@ type ComplexityRoot struct {
 		BuildProposeRollback     func(childComplexity int, input BuildProposeBinaryInput) int
 		BuildProposeUpgrade      func(childComplexity int, input BuildProposeBinaryInput) int
 		BuildRegisterProgram     func(childComplexity int, input BuildRegisterProgramInput) int
+		BuildReject              func(childComplexity int, input BuildVoteInput) int
 		BuildRevoke              func(childComplexity int, input BuildVoteInput) int
 		BuildStartMigration      func(childComplexity int, input BuildPermissionlessInput) int
 	}
@@ -471,6 +472,7 @@ type MutationResolver interface {
 	BuildApprove(ctx context.Context, input BuildVoteInput) (*BuiltTransaction, error)
 	BuildRevoke(ctx context.Context, input BuildVoteInput) (*BuiltTransaction, error)
 	BuildCancel(ctx context.Context, input BuildVoteInput) (*BuiltTransaction, error)
+	BuildReject(ctx context.Context, input BuildVoteInput) (*BuiltTransaction, error)
 	BuildExecute(ctx context.Context, input BuildPermissionlessInput) (*BuiltTransaction, error)
 	BuildStartMigration(ctx context.Context, input BuildPermissionlessInput) (*BuiltTransaction, error)
 	BuildExtend(ctx context.Context, input BuildPermissionlessInput) (*BuiltTransaction, error)
@@ -1632,6 +1634,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.BuildRegisterProgram(childComplexity, args["input"].(BuildRegisterProgramInput)), true
+	case "Mutation.buildReject":
+		if e.ComplexityRoot.Mutation.BuildReject == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_buildReject_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.BuildReject(childComplexity, args["input"].(BuildVoteInput)), true
 	case "Mutation.buildRevoke":
 		if e.ComplexityRoot.Mutation.BuildRevoke == nil {
 			break
@@ -2257,9 +2270,12 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("BuildVoteInput", ec.unmarshalInputBuildVoteInput),
 			graphql.NewInputUnmarshaler("ConfigChangeInput", ec.unmarshalInputConfigChangeInput),
 			graphql.NewInputUnmarshaler("EventFilter", ec.unmarshalInputEventFilter),
+			graphql.NewInputUnmarshaler("ExtendMigrationInput", ec.unmarshalInputExtendMigrationInput),
 			graphql.NewInputUnmarshaler("MigrationFilter", ec.unmarshalInputMigrationFilter),
 			graphql.NewInputUnmarshaler("ProposalFilter", ec.unmarshalInputProposalFilter),
 			graphql.NewInputUnmarshaler("ProposalOrder", ec.unmarshalInputProposalOrder),
+			graphql.NewInputUnmarshaler("RevokeReleaseInput", ec.unmarshalInputRevokeReleaseInput),
+			graphql.NewInputUnmarshaler("SetUpgradeAuthorityInput", ec.unmarshalInputSetUpgradeAuthorityInput),
 		)
 	}
 	first := true
@@ -2367,8 +2383,10 @@ type Mutation {
   buildApprove(input: BuildVoteInput!): BuiltTransaction!
   "member withdraws their approval."
   buildRevoke(input: BuildVoteInput!): BuiltTransaction!
-  "member cancels (the proposer alone, while nobody else approved) or votes to cancel."
+  "member cancels (the proposer alone, while still a member and nobody else approved) or votes to cancel."
   buildCancel(input: BuildVoteInput!): BuiltTransaction!
+  "member votes against proposal; once approval is impossible (rejections > members − threshold) it is REJECTED and its buffer closed."
+  buildReject(input: BuildVoteInput!): BuiltTransaction!
   "Executes an approved proposal after its timelock (upgrade, rollback, config change, or the start of a migration)."
   buildExecute(input: BuildPermissionlessInput!): BuiltTransaction!
   "Starts an approved migration after its timelock: buildExecute restricted to migration proposals."
@@ -2379,7 +2397,7 @@ type Mutation {
   buildProposeUpgrade(input: BuildProposeBinaryInput!): BuiltTransaction!
   "proposer proposes rolling program back to an earlier release held in a locked buffer."
   buildProposeRollback(input: BuildProposeBinaryInput!): BuiltTransaction!
-  "proposer proposes one change of the governance's members, thresholds, delays or spill account."
+  "proposer proposes one change of the governance's members, thresholds, delays, voting period or spill account, of a managed program's releases or upgrade authority, or of a migration job. Thresholds and delays below the floors are refused (THRESHOLD_BELOW_FLOOR, DELAY_BELOW_FLOOR)."
   buildProposeConfigChange(input: BuildProposeConfigChangeInput!): BuiltTransaction!
   "The program's upgrade authority hands it to a governance."
   buildRegisterProgram(input: BuildRegisterProgramInput!): BuiltTransaction!
@@ -2428,6 +2446,32 @@ input ConfigChangeInput {
   rollbackTimelockSeconds: U64
   gracePeriodSeconds: U64
   spill: PublicKey
+  votingPeriodSeconds: U64
+  "Takes a release out of a managed program's rollback history."
+  revokeRelease: RevokeReleaseInput
+  "Hands a managed program's upgrade authority to a key, or makes it immutable (newAuthority null)."
+  setUpgradeAuthority: SetUpgradeAuthorityInput
+  "Lets a migration job migrate more accounts."
+  extendMigration: ExtendMigrationInput
+  "Cancels a migration job."
+  cancelMigration: PublicKey
+}
+
+input RevokeReleaseInput {
+  program: PublicKey!
+  "The release's ELF sha256, hex."
+  hash: String!
+}
+
+input SetUpgradeAuthorityInput {
+  program: PublicKey!
+  "The new upgrade authority; null makes the program immutable."
+  newAuthority: PublicKey
+}
+
+input ExtendMigrationInput {
+  job: PublicKey!
+  additionalAccounts: U64!
 }
 
 input BuildProposeConfigChangeInput {
@@ -2655,6 +2699,8 @@ enum OrderDirection {
 	{Name: "../schema/migration.graphqls", Input: `enum MigrationStatus {
   ACTIVE
   COMPLETED
+  "Stopped for good by an executed CancelMigration config change."
+  CANCELLED
 }
 
 """
@@ -2796,6 +2842,8 @@ enum ProposalStatus {
   CANCELLED
   EXPIRED
   STALE
+  "More members rejected it than the threshold could spare: it can never pass."
+  REJECTED
 }
 
 """
@@ -4072,6 +4120,20 @@ func (ec *executionContext) field_Mutation_buildRegisterProgram_args(ctx context
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (BuildRegisterProgramInput, error) {
 			return ec.unmarshalNBuildRegisterProgramInput2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuildRegisterProgramInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_buildReject_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (BuildVoteInput, error) {
+			return ec.unmarshalNBuildVoteInput2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuildVoteInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -8722,6 +8784,50 @@ func (ec *executionContext) fieldContext_Mutation_buildCancel(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_buildReject(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_buildReject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().BuildReject(ctx, fc.Args["input"].(BuildVoteInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *BuiltTransaction) graphql.Marshaler {
+			return ec.marshalNBuiltTransaction2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuiltTransaction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_buildReject(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BuiltTransaction(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_buildReject_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_buildExecute(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12953,7 +13059,7 @@ func (ec *executionContext) unmarshalInputConfigChangeInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"addMember", "removeMember", "threshold", "rollbackThreshold", "timelockSeconds", "rollbackTimelockSeconds", "gracePeriodSeconds", "spill"}
+	fieldsInOrder := [...]string{"addMember", "removeMember", "threshold", "rollbackThreshold", "timelockSeconds", "rollbackTimelockSeconds", "gracePeriodSeconds", "spill", "votingPeriodSeconds", "revokeRelease", "setUpgradeAuthority", "extendMigration", "cancelMigration"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -13016,6 +13122,41 @@ func (ec *executionContext) unmarshalInputConfigChangeInput(ctx context.Context,
 				return it, err
 			}
 			it.Spill = data
+		case "votingPeriodSeconds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("votingPeriodSeconds"))
+			data, err := ec.unmarshalOU642ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VotingPeriodSeconds = data
+		case "revokeRelease":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("revokeRelease"))
+			data, err := ec.unmarshalORevokeReleaseInput2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐRevokeReleaseInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RevokeRelease = data
+		case "setUpgradeAuthority":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("setUpgradeAuthority"))
+			data, err := ec.unmarshalOSetUpgradeAuthorityInput2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐSetUpgradeAuthorityInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SetUpgradeAuthority = data
+		case "extendMigration":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("extendMigration"))
+			data, err := ec.unmarshalOExtendMigrationInput2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐExtendMigrationInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExtendMigration = data
+		case "cancelMigration":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelMigration"))
+			data, err := ec.unmarshalOPublicKey2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CancelMigration = data
 		}
 	}
 	return it, nil
@@ -13093,6 +13234,55 @@ func (ec *executionContext) unmarshalInputEventFilter(ctx context.Context, obj a
 func UnmarshalEventFilter(ctx context.Context, raw any) (EventFilter, error) {
 	var out EventFilter
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "EventFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputExtendMigrationInput(ctx context.Context, obj any) (ExtendMigrationInput, error) {
+	var it ExtendMigrationInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"job", "additionalAccounts"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "job":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("job"))
+			data, err := ec.unmarshalNPublicKey2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Job = data
+		case "additionalAccounts":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("additionalAccounts"))
+			data, err := ec.unmarshalNU642int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AdditionalAccounts = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalExtendMigrationInput unmarshals raw into the ExtendMigrationInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalExtendMigrationInput(ctx context.Context, raw any) (ExtendMigrationInput, error) {
+	var out ExtendMigrationInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ExtendMigrationInput", raw, &out)
 	return out, err
 }
 
@@ -13289,6 +13479,104 @@ func (ec *executionContext) unmarshalInputProposalOrder(ctx context.Context, obj
 func UnmarshalProposalOrder(ctx context.Context, raw any) (ProposalOrder, error) {
 	var out ProposalOrder
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ProposalOrder", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRevokeReleaseInput(ctx context.Context, obj any) (RevokeReleaseInput, error) {
+	var it RevokeReleaseInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"program", "hash"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "program":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("program"))
+			data, err := ec.unmarshalNPublicKey2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Program = data
+		case "hash":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hash"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Hash = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRevokeReleaseInput unmarshals raw into the RevokeReleaseInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRevokeReleaseInput(ctx context.Context, raw any) (RevokeReleaseInput, error) {
+	var out RevokeReleaseInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RevokeReleaseInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSetUpgradeAuthorityInput(ctx context.Context, obj any) (SetUpgradeAuthorityInput, error) {
+	var it SetUpgradeAuthorityInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"program", "newAuthority"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "program":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("program"))
+			data, err := ec.unmarshalNPublicKey2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Program = data
+		case "newAuthority":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("newAuthority"))
+			data, err := ec.unmarshalOPublicKey2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NewAuthority = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetUpgradeAuthorityInput unmarshals raw into the SetUpgradeAuthorityInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetUpgradeAuthorityInput(ctx context.Context, raw any) (SetUpgradeAuthorityInput, error) {
+	var out SetUpgradeAuthorityInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetUpgradeAuthorityInput", raw, &out)
 	return out, err
 }
 
@@ -14777,6 +15065,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "buildCancel":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_buildCancel(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "buildReject":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_buildReject(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -16846,6 +17141,14 @@ func (ec *executionContext) marshalOExecution2ᚖgithubᚗcomᚋupgradeᚑmanage
 	return ec._Execution(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOExtendMigrationInput2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐExtendMigrationInput(ctx context.Context, v any) (*ExtendMigrationInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputExtendMigrationInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {
 	if v == nil {
 		return nil, nil
@@ -17057,11 +17360,27 @@ func (ec *executionContext) marshalOPublicKey2ᚖstring(ctx context.Context, sel
 	return res
 }
 
+func (ec *executionContext) unmarshalORevokeReleaseInput2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐRevokeReleaseInput(ctx context.Context, v any) (*RevokeReleaseInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputRevokeReleaseInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalORollback2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚋstoreᚐRollback(ctx context.Context, sel ast.SelectionSet, v *store.Rollback) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._Rollback(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOSetUpgradeAuthorityInput2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐSetUpgradeAuthorityInput(ctx context.Context, v any) (*SetUpgradeAuthorityInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputSetUpgradeAuthorityInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOSignature2ᚖstring(ctx context.Context, v any) (*string, error) {

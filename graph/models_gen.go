@@ -118,6 +118,15 @@ type ConfigChangeInput struct {
 	RollbackTimelockSeconds *int64  `json:"rollbackTimelockSeconds,omitempty"`
 	GracePeriodSeconds      *int64  `json:"gracePeriodSeconds,omitempty"`
 	Spill                   *string `json:"spill,omitempty"`
+	VotingPeriodSeconds     *int64  `json:"votingPeriodSeconds,omitempty"`
+	// Takes a release out of a managed program's rollback history.
+	RevokeRelease *RevokeReleaseInput `json:"revokeRelease,omitempty"`
+	// Hands a managed program's upgrade authority to a key, or makes it immutable (newAuthority null).
+	SetUpgradeAuthority *SetUpgradeAuthorityInput `json:"setUpgradeAuthority,omitempty"`
+	// Lets a migration job migrate more accounts.
+	ExtendMigration *ExtendMigrationInput `json:"extendMigration,omitempty"`
+	// Cancels a migration job.
+	CancelMigration *string `json:"cancelMigration,omitempty"`
 }
 
 type EventEdge struct {
@@ -152,6 +161,11 @@ type Execution struct {
 	Slot      int64     `json:"slot"`
 	Time      time.Time `json:"time"`
 	Executor  string    `json:"executor"`
+}
+
+type ExtendMigrationInput struct {
+	Job                string `json:"job"`
+	AdditionalAccounts int64  `json:"additionalAccounts"`
 }
 
 type GovernanceEdge struct {
@@ -271,6 +285,18 @@ type ProposalUpdate struct {
 type Query struct {
 }
 
+type RevokeReleaseInput struct {
+	Program string `json:"program"`
+	// The release's ELF sha256, hex.
+	Hash string `json:"hash"`
+}
+
+type SetUpgradeAuthorityInput struct {
+	Program string `json:"program"`
+	// The new upgrade authority; null makes the program immutable.
+	NewAuthority *string `json:"newAuthority,omitempty"`
+}
+
 // The result of simulating a built transaction.
 type Simulation struct {
 	Ok bool `json:"ok"`
@@ -350,16 +376,19 @@ type MigrationStatus string
 const (
 	MigrationStatusActive    MigrationStatus = "ACTIVE"
 	MigrationStatusCompleted MigrationStatus = "COMPLETED"
+	// Stopped for good by an executed CancelMigration config change.
+	MigrationStatusCancelled MigrationStatus = "CANCELLED"
 )
 
 var AllMigrationStatus = []MigrationStatus{
 	MigrationStatusActive,
 	MigrationStatusCompleted,
+	MigrationStatusCancelled,
 }
 
 func (e MigrationStatus) IsValid() bool {
 	switch e {
-	case MigrationStatusActive, MigrationStatusCompleted:
+	case MigrationStatusActive, MigrationStatusCompleted, MigrationStatusCancelled:
 		return true
 	}
 	return false
@@ -583,6 +612,8 @@ const (
 	ProposalStatusCancelled      ProposalStatus = "CANCELLED"
 	ProposalStatusExpired        ProposalStatus = "EXPIRED"
 	ProposalStatusStale          ProposalStatus = "STALE"
+	// More members rejected it than the threshold could spare: it can never pass.
+	ProposalStatusRejected ProposalStatus = "REJECTED"
 )
 
 var AllProposalStatus = []ProposalStatus{
@@ -593,11 +624,12 @@ var AllProposalStatus = []ProposalStatus{
 	ProposalStatusCancelled,
 	ProposalStatusExpired,
 	ProposalStatusStale,
+	ProposalStatusRejected,
 }
 
 func (e ProposalStatus) IsValid() bool {
 	switch e {
-	case ProposalStatusActive, ProposalStatusApproved, ProposalStatusReadyToExecute, ProposalStatusExecuted, ProposalStatusCancelled, ProposalStatusExpired, ProposalStatusStale:
+	case ProposalStatusActive, ProposalStatusApproved, ProposalStatusReadyToExecute, ProposalStatusExecuted, ProposalStatusCancelled, ProposalStatusExpired, ProposalStatusStale, ProposalStatusRejected:
 		return true
 	}
 	return false

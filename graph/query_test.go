@@ -85,6 +85,10 @@ func TestScenarioQueries(t *testing.T) {
 			final[p] = "CANCELLED"
 		case "ProposalExpired":
 			final[p] = "EXPIRED"
+		case "RejectVoted":
+			if e.Data["status"] == "Rejected" {
+				final[p] = "REJECTED"
+			}
 		}
 	}
 

@@ -18,6 +18,7 @@ import (
 	"github.com/upgrade-manager/upgrade-manager/graph/graphtest"
 	"github.com/upgrade-manager/upgrade-manager/indexer"
 	"github.com/upgrade-manager/upgrade-manager/indexer/localnettest"
+	"github.com/upgrade-manager/upgrade-manager/indexer/txbuild"
 	"github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 	"github.com/upgrade-manager/upgrade-manager/migrations/pgtest"
 )
@@ -65,22 +66,14 @@ func TestSubscribersLearnOfReverts(t *testing.T) {
 	waitMetric(t, base, "upgrade_manager_graphql_subscriptions", 1)
 
 	createKey := solana.NewWallet().PrivateKey
-	gov, _, err := upgrademanager.FindGovernanceAddress(createKey.PublicKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	zero := int64(0)
-	send(t, client, payer, upgrademanager.NewInitializeGovernanceInstruction(upgrademanager.InitializeGovernanceArgs{
-		Members: []solana.PublicKey{payer.PublicKey()}, Threshold: 1, RollbackThreshold: 1,
-		TimelockSeconds: &zero, RollbackTimelockSeconds: &zero, Spill: payer.PublicKey(),
-	}, upgrademanager.InitializeGovernanceAccounts{Payer: payer.PublicKey(), CreateKey: createKey.PublicKey(), Governance: gov}), createKey)
-	orphan, _, err := upgrademanager.FindProposalAddress(gov, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig := send(t, client, payer, upgrademanager.NewProposeConfigChangeInstruction(upgrademanager.ConfigChange{
-		Kind: upgrademanager.ConfigChangeKindSetTimelock, SetTimelock: upgrademanager.ConfigChangeSetTimelock{Seconds: 60}},
-		"ipfs://orphan", upgrademanager.ProposeConfigChangeAccounts{Proposer: payer.PublicKey(), Governance: gov, Proposal: orphan}))
+	build := txbuild.New(upgrademanager.ProgramID)
+	initGov, gov := build.InitGovernance(payer.PublicKey(), createKey.PublicKey(), upgrademanager.InitializeGovernanceArgs{
+		Members: []solana.PublicKey{payer.PublicKey()}, Threshold: 1, RollbackThreshold: 1, Spill: payer.PublicKey(),
+	})
+	send(t, client, payer, initGov, createKey)
+	propose, orphan := build.ProposeConfigChange(payer.PublicKey(), gov, 0, upgrademanager.ConfigChange{
+		Kind: upgrademanager.ConfigChangeKindSetTimelock, SetTimelock: upgrademanager.ConfigChangeSetTimelock{Seconds: 2 * 3600}}, "ipfs://orphan")
+	sig := send(t, client, payer, propose)
 
 	// The subscriber is sent the proposal.
 	var update struct {

@@ -116,7 +116,7 @@ func newWorld(t *testing.T) *world {
 	}
 	var initGov solana.Instruction
 	initGov, w.gov = build.InitGovernance(w.payer.PublicKey(), createKey.PublicKey(), um.InitializeGovernanceArgs{
-		Members: members, Threshold: 2, RollbackThreshold: 1, Spill: w.spill,
+		Members: members, Threshold: 2, RollbackThreshold: 2, Spill: w.spill,
 	})
 	w.send(initGov, createKey)
 	deployer := w.node.Deployer
@@ -380,6 +380,7 @@ func TestTwoExecutorsRaceToOneUpgrade(t *testing.T) {
 	e.send = &sender{rpc: w.rpc, payer: w.payer, commitment: rpc.CommitmentConfirmed, poll: 100 * time.Millisecond, log: e.log}
 	ix, err := build.Execute(w.payer.PublicKey(), proposal, &um.Proposal{
 		Governance: w.gov, Kind: um.ProposalKindUpgrade, Program: w.node.Target, Buffer: buffer,
+		Proposer: w.members[0].PublicKey(),
 	}, w.spill)
 	if err != nil {
 		t.Fatal(err)
@@ -410,4 +411,34 @@ func counterSum(t *testing.T, reg *prometheus.Registry, name string) float64 {
 		}
 	}
 	return sum
+}
+
+func TestExecutorHandsTheProgramOver(t *testing.T) {
+	w := newWorld(t)
+	target := w.node.Target
+	heir := mustKey(t).PublicKey()
+	change := um.ConfigChange{Kind: um.ConfigChangeKindSetUpgradeAuthority,
+		SetUpgradeAuthority: um.ConfigChangeSetUpgradeAuthority{Program: target, NewAuthority: &heir}}
+	propose, proposal := build.ProposeConfigChange(w.members[0].PublicKey(), w.gov, 0, change, "ipfs://hand-over")
+	w.send(propose, w.members[0])
+	for _, m := range w.members[:2] {
+		w.send(build.Approve(m.PublicKey(), w.gov, proposal), m)
+	}
+	w.waitForDB(`SELECT status FROM proposal WHERE address = $1`, "approved", proposal.String())
+	w.advanceClock(um.DefaultTimelockSeconds)
+	if _, err := w.crank("execute"); err != nil {
+		t.Fatalf("crank: %v", err)
+	}
+	if s := proposalStatus(t, w.rpc, proposal); s != um.ProposalStatusExecuted {
+		t.Fatalf("status = %v, want executed", s)
+	}
+	pd, err := w.rpc.GetAccountInfoWithOpts(context.Background(), txbuild.Programdata(target), &rpc.GetAccountInfoOpts{Commitment: rpc.CommitmentConfirmed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := pd.Value.Data.GetBinary()
+	if d[12] != 1 || !bytes.Equal(d[13:45], heir[:]) {
+		t.Fatalf("programdata authority = %x, want %s", d[12:45], heir)
+	}
+	w.waitForDB(`SELECT change->'SetUpgradeAuthority'->>'new_authority' FROM config_change WHERE proposal = $1`, heir.String(), proposal.String())
 }

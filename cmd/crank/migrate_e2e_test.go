@@ -15,6 +15,7 @@ import (
 	"github.com/gagliardetto/solana-go"
 	"github.com/gagliardetto/solana-go/rpc"
 
+	"github.com/upgrade-manager/upgrade-manager/indexer/txbuild"
 	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
@@ -32,17 +33,28 @@ func anchorSighash(name string) []byte {
 	return h[:8]
 }
 
-// manage writes the ManagedProgram record register_program would write for program.
-// perp_market runs natively as a builtin on the localnet, not as a loader-v3 program, so
-// register_program cannot take it; the program tests do the same in program-test.
-func (w *world) manage(program solana.PublicKey) {
+// perpMarketStandIn is the binary the stand-in programdata of perp_market holds; a migration
+// requires the hash of the binary the target runs.
+var perpMarketStandIn = []byte("perp_market v2: opens positions in the v2 layout only")
+
+// manage writes the ManagedProgram record register_program would write for program, and a
+// programdata account standing for its deployed binary (perpMarketStandIn); it returns that
+// binary's hash. perp_market runs natively as a builtin on the localnet, not as a loader-v3
+// program, so register_program cannot take it; the program tests do the same in program-test.
+func (w *world) manage(program solana.PublicKey) [32]byte {
 	w.t.Helper()
 	_, bump, _ := solana.FindProgramAddress([][]byte{[]byte("managed_program"), program[:]}, um.ProgramID)
 	ua, uaBump, _ := solana.FindProgramAddress([][]byte{[]byte("upgrade_authority"), program[:]}, um.ProgramID)
 	_, maBump, _ := solana.FindProgramAddress([][]byte{[]byte("migration_authority"), program[:]}, um.ProgramID)
+	programdata := txbuild.Programdata(program)
+	pd := binary.LittleEndian.AppendUint32(nil, 3) // ProgramData
+	pd = binary.LittleEndian.AppendUint64(pd, 0)   // deploy slot
+	pd = append(append(pd, 1), ua[:]...)           // upgrade authority
+	pd = append(pd, perpMarketStandIn...)
+	w.putAccount(programdata, solana.BPFLoaderUpgradeableProgramID, pd)
 	mp := um.ManagedProgram{
-		LayoutVersion: 1, Bump: bump, UpgradeAuthorityBump: uaBump, MigrationAuthorityBump: maBump,
-		Governance: w.gov, Program: program, UpgradeAuthority: ua,
+		LayoutVersion: um.AccountLayoutVersion, Bump: bump, UpgradeAuthorityBump: uaBump, MigrationAuthorityBump: maBump,
+		Governance: w.gov, Program: program, Programdata: programdata, UpgradeAuthority: ua,
 	}
 	disc := (&um.ManagedProgram{}).Discriminator()
 	data := mp.AppendBorsh(disc[:])
@@ -50,10 +62,18 @@ func (w *world) manage(program solana.PublicKey) {
 	const space = 8 + 632
 	data = append(data, make([]byte, space-len(data))...)
 	w.setAccount(build.ManagedProgram(program), um.ProgramID, data)
+	return sha256.Sum256(perpMarketStandIn)
 }
 
-// setAccount writes an account through localnet's dev_setAccount.
+// setAccount writes an account through localnet's dev_setAccount and lets a slot pass.
 func (w *world) setAccount(key, owner solana.PublicKey, data []byte) {
+	w.t.Helper()
+	w.putAccount(key, owner, data)
+	time.Sleep(300 * time.Millisecond)
+}
+
+// putAccount writes an account through localnet's dev_setAccount.
+func (w *world) putAccount(key, owner solana.PublicKey, data []byte) {
 	w.t.Helper()
 	rent, err := w.rpc.GetMinimumBalanceForRentExemption(context.Background(), uint64(len(data)), rpc.CommitmentConfirmed)
 	if err != nil {
@@ -75,7 +95,6 @@ func (w *world) setAccount(key, owner solana.PublicKey, data []byte) {
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Error != nil {
 		w.t.Fatalf("dev_setAccount: %v %s", err, string(deref(out.Error)))
 	}
-	time.Sleep(300 * time.Millisecond)
 }
 
 func deref(r *json.RawMessage) []byte {
@@ -85,36 +104,25 @@ func deref(r *json.RawMessage) []byte {
 	return *r
 }
 
-// openPositions opens n v1 positions owned by the payer, several per transaction.
-func (w *world) openPositions(n int) []solana.PublicKey {
+// seedPositions writes n v1 positions owned by the payer, as the previous binary left them:
+// the binary running now opens positions in the v2 layout only.
+func (w *world) seedPositions(n int) []solana.PublicKey {
 	w.t.Helper()
 	owner := w.payer.PublicKey()
 	var keys []solana.PublicKey
-	var ixs []solana.Instruction
-	var last solana.Signature
-	flush := func() {
-		if len(ixs) > 0 {
-			last = w.sendAsyncAll(ixs)
-			ixs = nil
-		}
-	}
 	for id := range n {
 		pos, _, _ := solana.FindProgramAddress([][]byte{[]byte("position"), owner[:], binary.LittleEndian.AppendUint64(nil, uint64(id))}, perpMarket)
 		keys = append(keys, pos)
-		data := anchorSighash("open_position")
-		data = binary.LittleEndian.AppendUint64(data, uint64(id))
+		data := append([]byte{}, positionDiscriminator[:]...)
+		data = append(data, 1) // version
+		data = append(data, owner[:]...)
 		data = binary.LittleEndian.AppendUint16(data, 1)
 		data = binary.LittleEndian.AppendUint64(data, uint64(10+id))
 		data = binary.LittleEndian.AppendUint64(data, uint64(1000*(id+1)))
-		ixs = append(ixs, solana.NewInstruction(perpMarket, solana.AccountMetaSlice{
-			solana.Meta(owner).WRITE().SIGNER(), solana.Meta(pos).WRITE(), solana.Meta(solana.SystemProgramID),
-		}, data))
-		if len(ixs) == 10 {
-			flush()
-		}
+		w.putAccount(pos, perpMarket, data)
 	}
-	flush()
-	w.waitConfirmed(last)
+	// Let a slot pass so the accounts are in a bank at every commitment.
+	time.Sleep(300 * time.Millisecond)
 	return keys
 }
 
@@ -163,14 +171,15 @@ func (w *world) job(key solana.PublicKey) um.MigrationJob {
 
 func TestMigrationDriverResumesAfterAKill(t *testing.T) {
 	w := newWorld(t)
-	w.manage(perpMarket)
+	required := w.manage(perpMarket)
 	const n = 500
-	positions := w.openPositions(n)
+	positions := w.seedPositions(n)
 
 	disc := positionDiscriminator
 	propose, proposal := build.ProposeMigration(w.members[0].PublicKey(), w.gov, 0, perpMarket, um.MigrationSpec{
 		FromVersion: 1, ToVersion: 2, VersionOffset: versionOffset, DataSize: positionV1Len,
 		Discriminator: &disc, MigrateIxData: anchorSighash("migrate_position"), TotalAccounts: n,
+		RequiredHash: required,
 	}, "ipfs://migrate-positions")
 	w.send(propose, w.members[0])
 	for _, m := range w.members[:2] {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/upgrade-manager/upgrade-manager/indexer"
 	"github.com/upgrade-manager/upgrade-manager/indexer/localnettest"
+	"github.com/upgrade-manager/upgrade-manager/indexer/txbuild"
 	"github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 	"github.com/upgrade-manager/upgrade-manager/migrations/pgtest"
 )
@@ -86,6 +87,30 @@ func (l *localnet) send(ix solana.Instruction, extra ...solana.PrivateKey) solan
 	}
 }
 
+// advanceClock moves the node's clock forward and waits until a confirmed bank has the new
+// time, so preflight (at confirmed) sees it.
+func (l *localnet) advanceClock(seconds int64) {
+	l.t.Helper()
+	var at struct {
+		Slot uint64 `json:"slot"`
+	}
+	if err := json.Unmarshal(l.dev("dev_advanceClock", seconds), &at); err != nil {
+		l.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		slot, err := l.rpc.GetSlot(ctx, rpc.CommitmentConfirmed)
+		if err == nil && slot > at.Slot {
+			return
+		}
+		if ctx.Err() != nil {
+			l.t.Fatalf("no confirmed slot after %d", at.Slot)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // dev calls one of the node's dev_ methods.
 func (l *localnet) dev(method string, params ...any) json.RawMessage {
 	l.t.Helper()
@@ -149,50 +174,40 @@ func TestLocalnetEndToEnd(t *testing.T) {
 	}
 	defer pool.Close()
 
-	// A governance of two members, threshold 1, no timelock.
+	// A governance of two members, threshold 2 (the floor), default timelocks.
 	createKey := solana.NewWallet().PrivateKey
-	gov, _, err := upgrademanager.FindGovernanceAddress(createKey.PublicKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	zero := int64(0)
-	initSig := l.send(upgrademanager.NewInitializeGovernanceInstruction(upgrademanager.InitializeGovernanceArgs{
+	build := txbuild.New(upgrademanager.ProgramID)
+	initGov, gov := build.InitGovernance(l.payer.PublicKey(), createKey.PublicKey(), upgrademanager.InitializeGovernanceArgs{
 		Members:   []solana.PublicKey{l.payer.PublicKey(), l.member.PublicKey()},
-		Threshold: 1, RollbackThreshold: 1, TimelockSeconds: &zero, RollbackTimelockSeconds: &zero,
+		Threshold: 2, RollbackThreshold: 2,
 		Spill: l.payer.PublicKey(),
-	}, upgrademanager.InitializeGovernanceAccounts{Payer: l.payer.PublicKey(), CreateKey: createKey.PublicKey(), Governance: gov}), createKey)
+	})
+	initSig := l.send(initGov, createKey)
 	waitRow(t, pool, 1, `SELECT count(*) FROM governance WHERE address = $1 AND created_signature = $2`, gov.String(), initSig.String())
 	waitRow(t, pool, 2, `SELECT count(*) FROM governance_member WHERE governance = $1`, gov.String())
 
 	// The websocket goes away; what lands meanwhile is backfilled.
 	l.dev("dev_disconnectWebsockets")
-	proposal, _, err := upgrademanager.FindProposalAddress(gov, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	change := upgrademanager.ConfigChange{Kind: upgrademanager.ConfigChangeKindSetTimelock,
 		SetTimelock: upgrademanager.ConfigChangeSetTimelock{Seconds: 3600}}
-	l.send(upgrademanager.NewProposeConfigChangeInstruction(change, "ipfs://e2e",
-		upgrademanager.ProposeConfigChangeAccounts{Proposer: l.payer.PublicKey(), Governance: gov, Proposal: proposal}))
-	l.send(upgrademanager.NewApproveInstruction(upgrademanager.ApproveAccounts{Member: l.member.PublicKey(), Governance: gov, Proposal: proposal}), l.member)
-	waitRow(t, pool, 1, `SELECT count(*) FROM proposal WHERE address = $1 AND status = 'approved' AND approvals = 1`, proposal.String())
+	propose, proposal := build.ProposeConfigChange(l.payer.PublicKey(), gov, 0, change, "ipfs://e2e")
+	l.send(propose)
+	l.send(build.Approve(l.payer.PublicKey(), gov, proposal))
+	l.send(build.Approve(l.member.PublicKey(), gov, proposal), l.member)
+	waitRow(t, pool, 1, `SELECT count(*) FROM proposal WHERE address = $1 AND status = 'approved' AND approvals = 2`, proposal.String())
 	waitRow(t, pool, 1, `SELECT count(*) FROM approval WHERE proposal = $1 AND member = $2`, proposal.String(), l.member.PublicKey().String())
 
+	l.advanceClock(upgrademanager.DefaultTimelockSeconds)
 	l.dev("dev_disconnectWebsockets")
-	l.send(upgrademanager.NewExecuteConfigChangeInstruction(upgrademanager.ExecuteConfigChangeAccounts{
-		Executor: l.payer.PublicKey(), Governance: gov, Proposal: proposal}))
+	l.send(build.ExecuteConfigChange(l.payer.PublicKey(), proposal, &upgrademanager.Proposal{Governance: gov, ConfigChange: &change}))
 	waitRow(t, pool, 1, `SELECT count(*) FROM governance WHERE address = $1 AND timelock_seconds = 3600 AND member_set_seqno = 1`, gov.String())
 	waitRow(t, pool, 1, `SELECT count(*) FROM config_change WHERE proposal = $1 AND change = '{"SetTimelock": {"seconds": 3600}}'`, proposal.String())
 	waitRow(t, pool, 1, `SELECT count(*) FROM proposal WHERE address = $1 AND status = 'executed'`, proposal.String())
 
 	// A proposal whose slot the node abandons before it finalizes.
-	orphan, _, err := upgrademanager.FindProposalAddress(gov, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	orphanSig := l.send(upgrademanager.NewProposeConfigChangeInstruction(upgrademanager.ConfigChange{
-		Kind: upgrademanager.ConfigChangeKindSetTimelock, SetTimelock: upgrademanager.ConfigChangeSetTimelock{Seconds: 60}},
-		"ipfs://orphan", upgrademanager.ProposeConfigChangeAccounts{Proposer: l.payer.PublicKey(), Governance: gov, Proposal: orphan}))
+	proposeOrphan, orphan := build.ProposeConfigChange(l.payer.PublicKey(), gov, 1, upgrademanager.ConfigChange{
+		Kind: upgrademanager.ConfigChangeKindSetTimelock, SetTimelock: upgrademanager.ConfigChangeSetTimelock{Seconds: 7200}}, "ipfs://orphan")
+	orphanSig := l.send(proposeOrphan)
 	waitRow(t, pool, 1, `SELECT count(*) FROM proposal WHERE address = $1`, orphan.String())
 	var txSlot int64
 	if err := pool.QueryRow(t.Context(), `SELECT slot FROM ingested_transaction WHERE signature = $1`, orphanSig.String()).Scan(&txSlot); err != nil {
@@ -211,7 +226,7 @@ func TestLocalnetEndToEnd(t *testing.T) {
 	waitRow(t, pool, 0, `SELECT count(*) FROM chain_event WHERE signature = $1`, orphanSig.String())
 	// Everything that stayed finalizes.
 	waitRow(t, pool, 0, `SELECT count(*) FROM ingested_transaction WHERE commitment = 'confirmed'`)
-	waitRow(t, pool, 4, `SELECT count(*) FROM ingested_transaction WHERE commitment = 'finalized'`)
+	waitRow(t, pool, 5, `SELECT count(*) FROM ingested_transaction WHERE commitment = 'finalized'`)
 	waitRow(t, pool, 1, `SELECT count(*) FROM chain_tip WHERE chain_time IS NOT NULL`)
 
 	// The revert's commit is visible before the indexer counts it: poll.

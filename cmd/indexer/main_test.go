@@ -181,7 +181,7 @@ func TestRunFollowsTheChainAndServesMetrics(t *testing.T) {
 	}
 	for _, name := range []string{
 		"upgrade_manager_indexer_last_applied_slot 18",
-		`upgrade_manager_indexer_events_applied_total{name="ProposalCreated"} 8`,
+		`upgrade_manager_indexer_events_applied_total{name="ProposalCreated"} 10`,
 		"upgrade_manager_indexer_chain_tip_slot",
 		"upgrade_manager_indexer_lag_slots",
 		`upgrade_manager_indexer_rpc_requests_total{method="getSignaturesForAddress"}`,
@@ -229,7 +229,7 @@ func TestRunFollowsTheChainAndServesMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = r.Close()
-	if out := r.Stdout.(*bytes.Buffer).String(); !strings.Contains(out, "rebuilt projections from 63 events") {
+	if out := r.Stdout.(*bytes.Buffer).String(); !strings.Contains(out, "rebuilt projections from 74 events") {
 		t.Errorf("replay printed %q", out)
 	}
 	if replayed := scenario.DumpProjections(t, pool, false); !scenario.EqualDumps(live, replayed) {

@@ -85,7 +85,11 @@ func newWorld(t *testing.T) *world {
 	for _, k := range w.keys {
 		members = append(members, k.PublicKey().String())
 	}
-	out := w.ok("init", "--keypair", w.payer, "--member", strings.Join(members, ","), "--threshold", "2", "--rollback-threshold", "1")
+	// The floors: with two or more members no one member decides alone, and a timelock is at
+	// least an hour; both refused before anything is sent.
+	w.refused("THRESHOLD_BELOW_FLOOR", "init", "--keypair", w.payer, "--member", strings.Join(members, ","), "--threshold", "2", "--rollback-threshold", "1")
+	w.refused("DELAY_BELOW_FLOOR", "init", "--keypair", w.payer, "--member", strings.Join(members, ","), "--threshold", "2", "--timelock", "10m")
+	out := w.ok("init", "--keypair", w.payer, "--member", strings.Join(members, ","), "--threshold", "2", "--rollback-threshold", "2")
 	w.gov = out["governance"].(string)
 	w.ok("register", "--governance", w.gov, "--program", w.node.Target.String(), "--keypair", w.deployer, "--fee-payer", w.payer)
 	return w
@@ -244,6 +248,8 @@ func TestUpgradeAndRollbackWithTheCLI(t *testing.T) {
 	outsider := writeKey(t, w.dir, "outsider", newKey(t), 0o600)
 	w.refused("NOT_A_MEMBER", "propose", "upgrade", "--program", target, "--buffer", buffer, "--keypair", outsider, "--fee-payer", w.payer)
 	out = w.ok("propose", "upgrade", "--program", target, "--buffer", buffer, "--keypair", m0, "--metadata-uri", "https://example.com/release", "--build-hash", "abcdef")
+	// The buffer lock keeps one buffer behind one open proposal.
+	w.refused("BUFFER_IN_USE", "propose", "upgrade", "--program", target, "--buffer", buffer, "--keypair", m1)
 	proposal := out["proposal"].(string)
 
 	// verify: the token build matches, the memo build does not.
@@ -310,12 +316,13 @@ func TestUpgradeAndRollbackWithTheCLI(t *testing.T) {
 	}
 
 	// Rolling back to the current binary is refused; to the original memo build it works, with
-	// the rollback threshold (1) and timelock (1 h).
+	// the rollback threshold (2) and timelock (1 h).
 	out = w.ok("write-buffer", tokenFile, "--program", target, "--keypair", m1)
 	w.refused("ROLLBACK_TO_CURRENT", "propose", "rollback", "--program", target, "--buffer", out["buffer"].(string), "--keypair", m1)
 	out = w.ok("write-buffer", memoFile, "--program", target, "--keypair", m1)
 	out = w.ok("propose", "rollback", "--program", target, "--buffer", out["buffer"].(string), "--keypair", m1)
 	rollback := out["proposal"].(string)
+	w.ok("approve", rollback, "--keypair", m1)
 	w.ok("approve", rollback, "--keypair", m2)
 	w.refused("TIMELOCK_NOT_ELAPSED", "execute", rollback, "--keypair", w.payer)
 	w.advanceClock(um.DefaultRollbackTimelockSeconds)
@@ -334,9 +341,13 @@ func hexHash(elf []byte) string {
 // --sign-only approval signed elsewhere.
 func TestConfigChangeAndRefusalsWithTheCLI(t *testing.T) {
 	w := newWorld(t)
-	m0, m1 := w.members[0], w.members[1]
+	m0, m1, m2 := w.members[0], w.members[1], w.members[2]
 
-	out := w.ok("propose", "config", "--governance", w.gov, "--threshold", "1", "--keypair", m0)
+	// Below the floors is refused before sending, with a code.
+	w.refused("THRESHOLD_BELOW_FLOOR", "propose", "config", "--governance", w.gov, "--threshold", "1", "--keypair", m0)
+	w.refused("DELAY_BELOW_FLOOR", "propose", "config", "--governance", w.gov, "--timelock", "30m", "--keypair", m0)
+	w.refused("DELAY_BELOW_FLOOR", "propose", "config", "--governance", w.gov, "--rollback-timelock", "5m", "--keypair", m0)
+	out := w.ok("propose", "config", "--governance", w.gov, "--threshold", "3", "--keypair", m0)
 	proposal := out["proposal"].(string)
 
 	// Keys: missing, readable by others, hardware wallets.
@@ -398,8 +409,18 @@ func TestConfigChangeAndRefusalsWithTheCLI(t *testing.T) {
 	w.advanceClock(um.DefaultTimelockSeconds)
 	w.ok("execute", proposal, "--keypair", w.payer)
 	st = w.ok("status", "--governance", w.gov, "--chain")
-	if st["threshold"].(float64) != 1 {
-		t.Fatalf("threshold after the config change = %v, want 1", st["threshold"])
+	if st["threshold"].(float64) != 3 {
+		t.Fatalf("threshold after the config change = %v, want 3", st["threshold"])
+	}
+	// With 3 of 3 needed, one reject makes approval impossible: the proposal is rejected.
+	out = w.ok("propose", "config", "--governance", w.gov, "--voting-period", "168h", "--keypair", m0)
+	rejected := out["proposal"].(string)
+	w.ok("approve", rejected, "--keypair", m0)
+	w.refused("ALREADY_APPROVED", "reject", rejected, "--keypair", m0)
+	w.ok("reject", rejected, "--keypair", m1)
+	w.refused("PROPOSAL_NOT_OPEN", "reject", rejected, "--keypair", m2)
+	if row := proposalRowOf(t, w.ok("status", "--governance", w.gov, "--chain"), rejected); row["status"] != "rejected" {
+		t.Fatalf("status after the reject = %v, want rejected", row["status"])
 	}
 	// The proposer cancels their own fresh proposal alone.
 	out = w.ok("propose", "config", "--governance", w.gov, "--grace-period", "72h", "--keypair", m0)

@@ -85,6 +85,16 @@ func initCmd(fs *flag.FlagSet) body {
 				return nil, err
 			}
 		}
+		tl, rtl := um.DefaultTimelockSeconds, um.DefaultRollbackTimelockSeconds
+		if timelock.v != nil {
+			tl = *timelock.v
+		}
+		if rollbackTimelock.v != nil {
+			rtl = *rollbackTimelock.v
+		}
+		if err := txbuild.CheckFloors(len(members), uint8(*threshold), uint8(rb), tl, rtl, nil); err != nil {
+			return nil, err
+		}
 		createKey, err := solana.NewRandomPrivateKey()
 		if err != nil {
 			return nil, err
@@ -204,6 +214,14 @@ func proposeConfigCmd(fs *flag.FlagSet) body {
 	fs.Var(&rbTimelock, "rollback-timelock", "set the rollback timelock")
 	fs.Var(&grace, "grace-period", "set the grace period")
 	spill := fs.String("spill", "", "set the spill account")
+	var voting optSeconds
+	fs.Var(&voting, "voting-period", "set the voting period: how long an active proposal takes votes")
+	revoke := fs.String("revoke-release", "", "take a release (its ELF sha256, hex) out of --program's rollback history")
+	program := fs.String("program", "", "the managed program --revoke-release applies to")
+	setAuthority := fs.String("set-upgrade-authority", "", "PROGRAM=KEY: hand a managed program's upgrade authority to KEY")
+	immutable := fs.String("make-immutable", "", "PROGRAM: make a managed program immutable (no upgrade authority)")
+	extendJob := fs.String("extend-migration", "", "JOB=N: let a migration job migrate N more accounts")
+	cancelJob := fs.String("cancel-migration", "", "JOB: cancel a migration job")
 	uri := fs.String("metadata-uri", "", "where the change is described")
 	return func(c *cli, ctx context.Context, _ []string) (any, error) {
 		gov, err := parseKey("--governance", *govFlag)
@@ -247,8 +265,16 @@ func proposeConfigCmd(fs *flag.FlagSet) body {
 			}
 			changes = append(changes, um.ConfigChange{Kind: um.ConfigChangeKindSetSpill, SetSpill: um.ConfigChangeSetSpill{Spill: k}})
 		}
+		if voting.v != nil {
+			changes = append(changes, um.ConfigChange{Kind: um.ConfigChangeKindSetVotingPeriod, SetVotingPeriod: um.ConfigChangeSetVotingPeriod{Seconds: *voting.v}})
+		}
+		more, err := programChanges(*revoke, *program, *setAuthority, *immutable, *extendJob, *cancelJob)
+		if err != nil {
+			return nil, err
+		}
+		changes = append(changes, more...)
 		if len(changes) != 1 {
-			return nil, fmt.Errorf("give exactly one change (--add-member, --remove-member, --threshold, --rollback-threshold, --timelock, --rollback-timelock, --grace-period, --spill); got %d", len(changes))
+			return nil, fmt.Errorf("give exactly one change (--add-member, --remove-member, --threshold, --rollback-threshold, --timelock, --rollback-timelock, --grace-period, --spill, --voting-period, --revoke-release, --set-upgrade-authority, --make-immutable, --extend-migration, --cancel-migration); got %d", len(changes))
 		}
 		m, err := c.member()
 		if err != nil {
@@ -275,6 +301,7 @@ func proposeMigrationCmd(fs *flag.FlagSet) body {
 	disc := fs.String("discriminator", "", "8-byte discriminator accounts start with (hex; empty: any)")
 	ixData := fs.String("migrate-ix-data", "", "instruction data of the program's migrate instruction (hex)")
 	total := fs.Uint64("total-accounts", 0, "accounts to migrate")
+	required := fs.String("required-hash", "", "sha256 (hex) of the binary the program must run while migrating (default: the one deployed now)")
 	uri := fs.String("metadata-uri", "", "where the migration is described")
 	return func(c *cli, ctx context.Context, _ []string) (any, error) {
 		program, err := parseKey("--program", *programFlag)
@@ -293,6 +320,13 @@ func proposeMigrationCmd(fs *flag.FlagSet) body {
 		}
 		if spec.MigrateIxData, err = hex.DecodeString(*ixData); err != nil {
 			return nil, fmt.Errorf("--migrate-ix-data: %w", err)
+		}
+		if *required != "" {
+			h, err := hex.DecodeString(strings.TrimPrefix(*required, "0x"))
+			if err != nil || len(h) != 32 {
+				return nil, fmt.Errorf("--required-hash %q: want a sha256 in hex (64 digits)", *required)
+			}
+			spec.RequiredHash = [32]byte(h)
 		}
 		m, err := c.member()
 		if err != nil {
@@ -326,6 +360,68 @@ func (c *cli) proposalState(ctx context.Context, args []string) (solana.PublicKe
 
 // voteCmd is approve, revoke and cancel: a member's vote on one proposal. (A future `reject` is
 // one more case here, with its check and builder in txbuild.)
+// programChanges parses the config changes that apply to a managed program or a migration job.
+func programChanges(revoke, program, setAuthority, immutable, extendJob, cancelJob string) ([]um.ConfigChange, error) {
+	var changes []um.ConfigChange
+	if revoke != "" {
+		p, err := parseKey("--program", program)
+		if err != nil {
+			return nil, fmt.Errorf("--revoke-release needs --program: %w", err)
+		}
+		h, err := hex.DecodeString(strings.TrimPrefix(revoke, "0x"))
+		if err != nil || len(h) != 32 {
+			return nil, fmt.Errorf("--revoke-release %q: want a sha256 in hex (64 digits), as `umctl verify` prints", revoke)
+		}
+		changes = append(changes, um.ConfigChange{Kind: um.ConfigChangeKindRevokeRelease,
+			RevokeRelease: um.ConfigChangeRevokeRelease{Program: p, Hash: [32]byte(h)}})
+	}
+	if setAuthority != "" {
+		prog, key, ok := strings.Cut(setAuthority, "=")
+		if !ok {
+			return nil, fmt.Errorf("--set-upgrade-authority %q: want PROGRAM=KEY (--make-immutable PROGRAM removes the authority)", setAuthority)
+		}
+		p, err := parseKey("--set-upgrade-authority PROGRAM", prog)
+		if err != nil {
+			return nil, err
+		}
+		k, err := parseKey("--set-upgrade-authority KEY", key)
+		if err != nil {
+			return nil, err
+		}
+		changes = append(changes, um.ConfigChange{Kind: um.ConfigChangeKindSetUpgradeAuthority,
+			SetUpgradeAuthority: um.ConfigChangeSetUpgradeAuthority{Program: p, NewAuthority: &k}})
+	}
+	if immutable != "" {
+		p, err := parseKey("--make-immutable", immutable)
+		if err != nil {
+			return nil, err
+		}
+		changes = append(changes, um.ConfigChange{Kind: um.ConfigChangeKindSetUpgradeAuthority,
+			SetUpgradeAuthority: um.ConfigChangeSetUpgradeAuthority{Program: p}})
+	}
+	if extendJob != "" {
+		job, n, ok := strings.Cut(extendJob, "=")
+		var more uint64
+		if _, err := fmt.Sscan(n, &more); !ok || err != nil || more == 0 {
+			return nil, fmt.Errorf("--extend-migration %q: want JOB=N, N accounts more (1 or more)", extendJob)
+		}
+		j, err := parseKey("--extend-migration JOB", job)
+		if err != nil {
+			return nil, err
+		}
+		changes = append(changes, um.ConfigChange{Kind: um.ConfigChangeKindExtendMigration,
+			ExtendMigration: um.ConfigChangeExtendMigration{Job: j, AdditionalAccounts: more}})
+	}
+	if cancelJob != "" {
+		j, err := parseKey("--cancel-migration", cancelJob)
+		if err != nil {
+			return nil, err
+		}
+		changes = append(changes, um.ConfigChange{Kind: um.ConfigChangeKindCancelMigration, CancelMigration: um.ConfigChangeCancelMigration{Job: j}})
+	}
+	return changes, nil
+}
+
 func voteCmd(kind string) func(fs *flag.FlagSet) body {
 	return func(fs *flag.FlagSet) body {
 		return func(c *cli, ctx context.Context, args []string) (any, error) {

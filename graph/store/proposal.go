@@ -18,6 +18,7 @@ const (
 	StatusCancelled = "cancelled"
 	StatusExpired   = "expired"
 	StatusStale     = "stale"
+	StatusRejected  = "rejected"
 )
 
 // storedStatuses lists the account statuses a proposal can have while its
@@ -31,6 +32,7 @@ var storedStatuses = map[string][]string{
 	StatusCancelled: {StatusCancelled},
 	StatusExpired:   {StatusApproved, StatusExpired},
 	StatusStale:     {StatusActive, StatusApproved},
+	StatusRejected:  {StatusRejected},
 }
 
 const proposalColumns = `p.address, p.governance, p.index, p.kind, p.program, p.buffer, p.buffer_hash,

@@ -31,12 +31,13 @@ func initializeGovernance(payer, createKey solana.PublicKey, members []solana.Pu
 		data.Write(m[:])
 	}
 	data.WriteByte(threshold) // threshold
-	data.WriteByte(1)         // rollback_threshold
+	data.WriteByte(threshold) // rollback_threshold
 	data.WriteByte(1)         // timelock_seconds: Some(48 h)
 	_ = binary.Write(&data, binary.LittleEndian, int64(172_800))
-	data.WriteByte(0) // rollback_timelock_seconds: None
-	data.WriteByte(0) // grace_period_seconds: None
-	data.Write(payer[:])
+	data.WriteByte(0)    // rollback_timelock_seconds: None
+	data.WriteByte(0)    // grace_period_seconds: None
+	data.Write(payer[:]) // spill
+	data.WriteByte(0)    // voting_period_seconds: None
 
 	pid := localnettest.ManagerProgramID
 	governance, _, err := solana.FindProgramAddress([][]byte{[]byte("governance"), createKey[:]}, pid)
@@ -85,7 +86,7 @@ func TestUpgradeManagerRoundTrip(t *testing.T) {
 
 	createKey := solana.NewWallet().PrivateKey
 	ix, eventAuthority := initializeGovernance(payer.PublicKey(), createKey.PublicKey(),
-		[]solana.PublicKey{payer.PublicKey(), other}, 1)
+		[]solana.PublicKey{payer.PublicKey(), other}, 2)
 	recent, err := client.GetLatestBlockhash(ctx, rpc.CommitmentConfirmed)
 	if err != nil {
 		t.Fatalf("getLatestBlockhash: %v", err)

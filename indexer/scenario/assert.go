@@ -21,7 +21,7 @@ type Querier interface {
 const (
 	Governance     = "EFXqM9qrdFCLoWKEZAaSCPrdqqgpMoqiYCYxHZBbhnM7"
 	ManagedProgram = "BELn9TCk4uWEihwdgoUx8xUfd5ujL9pKrwtJCesiQAev"
-	MigrationJob   = "H2EKQBZCyb95muoccV2DJKEZg8FcWDgq5eWZSt6VSYM3"
+	MigrationJob   = "3yPKDe5vejC4TAbCjkBBq6eA3PuiD3rwngwYA69Wy2e4"
 	HashV1         = "68d9bbae7023f8f51d32d0f6ff8a7003921c97c99e77921ccd0f51adcf6295db"
 	HashV2         = "10c2625f35594bc23489eb59f5d0df7a0382926d3cbd47e237a7c6917a8b6143"
 )
@@ -57,7 +57,7 @@ func AssertProjections(t testing.TB, db Querier) {
 		extract(epoch FROM created_at)::bigint, extract(epoch FROM updated_at)::bigint FROM governance`)
 	check("governance", gov, [][]string{{Governance, "3wpYnGqceZ8DzN3guiTd9rrYkWTwTHCChBSuo6cvkXTG",
 		"3", "2", "172800", "3600", "1209600", "FR5pWwinRBn35GNhg7bsvw8Q13kRept2pm561DwZCQzT", "1", "10",
-		"1767225600", "1768957200"}})
+		"1767225600", "1769130000"}})
 	members := rowStrings(t, db, `SELECT member FROM governance_member WHERE governance = $1 ORDER BY position`, Governance)
 	check("members", flatten(members), Members)
 
@@ -88,7 +88,9 @@ func AssertProjections(t testing.TB, db Querier) {
 		{"4", "config_change", "expired", "3", "3", "0", "0", "0", "-", "true", "false", "false"},
 		{"5", "upgrade", "cancelled", "1", "3", "0", "1", "0", "-", "true", "true", "true"},
 		{"6", "config_change", "executed", "3", "3", "0", "0", "0", "18", "false", "false", "false"},
-		{"7", "migration", "executed", "3", "3", "0", "1", "0", "18", "false", "true", "false"},
+		{"7", "config_change", "rejected", "0", "3", "0", "1", "0", "-", "true", "false", "false"},
+		{"8", "config_change", "executed", "3", "3", "0", "1", "0", "18", "false", "true", "false"},
+		{"9", "migration", "executed", "3", "3", "0", "1", "0", "18", "false", "true", "false"},
 	})
 	payloads := rowStrings(t, db, `SELECT index, coalesce(config_change::text, '-'), coalesce(migration->>'total_accounts', '-')
 		FROM proposal WHERE config_change IS NOT NULL OR migration IS NOT NULL ORDER BY index`)
@@ -96,12 +98,14 @@ func AssertProjections(t testing.TB, db Querier) {
 		{"3", `{"SetTimelock": {"seconds": 7200}}`, "-"},
 		{"4", `{"SetGracePeriod": {"seconds": 604800}}`, "-"},
 		{"6", `{"AddMember": {"member": "AKkzLhjhyFtM9j7WAhbaqYpFe49cXeJBg2kzLRC2PnNa"}}`, "-"},
-		{"7", "-", "211"},
+		{"7", `{"SetVotingPeriod": {"seconds": 604800}}`, "-"},
+		{"8", `{"RevokeRelease": {"hash": "` + HashV2 + `", "program": "` + ManagedProgram + `"}}`, "-"},
+		{"9", "-", "210"},
 	})
 	// Effective statuses at the chain's last clock: every proposal is closed.
 	eff := rowStrings(t, db, `SELECT proposal_effective_status(p, g, to_timestamp(1769130000))
 		FROM proposal p JOIN governance g ON g.address = p.governance ORDER BY p.index`)
-	check("effective statuses", flatten(eff), []string{"executed", "executed", "cancelled", "cancelled", "expired", "cancelled", "executed", "executed"})
+	check("effective statuses", flatten(eff), []string{"executed", "executed", "cancelled", "cancelled", "expired", "cancelled", "executed", "rejected", "executed", "executed"})
 
 	approvals := rowStrings(t, db, `SELECT p.index, count(*), count(a.revoked_seq),
 		count(*) FILTER (WHERE a.member_set_seqno < g.member_set_seqno)
@@ -109,22 +113,24 @@ func AssertProjections(t testing.TB, db Querier) {
 		GROUP BY p.index ORDER BY p.index`)
 	check("approvals per proposal (given, revoked, stale)", approvals, [][]string{
 		{"0", "4", "1", "4"}, {"1", "2", "0", "2"}, {"3", "1", "0", "1"}, {"4", "3", "0", "3"},
-		{"5", "4", "0", "3"}, {"6", "3", "0", "3"}, {"7", "3", "0", "0"},
+		{"5", "4", "0", "3"}, {"6", "3", "0", "3"}, {"8", "3", "0", "0"}, {"9", "3", "0", "0"},
 	})
 	revoked := rowStrings(t, db, `SELECT member, revoked_signature FROM approval WHERE revoked_seq IS NOT NULL`)
 	check("revoked approval", revoked, [][]string{{"9hSR6S7WPtxmTojgo6GG3k4yDPecgJY292j7xrsUGWBu",
-		"5kP6quSSHweJAhQvoCLS8UbUXVChNAT2hDsZYwxNGndesWdo8vapo5bJQNo7J74iwQhSwAydcg8Wz2DqfNzaA5hK"}})
+		signatureOf(t, "ApprovalRevoked")}})
 
-	changes := rowStrings(t, db, `SELECT proposal, governance, change::text, member_set_seqno, slot FROM config_change`)
+	changes := rowStrings(t, db, `SELECT proposal, governance, change::text, member_set_seqno, slot FROM config_change ORDER BY proposal`)
 	check("config changes", changes, [][]string{{"Bti4JGhZPGSswvBJuHPjexojgRUb9JWyVEJ37evHaHVH", Governance,
-		`{"AddMember": {"member": "AKkzLhjhyFtM9j7WAhbaqYpFe49cXeJBg2kzLRC2PnNa"}}`, "1", "18"}})
+		`{"AddMember": {"member": "AKkzLhjhyFtM9j7WAhbaqYpFe49cXeJBg2kzLRC2PnNa"}}`, "1", "18"},
+		{"GDNfDxSAZjLHSFCDdUB2NfDZarC6dD3y4iGmAAJwEz9P", Governance,
+			`{"RevokeRelease": {"hash": "` + HashV2 + `", "program": "` + ManagedProgram + `"}}`, "1", "18"}})
 
 	job := rowStrings(t, db, `SELECT address, proposal, program, from_version, to_version, version_offset,
 		data_size, coalesce(discriminator, '-'), migrate_ix_data, total_accounts, migrated_count, batch_count,
 		status, completed_slot IS NOT NULL FROM migration_job`)
-	check("migration job", job, [][]string{{MigrationJob, "41u1QSjXA72Dirq1J1qFky7rLrC1sichwCfgbgGqMPZU",
+	check("migration job", job, [][]string{{MigrationJob, "D8pNmWiJgercfUoNpkYCLJMzXiSytGQNmDtswiTgBRER",
 		"PerpMarket111111111111111111111111111111111", "1", "2", "8", "59", "aabc8fe47a40f7d0",
-		"0f843b32c706fb2e", "211", "211", "11", "completed", "true"}})
+		"0f843b32c706fb2e", "210", "210", "11", "completed", "true"}})
 
 	// A row's last_seq is the highest seq of the events folded into it.
 	var maxSeq, lastSeq int64
@@ -135,6 +141,25 @@ func AssertProjections(t testing.TB, db Querier) {
 	if lastSeq != maxSeq {
 		t.Errorf("migration_job.last_seq = %d, want the seq of its newest event %d", lastSeq, maxSeq)
 	}
+}
+
+// signatureOf returns the signature of the scenario's transaction that emitted the event name:
+// signatures change whenever the vectors are written again (each takes a fresh blockhash).
+func signatureOf(t testing.TB, name string) string {
+	t.Helper()
+	f, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tx := range f.Transactions {
+		for _, e := range tx.Expected {
+			if e.Name == name {
+				return tx.Signature
+			}
+		}
+	}
+	t.Fatalf("the scenario emits no %s", name)
+	return ""
 }
 
 // rowStrings runs sql and returns every row with its columns as text.

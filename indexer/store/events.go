@@ -110,6 +110,13 @@ type cancelVoted struct {
 	Timestamp      int64  `json:"timestamp"`
 }
 
+type rejectVoted struct {
+	Proposal       string `json:"proposal"`
+	Status         string `json:"status"`
+	MemberSetSeqno int64  `json:"member_set_seqno"`
+	Timestamp      int64  `json:"timestamp"`
+}
+
 type proposalCancelled struct {
 	Governance  string `json:"governance"`
 	Proposal    string `json:"proposal"`
@@ -176,6 +183,7 @@ const (
 	evProposalApproved        = "ProposalApproved"
 	evApprovalRevoked         = "ApprovalRevoked"
 	evCancelVoted             = "CancelVoted"
+	evRejectVoted             = "RejectVoted"
 	evProposalCancelled       = "ProposalCancelled"
 	evProposalExpired         = "ProposalExpired"
 	evProgramExtended         = "ProgramExtended"
@@ -206,6 +214,8 @@ func parseEvent(name string, data []byte) (any, error) {
 		v = new(approvalRevoked)
 	case evCancelVoted:
 		v = new(cancelVoted)
+	case evRejectVoted:
+		v = new(rejectVoted)
 	case evProposalCancelled:
 		v = new(proposalCancelled)
 	case evProposalExpired:

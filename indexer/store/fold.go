@@ -285,6 +285,7 @@ func (p *projection) apply(e loggedEvent) {
 			Signature:      e.Signature,
 			Seq:            e.Seq,
 		})
+		p.applyJobChange(f.Change, unixTime(f.Timestamp), e)
 		g := p.governances[f.Governance]
 		if g == nil {
 			p.orphans++
@@ -456,6 +457,26 @@ func (p *projection) apply(e loggedEvent) {
 		r.CancelVotes = f.CancelVotes
 		r.touch(unixTime(f.Timestamp), e)
 
+	case *rejectVoted:
+		r := p.proposal(f.Proposal)
+		if r == nil {
+			return
+		}
+		at := unixTime(f.Timestamp)
+		if f.MemberSetSeqno != r.MemberSetSeqno {
+			// The vote reset approvals given under an older member set.
+			r.Approvals = 0
+			r.Status = "active"
+			r.Eta, r.ApprovedAt, r.ApprovedSlot = nil, nil, nil
+			r.MemberSetSeqno = f.MemberSetSeqno
+		}
+		if f.Status == "Rejected" {
+			r.Status = "rejected"
+			r.ClosedAt = &at
+			r.ClosedSignature = ptr(e.Signature)
+		}
+		r.touch(at, e)
+
 	case *proposalCancelled:
 		r := p.proposal(f.Proposal)
 		if r == nil {
@@ -551,6 +572,45 @@ func (p *projection) apply(e loggedEvent) {
 		j.Status = "completed"
 		j.CompletedAt = &at
 		j.CompletedSlot = ptr(e.Slot)
+		j.touch(at, e)
+	}
+}
+
+// jobChange is the part of a ConfigChanged change that applies to a migration job.
+type jobChange struct {
+	Extend *struct {
+		Job                string `json:"job"`
+		AdditionalAccounts int64  `json:"additional_accounts"`
+	} `json:"ExtendMigration"`
+	Cancel *struct {
+		Job string `json:"job"`
+	} `json:"CancelMigration"`
+}
+
+// applyJobChange folds an executed ExtendMigration (the total grows and a completed job is active
+// again) or CancelMigration into the job's row; other changes leave jobs alone.
+func (p *projection) applyJobChange(change json.RawMessage, at time.Time, e loggedEvent) {
+	var c jobChange
+	if json.Unmarshal(change, &c) != nil {
+		return
+	}
+	switch {
+	case c.Extend != nil:
+		j := p.job(c.Extend.Job)
+		if j == nil {
+			return
+		}
+		j.TotalAccounts += c.Extend.AdditionalAccounts
+		j.Status = "active"
+		j.CompletedAt = nil
+		j.CompletedSlot = nil
+		j.touch(at, e)
+	case c.Cancel != nil:
+		j := p.job(c.Cancel.Job)
+		if j == nil {
+			return
+		}
+		j.Status = "cancelled"
 		j.touch(at, e)
 	}
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -37,6 +38,15 @@ func keysOf(events []loggedEvent) keys {
 			k.governances[f.Governance] = true
 		case *configChanged:
 			k.governances[f.Governance] = true
+			var c jobChange
+			if json.Unmarshal(f.Change, &c) == nil {
+				switch {
+				case c.Extend != nil:
+					k.jobs[c.Extend.Job] = true
+				case c.Cancel != nil:
+					k.jobs[c.Cancel.Job] = true
+				}
+			}
 		case *programRegistered:
 			k.programs[f.Program] = true
 		case *programUpgraded:
@@ -48,6 +58,8 @@ func keysOf(events []loggedEvent) keys {
 		case *approvalRevoked:
 			k.proposals[f.Proposal] = true
 			k.revocations[memberKey{f.Proposal, f.Member}] = true
+		case *rejectVoted:
+			k.proposals[f.Proposal] = true
 		case *cancelVoted:
 			k.proposals[f.Proposal] = true
 		case *proposalCancelled:
@@ -188,6 +200,7 @@ var (
 		migrated_count bigint, batch_count bigint, status text, started_at timestamptz,
 		started_slot bigint, completed_at timestamptz, completed_slot bigint, updated_at timestamptz,
 		last_seq bigint`, `(address) DO UPDATE SET
+			total_accounts = excluded.total_accounts,
 			migrated_count = excluded.migrated_count, batch_count = excluded.batch_count,
 			status = excluded.status, completed_at = excluded.completed_at,
 			completed_slot = excluded.completed_slot, updated_at = excluded.updated_at,

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"math/rand/v2"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gagliardetto/solana-go"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -167,7 +169,7 @@ func TestApplyBatchIsIdempotent(t *testing.T) {
 	b.applyInBatches(t, b.txs, 63)
 	AssertScenarioProjections(t, b.pool)
 	assertCount(t, b.pool, "SELECT count(*) FROM chain_event", expectedEventCount(b.txs))
-	assertCount(t, b.pool, "SELECT count(*) FROM approval", 20)
+	assertCount(t, b.pool, "SELECT count(*) FROM approval", 23)
 }
 
 func TestApplyBatchOutOfOrderDeliveryEndsInChainOrder(t *testing.T) {
@@ -532,4 +534,56 @@ func TestClusterGenesisAndReset(t *testing.T) {
 	}
 	b.apply(t, b.txs...)
 	AssertScenarioProjections(t, b.pool)
+}
+
+// TestJobConfigChangesFold checks that an executed ExtendMigration reopens a completed job with a
+// larger total and that a CancelMigration ends it, as the program does.
+func TestJobConfigChangesFold(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.apply(t, b.txs...)
+	var template store.Event
+	for _, tx := range b.txs {
+		for _, e := range tx.Events {
+			if e.Name == "ConfigChanged" {
+				template = e
+			}
+		}
+	}
+	last := b.txs[len(b.txs)-1]
+	change := func(i int, c string) store.Transaction {
+		var data map[string]any
+		if err := json.Unmarshal(template.Data, &data); err != nil {
+			t.Fatal(err)
+		}
+		data["change"] = json.RawMessage(c)
+		data["timestamp"] = float64(1769200000 + i)
+		raw, err := json.Marshal(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := template
+		e.Data = raw
+		sig := solana.SignatureFromBytes(append(bytes.Repeat([]byte{byte(i)}, 32), bytes.Repeat([]byte{7}, 32)...))
+		bt := time.Unix(1769200000+int64(i), 0)
+		return store.Transaction{Signature: sig.String(), Slot: last.Slot + uint64(i), BlockTime: &bt,
+			Commitment: store.Confirmed, Events: []store.Event{e}}
+	}
+	job := scenario.MigrationJob
+	b.apply(t, change(1, `{"ExtendMigration": {"job": "`+job+`", "additional_accounts": 5}}`))
+	jobState := func() string {
+		var s string
+		if err := b.pool.QueryRow(t.Context(), `SELECT status || ':' || total_accounts || ':' || (completed_at IS NULL)
+			FROM migration_job WHERE address = $1`, job).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if got := jobState(); got != "active:215:true" {
+		t.Errorf("after ExtendMigration: %s, want active:215:true", got)
+	}
+	b.apply(t, change(2, `{"CancelMigration": {"job": "`+job+`"}}`))
+	if got := jobState(); got != "cancelled:215:true" {
+		t.Errorf("after CancelMigration: %s, want cancelled:215:true", got)
+	}
 }

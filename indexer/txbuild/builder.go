@@ -64,6 +64,12 @@ func (b *Builder) Proposal(governance solana.PublicKey, index uint64) solana.Pub
 	return b.pda([]byte(um.ProposalSeed), governance[:], binary.LittleEndian.AppendUint64(nil, index))
 }
 
+// BufferLock is the PDA ["buffer_lock", buffer] that propose creates so that one buffer backs
+// one open proposal at a time; execute, cancel, reject and expire close it.
+func (b *Builder) BufferLock(buffer solana.PublicKey) solana.PublicKey {
+	return b.pda([]byte(um.BufferLockSeed), buffer[:])
+}
+
 // MigrationJob is the PDA ["migration", proposal] of a migration proposal's job.
 func (b *Builder) MigrationJob(proposal solana.PublicKey) solana.PublicKey {
 	return b.pda([]byte(um.MigrationSeed), proposal[:])
@@ -101,4 +107,4 @@ func (b *Builder) retarget(ix *solana.GenericInstruction) *solana.GenericInstruc
 
 // ProposalSpace is the size of a Proposal account (8 + Proposal::INIT_SPACE), for the rent a
 // proposer needs. TestProposalSpace keeps it true to the generated layout.
-const ProposalSpace = 666
+const ProposalSpace = 698

@@ -31,6 +31,12 @@ const (
 	CodeNotManaged          Code = "PROGRAM_NOT_MANAGED"
 	CodeExtendNotNeeded     Code = "EXTEND_NOT_NEEDED"
 	CodeUnfundedPayer       Code = "UNFUNDED_PAYER"
+	CodeAlreadyRejected     Code = "ALREADY_REJECTED"
+	CodeVotingClosed        Code = "VOTING_PERIOD_OVER"
+	CodeBufferInUse         Code = "BUFFER_IN_USE"
+	CodeThresholdBelowFloor Code = "THRESHOLD_BELOW_FLOOR"
+	CodeDelayBelowFloor     Code = "DELAY_BELOW_FLOOR"
+	CodeInvalidConfig       Code = "INVALID_CONFIG_CHANGE"
 )
 
 // Error is a refused intent: what is wrong (Message) and what to do about it (Hint).
@@ -134,12 +140,13 @@ func CheckCancel(address solana.PublicKey, gov *um.Governance, p *um.Proposal, s
 	if i := memberIndex(gov, p.Proposer); i >= 0 {
 		proposerBit = 1 << i
 	}
-	if signer.Equals(p.Proposer) && approvals&^proposerBit == 0 {
+	i := memberIndex(gov, signer)
+	// The proposer cancels alone only while still a member and nobody else approved.
+	if signer.Equals(p.Proposer) && i >= 0 && approvals&^proposerBit == 0 {
 		return nil
 	}
-	i := memberIndex(gov, signer)
 	if i < 0 {
-		return refuse(CodeNotAMember, "only the proposer (while nobody else approved) or members by threshold may cancel",
+		return refuse(CodeNotAMember, "only the proposer (while a member and nobody else approved) or members by threshold may cancel",
 			"%s is not a member of governance %s", signer, p.Governance)
 	}
 	if cancels&(1<<i) != 0 {
@@ -147,6 +154,149 @@ func CheckCancel(address solana.PublicKey, gov *um.Governance, p *um.Proposal, s
 			"%s has already voted to cancel proposal %s", signer, address)
 	}
 	return nil
+}
+
+// threshold is the number of approvals p needs: the rollback threshold for rollbacks.
+func threshold(gov *um.Governance, p *um.Proposal) uint8 {
+	if p.Kind == um.ProposalKindRollback {
+		return gov.RollbackThreshold
+	}
+	return gov.Threshold
+}
+
+// checkVoting refuses a vote on an active proposal whose voting period is over.
+func checkVoting(address solana.PublicKey, gov *um.Governance, p *um.Proposal, now int64) error {
+	if p.Status != um.ProposalStatusActive || gov.VotingPeriodSeconds <= 0 {
+		return nil
+	}
+	if deadline := p.CreatedAt + gov.VotingPeriodSeconds; now >= deadline {
+		return refuse(CodeVotingClosed, "`expire` closes it; propose again if it is still wanted",
+			"proposal %s's voting period ended at %s", address, time.Unix(deadline, 0).UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// CheckReject refuses a reject vote the program would refuse: members only, on an open proposal
+// within its voting period, once each, and not by a member who approved it (revoke first).
+func CheckReject(address solana.PublicKey, gov *um.Governance, p *um.Proposal, member solana.PublicKey, now int64) error {
+	if err := CheckMember(p.Governance, gov, member); err != nil {
+		return err
+	}
+	if err := checkOpen(address, p); err != nil {
+		return err
+	}
+	if err := checkVoting(address, gov, p, now); err != nil {
+		return err
+	}
+	bit := uint32(1) << memberIndex(gov, member)
+	approvals, _ := currentBits(gov, p)
+	if approvals&bit != 0 {
+		return refuse(CodeAlreadyApproved, "`revoke` your approval first, then reject",
+			"%s has approved proposal %s", member, address)
+	}
+	if p.MemberSetSeqno == gov.MemberSetSeqno && p.Rejections&bit != 0 {
+		return refuse(CodeAlreadyRejected, "other members must reject too",
+			"%s has already rejected proposal %s", member, address)
+	}
+	return nil
+}
+
+// RejectCutoff is how many approvals p can still go without: one rejection more than this
+// makes p Rejected (N − M, M the threshold p needs).
+func RejectCutoff(gov *um.Governance, p *um.Proposal) int {
+	return len(gov.Members) - int(threshold(gov, p))
+}
+
+// CheckFloors refuses settings below the program's floors: with two or more members both
+// thresholds at least MinThreshold, a timelock of at least MinTimelockSeconds and a rollback
+// timelock of at least MinRollbackTimelockSeconds. With before (a config change to an existing
+// governance), a setting below its floor passes only if the change did not lower it, as the
+// program lets a governance made before the floors climb to them.
+func CheckFloors(members int, threshold, rollbackThreshold uint8, timelock, rollbackTimelock int64, before *um.Governance) error {
+	floor := um.MinThreshold
+	if members < int(floor) {
+		floor = uint8(members)
+	}
+	for _, t := range []struct {
+		name string
+		now  uint8
+		old  int
+	}{{"threshold", threshold, -1}, {"rollback threshold", rollbackThreshold, -1}} {
+		old := t.old
+		if before != nil {
+			if t.name == "threshold" {
+				old = int(before.Threshold)
+			} else {
+				old = int(before.RollbackThreshold)
+			}
+		}
+		if t.now < floor && (old < 0 || int(t.now) < old) {
+			return refuse(CodeThresholdBelowFloor, fmt.Sprintf("with %d members no one member may decide alone: use %d or more", members, floor),
+				"%s %d is below the floor of %d", t.name, t.now, floor)
+		}
+	}
+	for _, d := range []struct {
+		name     string
+		now, min int64
+		old      *int64
+	}{{"timelock", timelock, um.MinTimelockSeconds, nil}, {"rollback timelock", rollbackTimelock, um.MinRollbackTimelockSeconds, nil}} {
+		if before != nil {
+			v := before.TimelockSeconds
+			if d.name != "timelock" {
+				v = before.RollbackTimelockSeconds
+			}
+			d.old = &v
+		}
+		if d.now < d.min && (d.old == nil || d.now < *d.old) {
+			return refuse(CodeDelayBelowFloor, fmt.Sprintf("use %s or more", time.Duration(d.min)*time.Second),
+				"%s %s is below the floor of %s", d.name, time.Duration(d.now)*time.Second, time.Duration(d.min)*time.Second)
+		}
+	}
+	return nil
+}
+
+// CheckConfigChange refuses a config change the program would refuse when it executes: the
+// governance after the change must be valid and meet the floors (see CheckFloors).
+func CheckConfigChange(governance solana.PublicKey, gov *um.Governance, c um.ConfigChange) error {
+	members := len(gov.Members)
+	t, rt, tl, rtl := gov.Threshold, gov.RollbackThreshold, gov.TimelockSeconds, gov.RollbackTimelockSeconds
+	switch c.Kind {
+	case um.ConfigChangeKindAddMember:
+		if memberIndex(gov, c.AddMember.Member) >= 0 {
+			return refuse(CodeInvalidConfig, "nothing to add", "%s is already a member of governance %s", c.AddMember.Member, governance)
+		}
+		members++
+	case um.ConfigChangeKindRemoveMember:
+		if memberIndex(gov, c.RemoveMember.Member) < 0 {
+			return refuse(CodeNotAMember, "nothing to remove", "%s is not a member of governance %s", c.RemoveMember.Member, governance)
+		}
+		members--
+		if int(t) > members || int(rt) > members {
+			return refuse(CodeInvalidConfig, "lower the thresholds first (--threshold, --rollback-threshold)",
+				"removing %s leaves %d members, fewer than the thresholds %d and %d", c.RemoveMember.Member, members, t, rt)
+		}
+	case um.ConfigChangeKindSetThreshold:
+		t = c.SetThreshold.Threshold
+	case um.ConfigChangeKindSetRollbackThreshold:
+		rt = c.SetRollbackThreshold.Threshold
+	case um.ConfigChangeKindSetTimelock:
+		tl = c.SetTimelock.Seconds
+	case um.ConfigChangeKindSetRollbackTimelock:
+		rtl = c.SetRollbackTimelock.Seconds
+	case um.ConfigChangeKindSetVotingPeriod:
+		if s := c.SetVotingPeriod.Seconds; s <= 0 || s > um.MaxDelaySeconds {
+			return refuse(CodeInvalidConfig, "use a positive period of at most a year", "voting period %ds is out of range", s)
+		}
+	case um.ConfigChangeKindExtendMigration:
+		if c.ExtendMigration.AdditionalAccounts == 0 {
+			return refuse(CodeInvalidConfig, "extend by one account or more", "extending migration job %s by 0 accounts", c.ExtendMigration.Job)
+		}
+	}
+	if int(t) < 1 || int(t) > members || int(rt) < 1 || int(rt) > members {
+		return refuse(CodeInvalidConfig, fmt.Sprintf("thresholds go from 1 to the number of members (%d)", members),
+			"thresholds %d and %d do not fit %d members", t, rt, members)
+	}
+	return CheckFloors(members, t, rt, tl, rtl, gov)
 }
 
 // CheckExecute refuses an execution the program would reject at chain time now.
@@ -223,6 +373,8 @@ func StatusName(s um.ProposalStatus) string {
 		return "cancelled"
 	case um.ProposalStatusExpired:
 		return "expired"
+	case um.ProposalStatusRejected:
+		return "rejected"
 	}
 	return s.String()
 }

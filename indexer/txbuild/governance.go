@@ -53,6 +53,7 @@ func (b *Builder) ProposeUpgrade(p ProposeBinary) (*solana.GenericInstruction, s
 		ManagedProgram: b.ManagedProgram(p.Program),
 		Programdata:    Programdata(p.Program),
 		Buffer:         p.Buffer,
+		BufferLock:     b.BufferLock(p.Buffer),
 		Proposal:       proposal,
 	})), proposal
 }
@@ -66,6 +67,7 @@ func (b *Builder) ProposeRollback(p ProposeBinary) (*solana.GenericInstruction, 
 		ManagedProgram: b.ManagedProgram(p.Program),
 		Programdata:    Programdata(p.Program),
 		Buffer:         p.Buffer,
+		BufferLock:     b.BufferLock(p.Buffer),
 		Proposal:       proposal,
 	})), proposal
 }
@@ -99,34 +101,53 @@ func (b *Builder) Revoke(member, governance, proposal solana.PublicKey) *solana.
 	return b.retarget(um.NewRevokeApprovalInstruction(um.RevokeApprovalAccounts{Member: member, Governance: governance, Proposal: proposal}))
 }
 
-// bufferClose fills the optional accounts that let the program close p's buffer (rent back to
-// the proposer) when a call ends the proposal; all nil when p holds no buffer.
-func (b *Builder) bufferClose(p *um.Proposal) (buffer, proposer, authority, loader *solana.PublicKey) {
+// closing is the optional accounts that let the program close p's buffer and its lock when a
+// call ends the proposal: the buffer's lamports go to spill (the governance's spill account), the
+// lock's rent back to the proposer. All nil when p holds no buffer.
+type closing struct {
+	buffer, lock, spill, proposer, authority, loader *solana.PublicKey
+}
+
+func (b *Builder) bufferClose(p *um.Proposal, spill solana.PublicKey) closing {
 	if p.Buffer.IsZero() {
-		return nil, nil, nil, nil
+		return closing{}
 	}
-	buf, prop := p.Buffer, p.Proposer
+	buf, lock, prop := p.Buffer, b.BufferLock(p.Buffer), p.Proposer
 	auth := b.UpgradeAuthority(p.Program)
 	ldr := solana.BPFLoaderUpgradeableProgramID
-	return &buf, &prop, &auth, &ldr
+	return closing{buffer: &buf, lock: &lock, spill: &spill, proposer: &prop, authority: &auth, loader: &ldr}
 }
 
 // Cancel is signer's cancel (the proposer alone, or one of the members' cancel votes) of the
-// proposal at address, whose on-chain state is p.
-func (b *Builder) Cancel(signer, address solana.PublicKey, p *um.Proposal) *solana.GenericInstruction {
-	buffer, proposer, authority, loader := b.bufferClose(p)
+// proposal at address, whose on-chain state is p; spill is its governance's spill account.
+func (b *Builder) Cancel(signer, address solana.PublicKey, p *um.Proposal, spill solana.PublicKey) *solana.GenericInstruction {
+	c := b.bufferClose(p, spill)
 	return b.retarget(um.NewCancelInstruction(um.CancelAccounts{
 		Signer: signer, Governance: p.Governance, Proposal: address,
-		Buffer: buffer, Proposer: proposer, UpgradeAuthority: authority, BpfLoaderUpgradeable: loader,
+		Buffer: c.buffer, BufferLock: c.lock, Spill: c.spill, Proposer: c.proposer,
+		UpgradeAuthority: c.authority, BpfLoaderUpgradeable: c.loader,
 	}))
 }
 
-// Expire marks the proposal at address expired after its grace period; anyone may sign.
-func (b *Builder) Expire(signer, address solana.PublicKey, p *um.Proposal) *solana.GenericInstruction {
-	buffer, proposer, authority, loader := b.bufferClose(p)
+// Reject is member's vote against the proposal at address; the vote that makes approval
+// impossible rejects it and closes its buffer (spill: the governance's spill account).
+func (b *Builder) Reject(member, address solana.PublicKey, p *um.Proposal, spill solana.PublicKey) *solana.GenericInstruction {
+	c := b.bufferClose(p, spill)
+	return b.retarget(um.NewRejectInstruction(um.RejectAccounts{
+		Member: member, Governance: p.Governance, Proposal: address,
+		Buffer: c.buffer, BufferLock: c.lock, Spill: c.spill, Proposer: c.proposer,
+		UpgradeAuthority: c.authority, BpfLoaderUpgradeable: c.loader,
+	}))
+}
+
+// Expire marks the proposal at address expired after its grace period (or its voting period);
+// anyone may sign.
+func (b *Builder) Expire(signer, address solana.PublicKey, p *um.Proposal, spill solana.PublicKey) *solana.GenericInstruction {
+	c := b.bufferClose(p, spill)
 	return b.retarget(um.NewExpireInstruction(um.ExpireAccounts{
 		Signer: signer, Governance: p.Governance, Proposal: address,
-		Buffer: buffer, Proposer: proposer, UpgradeAuthority: authority, BpfLoaderUpgradeable: loader,
+		Buffer: c.buffer, BufferLock: c.lock, Spill: c.spill, Proposer: c.proposer,
+		UpgradeAuthority: c.authority, BpfLoaderUpgradeable: c.loader,
 	}))
 }
 
@@ -159,17 +180,46 @@ func (b *Builder) Execute(executor, address solana.PublicKey, p *um.Proposal, sp
 			TargetProgram:    p.Program,
 			Programdata:      Programdata(p.Program),
 			Buffer:           p.Buffer,
+			BufferLock:       b.BufferLock(p.Buffer),
+			Proposer:         p.Proposer,
 			Spill:            spill,
 			UpgradeAuthority: b.UpgradeAuthority(p.Program),
 		})), nil
 	case um.ProposalKindConfigChange:
-		return b.retarget(um.NewExecuteConfigChangeInstruction(um.ExecuteConfigChangeAccounts{
-			Executor: executor, Governance: p.Governance, Proposal: address,
-		})), nil
+		return b.ExecuteConfigChange(executor, address, p), nil
 	case um.ProposalKindMigration:
 		return b.StartMigration(executor, address, p), nil
 	}
 	return nil, fmt.Errorf("proposal %s has unknown kind %d", address, p.Kind)
+}
+
+// ExecuteConfigChange executes the approved config change at address with the accounts its
+// change applies to: the managed program (RevokeRelease, SetUpgradeAuthority), the migration job
+// (ExtendMigration, CancelMigration), and for a hand-over the programdata, the program's PDA,
+// the new authority and the loader.
+func (b *Builder) ExecuteConfigChange(executor, address solana.PublicKey, p *um.Proposal) *solana.GenericInstruction {
+	accounts := um.ExecuteConfigChangeAccounts{Executor: executor, Governance: p.Governance, Proposal: address}
+	if c := p.ConfigChange; c != nil {
+		switch c.Kind {
+		case um.ConfigChangeKindRevokeRelease:
+			mp := b.ManagedProgram(c.RevokeRelease.Program)
+			accounts.ManagedProgram = &mp
+		case um.ConfigChangeKindExtendMigration:
+			job := c.ExtendMigration.Job
+			accounts.MigrationJob = &job
+		case um.ConfigChangeKindCancelMigration:
+			job := c.CancelMigration.Job
+			accounts.MigrationJob = &job
+		case um.ConfigChangeKindSetUpgradeAuthority:
+			program := c.SetUpgradeAuthority.Program
+			mp, pd, auth := b.ManagedProgram(program), Programdata(program), b.UpgradeAuthority(program)
+			loader := solana.BPFLoaderUpgradeableProgramID
+			accounts.ManagedProgram, accounts.Programdata, accounts.UpgradeAuthority = &mp, &pd, &auth
+			accounts.NewAuthority = c.SetUpgradeAuthority.NewAuthority
+			accounts.BpfLoaderUpgradeable = &loader
+		}
+	}
+	return b.retarget(um.NewExecuteConfigChangeInstruction(accounts))
 }
 
 // StartMigration executes the approved migration proposal at address: it creates the job that
@@ -180,6 +230,7 @@ func (b *Builder) StartMigration(executor, address solana.PublicKey, p *um.Propo
 		Governance:     p.Governance,
 		Proposal:       address,
 		ManagedProgram: b.ManagedProgram(p.Program),
+		Programdata:    Programdata(p.Program),
 		Job:            b.MigrationJob(address),
 	}))
 }
@@ -190,6 +241,7 @@ func (b *Builder) MigrateBatch(payer, job, program solana.PublicKey, accounts []
 		Payer:              payer,
 		Job:                job,
 		TargetProgram:      program,
+		Programdata:        Programdata(program),
 		MigrationAuthority: b.MigrationAuthority(program),
 	}))
 	for _, a := range accounts {

@@ -39,7 +39,7 @@ func (r *Reader) proposalWithGovernance(ctx context.Context, proposal solana.Pub
 	return p, g, err
 }
 
-// PlanVote plans member's vote on proposal: "approve", "revoke" or "cancel".
+// PlanVote plans member's vote on proposal: "approve", "revoke", "cancel" or "reject".
 func (r *Reader) PlanVote(ctx context.Context, vote string, proposal, member solana.PublicKey) (*Plan, error) {
 	p, g, err := r.proposalWithGovernance(ctx, proposal)
 	if err != nil {
@@ -47,13 +47,25 @@ func (r *Reader) PlanVote(ctx context.Context, vote string, proposal, member sol
 	}
 	b := r.Builder
 	var ix solana.Instruction
+	var now int64
+	if vote == "approve" || vote == "reject" {
+		if now, err = r.Now(ctx); err != nil {
+			return nil, err
+		}
+	}
 	switch vote {
 	case "approve":
-		err, ix = CheckApprove(proposal, g, p, member), b.Approve(member, p.Governance, proposal)
+		err = CheckApprove(proposal, g, p, member)
+		if err == nil {
+			err = checkVoting(proposal, g, p, now)
+		}
+		ix = b.Approve(member, p.Governance, proposal)
+	case "reject":
+		err, ix = CheckReject(proposal, g, p, member, now), b.Reject(member, proposal, p, g.Spill)
 	case "revoke":
 		err, ix = CheckRevoke(proposal, g, p, member), b.Revoke(member, p.Governance, proposal)
 	case "cancel":
-		err, ix = CheckCancel(proposal, g, p, member), b.Cancel(member, proposal, p)
+		err, ix = CheckCancel(proposal, g, p, member), b.Cancel(member, proposal, p, g.Spill)
 	default:
 		return nil, fmt.Errorf("unknown vote %q", vote)
 	}
@@ -186,6 +198,13 @@ func (r *Reader) PlanProposeBinary(ctx context.Context, kind um.ProposalKind, p 
 	if err := r.Builder.CheckBufferLocked(p.Buffer, buf.Data.GetBinary(), p.Program); err != nil {
 		return nil, err
 	}
+	lock := r.Builder.BufferLock(p.Buffer)
+	if taken, err := r.Exists(ctx, lock); err != nil {
+		return nil, err
+	} else if taken {
+		return nil, refuse(CodeBufferInUse, "an open proposal already uses it: write the binary to a new buffer (`umctl write-buffer`)",
+			"buffer %s is locked by another proposal (its lock %s exists)", p.Buffer, lock)
+	}
 	elf, _ := BufferELF(buf.Data.GetBinary())
 	hash := ELFHash(elf)
 	if kind == um.ProposalKindRollback {
@@ -245,6 +264,9 @@ func (r *Reader) PlanProposeConfigChange(ctx context.Context, governance, propos
 	if err := CheckMember(governance, g, proposer); err != nil {
 		return nil, err
 	}
+	if err := CheckConfigChange(governance, g, change); err != nil {
+		return nil, err
+	}
 	ix, proposal := r.Builder.ProposeConfigChange(proposer, governance, g.ProposalCount, change, metadataURI)
 	rent, err := r.proposeRent(ctx)
 	if err != nil {
@@ -257,7 +279,8 @@ func (r *Reader) PlanProposeConfigChange(ctx context.Context, governance, propos
 	}, nil
 }
 
-// PlanProposeMigration plans proposer's migration proposal for program.
+// PlanProposeMigration plans proposer's migration proposal for program. A spec without a
+// RequiredHash requires the binary program runs now.
 func (r *Reader) PlanProposeMigration(ctx context.Context, program, proposer solana.PublicKey, spec um.MigrationSpec, metadataURI string) (*Plan, error) {
 	mp, err := r.ManagedProgram(ctx, program)
 	if err != nil {
@@ -270,6 +293,18 @@ func (r *Reader) PlanProposeMigration(ctx context.Context, program, proposer sol
 	if err := CheckMember(mp.Governance, g, proposer); err != nil {
 		return nil, err
 	}
+	if spec.RequiredHash == ([32]byte{}) {
+		// By default the migration requires the binary deployed now: the one that reads the new layout.
+		pd, err := r.Account(ctx, Programdata(program))
+		if err != nil {
+			return nil, err
+		}
+		elf, err := ProgramdataELF(pd.Data.GetBinary())
+		if err != nil {
+			return nil, refuse(CodeNotManaged, "pass the hash of the binary that reads the new layout (umctl: --required-hash)", "program %s's programdata: %v", program, err)
+		}
+		spec.RequiredHash = ELFHash(elf)
+	}
 	ix, proposal := r.Builder.ProposeMigration(proposer, mp.Governance, g.ProposalCount, program, spec, metadataURI)
 	rent, err := r.proposeRent(ctx)
 	if err != nil {
@@ -279,7 +314,7 @@ func (r *Reader) PlanProposeMigration(ctx context.Context, program, proposer sol
 		Summary: fmt.Sprintf("%s: propose migration #%d of %d accounts of program %s from version %d to %d",
 			proposer, g.ProposalCount, spec.TotalAccounts, program, spec.FromVersion, spec.ToVersion),
 		Instructions: []solana.Instruction{ix}, Address: proposal, Rent: rent,
-		Details: map[string]string{"index": fmt.Sprint(g.ProposalCount), "job": r.Builder.MigrationJob(proposal).String()},
+		Details: map[string]string{"index": fmt.Sprint(g.ProposalCount), "job": r.Builder.MigrationJob(proposal).String(), "requiredHash": hex.EncodeToString(spec.RequiredHash[:])},
 	}, nil
 }
 

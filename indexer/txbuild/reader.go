@@ -132,3 +132,13 @@ func (r *Reader) Balance(ctx context.Context, key solana.PublicKey) (uint64, err
 	}
 	return res.Value, nil
 }
+
+// Exists says whether key holds an account.
+func (r *Reader) Exists(ctx context.Context, key solana.PublicKey) (bool, error) {
+	_, err := r.Account(ctx, key)
+	var e *Error
+	if errors.As(err, &e) && e.Code == CodeNotFound {
+		return false, nil
+	}
+	return err == nil, err
+}

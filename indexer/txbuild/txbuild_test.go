@@ -75,17 +75,20 @@ func TestRetargetsAnotherDeployment(t *testing.T) {
 	}
 }
 
-// Cancel passes the buffer-closing accounts only when the proposal holds a buffer.
+// Cancel passes the buffer-closing accounts (buffer, its lock, the spill account, the proposer)
+// only when the proposal holds a buffer.
 func TestCancelFillsBufferAccounts(t *testing.T) {
 	b := New(solana.PublicKey{})
-	withBuffer := b.Cancel(key(1), key(2), &um.Proposal{Governance: key(3), Program: key(4), Buffer: key(5), Proposer: key(6)})
+	withBuffer := b.Cancel(key(1), key(2), &um.Proposal{Governance: key(3), Program: key(4), Buffer: key(5), Proposer: key(6)}, key(7))
 	metas := withBuffer.AccountValues
-	if !metas[3].PublicKey.Equals(key(5)) || !metas[4].PublicKey.Equals(key(6)) ||
-		!metas[5].PublicKey.Equals(b.UpgradeAuthority(key(4))) || !metas[6].PublicKey.Equals(solana.BPFLoaderUpgradeableProgramID) {
-		t.Fatalf("buffer accounts = %v", metas[3:7])
+	want := []solana.PublicKey{key(5), b.BufferLock(key(5)), key(7), key(6), b.UpgradeAuthority(key(4)), solana.BPFLoaderUpgradeableProgramID}
+	for i, k := range want {
+		if !metas[3+i].PublicKey.Equals(k) {
+			t.Fatalf("buffer accounts = %v, want %v", metas[3:9], want)
+		}
 	}
-	config := b.Cancel(key(1), key(2), &um.Proposal{Governance: key(3)})
-	for _, m := range config.AccountValues[3:7] {
+	config := b.Cancel(key(1), key(2), &um.Proposal{Governance: key(3)}, key(7))
+	for _, m := range config.AccountValues[3:9] {
 		if !m.PublicKey.Equals(um.ProgramID) {
 			t.Fatalf("absent optional account passed as %s, want the program id", m.PublicKey)
 		}
@@ -259,5 +262,63 @@ func TestProposalSpace(t *testing.T) {
 	d := p.Discriminator()
 	if got := len(p.AppendBorsh(d[:])); got != ProposalSpace {
 		t.Fatalf("largest proposal is %d bytes, ProposalSpace = %d", got, ProposalSpace)
+	}
+}
+
+// The floors refuse what the program's check_floors refuses, with their codes, and let a
+// governance made before the floors keep (not lower) a setting below them.
+func TestCheckFloors(t *testing.T) {
+	gov := &um.Governance{Members: []solana.PublicKey{key(1), key(2), key(3)}, Threshold: 2, RollbackThreshold: 2,
+		TimelockSeconds: um.DefaultTimelockSeconds, RollbackTimelockSeconds: um.DefaultRollbackTimelockSeconds}
+	for _, c := range []struct {
+		change um.ConfigChange
+		want   Code
+	}{
+		{um.ConfigChange{Kind: um.ConfigChangeKindSetThreshold, SetThreshold: um.ConfigChangeSetThreshold{Threshold: 1}}, CodeThresholdBelowFloor},
+		{um.ConfigChange{Kind: um.ConfigChangeKindSetRollbackThreshold, SetRollbackThreshold: um.ConfigChangeSetRollbackThreshold{Threshold: 1}}, CodeThresholdBelowFloor},
+		{um.ConfigChange{Kind: um.ConfigChangeKindSetTimelock, SetTimelock: um.ConfigChangeSetTimelock{Seconds: 3599}}, CodeDelayBelowFloor},
+		{um.ConfigChange{Kind: um.ConfigChangeKindSetRollbackTimelock, SetRollbackTimelock: um.ConfigChangeSetRollbackTimelock{Seconds: 599}}, CodeDelayBelowFloor},
+		{um.ConfigChange{Kind: um.ConfigChangeKindSetThreshold, SetThreshold: um.ConfigChangeSetThreshold{Threshold: 4}}, CodeInvalidConfig},
+		{um.ConfigChange{Kind: um.ConfigChangeKindSetVotingPeriod, SetVotingPeriod: um.ConfigChangeSetVotingPeriod{Seconds: 0}}, CodeInvalidConfig},
+		{um.ConfigChange{Kind: um.ConfigChangeKindSetTimelock, SetTimelock: um.ConfigChangeSetTimelock{Seconds: 3600}}, ""},
+		{um.ConfigChange{Kind: um.ConfigChangeKindSetRollbackTimelock, SetRollbackTimelock: um.ConfigChangeSetRollbackTimelock{Seconds: 600}}, ""},
+	} {
+		err := CheckConfigChange(key(9), gov, c.change)
+		var e *Error
+		got := Code("")
+		if errors.As(err, &e) {
+			got = e.Code
+		}
+		if got != c.want {
+			t.Errorf("%s: code %q (%v), want %q", c.change.AppendJSON(nil), got, err, c.want)
+		}
+	}
+	legacy := &um.Governance{Members: gov.Members, Threshold: 1, RollbackThreshold: 1, TimelockSeconds: 0, RollbackTimelockSeconds: 0}
+	climb := um.ConfigChange{Kind: um.ConfigChangeKindSetTimelock, SetTimelock: um.ConfigChangeSetTimelock{Seconds: 60}}
+	if err := CheckConfigChange(key(9), legacy, climb); err != nil {
+		t.Errorf("a legacy governance raising its timelock toward the floor: %v", err)
+	}
+	if err := CheckFloors(1, 1, 1, 3600, 600, nil); err != nil {
+		t.Errorf("a single member may hold threshold 1: %v", err)
+	}
+}
+
+// A member who approved must revoke before rejecting; each member rejects once.
+func TestCheckReject(t *testing.T) {
+	gov := &um.Governance{Members: []solana.PublicKey{key(1), key(2), key(3)}, Threshold: 2}
+	p := &um.Proposal{Governance: key(9), Status: um.ProposalStatusActive, Approvals: 1, Rejections: 2}
+	for _, c := range []struct {
+		member solana.PublicKey
+		want   Code
+	}{{key(1), CodeAlreadyApproved}, {key(2), CodeAlreadyRejected}, {key(4), CodeNotAMember}, {key(3), ""}} {
+		err := CheckReject(key(8), gov, p, c.member, 0)
+		var e *Error
+		got := Code("")
+		if errors.As(err, &e) {
+			got = e.Code
+		}
+		if got != c.want {
+			t.Errorf("member %s: code %q (%v), want %q", c.member, got, err, c.want)
+		}
 	}
 }

@@ -104,6 +104,24 @@ const (
 	ErrTargetProgramMismatch ErrorCode = 6044
 	// ErrOverflow (6045): Arithmetic overflow.
 	ErrOverflow ErrorCode = 6045
+	// ErrBufferInUse (6046): Buffer already backs another open proposal.
+	ErrBufferInUse ErrorCode = 6046
+	// ErrThresholdBelowFloor (6047): Threshold is below the floor (two votes when there are two or more members).
+	ErrThresholdBelowFloor ErrorCode = 6047
+	// ErrDelayBelowFloor (6048): Timelock is below the floor (1 hour for upgrades, 10 minutes for rollbacks).
+	ErrDelayBelowFloor ErrorCode = 6048
+	// ErrMetadataURINotPrintable (6049): Metadata URI must be printable UTF-8 without control characters.
+	ErrMetadataURINotPrintable ErrorCode = 6049
+	// ErrMigrationBinaryMismatch (6050): Target program is not running the binary this migration requires.
+	ErrMigrationBinaryMismatch ErrorCode = 6050
+	// ErrRevokeCurrentRelease (6051): The binary deployed now cannot be revoked; upgrade away from it first.
+	ErrRevokeCurrentRelease ErrorCode = 6051
+	// ErrReleaseNotFound (6052): Hash is not in the program's release history.
+	ErrReleaseNotFound ErrorCode = 6052
+	// ErrInvalidMigrationExtension (6053): A migration extension must add at least one account.
+	ErrInvalidMigrationExtension ErrorCode = 6053
+	// ErrAlreadyRejected (6054): Member has already rejected this proposal.
+	ErrAlreadyRejected ErrorCode = 6054
 )
 
 // Name returns the code's IDL name, or "" when the program defines no such code.
@@ -201,6 +219,24 @@ func (c ErrorCode) Name() string {
 		return "TargetProgramMismatch"
 	case ErrOverflow:
 		return "Overflow"
+	case ErrBufferInUse:
+		return "BufferInUse"
+	case ErrThresholdBelowFloor:
+		return "ThresholdBelowFloor"
+	case ErrDelayBelowFloor:
+		return "DelayBelowFloor"
+	case ErrMetadataURINotPrintable:
+		return "MetadataUriNotPrintable"
+	case ErrMigrationBinaryMismatch:
+		return "MigrationBinaryMismatch"
+	case ErrRevokeCurrentRelease:
+		return "RevokeCurrentRelease"
+	case ErrReleaseNotFound:
+		return "ReleaseNotFound"
+	case ErrInvalidMigrationExtension:
+		return "InvalidMigrationExtension"
+	case ErrAlreadyRejected:
+		return "AlreadyRejected"
 	}
 	return ""
 }
@@ -300,6 +336,24 @@ func (c ErrorCode) Message() string {
 		return "Target program account does not match the migration job"
 	case ErrOverflow:
 		return "Arithmetic overflow"
+	case ErrBufferInUse:
+		return "Buffer already backs another open proposal"
+	case ErrThresholdBelowFloor:
+		return "Threshold is below the floor (two votes when there are two or more members)"
+	case ErrDelayBelowFloor:
+		return "Timelock is below the floor (1 hour for upgrades, 10 minutes for rollbacks)"
+	case ErrMetadataURINotPrintable:
+		return "Metadata URI must be printable UTF-8 without control characters"
+	case ErrMigrationBinaryMismatch:
+		return "Target program is not running the binary this migration requires"
+	case ErrRevokeCurrentRelease:
+		return "The binary deployed now cannot be revoked; upgrade away from it first"
+	case ErrReleaseNotFound:
+		return "Hash is not in the program's release history"
+	case ErrInvalidMigrationExtension:
+		return "A migration extension must add at least one account"
+	case ErrAlreadyRejected:
+		return "Member has already rejected this proposal"
 	}
 	return ""
 }

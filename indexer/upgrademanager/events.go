@@ -40,6 +40,7 @@ var (
 	_ Event = (*ProposalCreated)(nil)
 	_ Event = (*ProposalExecuted)(nil)
 	_ Event = (*ProposalExpired)(nil)
+	_ Event = (*RejectVoted)(nil)
 )
 
 // Event discriminators as little-endian integers, for DecodeEvent's switch.
@@ -59,6 +60,7 @@ const (
 	eventDiscProposalCreated         = 0xce330d516ca008ba
 	eventDiscProposalExecuted        = 0x536f5365c9bdd55c
 	eventDiscProposalExpired         = 0xdfa685d5340a0830
+	eventDiscRejectVoted             = 0x1fa3087a36a6966c
 )
 
 // EventName returns "ApprovalRevoked".
@@ -181,9 +183,17 @@ func (*ProposalExpired) Discriminator() [8]byte {
 	return [8]byte{0x30, 0x08, 0x0a, 0x34, 0xd5, 0x85, 0xa6, 0xdf}
 }
 
+// EventName returns "RejectVoted".
+func (*RejectVoted) EventName() string { return "RejectVoted" }
+
+// Discriminator returns the bytes that precede RejectVoted's encoding.
+func (*RejectVoted) Discriminator() [8]byte {
+	return [8]byte{0x6c, 0x96, 0xa6, 0x36, 0x7a, 0x08, 0xa3, 0x1f}
+}
+
 // EventNames lists the events in IDL order.
 func EventNames() []string {
-	return []string{"ApprovalRevoked", "CancelVoted", "ConfigChanged", "GovernanceInitialized", "MigrationBatchProcessed", "MigrationCompleted", "MigrationStarted", "ProgramExtended", "ProgramRegistered", "ProgramUpgraded", "ProposalApproved", "ProposalCancelled", "ProposalCreated", "ProposalExecuted", "ProposalExpired"}
+	return []string{"ApprovalRevoked", "CancelVoted", "ConfigChanged", "GovernanceInitialized", "MigrationBatchProcessed", "MigrationCompleted", "MigrationStarted", "ProgramExtended", "ProgramRegistered", "ProgramUpgraded", "ProposalApproved", "ProposalCancelled", "ProposalCreated", "ProposalExecuted", "ProposalExpired", "RejectVoted"}
 }
 
 // DecodeEvent decodes data, an event's discriminator followed by its borsh
@@ -226,6 +236,8 @@ func DecodeEvent(data []byte) (Event, error) {
 		e = new(ProposalExecuted)
 	case eventDiscProposalExpired:
 		e = new(ProposalExpired)
+	case eventDiscRejectVoted:
+		e = new(RejectVoted)
 	default:
 		return nil, idlcodec.UnknownDiscriminatorError("event", data[:8])
 	}

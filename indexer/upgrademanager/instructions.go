@@ -47,6 +47,10 @@ type CancelAccounts struct {
 	Proposal solana.PublicKey
 	// Buffer is the account buffer (writable; optional: nil passes the program ID in its place).
 	Buffer *solana.PublicKey
+	// BufferLock is the account buffer_lock (writable; optional: nil passes the program ID in its place).
+	BufferLock *solana.PublicKey
+	// Spill is the account spill (writable; optional: nil passes the program ID in its place).
+	Spill *solana.PublicKey
 	// Proposer is the account proposer (writable; optional: nil passes the program ID in its place).
 	Proposer *solana.PublicKey
 	// UpgradeAuthority is the account upgrade_authority (optional: nil passes the program ID in its place).
@@ -66,6 +70,8 @@ func NewCancelInstruction(accounts CancelAccounts) *solana.GenericInstruction {
 		{PublicKey: accounts.Governance},
 		{PublicKey: accounts.Proposal, IsWritable: true},
 		optionalMeta(accounts.Buffer, true, false),
+		optionalMeta(accounts.BufferLock, true, false),
+		optionalMeta(accounts.Spill, true, false),
 		optionalMeta(accounts.Proposer, true, false),
 		optionalMeta(accounts.UpgradeAuthority, false, false),
 		optionalMeta(accounts.BpfLoaderUpgradeable, false, false),
@@ -83,6 +89,20 @@ type ExecuteConfigChangeAccounts struct {
 	Governance solana.PublicKey
 	// Proposal is the account proposal (writable).
 	Proposal solana.PublicKey
+	// ManagedProgram is the account managed_program (writable; optional: nil passes the program ID in its place).
+	// The managed program a change such as `RevokeRelease` applies to; absent otherwise.
+	ManagedProgram *solana.PublicKey
+	// MigrationJob is the account migration_job (writable; optional: nil passes the program ID in its place).
+	// The migration job an `ExtendMigration` or `CancelMigration` applies to; absent otherwise.
+	MigrationJob *solana.PublicKey
+	// Programdata is the account programdata (writable; optional: nil passes the program ID in its place).
+	Programdata *solana.PublicKey
+	// UpgradeAuthority is the account upgrade_authority (optional: nil passes the program ID in its place).
+	UpgradeAuthority *solana.PublicKey
+	// NewAuthority is the account new_authority (optional: nil passes the program ID in its place).
+	NewAuthority *solana.PublicKey
+	// BpfLoaderUpgradeable is the account bpf_loader_upgradeable (optional: nil passes the program ID in its place; always BPFLoaderUpgradeab1e11111111111111111111111).
+	BpfLoaderUpgradeable *solana.PublicKey
 }
 
 // NewExecuteConfigChangeInstruction builds the instruction execute_config_change.
@@ -95,6 +115,12 @@ func NewExecuteConfigChangeInstruction(accounts ExecuteConfigChangeAccounts) *so
 		{PublicKey: accounts.Executor, IsSigner: true},
 		{PublicKey: accounts.Governance, IsWritable: true},
 		{PublicKey: accounts.Proposal, IsWritable: true},
+		optionalMeta(accounts.ManagedProgram, true, false),
+		optionalMeta(accounts.MigrationJob, true, false),
+		optionalMeta(accounts.Programdata, true, false),
+		optionalMeta(accounts.UpgradeAuthority, false, false),
+		optionalMeta(accounts.NewAuthority, false, false),
+		optionalMeta(accounts.BpfLoaderUpgradeable, false, false),
 		{PublicKey: EventAuthority}, // event_authority
 		{PublicKey: ProgramID},      // program
 	}, dst)
@@ -111,6 +137,8 @@ type ExecuteMigrationAccounts struct {
 	Proposal solana.PublicKey
 	// ManagedProgram is the account managed_program.
 	ManagedProgram solana.PublicKey
+	// Programdata is the account programdata.
+	Programdata solana.PublicKey
 	// Job is the account job (writable; a PDA).
 	Job solana.PublicKey
 }
@@ -126,6 +154,7 @@ func NewExecuteMigrationInstruction(accounts ExecuteMigrationAccounts) *solana.G
 		{PublicKey: accounts.Governance},
 		{PublicKey: accounts.Proposal, IsWritable: true},
 		{PublicKey: accounts.ManagedProgram},
+		{PublicKey: accounts.Programdata},
 		{PublicKey: accounts.Job, IsWritable: true},
 		{PublicKey: solana.SystemProgramID}, // system_program
 		{PublicKey: EventAuthority},         // event_authority
@@ -150,6 +179,10 @@ type ExecuteUpgradeAccounts struct {
 	Programdata solana.PublicKey
 	// Buffer is the account buffer (writable).
 	Buffer solana.PublicKey
+	// BufferLock is the account buffer_lock (writable).
+	BufferLock solana.PublicKey
+	// Proposer is the account proposer (writable).
+	Proposer solana.PublicKey
 	// Spill is the account spill (writable).
 	Spill solana.PublicKey
 	// UpgradeAuthority is the account upgrade_authority (a PDA).
@@ -170,6 +203,8 @@ func NewExecuteUpgradeInstruction(accounts ExecuteUpgradeAccounts) *solana.Gener
 		{PublicKey: accounts.TargetProgram, IsWritable: true},
 		{PublicKey: accounts.Programdata, IsWritable: true},
 		{PublicKey: accounts.Buffer, IsWritable: true},
+		{PublicKey: accounts.BufferLock, IsWritable: true},
+		{PublicKey: accounts.Proposer, IsWritable: true},
 		{PublicKey: accounts.Spill, IsWritable: true},
 		{PublicKey: accounts.UpgradeAuthority},
 		{PublicKey: solana.SysVarRentPubkey},              // rent
@@ -191,6 +226,10 @@ type ExpireAccounts struct {
 	Proposal solana.PublicKey
 	// Buffer is the account buffer (writable; optional: nil passes the program ID in its place).
 	Buffer *solana.PublicKey
+	// BufferLock is the account buffer_lock (writable; optional: nil passes the program ID in its place).
+	BufferLock *solana.PublicKey
+	// Spill is the account spill (writable; optional: nil passes the program ID in its place).
+	Spill *solana.PublicKey
 	// Proposer is the account proposer (writable; optional: nil passes the program ID in its place).
 	Proposer *solana.PublicKey
 	// UpgradeAuthority is the account upgrade_authority (optional: nil passes the program ID in its place).
@@ -201,7 +240,8 @@ type ExpireAccounts struct {
 
 // NewExpireInstruction builds the instruction expire.
 //
-// Marks an approved proposal expired after its grace period; permissionless.
+// Marks a proposal expired after its grace period (approved) or voting period (active);
+// permissionless.
 func NewExpireInstruction(accounts ExpireAccounts) *solana.GenericInstruction {
 	dst := make([]byte, 0, 8)
 	dst = append(dst, 0xf3, 0x53, 0xcd, 0x3a, 0x39, 0xc9, 0xf7, 0x92)
@@ -210,6 +250,8 @@ func NewExpireInstruction(accounts ExpireAccounts) *solana.GenericInstruction {
 		{PublicKey: accounts.Governance},
 		{PublicKey: accounts.Proposal, IsWritable: true},
 		optionalMeta(accounts.Buffer, true, false),
+		optionalMeta(accounts.BufferLock, true, false),
+		optionalMeta(accounts.Spill, true, false),
 		optionalMeta(accounts.Proposer, true, false),
 		optionalMeta(accounts.UpgradeAuthority, false, false),
 		optionalMeta(accounts.BpfLoaderUpgradeable, false, false),
@@ -277,7 +319,7 @@ type InitializeGovernanceAccounts struct {
 //
 // Creates a governance: members, threshold, rollback threshold, timelocks, spill account.
 func NewInitializeGovernanceInstruction(args InitializeGovernanceArgs, accounts InitializeGovernanceAccounts) *solana.GenericInstruction {
-	dst := make([]byte, 0, 49)
+	dst := make([]byte, 0, 50)
 	dst = append(dst, 0xab, 0x57, 0x65, 0xed, 0x1b, 0x6b, 0xc9, 0x39)
 	dst = args.AppendBorsh(dst)
 	return solana.NewInstruction(ProgramID, solana.AccountMetaSlice{
@@ -299,6 +341,8 @@ type MigrateBatchAccounts struct {
 	Job solana.PublicKey
 	// TargetProgram is the account target_program.
 	TargetProgram solana.PublicKey
+	// Programdata is the account programdata.
+	Programdata solana.PublicKey
 	// MigrationAuthority is the account migration_authority (a PDA).
 	MigrationAuthority solana.PublicKey
 }
@@ -313,6 +357,7 @@ func NewMigrateBatchInstruction(accounts MigrateBatchAccounts) *solana.GenericIn
 		{PublicKey: accounts.Payer, IsWritable: true, IsSigner: true},
 		{PublicKey: accounts.Job, IsWritable: true},
 		{PublicKey: accounts.TargetProgram},
+		{PublicKey: accounts.Programdata},
 		{PublicKey: accounts.MigrationAuthority},
 		{PublicKey: solana.SystemProgramID}, // system_program
 		{PublicKey: EventAuthority},         // event_authority
@@ -366,7 +411,7 @@ type ProposeMigrationAccounts struct {
 //
 // Proposes an account-state migration of a managed program.
 func NewProposeMigrationInstruction(spec MigrationSpec, metadataURI string, accounts ProposeMigrationAccounts) *solana.GenericInstruction {
-	dst := make([]byte, 0, 39)
+	dst := make([]byte, 0, 71)
 	dst = append(dst, 0x5a, 0x8b, 0xb6, 0x39, 0xd7, 0xfd, 0xdf, 0x69)
 	dst = spec.AppendBorsh(dst)
 	dst = idlcodec.AppendString(dst, metadataURI)
@@ -394,6 +439,9 @@ type ProposeRollbackAccounts struct {
 	Programdata solana.PublicKey
 	// Buffer is the account buffer.
 	Buffer solana.PublicKey
+	// BufferLock is the account buffer_lock (writable; a PDA).
+	// backs an open proposal (`BufferInUse`).
+	BufferLock solana.PublicKey
 	// Proposal is the account proposal (writable; a PDA).
 	Proposal solana.PublicKey
 }
@@ -412,6 +460,7 @@ func NewProposeRollbackInstruction(metadataURI string, buildHash [32]byte, accou
 		{PublicKey: accounts.ManagedProgram},
 		{PublicKey: accounts.Programdata},
 		{PublicKey: accounts.Buffer},
+		{PublicKey: accounts.BufferLock, IsWritable: true},
 		{PublicKey: accounts.Proposal, IsWritable: true},
 		{PublicKey: solana.SystemProgramID}, // system_program
 		{PublicKey: EventAuthority},         // event_authority
@@ -432,6 +481,9 @@ type ProposeUpgradeAccounts struct {
 	Programdata solana.PublicKey
 	// Buffer is the account buffer.
 	Buffer solana.PublicKey
+	// BufferLock is the account buffer_lock (writable; a PDA).
+	// backs an open proposal (`BufferInUse`).
+	BufferLock solana.PublicKey
 	// Proposal is the account proposal (writable; a PDA).
 	Proposal solana.PublicKey
 }
@@ -450,6 +502,7 @@ func NewProposeUpgradeInstruction(metadataURI string, buildHash [32]byte, accoun
 		{PublicKey: accounts.ManagedProgram},
 		{PublicKey: accounts.Programdata},
 		{PublicKey: accounts.Buffer},
+		{PublicKey: accounts.BufferLock, IsWritable: true},
 		{PublicKey: accounts.Proposal, IsWritable: true},
 		{PublicKey: solana.SystemProgramID}, // system_program
 		{PublicKey: EventAuthority},         // event_authority
@@ -495,6 +548,51 @@ func NewRegisterProgramInstruction(accounts RegisterProgramAccounts) *solana.Gen
 		{PublicKey: solana.SystemProgramID},               // system_program
 		{PublicKey: EventAuthority},                       // event_authority
 		{PublicKey: ProgramID},                            // program
+	}, dst)
+}
+
+// RejectAccounts are the accounts of reject the caller chooses; the
+// builder adds fixed addresses, the event authority and the program.
+type RejectAccounts struct {
+	// Member is the account member (signer).
+	Member solana.PublicKey
+	// Governance is the account governance.
+	Governance solana.PublicKey
+	// Proposal is the account proposal (writable).
+	Proposal solana.PublicKey
+	// Buffer is the account buffer (writable; optional: nil passes the program ID in its place).
+	Buffer *solana.PublicKey
+	// BufferLock is the account buffer_lock (writable; optional: nil passes the program ID in its place).
+	BufferLock *solana.PublicKey
+	// Spill is the account spill (writable; optional: nil passes the program ID in its place).
+	Spill *solana.PublicKey
+	// Proposer is the account proposer (writable; optional: nil passes the program ID in its place).
+	Proposer *solana.PublicKey
+	// UpgradeAuthority is the account upgrade_authority (optional: nil passes the program ID in its place).
+	UpgradeAuthority *solana.PublicKey
+	// BpfLoaderUpgradeable is the account bpf_loader_upgradeable (optional: nil passes the program ID in its place; always BPFLoaderUpgradeab1e11111111111111111111111).
+	BpfLoaderUpgradeable *solana.PublicKey
+}
+
+// NewRejectInstruction builds the instruction reject.
+//
+// Votes against a proposal; once approval is impossible (rejections > members − threshold)
+// it is `Rejected` and its buffer closed.
+func NewRejectInstruction(accounts RejectAccounts) *solana.GenericInstruction {
+	dst := make([]byte, 0, 8)
+	dst = append(dst, 0x87, 0x07, 0x3f, 0x55, 0x83, 0x72, 0x6f, 0xe0)
+	return solana.NewInstruction(ProgramID, solana.AccountMetaSlice{
+		{PublicKey: accounts.Member, IsSigner: true},
+		{PublicKey: accounts.Governance},
+		{PublicKey: accounts.Proposal, IsWritable: true},
+		optionalMeta(accounts.Buffer, true, false),
+		optionalMeta(accounts.BufferLock, true, false),
+		optionalMeta(accounts.Spill, true, false),
+		optionalMeta(accounts.Proposer, true, false),
+		optionalMeta(accounts.UpgradeAuthority, false, false),
+		optionalMeta(accounts.BpfLoaderUpgradeable, false, false),
+		{PublicKey: EventAuthority}, // event_authority
+		{PublicKey: ProgramID},      // program
 	}, dst)
 }
 
@@ -549,6 +647,7 @@ const (
 	ixDiscProposeRollback      = 0x4c4814fcf8976951
 	ixDiscProposeUpgrade       = 0x06f4c7bf15e4124d
 	ixDiscRegisterProgram      = 0x8370e4c805a60968
+	ixDiscReject               = 0xe06f7283553f0787
 	ixDiscRevokeApproval       = 0x3514cab66cb8332c
 )
 
@@ -587,6 +686,8 @@ func InstructionName(data []byte) (string, bool) {
 		return "propose_upgrade", true
 	case ixDiscRegisterProgram:
 		return "register_program", true
+	case ixDiscReject:
+		return "reject", true
 	case ixDiscRevokeApproval:
 		return "revoke_approval", true
 	}

@@ -45,6 +45,12 @@ func FindProposalAddress(governance solana.PublicKey, proposalCount uint64) (sol
 	return solana.FindProgramAddress([][]byte{[]byte("proposal"), governance[:], binary.LittleEndian.AppendUint64(nil, proposalCount)}, ProgramID)
 }
 
+// FindBufferLockAddress derives a PDA of ProgramID from the seeds "buffer_lock", buffer,
+// and returns it with its bump.
+func FindBufferLockAddress(buffer solana.PublicKey) (solana.PublicKey, uint8, error) {
+	return solana.FindProgramAddress([][]byte{[]byte("buffer_lock"), buffer[:]}, ProgramID)
+}
+
 // FindManagedProgramAddress derives a PDA of ProgramID from the seeds "managed_program", target_program,
 // and returns it with its bump.
 func FindManagedProgramAddress(targetProgram solana.PublicKey) (solana.PublicKey, uint8, error) {

@@ -20,7 +20,12 @@ var EventAuthority = solana.PublicKey{0x4c, 0x4c, 0x72, 0x5a, 0x88, 0x10, 0x6a, 
 // AccountLayoutVersion is the constant ACCOUNT_LAYOUT_VERSION.
 //
 // Layout version of the accounts this program writes.
-const AccountLayoutVersion uint8 = 1
+const AccountLayoutVersion uint8 = 2
+
+// BufferLockSeed is the constant BUFFER_LOCK_SEED. Use it as []byte(BufferLockSeed).
+//
+// Seed of the lock that keeps a buffer behind one open proposal: `["buffer_lock", buffer]`.
+const BufferLockSeed = "buffer_lock"
 
 // DefaultGracePeriodSeconds is the constant DEFAULT_GRACE_PERIOD_SECONDS.
 //
@@ -37,10 +42,15 @@ const DefaultRollbackTimelockSeconds int64 = 3600
 // Default timelock between the M-th approval and execution: 48 hours.
 const DefaultTimelockSeconds int64 = 172800
 
+// DefaultVotingPeriodSeconds is the constant DEFAULT_VOTING_PERIOD_SECONDS.
+//
+// Default voting period: an active proposal not approved within 14 days of its creation expires.
+const DefaultVotingPeriodSeconds int64 = 1209600
+
 // EventSchemaVersion is the constant EVENT_SCHEMA_VERSION.
 //
 // Version of every event's layout; bumped when a field is added.
-const EventSchemaVersion uint8 = 1
+const EventSchemaVersion uint8 = 2
 
 // GovernanceSeed is the constant GOVERNANCE_SEED. Use it as []byte(GovernanceSeed).
 //
@@ -66,6 +76,23 @@ const MigrationAuthoritySeed = "migration_authority"
 //
 // Seed of a migration job: `["migration", proposal]`.
 const MigrationSeed = "migration"
+
+// MinRollbackTimelockSeconds is the constant MIN_ROLLBACK_TIMELOCK_SECONDS.
+//
+// Floor of `rollback_timelock_seconds`: rollbacks are the fast path, but never instant.
+const MinRollbackTimelockSeconds int64 = 600
+
+// MinThreshold is the constant MIN_THRESHOLD.
+//
+// Floor of both thresholds when a governance has two or more members: no single member may
+// approve anything alone.
+const MinThreshold uint8 = 2
+
+// MinTimelockSeconds is the constant MIN_TIMELOCK_SECONDS.
+//
+// Floor of `timelock_seconds`: an hour for members and watchers to see an approved upgrade
+// coming and cancel it before anyone can execute it.
+const MinTimelockSeconds int64 = 3600
 
 // ProposalSeed is the constant PROPOSAL_SEED. Use it as []byte(ProposalSeed).
 //

@@ -40,7 +40,7 @@ func (v *ApprovalRevoked) UnmarshalBorsh(b []byte) (int, error) {
 		v.Member = solana.PublicKey(s[65 : 65+32])
 		v.Approvals = s[97]
 		v.Threshold = s[98]
-		if s[99] >= 5 {
+		if s[99] >= 6 {
 			return n + 99, idlcodec.InvalidTagError("ApprovalRevoked.status", n+99, s[99])
 		}
 		v.Status = ProposalStatus(s[99])
@@ -197,6 +197,16 @@ type ConfigChange struct {
 	SetGracePeriod ConfigChangeSetGracePeriod
 	// SetSpill is set when Kind is ConfigChangeKindSetSpill.
 	SetSpill ConfigChangeSetSpill
+	// RevokeRelease is set when Kind is ConfigChangeKindRevokeRelease.
+	RevokeRelease ConfigChangeRevokeRelease
+	// ExtendMigration is set when Kind is ConfigChangeKindExtendMigration.
+	ExtendMigration ConfigChangeExtendMigration
+	// CancelMigration is set when Kind is ConfigChangeKindCancelMigration.
+	CancelMigration ConfigChangeCancelMigration
+	// SetVotingPeriod is set when Kind is ConfigChangeKindSetVotingPeriod.
+	SetVotingPeriod ConfigChangeSetVotingPeriod
+	// SetUpgradeAuthority is set when Kind is ConfigChangeKindSetUpgradeAuthority.
+	SetUpgradeAuthority ConfigChangeSetUpgradeAuthority
 }
 
 // ConfigChangeKind names a variant of ConfigChange.
@@ -212,6 +222,11 @@ const (
 	ConfigChangeKindSetRollbackTimelock  ConfigChangeKind = 5
 	ConfigChangeKindSetGracePeriod       ConfigChangeKind = 6
 	ConfigChangeKindSetSpill             ConfigChangeKind = 7
+	ConfigChangeKindRevokeRelease        ConfigChangeKind = 8
+	ConfigChangeKindExtendMigration      ConfigChangeKind = 9
+	ConfigChangeKindCancelMigration      ConfigChangeKind = 10
+	ConfigChangeKindSetVotingPeriod      ConfigChangeKind = 11
+	ConfigChangeKindSetUpgradeAuthority  ConfigChangeKind = 12
 )
 
 // String returns the variant's IDL name.
@@ -233,6 +248,16 @@ func (k ConfigChangeKind) String() string {
 		return "SetGracePeriod"
 	case ConfigChangeKindSetSpill:
 		return "SetSpill"
+	case ConfigChangeKindRevokeRelease:
+		return "RevokeRelease"
+	case ConfigChangeKindExtendMigration:
+		return "ExtendMigration"
+	case ConfigChangeKindCancelMigration:
+		return "CancelMigration"
+	case ConfigChangeKindSetVotingPeriod:
+		return "SetVotingPeriod"
+	case ConfigChangeKindSetUpgradeAuthority:
+		return "SetUpgradeAuthority"
 	}
 	return "ConfigChangeKind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -293,6 +318,36 @@ func (v *ConfigChange) UnmarshalBorsh(b []byte) (int, error) {
 			return 1, idlcodec.Shift(err, 1)
 		}
 		return 1 + m, nil
+	case ConfigChangeKindRevokeRelease:
+		m, err := v.RevokeRelease.UnmarshalBorsh(b[1:])
+		if err != nil {
+			return 1, idlcodec.Shift(err, 1)
+		}
+		return 1 + m, nil
+	case ConfigChangeKindExtendMigration:
+		m, err := v.ExtendMigration.UnmarshalBorsh(b[1:])
+		if err != nil {
+			return 1, idlcodec.Shift(err, 1)
+		}
+		return 1 + m, nil
+	case ConfigChangeKindCancelMigration:
+		m, err := v.CancelMigration.UnmarshalBorsh(b[1:])
+		if err != nil {
+			return 1, idlcodec.Shift(err, 1)
+		}
+		return 1 + m, nil
+	case ConfigChangeKindSetVotingPeriod:
+		m, err := v.SetVotingPeriod.UnmarshalBorsh(b[1:])
+		if err != nil {
+			return 1, idlcodec.Shift(err, 1)
+		}
+		return 1 + m, nil
+	case ConfigChangeKindSetUpgradeAuthority:
+		m, err := v.SetUpgradeAuthority.UnmarshalBorsh(b[1:])
+		if err != nil {
+			return 1, idlcodec.Shift(err, 1)
+		}
+		return 1 + m, nil
 	}
 	return 0, idlcodec.InvalidTagError("ConfigChange", 0, b[0])
 }
@@ -317,6 +372,16 @@ func (v *ConfigChange) AppendBorsh(dst []byte) []byte {
 		dst = v.SetGracePeriod.AppendBorsh(dst)
 	case ConfigChangeKindSetSpill:
 		dst = v.SetSpill.AppendBorsh(dst)
+	case ConfigChangeKindRevokeRelease:
+		dst = v.RevokeRelease.AppendBorsh(dst)
+	case ConfigChangeKindExtendMigration:
+		dst = v.ExtendMigration.AppendBorsh(dst)
+	case ConfigChangeKindCancelMigration:
+		dst = v.CancelMigration.AppendBorsh(dst)
+	case ConfigChangeKindSetVotingPeriod:
+		dst = v.SetVotingPeriod.AppendBorsh(dst)
+	case ConfigChangeKindSetUpgradeAuthority:
+		dst = v.SetUpgradeAuthority.AppendBorsh(dst)
 	}
 	return dst
 }
@@ -356,6 +421,26 @@ func (v *ConfigChange) AppendJSON(dst []byte) []byte {
 	case ConfigChangeKindSetSpill:
 		dst = append(dst, "{\"SetSpill\":"...)
 		dst = v.SetSpill.AppendJSON(dst)
+		return append(dst, '}')
+	case ConfigChangeKindRevokeRelease:
+		dst = append(dst, "{\"RevokeRelease\":"...)
+		dst = v.RevokeRelease.AppendJSON(dst)
+		return append(dst, '}')
+	case ConfigChangeKindExtendMigration:
+		dst = append(dst, "{\"ExtendMigration\":"...)
+		dst = v.ExtendMigration.AppendJSON(dst)
+		return append(dst, '}')
+	case ConfigChangeKindCancelMigration:
+		dst = append(dst, "{\"CancelMigration\":"...)
+		dst = v.CancelMigration.AppendJSON(dst)
+		return append(dst, '}')
+	case ConfigChangeKindSetVotingPeriod:
+		dst = append(dst, "{\"SetVotingPeriod\":"...)
+		dst = v.SetVotingPeriod.AppendJSON(dst)
+		return append(dst, '}')
+	case ConfigChangeKindSetUpgradeAuthority:
+		dst = append(dst, "{\"SetUpgradeAuthority\":"...)
+		dst = v.SetUpgradeAuthority.AppendJSON(dst)
 		return append(dst, '}')
 	}
 	return idlcodec.AppendJSONString(dst, v.Kind.String())
@@ -656,6 +741,232 @@ func (v *ConfigChangeSetSpill) AppendJSON(dst []byte) []byte {
 // MarshalJSON renders v as AppendJSON does.
 func (v *ConfigChangeSetSpill) MarshalJSON() ([]byte, error) { return v.AppendJSON(nil), nil }
 
+// ConfigChangeRevokeRelease holds the fields of the variant ConfigChange::RevokeRelease.
+type ConfigChangeRevokeRelease struct {
+	Program solana.PublicKey
+	Hash    [32]byte
+}
+
+// UnmarshalBorsh decodes v from the start of b and returns how many bytes it read.
+func (v *ConfigChangeRevokeRelease) UnmarshalBorsh(b []byte) (int, error) {
+	n := 0
+	if len(b)-n < 64 {
+		return n, idlcodec.ShortError("ConfigChange::RevokeRelease.program", n, 64, len(b)-n)
+	}
+	{
+		s := b[n : n+64]
+		v.Program = solana.PublicKey(s[0:32])
+		v.Hash = [32]byte(s[32 : 32+32])
+	}
+	n += 64
+	return n, nil
+}
+
+// AppendBorsh appends v's borsh encoding to dst.
+func (v *ConfigChangeRevokeRelease) AppendBorsh(dst []byte) []byte {
+	dst = append(dst, v.Program[:]...)
+	dst = append(dst, v.Hash[:]...)
+	return dst
+}
+
+// AppendJSON appends v as JSON: fields keyed by their IDL names, pubkeys in
+// base58, byte arrays in hex, 128-bit integers as decimal strings.
+func (v *ConfigChangeRevokeRelease) AppendJSON(dst []byte) []byte {
+	dst = append(dst, "{\"program\":"...)
+	dst = idlcodec.AppendJSONBase58(dst, v.Program[:])
+	dst = append(dst, ",\"hash\":"...)
+	dst = idlcodec.AppendJSONHex(dst, v.Hash[:])
+	return append(dst, '}')
+}
+
+// MarshalJSON renders v as AppendJSON does.
+func (v *ConfigChangeRevokeRelease) MarshalJSON() ([]byte, error) { return v.AppendJSON(nil), nil }
+
+// ConfigChangeExtendMigration holds the fields of the variant ConfigChange::ExtendMigration.
+type ConfigChangeExtendMigration struct {
+	Job                solana.PublicKey
+	AdditionalAccounts uint64
+}
+
+// UnmarshalBorsh decodes v from the start of b and returns how many bytes it read.
+func (v *ConfigChangeExtendMigration) UnmarshalBorsh(b []byte) (int, error) {
+	n := 0
+	if len(b)-n < 40 {
+		return n, idlcodec.ShortError("ConfigChange::ExtendMigration.job", n, 40, len(b)-n)
+	}
+	{
+		s := b[n : n+40]
+		v.Job = solana.PublicKey(s[0:32])
+		v.AdditionalAccounts = binary.LittleEndian.Uint64(s[32 : 32+8])
+	}
+	n += 40
+	return n, nil
+}
+
+// AppendBorsh appends v's borsh encoding to dst.
+func (v *ConfigChangeExtendMigration) AppendBorsh(dst []byte) []byte {
+	dst = append(dst, v.Job[:]...)
+	dst = binary.LittleEndian.AppendUint64(dst, v.AdditionalAccounts)
+	return dst
+}
+
+// AppendJSON appends v as JSON: fields keyed by their IDL names, pubkeys in
+// base58, byte arrays in hex, 128-bit integers as decimal strings.
+func (v *ConfigChangeExtendMigration) AppendJSON(dst []byte) []byte {
+	dst = append(dst, "{\"job\":"...)
+	dst = idlcodec.AppendJSONBase58(dst, v.Job[:])
+	dst = append(dst, ",\"additional_accounts\":"...)
+	dst = idlcodec.AppendJSONUint(dst, v.AdditionalAccounts)
+	return append(dst, '}')
+}
+
+// MarshalJSON renders v as AppendJSON does.
+func (v *ConfigChangeExtendMigration) MarshalJSON() ([]byte, error) { return v.AppendJSON(nil), nil }
+
+// ConfigChangeCancelMigration holds the fields of the variant ConfigChange::CancelMigration.
+type ConfigChangeCancelMigration struct {
+	Job solana.PublicKey
+}
+
+// UnmarshalBorsh decodes v from the start of b and returns how many bytes it read.
+func (v *ConfigChangeCancelMigration) UnmarshalBorsh(b []byte) (int, error) {
+	n := 0
+	if len(b)-n < 32 {
+		return n, idlcodec.ShortError("ConfigChange::CancelMigration.job", n, 32, len(b)-n)
+	}
+	{
+		s := b[n : n+32]
+		v.Job = solana.PublicKey(s[0:32])
+	}
+	n += 32
+	return n, nil
+}
+
+// AppendBorsh appends v's borsh encoding to dst.
+func (v *ConfigChangeCancelMigration) AppendBorsh(dst []byte) []byte {
+	dst = append(dst, v.Job[:]...)
+	return dst
+}
+
+// AppendJSON appends v as JSON: fields keyed by their IDL names, pubkeys in
+// base58, byte arrays in hex, 128-bit integers as decimal strings.
+func (v *ConfigChangeCancelMigration) AppendJSON(dst []byte) []byte {
+	dst = append(dst, "{\"job\":"...)
+	dst = idlcodec.AppendJSONBase58(dst, v.Job[:])
+	return append(dst, '}')
+}
+
+// MarshalJSON renders v as AppendJSON does.
+func (v *ConfigChangeCancelMigration) MarshalJSON() ([]byte, error) { return v.AppendJSON(nil), nil }
+
+// ConfigChangeSetVotingPeriod holds the fields of the variant ConfigChange::SetVotingPeriod.
+type ConfigChangeSetVotingPeriod struct {
+	Seconds int64
+}
+
+// UnmarshalBorsh decodes v from the start of b and returns how many bytes it read.
+func (v *ConfigChangeSetVotingPeriod) UnmarshalBorsh(b []byte) (int, error) {
+	n := 0
+	if len(b)-n < 8 {
+		return n, idlcodec.ShortError("ConfigChange::SetVotingPeriod.seconds", n, 8, len(b)-n)
+	}
+	{
+		s := b[n : n+8]
+		v.Seconds = int64(binary.LittleEndian.Uint64(s[0:8]))
+	}
+	n += 8
+	return n, nil
+}
+
+// AppendBorsh appends v's borsh encoding to dst.
+func (v *ConfigChangeSetVotingPeriod) AppendBorsh(dst []byte) []byte {
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(v.Seconds))
+	return dst
+}
+
+// AppendJSON appends v as JSON: fields keyed by their IDL names, pubkeys in
+// base58, byte arrays in hex, 128-bit integers as decimal strings.
+func (v *ConfigChangeSetVotingPeriod) AppendJSON(dst []byte) []byte {
+	dst = append(dst, "{\"seconds\":"...)
+	dst = idlcodec.AppendJSONInt(dst, v.Seconds)
+	return append(dst, '}')
+}
+
+// MarshalJSON renders v as AppendJSON does.
+func (v *ConfigChangeSetVotingPeriod) MarshalJSON() ([]byte, error) { return v.AppendJSON(nil), nil }
+
+// ConfigChangeSetUpgradeAuthority holds the fields of the variant ConfigChange::SetUpgradeAuthority.
+type ConfigChangeSetUpgradeAuthority struct {
+	Program      solana.PublicKey
+	NewAuthority *solana.PublicKey
+}
+
+// UnmarshalBorsh decodes v from the start of b and returns how many bytes it read.
+func (v *ConfigChangeSetUpgradeAuthority) UnmarshalBorsh(b []byte) (int, error) {
+	n := 0
+	var err error
+	if len(b)-n < 32 {
+		return n, idlcodec.ShortError("ConfigChange::SetUpgradeAuthority.program", n, 32, len(b)-n)
+	}
+	{
+		s := b[n : n+32]
+		v.Program = solana.PublicKey(s[0:32])
+	}
+	n += 32
+	{
+		var some0 bool
+		if some0, n, err = idlcodec.ReadOption(b, n, "ConfigChange::SetUpgradeAuthority.new_authority"); err != nil {
+			return n, err
+		}
+		if some0 {
+			p0 := new(solana.PublicKey)
+			if len(b)-n < 32 {
+				return n, idlcodec.ShortError("ConfigChange::SetUpgradeAuthority.new_authority", n, 32, len(b)-n)
+			}
+			{
+				s := b[n : n+32]
+				(*p0) = solana.PublicKey(s[0:32])
+			}
+			n += 32
+			v.NewAuthority = p0
+		} else {
+			v.NewAuthority = nil
+		}
+	}
+	return n, nil
+}
+
+// AppendBorsh appends v's borsh encoding to dst.
+func (v *ConfigChangeSetUpgradeAuthority) AppendBorsh(dst []byte) []byte {
+	dst = append(dst, v.Program[:]...)
+	if v.NewAuthority == nil {
+		dst = append(dst, 0)
+	} else {
+		dst = append(dst, 1)
+		dst = append(dst, (*v.NewAuthority)[:]...)
+	}
+	return dst
+}
+
+// AppendJSON appends v as JSON: fields keyed by their IDL names, pubkeys in
+// base58, byte arrays in hex, 128-bit integers as decimal strings.
+func (v *ConfigChangeSetUpgradeAuthority) AppendJSON(dst []byte) []byte {
+	dst = append(dst, "{\"program\":"...)
+	dst = idlcodec.AppendJSONBase58(dst, v.Program[:])
+	dst = append(dst, ",\"new_authority\":"...)
+	if v.NewAuthority == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = idlcodec.AppendJSONBase58(dst, (*v.NewAuthority)[:])
+	}
+	return append(dst, '}')
+}
+
+// MarshalJSON renders v as AppendJSON does.
+func (v *ConfigChangeSetUpgradeAuthority) MarshalJSON() ([]byte, error) {
+	return v.AppendJSON(nil), nil
+}
+
 // ConfigChanged is the event ConfigChanged of upgrade_manager.
 type ConfigChanged struct {
 	SchemaVersion           uint8
@@ -671,6 +982,7 @@ type ConfigChanged struct {
 	GracePeriodSeconds      int64
 	Spill                   solana.PublicKey
 	MemberSetSeqno          uint64
+	VotingPeriodSeconds     int64
 	Timestamp               int64
 	Slot                    uint64
 }
@@ -716,11 +1028,11 @@ func (v *ConfigChanged) UnmarshalBorsh(b []byte) (int, error) {
 		}
 		n += l0 * 32
 	}
-	if len(b)-n < 82 {
-		return n, idlcodec.ShortError("ConfigChanged.threshold", n, 82, len(b)-n)
+	if len(b)-n < 90 {
+		return n, idlcodec.ShortError("ConfigChanged.threshold", n, 90, len(b)-n)
 	}
 	{
-		s := b[n : n+82]
+		s := b[n : n+90]
 		v.Threshold = s[0]
 		v.RollbackThreshold = s[1]
 		v.TimelockSeconds = int64(binary.LittleEndian.Uint64(s[2 : 2+8]))
@@ -728,10 +1040,11 @@ func (v *ConfigChanged) UnmarshalBorsh(b []byte) (int, error) {
 		v.GracePeriodSeconds = int64(binary.LittleEndian.Uint64(s[18 : 18+8]))
 		v.Spill = solana.PublicKey(s[26 : 26+32])
 		v.MemberSetSeqno = binary.LittleEndian.Uint64(s[58 : 58+8])
-		v.Timestamp = int64(binary.LittleEndian.Uint64(s[66 : 66+8]))
-		v.Slot = binary.LittleEndian.Uint64(s[74 : 74+8])
+		v.VotingPeriodSeconds = int64(binary.LittleEndian.Uint64(s[66 : 66+8]))
+		v.Timestamp = int64(binary.LittleEndian.Uint64(s[74 : 74+8]))
+		v.Slot = binary.LittleEndian.Uint64(s[82 : 82+8])
 	}
-	n += 82
+	n += 90
 	return n, nil
 }
 
@@ -753,6 +1066,7 @@ func (v *ConfigChanged) AppendBorsh(dst []byte) []byte {
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(v.GracePeriodSeconds))
 	dst = append(dst, v.Spill[:]...)
 	dst = binary.LittleEndian.AppendUint64(dst, v.MemberSetSeqno)
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(v.VotingPeriodSeconds))
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(v.Timestamp))
 	dst = binary.LittleEndian.AppendUint64(dst, v.Slot)
 	return dst
@@ -794,6 +1108,8 @@ func (v *ConfigChanged) AppendJSON(dst []byte) []byte {
 	dst = idlcodec.AppendJSONBase58(dst, v.Spill[:])
 	dst = append(dst, ",\"member_set_seqno\":"...)
 	dst = idlcodec.AppendJSONUint(dst, v.MemberSetSeqno)
+	dst = append(dst, ",\"voting_period_seconds\":"...)
+	dst = idlcodec.AppendJSONInt(dst, v.VotingPeriodSeconds)
 	dst = append(dst, ",\"timestamp\":"...)
 	dst = idlcodec.AppendJSONInt(dst, v.Timestamp)
 	dst = append(dst, ",\"slot\":"...)
@@ -832,8 +1148,11 @@ type Governance struct {
 	MemberSetSeqno uint64
 	// Proposals created so far; the next proposal's index.
 	ProposalCount uint64
+	// Seconds after its creation an active proposal may gather approvals; then it expires.
+	// 0 in governances created before voting periods existed: their proposals wait forever.
+	VotingPeriodSeconds int64
 	// Room for the next layout.
-	Reserved [64]byte
+	Reserved [56]byte
 }
 
 // UnmarshalBorsh decodes v from the start of b and returns how many bytes it read.
@@ -875,7 +1194,8 @@ func (v *Governance) UnmarshalBorsh(b []byte) (int, error) {
 		v.Spill = solana.PublicKey(s[26 : 26+32])
 		v.MemberSetSeqno = binary.LittleEndian.Uint64(s[58 : 58+8])
 		v.ProposalCount = binary.LittleEndian.Uint64(s[66 : 66+8])
-		v.Reserved = [64]byte(s[74 : 74+64])
+		v.VotingPeriodSeconds = int64(binary.LittleEndian.Uint64(s[74 : 74+8]))
+		v.Reserved = [56]byte(s[82 : 82+56])
 	}
 	n += 138
 	return n, nil
@@ -898,6 +1218,7 @@ func (v *Governance) AppendBorsh(dst []byte) []byte {
 	dst = append(dst, v.Spill[:]...)
 	dst = binary.LittleEndian.AppendUint64(dst, v.MemberSetSeqno)
 	dst = binary.LittleEndian.AppendUint64(dst, v.ProposalCount)
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(v.VotingPeriodSeconds))
 	dst = append(dst, v.Reserved[:]...)
 	return dst
 }
@@ -936,6 +1257,8 @@ func (v *Governance) AppendJSON(dst []byte) []byte {
 	dst = idlcodec.AppendJSONUint(dst, v.MemberSetSeqno)
 	dst = append(dst, ",\"proposal_count\":"...)
 	dst = idlcodec.AppendJSONUint(dst, v.ProposalCount)
+	dst = append(dst, ",\"voting_period_seconds\":"...)
+	dst = idlcodec.AppendJSONInt(dst, v.VotingPeriodSeconds)
 	dst = append(dst, ",\"reserved\":"...)
 	dst = idlcodec.AppendJSONHex(dst, v.Reserved[:])
 	return append(dst, '}')
@@ -958,6 +1281,7 @@ type GovernanceInitialized struct {
 	GracePeriodSeconds      int64
 	Spill                   solana.PublicKey
 	MemberSetSeqno          uint64
+	VotingPeriodSeconds     int64
 	Timestamp               int64
 	Slot                    uint64
 }
@@ -989,11 +1313,11 @@ func (v *GovernanceInitialized) UnmarshalBorsh(b []byte) (int, error) {
 		}
 		n += l0 * 32
 	}
-	if len(b)-n < 82 {
-		return n, idlcodec.ShortError("GovernanceInitialized.threshold", n, 82, len(b)-n)
+	if len(b)-n < 90 {
+		return n, idlcodec.ShortError("GovernanceInitialized.threshold", n, 90, len(b)-n)
 	}
 	{
-		s := b[n : n+82]
+		s := b[n : n+90]
 		v.Threshold = s[0]
 		v.RollbackThreshold = s[1]
 		v.TimelockSeconds = int64(binary.LittleEndian.Uint64(s[2 : 2+8]))
@@ -1001,10 +1325,11 @@ func (v *GovernanceInitialized) UnmarshalBorsh(b []byte) (int, error) {
 		v.GracePeriodSeconds = int64(binary.LittleEndian.Uint64(s[18 : 18+8]))
 		v.Spill = solana.PublicKey(s[26 : 26+32])
 		v.MemberSetSeqno = binary.LittleEndian.Uint64(s[58 : 58+8])
-		v.Timestamp = int64(binary.LittleEndian.Uint64(s[66 : 66+8]))
-		v.Slot = binary.LittleEndian.Uint64(s[74 : 74+8])
+		v.VotingPeriodSeconds = int64(binary.LittleEndian.Uint64(s[66 : 66+8]))
+		v.Timestamp = int64(binary.LittleEndian.Uint64(s[74 : 74+8]))
+		v.Slot = binary.LittleEndian.Uint64(s[82 : 82+8])
 	}
-	n += 82
+	n += 90
 	return n, nil
 }
 
@@ -1025,6 +1350,7 @@ func (v *GovernanceInitialized) AppendBorsh(dst []byte) []byte {
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(v.GracePeriodSeconds))
 	dst = append(dst, v.Spill[:]...)
 	dst = binary.LittleEndian.AppendUint64(dst, v.MemberSetSeqno)
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(v.VotingPeriodSeconds))
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(v.Timestamp))
 	dst = binary.LittleEndian.AppendUint64(dst, v.Slot)
 	return dst
@@ -1064,6 +1390,8 @@ func (v *GovernanceInitialized) AppendJSON(dst []byte) []byte {
 	dst = idlcodec.AppendJSONBase58(dst, v.Spill[:])
 	dst = append(dst, ",\"member_set_seqno\":"...)
 	dst = idlcodec.AppendJSONUint(dst, v.MemberSetSeqno)
+	dst = append(dst, ",\"voting_period_seconds\":"...)
+	dst = idlcodec.AppendJSONInt(dst, v.VotingPeriodSeconds)
 	dst = append(dst, ",\"timestamp\":"...)
 	dst = idlcodec.AppendJSONInt(dst, v.Timestamp)
 	dst = append(dst, ",\"slot\":"...)
@@ -1085,6 +1413,8 @@ type InitializeGovernanceArgs struct {
 	RollbackTimelockSeconds *int64
 	GracePeriodSeconds      *int64
 	Spill                   solana.PublicKey
+	// Seconds an active proposal may gather approvals; `None` takes the default (14 days).
+	VotingPeriodSeconds *int64
 }
 
 // UnmarshalBorsh decodes v from the start of b and returns how many bytes it read.
@@ -1180,6 +1510,26 @@ func (v *InitializeGovernanceArgs) UnmarshalBorsh(b []byte) (int, error) {
 		v.Spill = solana.PublicKey(s[0:32])
 	}
 	n += 32
+	{
+		var some0 bool
+		if some0, n, err = idlcodec.ReadOption(b, n, "InitializeGovernanceArgs.voting_period_seconds"); err != nil {
+			return n, err
+		}
+		if some0 {
+			p0 := new(int64)
+			if len(b)-n < 8 {
+				return n, idlcodec.ShortError("InitializeGovernanceArgs.voting_period_seconds", n, 8, len(b)-n)
+			}
+			{
+				s := b[n : n+8]
+				(*p0) = int64(binary.LittleEndian.Uint64(s[0:8]))
+			}
+			n += 8
+			v.VotingPeriodSeconds = p0
+		} else {
+			v.VotingPeriodSeconds = nil
+		}
+	}
 	return n, nil
 }
 
@@ -1210,6 +1560,12 @@ func (v *InitializeGovernanceArgs) AppendBorsh(dst []byte) []byte {
 		dst = binary.LittleEndian.AppendUint64(dst, uint64((*v.GracePeriodSeconds)))
 	}
 	dst = append(dst, v.Spill[:]...)
+	if v.VotingPeriodSeconds == nil {
+		dst = append(dst, 0)
+	} else {
+		dst = append(dst, 1)
+		dst = binary.LittleEndian.AppendUint64(dst, uint64((*v.VotingPeriodSeconds)))
+	}
 	return dst
 }
 
@@ -1249,6 +1605,12 @@ func (v *InitializeGovernanceArgs) AppendJSON(dst []byte) []byte {
 	}
 	dst = append(dst, ",\"spill\":"...)
 	dst = idlcodec.AppendJSONBase58(dst, v.Spill[:])
+	dst = append(dst, ",\"voting_period_seconds\":"...)
+	if v.VotingPeriodSeconds == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = idlcodec.AppendJSONInt(dst, (*v.VotingPeriodSeconds))
+	}
 	return append(dst, '}')
 }
 
@@ -1571,7 +1933,9 @@ type MigrationJob struct {
 	Proposal      solana.PublicKey
 	// Target program whose accounts are migrated.
 	Program solana.PublicKey
-	Spec    MigrationSpec
+	// The target's programdata, whose binary must hash to `spec.required_hash`.
+	Programdata solana.PublicKey
+	Spec        MigrationSpec
 	// Accounts migrated so far; each is counted once.
 	MigratedCount uint64
 	// Batches processed so far.
@@ -1587,18 +1951,19 @@ type MigrationJob struct {
 // UnmarshalBorsh decodes v from the start of b and returns how many bytes it read.
 func (v *MigrationJob) UnmarshalBorsh(b []byte) (int, error) {
 	n := 0
-	if len(b)-n < 98 {
-		return n, idlcodec.ShortError("MigrationJob.layout_version", n, 98, len(b)-n)
+	if len(b)-n < 130 {
+		return n, idlcodec.ShortError("MigrationJob.layout_version", n, 130, len(b)-n)
 	}
 	{
-		s := b[n : n+98]
+		s := b[n : n+130]
 		v.LayoutVersion = s[0]
 		v.Bump = s[1]
 		v.Governance = solana.PublicKey(s[2 : 2+32])
 		v.Proposal = solana.PublicKey(s[34 : 34+32])
 		v.Program = solana.PublicKey(s[66 : 66+32])
+		v.Programdata = solana.PublicKey(s[98 : 98+32])
 	}
-	n += 98
+	n += 130
 	{
 		m, e := v.Spec.UnmarshalBorsh(b[n:])
 		if e != nil {
@@ -1613,7 +1978,7 @@ func (v *MigrationJob) UnmarshalBorsh(b []byte) (int, error) {
 		s := b[n : n+81]
 		v.MigratedCount = binary.LittleEndian.Uint64(s[0:8])
 		v.BatchCount = binary.LittleEndian.Uint64(s[8 : 8+8])
-		if s[16] >= 2 {
+		if s[16] >= 3 {
 			return n + 16, idlcodec.InvalidTagError("MigrationJob.status", n+16, s[16])
 		}
 		v.Status = MigrationStatus(s[16])
@@ -1634,6 +1999,7 @@ func (v *MigrationJob) AppendBorsh(dst []byte) []byte {
 	dst = append(dst, v.Governance[:]...)
 	dst = append(dst, v.Proposal[:]...)
 	dst = append(dst, v.Program[:]...)
+	dst = append(dst, v.Programdata[:]...)
 	dst = v.Spec.AppendBorsh(dst)
 	dst = binary.LittleEndian.AppendUint64(dst, v.MigratedCount)
 	dst = binary.LittleEndian.AppendUint64(dst, v.BatchCount)
@@ -1659,6 +2025,8 @@ func (v *MigrationJob) AppendJSON(dst []byte) []byte {
 	dst = idlcodec.AppendJSONBase58(dst, v.Proposal[:])
 	dst = append(dst, ",\"program\":"...)
 	dst = idlcodec.AppendJSONBase58(dst, v.Program[:])
+	dst = append(dst, ",\"programdata\":"...)
+	dst = idlcodec.AppendJSONBase58(dst, v.Programdata[:])
 	dst = append(dst, ",\"spec\":"...)
 	dst = v.Spec.AppendJSON(dst)
 	dst = append(dst, ",\"migrated_count\":"...)
@@ -1701,6 +2069,10 @@ type MigrationSpec struct {
 	MigrateIxData []byte
 	// Accounts to migrate; the job completes when this many are migrated.
 	TotalAccounts uint64
+	// Hash of the binary the target must be running (sha256 of its programdata's ELF, as
+	// `solana-verify` computes it) when the job starts and when each batch runs: the binary
+	// that reads the new layout and creates accounts only in it.
+	RequiredHash [32]byte
 }
 
 // UnmarshalBorsh decodes v from the start of b and returns how many bytes it read.
@@ -1741,14 +2113,15 @@ func (v *MigrationSpec) UnmarshalBorsh(b []byte) (int, error) {
 	if v.MigrateIxData, n, err = idlcodec.ReadBytes(b, n, "MigrationSpec.migrate_ix_data"); err != nil {
 		return n, err
 	}
-	if len(b)-n < 8 {
-		return n, idlcodec.ShortError("MigrationSpec.total_accounts", n, 8, len(b)-n)
+	if len(b)-n < 40 {
+		return n, idlcodec.ShortError("MigrationSpec.total_accounts", n, 40, len(b)-n)
 	}
 	{
-		s := b[n : n+8]
+		s := b[n : n+40]
 		v.TotalAccounts = binary.LittleEndian.Uint64(s[0:8])
+		v.RequiredHash = [32]byte(s[8 : 8+32])
 	}
-	n += 8
+	n += 40
 	return n, nil
 }
 
@@ -1766,6 +2139,7 @@ func (v *MigrationSpec) AppendBorsh(dst []byte) []byte {
 	}
 	dst = idlcodec.AppendBytes(dst, v.MigrateIxData)
 	dst = binary.LittleEndian.AppendUint64(dst, v.TotalAccounts)
+	dst = append(dst, v.RequiredHash[:]...)
 	return dst
 }
 
@@ -1790,6 +2164,8 @@ func (v *MigrationSpec) AppendJSON(dst []byte) []byte {
 	dst = idlcodec.AppendJSONHex(dst, v.MigrateIxData)
 	dst = append(dst, ",\"total_accounts\":"...)
 	dst = idlcodec.AppendJSONUint(dst, v.TotalAccounts)
+	dst = append(dst, ",\"required_hash\":"...)
+	dst = idlcodec.AppendJSONHex(dst, v.RequiredHash[:])
 	return append(dst, '}')
 }
 
@@ -1894,6 +2270,7 @@ type MigrationStatus uint8
 const (
 	MigrationStatusActive    MigrationStatus = 0
 	MigrationStatusCompleted MigrationStatus = 1
+	MigrationStatusCancelled MigrationStatus = 2
 )
 
 // String returns the variant's IDL name.
@@ -1903,6 +2280,8 @@ func (v MigrationStatus) String() string {
 		return "Active"
 	case MigrationStatusCompleted:
 		return "Completed"
+	case MigrationStatusCancelled:
+		return "Cancelled"
 	}
 	return "MigrationStatus(" + strconv.Itoa(int(v)) + ")"
 }
@@ -1912,7 +2291,7 @@ func (v *MigrationStatus) UnmarshalBorsh(b []byte) (int, error) {
 	if len(b) < 1 {
 		return 0, idlcodec.ShortError("MigrationStatus", 0, 1, 0)
 	}
-	if b[0] >= 2 {
+	if b[0] >= 3 {
 		return 0, idlcodec.InvalidTagError("MigrationStatus", 0, b[0])
 	}
 	*v = MigrationStatus(b[0])
@@ -2239,7 +2618,9 @@ type Proposal struct {
 	Eta          int64
 	ExecutedAt   int64
 	ExecutedSlot uint64
-	Reserved     [32]byte
+	// Bitmap over member slots of rejections given under `member_set_seqno`.
+	Rejections uint32
+	Reserved   [28]byte
 }
 
 // UnmarshalBorsh decodes v from the start of b and returns how many bytes it read.
@@ -2317,7 +2698,7 @@ func (v *Proposal) UnmarshalBorsh(b []byte) (int, error) {
 		v.Approvals = binary.LittleEndian.Uint32(s[64 : 64+4])
 		v.CancelVotes = binary.LittleEndian.Uint32(s[68 : 68+4])
 		v.MemberSetSeqno = binary.LittleEndian.Uint64(s[72 : 72+8])
-		if s[80] >= 5 {
+		if s[80] >= 6 {
 			return n + 80, idlcodec.InvalidTagError("Proposal.status", n+80, s[80])
 		}
 		v.Status = ProposalStatus(s[80])
@@ -2328,7 +2709,8 @@ func (v *Proposal) UnmarshalBorsh(b []byte) (int, error) {
 		v.Eta = int64(binary.LittleEndian.Uint64(s[113 : 113+8]))
 		v.ExecutedAt = int64(binary.LittleEndian.Uint64(s[121 : 121+8]))
 		v.ExecutedSlot = binary.LittleEndian.Uint64(s[129 : 129+8])
-		v.Reserved = [32]byte(s[137 : 137+32])
+		v.Rejections = binary.LittleEndian.Uint32(s[137 : 137+4])
+		v.Reserved = [28]byte(s[141 : 141+28])
 	}
 	n += 169
 	return n, nil
@@ -2372,6 +2754,7 @@ func (v *Proposal) AppendBorsh(dst []byte) []byte {
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(v.Eta))
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(v.ExecutedAt))
 	dst = binary.LittleEndian.AppendUint64(dst, v.ExecutedSlot)
+	dst = binary.LittleEndian.AppendUint32(dst, v.Rejections)
 	dst = append(dst, v.Reserved[:]...)
 	return dst
 }
@@ -2439,6 +2822,8 @@ func (v *Proposal) AppendJSON(dst []byte) []byte {
 	dst = idlcodec.AppendJSONInt(dst, v.ExecutedAt)
 	dst = append(dst, ",\"executed_slot\":"...)
 	dst = idlcodec.AppendJSONUint(dst, v.ExecutedSlot)
+	dst = append(dst, ",\"rejections\":"...)
+	dst = idlcodec.AppendJSONUint(dst, uint64(v.Rejections))
 	dst = append(dst, ",\"reserved\":"...)
 	dst = idlcodec.AppendJSONHex(dst, v.Reserved[:])
 	return append(dst, '}')
@@ -2483,7 +2868,7 @@ func (v *ProposalApproved) UnmarshalBorsh(b []byte) (int, error) {
 			return n + 99, idlcodec.InvalidError("ProposalApproved.stale_reset", n+99, "bool byte is not 0 or 1")
 		}
 		v.StaleReset = s[99] == 1
-		if s[100] >= 5 {
+		if s[100] >= 6 {
 			return n + 100, idlcodec.InvalidTagError("ProposalApproved.status", n+100, s[100])
 		}
 		v.Status = ProposalStatus(s[100])
@@ -3034,6 +3419,7 @@ const (
 	ProposalStatusExecuted  ProposalStatus = 2
 	ProposalStatusCancelled ProposalStatus = 3
 	ProposalStatusExpired   ProposalStatus = 4
+	ProposalStatusRejected  ProposalStatus = 5
 )
 
 // String returns the variant's IDL name.
@@ -3049,6 +3435,8 @@ func (v ProposalStatus) String() string {
 		return "Cancelled"
 	case ProposalStatusExpired:
 		return "Expired"
+	case ProposalStatusRejected:
+		return "Rejected"
 	}
 	return "ProposalStatus(" + strconv.Itoa(int(v)) + ")"
 }
@@ -3058,7 +3446,7 @@ func (v *ProposalStatus) UnmarshalBorsh(b []byte) (int, error) {
 	if len(b) < 1 {
 		return 0, idlcodec.ShortError("ProposalStatus", 0, 1, 0)
 	}
-	if b[0] >= 5 {
+	if b[0] >= 6 {
 		return 0, idlcodec.InvalidTagError("ProposalStatus", 0, b[0])
 	}
 	*v = ProposalStatus(b[0])
@@ -3075,6 +3463,100 @@ func (v ProposalStatus) AppendJSON(dst []byte) []byte {
 
 // MarshalJSON renders v as AppendJSON does.
 func (v ProposalStatus) MarshalJSON() ([]byte, error) { return v.AppendJSON(nil), nil }
+
+// RejectVoted is the event RejectVoted of upgrade_manager.
+type RejectVoted struct {
+	SchemaVersion uint8
+	Governance    solana.PublicKey
+	Proposal      solana.PublicKey
+	Member        solana.PublicKey
+	Rejections    uint8
+	// More rejections than this make the proposal `Rejected` (members − threshold).
+	Cutoff uint8
+	Status ProposalStatus
+	// The proposal's buffer was closed (it was rejected and held one).
+	BufferClosed   bool
+	MemberSetSeqno uint64
+	Timestamp      int64
+	Slot           uint64
+}
+
+// UnmarshalBorsh decodes v from the start of b and returns how many bytes it read.
+func (v *RejectVoted) UnmarshalBorsh(b []byte) (int, error) {
+	n := 0
+	if len(b)-n < 125 {
+		return n, idlcodec.ShortError("RejectVoted.schema_version", n, 125, len(b)-n)
+	}
+	{
+		s := b[n : n+125]
+		v.SchemaVersion = s[0]
+		v.Governance = solana.PublicKey(s[1 : 1+32])
+		v.Proposal = solana.PublicKey(s[33 : 33+32])
+		v.Member = solana.PublicKey(s[65 : 65+32])
+		v.Rejections = s[97]
+		v.Cutoff = s[98]
+		if s[99] >= 6 {
+			return n + 99, idlcodec.InvalidTagError("RejectVoted.status", n+99, s[99])
+		}
+		v.Status = ProposalStatus(s[99])
+		if s[100] > 1 {
+			return n + 100, idlcodec.InvalidError("RejectVoted.buffer_closed", n+100, "bool byte is not 0 or 1")
+		}
+		v.BufferClosed = s[100] == 1
+		v.MemberSetSeqno = binary.LittleEndian.Uint64(s[101 : 101+8])
+		v.Timestamp = int64(binary.LittleEndian.Uint64(s[109 : 109+8]))
+		v.Slot = binary.LittleEndian.Uint64(s[117 : 117+8])
+	}
+	n += 125
+	return n, nil
+}
+
+// AppendBorsh appends v's borsh encoding to dst.
+func (v *RejectVoted) AppendBorsh(dst []byte) []byte {
+	dst = append(dst, v.SchemaVersion)
+	dst = append(dst, v.Governance[:]...)
+	dst = append(dst, v.Proposal[:]...)
+	dst = append(dst, v.Member[:]...)
+	dst = append(dst, v.Rejections)
+	dst = append(dst, v.Cutoff)
+	dst = v.Status.AppendBorsh(dst)
+	dst = idlcodec.AppendBool(dst, v.BufferClosed)
+	dst = binary.LittleEndian.AppendUint64(dst, v.MemberSetSeqno)
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(v.Timestamp))
+	dst = binary.LittleEndian.AppendUint64(dst, v.Slot)
+	return dst
+}
+
+// AppendJSON appends v as JSON: fields keyed by their IDL names, pubkeys in
+// base58, byte arrays in hex, 128-bit integers as decimal strings.
+func (v *RejectVoted) AppendJSON(dst []byte) []byte {
+	dst = append(dst, "{\"schema_version\":"...)
+	dst = idlcodec.AppendJSONUint(dst, uint64(v.SchemaVersion))
+	dst = append(dst, ",\"governance\":"...)
+	dst = idlcodec.AppendJSONBase58(dst, v.Governance[:])
+	dst = append(dst, ",\"proposal\":"...)
+	dst = idlcodec.AppendJSONBase58(dst, v.Proposal[:])
+	dst = append(dst, ",\"member\":"...)
+	dst = idlcodec.AppendJSONBase58(dst, v.Member[:])
+	dst = append(dst, ",\"rejections\":"...)
+	dst = idlcodec.AppendJSONUint(dst, uint64(v.Rejections))
+	dst = append(dst, ",\"cutoff\":"...)
+	dst = idlcodec.AppendJSONUint(dst, uint64(v.Cutoff))
+	dst = append(dst, ",\"status\":"...)
+	dst = v.Status.AppendJSON(dst)
+	dst = append(dst, ",\"buffer_closed\":"...)
+	dst = idlcodec.AppendJSONBool(dst, v.BufferClosed)
+	dst = append(dst, ",\"member_set_seqno\":"...)
+	dst = idlcodec.AppendJSONUint(dst, v.MemberSetSeqno)
+	dst = append(dst, ",\"timestamp\":"...)
+	dst = idlcodec.AppendJSONInt(dst, v.Timestamp)
+	dst = append(dst, ",\"slot\":"...)
+	dst = idlcodec.AppendJSONUint(dst, v.Slot)
+	return append(dst, '}')
+}
+
+// MarshalJSON renders v as AppendJSON does.
+func (v *RejectVoted) MarshalJSON() ([]byte, error) { return v.AppendJSON(nil), nil }
 
 // Release is the type Release of upgrade_manager.
 //

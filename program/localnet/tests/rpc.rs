@@ -25,10 +25,11 @@ fn governance_ix(
         InitializeGovernanceArgs {
             members: vec![payer.pubkey(), Keypair::new().pubkey()],
             threshold,
-            rollback_threshold: 1,
+            rollback_threshold: 2,
             timelock_seconds: Some(172_800),
             rollback_timelock_seconds: None,
             grace_period_seconds: None,
+            voting_period_seconds: None,
             spill: payer.pubkey(),
         },
     )
@@ -113,7 +114,7 @@ fn upgrade_manager_round_trip_with_logs_and_event() {
     let create_key = Keypair::new();
     let sig = node
         .send(
-            &[governance_ix(&payer, &create_key, 1)],
+            &[governance_ix(&payer, &create_key, 2)],
             &[&payer, &create_key],
         )
         .expect("initialize_governance");

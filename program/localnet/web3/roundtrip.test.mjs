@@ -100,6 +100,7 @@ test('web3.js round trip through localnet', { timeout: 120_000 }, async () => {
       Buffer.from([1]), i64(172_800),     // timelock_seconds: Some(48 h)
       Buffer.from([0, 0]),                // rollback_timelock_seconds, grace_period_seconds: None
       payer.publicKey.toBuffer(),         // spill
+      Buffer.from([0]),                   // voting_period_seconds: None
     ]);
     const ix = new TransactionInstruction({
       programId,

@@ -167,6 +167,9 @@ pub mod pda {
         )
         .0
     }
+    pub fn buffer_lock(buffer: &Pubkey) -> Pubkey {
+        Pubkey::find_program_address(&[BUFFER_LOCK_SEED, buffer.as_ref()], &MANAGER_ID).0
+    }
     pub fn migration(proposal: &Pubkey) -> Pubkey {
         Pubkey::find_program_address(&[MIGRATION_SEED, proposal.as_ref()], &MANAGER_ID).0
     }
@@ -480,6 +483,7 @@ pub mod build {
             managed_program: pda::managed_program(target),
             programdata: solana_loader_v3_interface::get_program_data_address(target),
             buffer: *buffer,
+            buffer_lock: pda::buffer_lock(buffer),
             proposal: pda::proposal(governance, index),
             system_program: solana_sdk::system_program::ID,
             event_authority,
@@ -572,12 +576,14 @@ pub mod build {
         manager_ix(vote(member, governance, proposal), ix::RevokeApproval {})
     }
 
-    /// `buffer` is `Some((buffer, proposer, target))` when the proposal holds a buffer.
+    /// `buffer` is `Some((buffer, proposer, target))` when the proposal holds a buffer; its rent
+    /// goes to `spill`, the governance's spill account.
     pub fn cancel(
         signer: &Pubkey,
         governance: &Pubkey,
         proposal: &Pubkey,
         buffer: Option<(Pubkey, Pubkey, Pubkey)>,
+        spill: &Pubkey,
     ) -> Instruction {
         let (event_authority, program) = ev();
         manager_ix(
@@ -586,6 +592,8 @@ pub mod build {
                 governance: *governance,
                 proposal: *proposal,
                 buffer: buffer.map(|b| b.0),
+                buffer_lock: buffer.map(|b| pda::buffer_lock(&b.0)),
+                spill: buffer.map(|_| *spill),
                 proposer: buffer.map(|b| b.1),
                 upgrade_authority: buffer.map(|b| pda::upgrade_authority(&b.2)),
                 bpf_loader_upgradeable: buffer.map(|_| LOADER_ID),
@@ -596,11 +604,40 @@ pub mod build {
         )
     }
 
+    /// `buffer` is `Some((buffer, proposer, target))` when the proposal holds a buffer; its rent
+    /// goes to `spill` if this rejection ends the proposal.
+    pub fn reject(
+        member: &Pubkey,
+        governance: &Pubkey,
+        proposal: &Pubkey,
+        buffer: Option<(Pubkey, Pubkey, Pubkey)>,
+        spill: &Pubkey,
+    ) -> Instruction {
+        let (event_authority, program) = ev();
+        manager_ix(
+            ax::Reject {
+                member: *member,
+                governance: *governance,
+                proposal: *proposal,
+                buffer: buffer.map(|b| b.0),
+                buffer_lock: buffer.map(|b| pda::buffer_lock(&b.0)),
+                spill: buffer.map(|_| *spill),
+                proposer: buffer.map(|b| b.1),
+                upgrade_authority: buffer.map(|b| pda::upgrade_authority(&b.2)),
+                bpf_loader_upgradeable: buffer.map(|_| LOADER_ID),
+                event_authority,
+                program,
+            },
+            ix::Reject {},
+        )
+    }
+
     pub fn expire(
         signer: &Pubkey,
         governance: &Pubkey,
         proposal: &Pubkey,
         buffer: Option<(Pubkey, Pubkey, Pubkey)>,
+        spill: &Pubkey,
     ) -> Instruction {
         let (event_authority, program) = ev();
         manager_ix(
@@ -609,6 +646,8 @@ pub mod build {
                 governance: *governance,
                 proposal: *proposal,
                 buffer: buffer.map(|b| b.0),
+                buffer_lock: buffer.map(|b| pda::buffer_lock(&b.0)),
+                spill: buffer.map(|_| *spill),
                 proposer: buffer.map(|b| b.1),
                 upgrade_authority: buffer.map(|b| pda::upgrade_authority(&b.2)),
                 bpf_loader_upgradeable: buffer.map(|_| LOADER_ID),
@@ -650,6 +689,7 @@ pub mod build {
         executor: &Pubkey,
         governance: &Pubkey,
         proposal: &Pubkey,
+        proposer: &Pubkey,
         target: &Pubkey,
         buffer: &Pubkey,
         spill: &Pubkey,
@@ -664,6 +704,8 @@ pub mod build {
                 target_program: *target,
                 programdata: solana_loader_v3_interface::get_program_data_address(target),
                 buffer: *buffer,
+                buffer_lock: pda::buffer_lock(buffer),
+                proposer: *proposer,
                 spill: *spill,
                 upgrade_authority: pda::upgrade_authority(target),
                 rent: solana_sdk::sysvar::rent::ID,
@@ -681,12 +723,66 @@ pub mod build {
         governance: &Pubkey,
         proposal: &Pubkey,
     ) -> Instruction {
+        execute_program_config_change(executor, governance, proposal, None)
+    }
+
+    /// `execute_config_change` of a change that applies to the managed program `target`.
+    pub fn execute_program_config_change(
+        executor: &Pubkey,
+        governance: &Pubkey,
+        proposal: &Pubkey,
+        target: Option<&Pubkey>,
+    ) -> Instruction {
+        execute_config_change_with(executor, governance, proposal, target, None)
+    }
+
+    /// `execute_config_change` with the optional managed program (of `target`) and migration job.
+    pub fn execute_config_change_with(
+        executor: &Pubkey,
+        governance: &Pubkey,
+        proposal: &Pubkey,
+        target: Option<&Pubkey>,
+        job: Option<&Pubkey>,
+    ) -> Instruction {
         let (event_authority, program) = ev();
         manager_ix(
             ax::ExecuteConfigChange {
                 executor: *executor,
                 governance: *governance,
                 proposal: *proposal,
+                managed_program: target.map(pda::managed_program),
+                migration_job: job.copied(),
+                programdata: None,
+                upgrade_authority: None,
+                new_authority: None,
+                bpf_loader_upgradeable: None,
+                event_authority,
+                program,
+            },
+            ix::ExecuteConfigChange {},
+        )
+    }
+
+    /// `execute_config_change` of a `SetUpgradeAuthority` for `target`.
+    pub fn execute_hand_over(
+        executor: &Pubkey,
+        governance: &Pubkey,
+        proposal: &Pubkey,
+        target: &Pubkey,
+        new_authority: Option<Pubkey>,
+    ) -> Instruction {
+        let (event_authority, program) = ev();
+        manager_ix(
+            ax::ExecuteConfigChange {
+                executor: *executor,
+                governance: *governance,
+                proposal: *proposal,
+                managed_program: Some(pda::managed_program(target)),
+                migration_job: None,
+                programdata: Some(solana_loader_v3_interface::get_program_data_address(target)),
+                upgrade_authority: Some(pda::upgrade_authority(target)),
+                new_authority,
+                bpf_loader_upgradeable: Some(LOADER_ID),
                 event_authority,
                 program,
             },
@@ -707,6 +803,7 @@ pub mod build {
                 governance: *governance,
                 proposal: *proposal,
                 managed_program: pda::managed_program(target),
+                programdata: solana_loader_v3_interface::get_program_data_address(target),
                 job: pda::migration(proposal),
                 system_program: solana_sdk::system_program::ID,
                 event_authority,
@@ -728,6 +825,7 @@ pub mod build {
                 payer: *payer,
                 job: *job,
                 target_program: *target,
+                programdata: solana_loader_v3_interface::get_program_data_address(target),
                 migration_authority: pda::migration_authority(target),
                 system_program: solana_sdk::system_program::ID,
                 event_authority,

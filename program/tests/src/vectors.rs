@@ -190,6 +190,7 @@ fn check_roundtrip(name: &str, body: &[u8]) {
         "ProposalApproved" => rt::<ProposalApproved>(body),
         "ApprovalRevoked" => rt::<ApprovalRevoked>(body),
         "CancelVoted" => rt::<CancelVoted>(body),
+        "RejectVoted" => rt::<RejectVoted>(body),
         "ProposalCancelled" => rt::<ProposalCancelled>(body),
         "ProposalExpired" => rt::<ProposalExpired>(body),
         "ProgramExtended" => rt::<ProgramExtended>(body),

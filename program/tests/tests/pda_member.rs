@@ -30,10 +30,11 @@ async fn a_vault_pda_proposes_approves_and_revokes_through_cpi() {
             InitializeGovernanceArgs {
                 members: vec![vault, m1.pubkey(), keypair(53).pubkey()],
                 threshold: 2,
-                rollback_threshold: 1,
+                rollback_threshold: 2,
                 timelock_seconds: Some(DAY),
                 rollback_timelock_seconds: None,
                 grace_period_seconds: None,
+                voting_period_seconds: None,
                 spill: payer,
             },
         )],

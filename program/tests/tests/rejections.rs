@@ -1,8 +1,7 @@
 //! Every rejection the program makes, each with its own error code.
 
 use solana_sdk::{
-    instruction::InstructionError, pubkey::Pubkey, signature::Keypair, signature::Signer,
-    transaction::TransactionError,
+    instruction::InstructionError, pubkey::Pubkey, signature::Signer, transaction::TransactionError,
 };
 use upgrade_manager::{
     ConfigChange, InitializeGovernanceArgs, MigrationJob, MigrationSpec, Proposal, ProposalStatus,
@@ -10,136 +9,6 @@ use upgrade_manager::{
 };
 use upgrade_manager_tests::fixtures::*;
 use upgrade_manager_tests::{build, code, elf_small, elf_v1, elf_v2, keypair, pda, Harness};
-
-const HOUR: i64 = 3_600;
-const DAY: i64 = 86_400;
-
-/// A 3-of-5 governance managing the harness's target program.
-struct Fixture {
-    h: Harness,
-    members: Vec<Keypair>,
-    m: Vec<Pubkey>,
-    gov: Pubkey,
-    spill: Pubkey,
-    next_index: u64,
-    next_buffer_seed: u8,
-}
-
-impl Fixture {
-    async fn new() -> Self {
-        let mut h = Harness::new().await;
-        let members: Vec<_> = (1..=6).map(keypair).collect();
-        for k in &members {
-            h.fund(&k.pubkey(), 10_000_000_000).await;
-        }
-        let m: Vec<Pubkey> = members.iter().map(|k| k.pubkey()).collect();
-        let create_key = keypair(100);
-        let spill = keypair(101).pubkey();
-        let payer = h.payer().pubkey();
-        h.ok(
-            &[build::initialize_governance(
-                &payer,
-                &create_key.pubkey(),
-                InitializeGovernanceArgs {
-                    members: m[..5].to_vec(),
-                    threshold: 3,
-                    rollback_threshold: 2,
-                    timelock_seconds: None,
-                    rollback_timelock_seconds: None,
-                    grace_period_seconds: None,
-                    spill,
-                },
-            )],
-            &[&create_key],
-        )
-        .await;
-        let gov = pda::governance(&create_key.pubkey());
-        let deployer = keypair(201);
-        let target = h.target;
-        h.ok(
-            &[build::register_program(
-                &payer,
-                &deployer.pubkey(),
-                &gov,
-                &target,
-            )],
-            &[&deployer],
-        )
-        .await;
-        Fixture {
-            h,
-            members,
-            m,
-            gov,
-            spill,
-            next_index: 0,
-            next_buffer_seed: 120,
-        }
-    }
-
-    fn payer(&self) -> Pubkey {
-        self.h.payer().pubkey()
-    }
-
-    /// A buffer holding `elf`, locked to the target's upgrade-authority PDA when `lock`.
-    async fn buffer(&mut self, elf: &[u8], lock: bool) -> Pubkey {
-        let key = keypair(self.next_buffer_seed).pubkey();
-        self.next_buffer_seed += 1;
-        if lock {
-            locked_buffer(&mut self.h, &key, elf).await;
-        } else {
-            put_buffer(&mut self.h, &key, &keypair(201).pubkey(), elf);
-        }
-        key
-    }
-
-    /// Proposes an upgrade to `buffer` by member `by`; returns the proposal.
-    async fn propose(&mut self, by: usize, buffer: &Pubkey) -> Pubkey {
-        let index = self.next_index;
-        let target = self.h.target;
-        let ix = build::propose_binary(false, &self.m[by], &self.gov, index, &target, buffer, "u");
-        let signer = keypair(by as u8 + 1);
-        self.h.ok(&[ix], &[&signer]).await;
-        self.next_index += 1;
-        pda::proposal(&self.gov, index)
-    }
-
-    async fn propose_config(&mut self, by: usize, change: ConfigChange) -> Pubkey {
-        let index = self.next_index;
-        let ix = build::propose_config_change(&self.m[by], &self.gov, index, change);
-        let signer = keypair(by as u8 + 1);
-        self.h.ok(&[ix], &[&signer]).await;
-        self.next_index += 1;
-        pda::proposal(&self.gov, index)
-    }
-
-    async fn approve(&mut self, by: &[usize], proposal: &Pubkey) {
-        for &i in by {
-            let ix = build::approve(&self.m[i], &self.gov, proposal);
-            let signer = keypair(i as u8 + 1);
-            self.h.ok(&[ix], &[&signer]).await;
-        }
-    }
-
-    fn execute(&self, proposal: &Pubkey, buffer: &Pubkey) -> solana_sdk::instruction::Instruction {
-        build::execute_upgrade(
-            &self.payer(),
-            &self.gov,
-            proposal,
-            &self.h.target,
-            buffer,
-            &self.spill,
-        )
-    }
-
-    /// An approved upgrade to a binary that fits the programdata (no extension needed).
-    async fn ready_upgrade(&mut self) -> (Pubkey, Pubkey) {
-        let buffer = self.buffer(&elf_small(), true).await;
-        let p = self.propose(0, &buffer).await;
-        self.approve(&[0, 1, 2], &p).await;
-        (p, buffer)
-    }
-}
 
 #[tokio::test]
 async fn initialize_rejects_bad_member_sets() {
@@ -153,6 +22,7 @@ async fn initialize_rejects_bad_member_sets() {
         timelock_seconds: timelock,
         rollback_timelock_seconds: None,
         grace_period_seconds: None,
+        voting_period_seconds: None,
         spill: Pubkey::new_unique(),
     };
     let cases = [
@@ -190,6 +60,7 @@ async fn register_requires_the_current_authority() {
                 timelock_seconds: None,
                 rollback_timelock_seconds: None,
                 grace_period_seconds: None,
+                voting_period_seconds: None,
                 spill: payer,
             },
         )],
@@ -301,7 +172,13 @@ async fn expire_only_after_the_grace_period() {
     let target = f.h.target;
     let proposer = f.m[0];
     let payer = f.payer();
-    let ix = build::expire(&payer, &f.gov, &p, Some((buffer, proposer, target)));
+    let ix = build::expire(
+        &payer,
+        &f.gov,
+        &p,
+        Some((buffer, proposer, target)),
+        &f.spill,
+    );
     f.h.advance_time(48 * HOUR).await;
     f.h.fails_with(std::slice::from_ref(&ix), &[], code(E::ProposalNotExpired))
         .await;
@@ -418,39 +295,45 @@ async fn cancel_rules() {
     let outsider = keypair(61);
     f.h.fund(&outsider.pubkey(), 1_000_000_000).await;
     f.h.fails_with(
-        &[build::cancel(&outsider.pubkey(), &f.gov, &p, accounts)],
+        &[build::cancel(
+            &outsider.pubkey(),
+            &f.gov,
+            &p,
+            accounts,
+            &f.spill,
+        )],
         &[&outsider],
         code(E::CancelNotAllowed),
     )
     .await;
     // Someone else approved, so the proposer's cancel is only a vote.
     f.h.ok(
-        &[build::cancel(&f.m[0], &f.gov, &p, accounts)],
+        &[build::cancel(&f.m[0], &f.gov, &p, accounts, &f.spill)],
         &[&f.members[0]],
     )
     .await;
     let pr: Proposal = f.h.anchor_account(&p).await;
     assert_eq!(pr.status, ProposalStatus::Active);
     f.h.fails_with(
-        &[build::cancel(&f.m[0], &f.gov, &p, accounts)],
+        &[build::cancel(&f.m[0], &f.gov, &p, accounts, &f.spill)],
         &[&f.members[0]],
         code(E::AlreadyVotedCancel),
     )
     .await;
     // The threshold-th vote cancels, and needs the buffer accounts to close the buffer.
     f.h.ok(
-        &[build::cancel(&f.m[3], &f.gov, &p, accounts)],
+        &[build::cancel(&f.m[3], &f.gov, &p, accounts, &f.spill)],
         &[&f.members[3]],
     )
     .await;
     f.h.fails_with(
-        &[build::cancel(&f.m[4], &f.gov, &p, None)],
+        &[build::cancel(&f.m[4], &f.gov, &p, None, &f.spill)],
         &[&f.members[4]],
         code(E::ProposalAccountMismatch),
     )
     .await;
     f.h.ok(
-        &[build::cancel(&f.m[4], &f.gov, &p, accounts)],
+        &[build::cancel(&f.m[4], &f.gov, &p, accounts, &f.spill)],
         &[&f.members[4]],
     )
     .await;
@@ -477,41 +360,6 @@ async fn rollback_only_to_a_known_earlier_binary() {
     let ix = build::propose_binary(true, &f.m[0], &f.gov, 0, &target, &unknown, "r");
     f.h.fails_with(&[ix], &[&keypair(1)], code(E::RollbackHashUnknown))
         .await;
-}
-
-/// A migration job over `n` seeded perp_market positions, started and ready for batches.
-async fn migration(f: &mut Fixture, n: u8, total: u64) -> (Pubkey, Vec<Pubkey>) {
-    let gov = f.gov;
-    register_builtin_as_managed(&mut f.h, &gov);
-    let positions = seed_positions(&mut f.h, n);
-    let index = f.next_index;
-    let ix = build::propose_migration(
-        &f.m[0],
-        &gov,
-        index,
-        &perp_market::ID,
-        MigrationSpec {
-            from_version: 1,
-            to_version: 2,
-            version_offset: perp_market::VERSION_OFFSET as u32,
-            data_size: perp_market::POSITION_V1_LEN as u64,
-            discriminator: Some(perp_market::POSITION_DISCRIMINATOR),
-            migrate_ix_data: migrate_position_data(),
-            total_accounts: total,
-        },
-    );
-    f.h.ok(&[ix], &[&keypair(1)]).await;
-    f.next_index += 1;
-    let p = pda::proposal(&gov, index);
-    f.approve(&[0, 1, 2], &p).await;
-    f.h.advance_time(48 * HOUR).await;
-    let payer = f.payer();
-    f.h.ok(
-        &[build::execute_migration(&payer, &gov, &p, &perp_market::ID)],
-        &[],
-    )
-    .await;
-    (pda::migration(&p), positions)
 }
 
 #[tokio::test]
@@ -588,4 +436,333 @@ async fn target_accepts_migrations_only_from_the_manager() {
             if c == not_authority => {}
         other => panic!("expected NotMigrationAuthority, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn register_checks_the_program_and_its_programdata() {
+    let mut f = Fixture::new().await;
+    let payer = f.payer();
+    let deployer = keypair(201);
+    // A builtin is not a loader-v3 program.
+    f.h.fails_with(
+        &[build::register_program(
+            &payer,
+            &deployer.pubkey(),
+            &f.gov,
+            &perp_market::ID,
+        )],
+        &[&deployer],
+        code(E::NotUpgradeableProgram),
+    )
+    .await;
+    // The target's programdata swapped for another account.
+    let other = Pubkey::new_unique();
+    let target = Pubkey::new_unique();
+    let pd = solana_loader_v3_interface::get_program_data_address(&target);
+    f.h.set_account(
+        &target,
+        solana_sdk::account::Account {
+            lamports: 1_000_000_000,
+            data: upgrade_manager_tests::program_account_data(&pd),
+            owner: upgrade_manager_tests::LOADER_ID,
+            executable: true,
+            rent_epoch: 0,
+        },
+    );
+    let mut ix = build::register_program(&payer, &deployer.pubkey(), &f.gov, &target);
+    ix.accounts[5].pubkey = other;
+    f.h.fails_with(&[ix], &[&deployer], code(E::ProgramDataMismatch))
+        .await;
+}
+
+#[tokio::test]
+async fn proposals_check_their_accounts_and_arguments() {
+    let mut f = Fixture::new().await;
+    let target = f.h.target;
+    let buffer = f.buffer(&elf_small(), true).await;
+    // Metadata longer than 200 bytes.
+    let long = "u".repeat(201);
+    let ix = build::propose_binary(false, &f.m[0], &f.gov, 0, &target, &buffer, &long);
+    f.h.fails_with(&[ix], &[&f.members[0]], code(E::MetadataUriTooLong))
+        .await;
+    // A buffer holding nothing but zeros.
+    let empty = f.buffer(&[0; 64], true).await;
+    let ix = build::propose_binary(false, &f.m[0], &f.gov, 0, &target, &empty, "u");
+    f.h.fails_with(&[ix], &[&f.members[0]], code(E::EmptyBuffer))
+        .await;
+    // Another account in the programdata's place.
+    let mut ix = build::propose_binary(false, &f.m[0], &f.gov, 0, &target, &buffer, "u");
+    ix.accounts[3].pubkey = f.m[3];
+    f.h.fails_with(&[ix], &[&f.members[0]], code(E::ProgramDataMismatch))
+        .await;
+    // A program managed by another governance.
+    let ck = keypair(160);
+    let payer = f.payer();
+    f.h.ok(
+        &[build::initialize_governance(
+            &payer,
+            &ck.pubkey(),
+            InitializeGovernanceArgs {
+                members: f.m[..2].to_vec(),
+                threshold: 2,
+                rollback_threshold: 2,
+                timelock_seconds: None,
+                rollback_timelock_seconds: None,
+                grace_period_seconds: None,
+                voting_period_seconds: None,
+                spill: payer,
+            },
+        )],
+        &[&ck],
+    )
+    .await;
+    let other_gov = pda::governance(&ck.pubkey());
+    let ix = build::propose_binary(false, &f.m[0], &other_gov, 0, &target, &buffer, "u");
+    f.h.fails_with(&[ix], &[&f.members[0]], code(E::GovernanceMismatch))
+        .await;
+    // Migration specs.
+    let gov = f.gov;
+    let required_hash = register_builtin_as_managed(&mut f.h, &gov);
+    let spec = |from_version, migrate_ix_data: Vec<u8>| MigrationSpec {
+        from_version,
+        to_version: 2,
+        version_offset: perp_market::VERSION_OFFSET as u32,
+        data_size: 0,
+        discriminator: None,
+        migrate_ix_data,
+        total_accounts: 1,
+        required_hash,
+    };
+    for (s, err) in [
+        (
+            spec(2, migrate_position_data()),
+            E::InvalidMigrationVersions,
+        ),
+        (spec(1, vec![0; 65]), E::MigrateIxDataTooLong),
+    ] {
+        let ix = build::propose_migration(&f.m[0], &gov, 0, &perp_market::ID, s);
+        f.h.fails_with(&[ix], &[&f.members[0]], code(err)).await;
+    }
+}
+
+#[tokio::test]
+async fn execution_checks_the_kind_and_the_buffer() {
+    let mut f = Fixture::new().await;
+    let (p, buffer) = f.ready_upgrade().await;
+    f.h.advance_time(48 * HOUR).await;
+    let payer = f.payer();
+    // An upgrade is not a config change, nor a migration.
+    f.h.fails_with(
+        &[build::execute_config_change(&payer, &f.gov, &p)],
+        &[],
+        code(E::WrongProposalKind),
+    )
+    .await;
+    let target = f.h.target;
+    f.h.fails_with(
+        &[build::execute_migration(&payer, &f.gov, &p, &target)],
+        &[],
+        code(E::WrongProposalKind),
+    )
+    .await;
+    // The buffer's bytes changed behind the loader's back (a loader bug, or a runtime that let
+    // someone write it): execution refuses.
+    let mut b = f.h.account(&buffer).await.unwrap();
+    let n = b.data.len();
+    b.data[n - 1] ^= 0xff;
+    f.h.set_account(&buffer, b);
+    f.h.fails_with(&[f.execute(&p, &buffer)], &[], code(E::BufferHashMismatch))
+        .await;
+}
+
+#[tokio::test]
+async fn migrate_batch_checks_the_spec_against_each_account() {
+    let mut f = Fixture::new().await;
+    let (job, pos) = migration(&mut f, 3, 3).await;
+    let payer = f.payer();
+    // Another executable in the target's place.
+    let mut ix = build::migrate_batch(&payer, &job, &perp_market::ID, &pos[..1]);
+    ix.accounts[2].pubkey = upgrade_manager_tests::LOADER_ID;
+    f.h.fails_with(&[ix], &[], code(E::TargetProgramMismatch))
+        .await;
+    // A v1 account of the wrong discriminator.
+    let mut a = f.h.account(&pos[0]).await.unwrap();
+    a.data[0] ^= 0xff;
+    f.h.set_account(&pos[0], a);
+    f.h.fails_with(
+        &[build::migrate_batch(
+            &payer,
+            &job,
+            &perp_market::ID,
+            &pos[..1],
+        )],
+        &[],
+        code(E::AccountFilterMismatch),
+    )
+    .await;
+
+    // A job whose version byte lies past the account's end, and one whose target does not
+    // write the version the job expects.
+    let gov = f.gov;
+    let required_hash = register_builtin_as_managed(&mut f.h, &gov);
+    for (offset, to_version, err) in [
+        (1_000u32, 2u8, E::AccountTooSmall),
+        (
+            perp_market::VERSION_OFFSET as u32,
+            3,
+            E::MigrationNotApplied,
+        ),
+    ] {
+        let index = f.next_index;
+        let ix = build::propose_migration(
+            &f.m[0],
+            &gov,
+            index,
+            &perp_market::ID,
+            MigrationSpec {
+                from_version: 1,
+                to_version,
+                version_offset: offset,
+                data_size: 0,
+                discriminator: None,
+                migrate_ix_data: migrate_position_data(),
+                total_accounts: 1,
+                required_hash,
+            },
+        );
+        f.h.ok(&[ix], &[&f.members[0]]).await;
+        f.next_index += 1;
+        let p = pda::proposal(&gov, index);
+        f.approve(&[0, 1, 2], &p).await;
+        f.h.advance_time(48 * HOUR).await;
+        f.h.ok(
+            &[build::execute_migration(&payer, &gov, &p, &perp_market::ID)],
+            &[],
+        )
+        .await;
+        f.h.fails_with(
+            &[build::migrate_batch(
+                &payer,
+                &pda::migration(&p),
+                &perp_market::ID,
+                &pos[1..2],
+            )],
+            &[],
+            code(err),
+        )
+        .await;
+    }
+
+    // Extending a job past u64::MAX accounts.
+    let c = f
+        .propose_config(
+            0,
+            ConfigChange::ExtendMigration {
+                job,
+                additional_accounts: u64::MAX,
+            },
+        )
+        .await;
+    f.approve(&[0, 1, 2], &c).await;
+    f.h.advance_time(48 * HOUR).await;
+    f.h.fails_with(
+        &[build::execute_config_change_with(
+            &payer,
+            &f.gov,
+            &c,
+            None,
+            Some(&job),
+        )],
+        &[],
+        code(E::Overflow),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn active_proposals_expire_after_the_voting_period() {
+    let mut f = Fixture::new().await;
+    let buffer = f.buffer(&elf_small(), true).await;
+    let p = f.propose(1, &buffer).await;
+    f.approve(&[1], &p).await;
+    let target = f.h.target;
+    let payer = f.payer();
+    let ix = build::expire(&payer, &f.gov, &p, Some((buffer, f.m[1], target)), &f.spill);
+    f.h.advance_time(14 * DAY - 1).await;
+    f.h.fails_with(std::slice::from_ref(&ix), &[], code(E::ProposalNotExpired))
+        .await;
+    f.h.advance_time(1).await;
+    // Past the voting period nobody can approve it any more...
+    f.h.fails_with(
+        &[build::approve(&f.m[2], &f.gov, &p)],
+        &[&f.members[2]],
+        code(E::ProposalExpired),
+    )
+    .await;
+    // ...and anyone may expire it, which closes its buffer and lock.
+    let spill_before = f.h.account(&f.spill).await.map_or(0, |a| a.lamports);
+    f.h.ok(&[ix], &[]).await;
+    let pr: Proposal = f.h.anchor_account(&p).await;
+    assert_eq!(pr.status, ProposalStatus::Expired);
+    assert!(f.h.account(&buffer).await.is_none());
+    assert!(f.h.account(&pda::buffer_lock(&buffer)).await.is_none());
+    assert!(f.h.account(&f.spill).await.unwrap().lamports > spill_before);
+    // An ended proposal expires no more.
+    let ix = build::expire(&payer, &f.gov, &p, Some((buffer, f.m[1], target)), &f.spill);
+    f.h.fails_with(&[ix], &[], code(E::ProposalNotOpen)).await;
+}
+
+#[tokio::test]
+async fn rejections_past_the_cutoff_reject_a_proposal() {
+    let mut f = Fixture::new().await;
+    let buffer = f.buffer(&elf_small(), true).await;
+    let p = f.propose(0, &buffer).await;
+    let target = f.h.target;
+    let accounts = Some((buffer, f.m[0], target));
+    f.approve(&[0], &p).await;
+    // A member who approved cannot also reject; one who rejected cannot approve or reject again.
+    f.h.fails_with(
+        &[build::reject(&f.m[0], &f.gov, &p, accounts, &f.spill)],
+        &[&f.members[0]],
+        code(E::AlreadyApproved),
+    )
+    .await;
+    // 3 of 5: approval is impossible once 3 reject (more than 5 - 3).
+    for i in [3, 4] {
+        f.h.ok(
+            &[build::reject(&f.m[i], &f.gov, &p, accounts, &f.spill)],
+            &[&f.members[i]],
+        )
+        .await;
+    }
+    f.h.fails_with(
+        &[build::reject(&f.m[4], &f.gov, &p, accounts, &f.spill)],
+        &[&f.members[4]],
+        code(E::AlreadyRejected),
+    )
+    .await;
+    f.h.fails_with(
+        &[build::approve(&f.m[3], &f.gov, &p)],
+        &[&f.members[3]],
+        code(E::AlreadyRejected),
+    )
+    .await;
+    let pr: Proposal = f.h.anchor_account(&p).await;
+    assert_eq!(pr.status, ProposalStatus::Active);
+    f.h.ok(
+        &[build::reject(&f.m[2], &f.gov, &p, accounts, &f.spill)],
+        &[&f.members[2]],
+    )
+    .await;
+    let pr: Proposal = f.h.anchor_account(&p).await;
+    assert_eq!(pr.status, ProposalStatus::Rejected);
+    assert!(f.h.account(&buffer).await.is_none(), "buffer closed");
+    // The buffer is free again: a rejected proposal holds no lock.
+    assert!(f.h.account(&pda::buffer_lock(&buffer)).await.is_none());
+    f.h.fails_with(
+        &[build::reject(&f.m[1], &f.gov, &p, accounts, &f.spill)],
+        &[&f.members[1]],
+        code(E::ProposalNotOpen),
+    )
+    .await;
 }

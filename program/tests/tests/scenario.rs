@@ -46,6 +46,7 @@ async fn scenario() {
                 timelock_seconds: None,
                 rollback_timelock_seconds: None,
                 grace_period_seconds: None,
+                voting_period_seconds: None,
                 spill,
             },
         )],
@@ -113,7 +114,7 @@ async fn scenario() {
     assert_eq!(p.eta, h.now + 48 * HOUR);
 
     // 5. Not before the eta; then the programdata is too small until extended.
-    let exec0 = build::execute_upgrade(&payer, &gov, &p0, &target, &buf_v2, &spill);
+    let exec0 = build::execute_upgrade(&payer, &gov, &p0, &m[0], &target, &buf_v2, &spill);
     h.fails_with(
         std::slice::from_ref(&exec0),
         &[],
@@ -185,7 +186,7 @@ async fn scenario() {
     h.advance_time(HOUR).await;
     h.ok(
         &[build::execute_upgrade(
-            &payer, &gov, &p1, &target, &buf_v1, &spill,
+            &payer, &gov, &p1, &m[1], &target, &buf_v1, &spill,
         )],
         &[],
     )
@@ -218,7 +219,13 @@ async fn scenario() {
     .await;
     let before = h.account(&m[2]).await.unwrap().lamports;
     h.ok(
-        &[build::cancel(&m[2], &gov, &p2, Some((buf_c, m[2], target)))],
+        &[build::cancel(
+            &m[2],
+            &gov,
+            &p2,
+            Some((buf_c, m[2], target)),
+            &spill,
+        )],
         &[&members[2]],
     )
     .await;
@@ -240,8 +247,11 @@ async fn scenario() {
     h.ok(&[build::approve(&m[1], &gov, &p3)], &[&members[1]])
         .await;
     for i in [0, 1, 2] {
-        h.ok(&[build::cancel(&m[i], &gov, &p3, None)], &[&members[i]])
-            .await;
+        h.ok(
+            &[build::cancel(&m[i], &gov, &p3, None, &spill)],
+            &[&members[i]],
+        )
+        .await;
     }
     let p: Proposal = h.anchor_account(&p3).await;
     assert_eq!(p.status, ProposalStatus::Cancelled);
@@ -263,7 +273,8 @@ async fn scenario() {
             .await;
     }
     h.advance_time(48 * HOUR + 14 * DAY).await;
-    h.ok(&[build::expire(&payer, &gov, &p4, None)], &[]).await;
+    h.ok(&[build::expire(&payer, &gov, &p4, None, &spill)], &[])
+        .await;
 
     // 10. A membership change makes other proposals' approvals stale.
     let buf_s = keypair(113).pubkey();
@@ -309,7 +320,7 @@ async fn scenario() {
     assert_eq!(g.member_set_seqno, 1);
     h.fails_with(
         &[build::execute_upgrade(
-            &payer, &gov, &p5, &target, &buf_s, &spill,
+            &payer, &gov, &p5, &m[0], &target, &buf_s, &spill,
         )],
         &[],
         code(E::StaleApprovals),
@@ -323,13 +334,77 @@ async fn scenario() {
         (ProposalStatus::Active, 1)
     );
     h.ok(
-        &[build::cancel(&m[0], &gov, &p5, Some((buf_s, m[0], target)))],
+        &[build::cancel(
+            &m[0],
+            &gov,
+            &p5,
+            Some((buf_s, m[0], target)),
+            &spill,
+        )],
         &[&members[0]],
     )
     .await;
 
-    // 11. Migrate 211 perp_market positions from v1 to v2 in batches.
-    register_builtin_as_managed(&mut h, &gov);
+    // 11. A proposal most members oppose: rejections past members - threshold reject it.
+    let p7 = pda::proposal(&gov, 7);
+    h.ok(
+        &[build::propose_config_change(
+            &m[0],
+            &gov,
+            7,
+            ConfigChange::SetVotingPeriod { seconds: 7 * DAY },
+        )],
+        &[&members[0]],
+    )
+    .await;
+    for i in [2, 3, 4, 5] {
+        h.ok(
+            &[build::reject(&m[i], &gov, &p7, None, &spill)],
+            &[&members[i]],
+        )
+        .await;
+    }
+    let p: Proposal = h.anchor_account(&p7).await;
+    assert_eq!(p.status, ProposalStatus::Rejected);
+
+    // 12. v2 turns out to be vulnerable: the governance revokes it from the release history,
+    // so no rollback can return to it.
+    let p8 = pda::proposal(&gov, 8);
+    h.ok(
+        &[build::propose_config_change(
+            &m[0],
+            &gov,
+            8,
+            ConfigChange::RevokeRelease {
+                program: target,
+                hash: elf_hash(&v2),
+            },
+        )],
+        &[&members[0]],
+    )
+    .await;
+    for i in [0, 1, 2] {
+        h.ok(&[build::approve(&m[i], &gov, &p8)], &[&members[i]])
+            .await;
+    }
+    h.advance_time(48 * HOUR).await;
+    h.ok(
+        &[build::execute_program_config_change(
+            &payer,
+            &gov,
+            &p8,
+            Some(&target),
+        )],
+        &[],
+    )
+    .await;
+    let mp: ManagedProgram = h.anchor_account(&pda::managed_program(&target)).await;
+    assert!(!mp.knows_release(&elf_hash(&v2)));
+    assert!(mp.knows_release(&elf_hash(&v1)));
+
+    // 13. Migrate 210 perp_market positions from v1 to v2 in batches. A position opened now is
+    // already v2 (the binary opens positions in the current layout only): skipped, not counted.
+    let required_hash = register_builtin_as_managed(&mut h, &gov);
     let positions = seed_positions(&mut h, 210);
     let opener = &members[5];
     let opened = Pubkey::find_program_address(
@@ -343,13 +418,13 @@ async fn scenario() {
     .0;
     h.ok(&[open_position_ix(&m[5], &opened, 7)], &[opener])
         .await;
-    let total = positions.len() as u64 + 1;
-    let p7 = pda::proposal(&gov, 7);
+    let total = positions.len() as u64;
+    let p9 = pda::proposal(&gov, 9);
     h.ok(
         &[build::propose_migration(
             &m[0],
             &gov,
-            7,
+            9,
             &perp_market::ID,
             MigrationSpec {
                 from_version: 1,
@@ -359,13 +434,14 @@ async fn scenario() {
                 discriminator: Some(perp_market::POSITION_DISCRIMINATOR),
                 migrate_ix_data: migrate_position_data(),
                 total_accounts: total,
+                required_hash,
             },
         )],
         &[&members[0]],
     )
     .await;
     for i in [0, 1, 2] {
-        h.ok(&[build::approve(&m[i], &gov, &p7)], &[&members[i]])
+        h.ok(&[build::approve(&m[i], &gov, &p9)], &[&members[i]])
             .await;
     }
     h.advance_time(48 * HOUR).await;
@@ -373,13 +449,13 @@ async fn scenario() {
         &[build::execute_migration(
             &payer,
             &gov,
-            &p7,
+            &p9,
             &perp_market::ID,
         )],
         &[],
     )
     .await;
-    let job = pda::migration(&p7);
+    let job = pda::migration(&p9);
     let mut all = positions.clone();
     all.push(opened);
     for chunk in all.chunks(20) {

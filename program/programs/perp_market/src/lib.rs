@@ -1,6 +1,9 @@
 //! `perp_market`: the example target program. A small perpetuals market whose position accounts
 //! exist in two layouts, v1 and v2, and whose `migrate_position` instruction, callable only by
 //! `upgrade_manager`'s migration-authority PDA for this program, turns a v1 account into v2.
+//! This is the v2 binary: it opens positions in the current layout (v2) only, so nobody can
+//! make fresh old-layout accounts to spend a migration job's count on; v1 accounts are the
+//! ones the previous binary left behind.
 //!
 //! Position layouts (little-endian; the version byte sits at offset 8):
 //! - v1 (59 bytes): discriminator (8) | version = 1 (1) | owner (32) | market_index u16 |
@@ -45,7 +48,7 @@ pub fn migration_authority() -> Pubkey {
 pub mod perp_market {
     use super::*;
 
-    /// Opens a position in the v1 layout.
+    /// Opens a position in the current layout (v2).
     pub fn open_position(
         ctx: Context<OpenPosition>,
         id: u64,
@@ -63,13 +66,13 @@ pub mod perp_market {
             expected,
             PerpError::WrongPositionAddress
         );
-        let rent = Rent::get()?.minimum_balance(POSITION_V1_LEN);
+        let rent = Rent::get()?.minimum_balance(POSITION_V2_LEN);
         invoke_signed(
             &system_instruction::create_account(
                 &owner,
                 &expected,
                 rent,
-                POSITION_V1_LEN as u64,
+                POSITION_V2_LEN as u64,
                 ctx.program_id,
             ),
             &[
@@ -80,7 +83,8 @@ pub mod perp_market {
             &[&[POSITION_SEED, owner.as_ref(), &id.to_le_bytes(), &[bump]]],
         )?;
         let mut data = ctx.accounts.position.try_borrow_mut_data()?;
-        data.copy_from_slice(&position_v1(&owner, market_index, size, collateral));
+        let now = Clock::get()?.unix_timestamp;
+        data.copy_from_slice(&position_v2(&owner, market_index, size, collateral, now));
         Ok(())
     }
 
@@ -140,6 +144,23 @@ pub fn position_v1(owner: &Pubkey, market_index: u16, size: i64, collateral: u64
     data
 }
 
+/// The bytes of a v2 position, as `open_position` writes it.
+pub fn position_v2(
+    owner: &Pubkey,
+    market_index: u16,
+    size: i64,
+    collateral: u64,
+    now: i64,
+) -> Vec<u8> {
+    let mut data = position_v1(owner, market_index, size, collateral);
+    data[VERSION_OFFSET] = 2;
+    let entry_price = collateral.checked_div(size.unsigned_abs()).unwrap_or(0);
+    data.extend_from_slice(&entry_price.to_le_bytes());
+    data.extend_from_slice(&0i64.to_le_bytes());
+    data.extend_from_slice(&now.to_le_bytes());
+    data
+}
+
 #[derive(Accounts)]
 pub struct OpenPosition<'info> {
     #[account(mut)]
@@ -183,6 +204,14 @@ mod tests {
         assert_eq!(
             hash(b"account:Position").to_bytes()[..8],
             POSITION_DISCRIMINATOR
+        );
+    }
+
+    #[test]
+    fn v2_layout_has_its_size() {
+        assert_eq!(
+            position_v2(&Pubkey::default(), 1, 2, 3, 4).len(),
+            POSITION_V2_LEN
         );
     }
 

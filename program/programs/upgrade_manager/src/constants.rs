@@ -17,6 +17,9 @@ pub const PROPOSAL_SEED: &[u8] = b"proposal";
 /// Seed of a migration job: `["migration", proposal]`.
 #[constant]
 pub const MIGRATION_SEED: &[u8] = b"migration";
+/// Seed of the lock that keeps a buffer behind one open proposal: `["buffer_lock", buffer]`.
+#[constant]
+pub const BUFFER_LOCK_SEED: &[u8] = b"buffer_lock";
 /// Seed of the PDA a target program trusts to migrate its accounts: `["migration_authority", program_id]`.
 #[constant]
 pub const MIGRATION_AUTHORITY_SEED: &[u8] = b"migration_authority";
@@ -39,13 +42,28 @@ pub const DEFAULT_ROLLBACK_TIMELOCK_SECONDS: i64 = 3_600;
 /// Default grace period after the eta, after which an approved proposal expires: 14 days.
 #[constant]
 pub const DEFAULT_GRACE_PERIOD_SECONDS: i64 = 1_209_600;
+/// Default voting period: an active proposal not approved within 14 days of its creation expires.
+#[constant]
+pub const DEFAULT_VOTING_PERIOD_SECONDS: i64 = 1_209_600;
 /// Longest timelock or grace period accepted: one year. Keeps clock arithmetic far from overflow.
 #[constant]
 pub const MAX_DELAY_SECONDS: i64 = 31_536_000;
 
+/// Floor of `timelock_seconds`: an hour for members and watchers to see an approved upgrade
+/// coming and cancel it before anyone can execute it.
+#[constant]
+pub const MIN_TIMELOCK_SECONDS: i64 = 3_600;
+/// Floor of `rollback_timelock_seconds`: rollbacks are the fast path, but never instant.
+#[constant]
+pub const MIN_ROLLBACK_TIMELOCK_SECONDS: i64 = 600;
+/// Floor of both thresholds when a governance has two or more members: no single member may
+/// approve anything alone.
+#[constant]
+pub const MIN_THRESHOLD: u8 = 2;
+
 /// Version of every event's layout; bumped when a field is added.
 #[constant]
-pub const EVENT_SCHEMA_VERSION: u8 = 1;
+pub const EVENT_SCHEMA_VERSION: u8 = 2;
 /// Layout version of the accounts this program writes.
 #[constant]
-pub const ACCOUNT_LAYOUT_VERSION: u8 = 1;
+pub const ACCOUNT_LAYOUT_VERSION: u8 = 2;

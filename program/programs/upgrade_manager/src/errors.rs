@@ -97,4 +97,22 @@ pub enum UpgradeManagerError {
     TargetProgramMismatch,
     #[msg("Arithmetic overflow")]
     Overflow,
+    #[msg("Buffer already backs another open proposal")]
+    BufferInUse,
+    #[msg("Threshold is below the floor (two votes when there are two or more members)")]
+    ThresholdBelowFloor,
+    #[msg("Timelock is below the floor (1 hour for upgrades, 10 minutes for rollbacks)")]
+    DelayBelowFloor,
+    #[msg("Metadata URI must be printable UTF-8 without control characters")]
+    MetadataUriNotPrintable,
+    #[msg("Target program is not running the binary this migration requires")]
+    MigrationBinaryMismatch,
+    #[msg("The binary deployed now cannot be revoked; upgrade away from it first")]
+    RevokeCurrentRelease,
+    #[msg("Hash is not in the program's release history")]
+    ReleaseNotFound,
+    #[msg("A migration extension must add at least one account")]
+    InvalidMigrationExtension,
+    #[msg("Member has already rejected this proposal")]
+    AlreadyRejected,
 }

@@ -20,6 +20,7 @@ pub struct GovernanceInitialized {
     pub grace_period_seconds: i64,
     pub spill: Pubkey,
     pub member_set_seqno: u64,
+    pub voting_period_seconds: i64,
     pub timestamp: i64,
     pub slot: u64,
 }
@@ -125,6 +126,23 @@ pub struct ProposalCancelled {
 }
 
 #[event]
+pub struct RejectVoted {
+    pub schema_version: u8,
+    pub governance: Pubkey,
+    pub proposal: Pubkey,
+    pub member: Pubkey,
+    pub rejections: u8,
+    /// More rejections than this make the proposal `Rejected` (members − threshold).
+    pub cutoff: u8,
+    pub status: ProposalStatus,
+    /// The proposal's buffer was closed (it was rejected and held one).
+    pub buffer_closed: bool,
+    pub member_set_seqno: u64,
+    pub timestamp: i64,
+    pub slot: u64,
+}
+
+#[event]
 pub struct ProposalExpired {
     pub schema_version: u8,
     pub governance: Pubkey,
@@ -195,6 +213,7 @@ pub struct ConfigChanged {
     pub grace_period_seconds: i64,
     pub spill: Pubkey,
     pub member_set_seqno: u64,
+    pub voting_period_seconds: i64,
     pub timestamp: i64,
     pub slot: u64,
 }

@@ -90,12 +90,19 @@ pub mod upgrade_manager {
         instructions::handle_revoke_approval(ctx)
     }
 
+    /// Votes against a proposal; once approval is impossible (rejections > members − threshold)
+    /// it is `Rejected` and its buffer closed.
+    pub fn reject(ctx: Context<Reject>) -> Result<()> {
+        instructions::handle_reject(ctx)
+    }
+
     /// Cancels: the proposer alone while nobody else approved, or members by threshold.
     pub fn cancel(ctx: Context<Cancel>) -> Result<()> {
         instructions::handle_cancel(ctx)
     }
 
-    /// Marks an approved proposal expired after its grace period; permissionless.
+    /// Marks a proposal expired after its grace period (approved) or voting period (active);
+    /// permissionless.
     pub fn expire(ctx: Context<Expire>) -> Result<()> {
         instructions::handle_expire(ctx)
     }

@@ -106,6 +106,16 @@ pub fn programdata_hash(programdata: &AccountInfo) -> Result<[u8; 32]> {
     Ok(elf_hash(elf(&data, PROGRAMDATA_HEADER_LEN)))
 }
 
+/// Checks that `programdata` is a loader programdata account running the binary `hash`.
+pub fn require_deployed(programdata: &AccountInfo, hash: &[u8; 32]) -> Result<()> {
+    programdata_state(programdata)?;
+    require!(
+        &programdata_hash(programdata)? == hash,
+        UpgradeManagerError::MigrationBinaryMismatch
+    );
+    Ok(())
+}
+
 /// Bytes the ELF may occupy in a programdata account.
 pub fn programdata_capacity(programdata: &AccountInfo) -> u64 {
     programdata

@@ -24,8 +24,13 @@ pub fn handle_approve(ctx: Context<Vote>) -> Result<()> {
     let p = &mut ctx.accounts.proposal;
     require!(p.is_open(), UpgradeManagerError::ProposalNotOpen);
     let stale_reset = p.reset_if_stale(gov);
+    p.require_voting_open(gov, clock.unix_timestamp)?;
     let bit = 1u32 << index;
     require!(p.approvals & bit == 0, UpgradeManagerError::AlreadyApproved);
+    require!(
+        p.rejections & bit == 0,
+        UpgradeManagerError::AlreadyRejected
+    );
     p.approvals |= bit;
 
     let threshold = p.threshold(gov);

@@ -19,6 +19,9 @@ pub struct ExecuteMigration<'info> {
         constraint = managed_program.program == proposal.program @ UpgradeManagerError::ProposalAccountMismatch
     )]
     pub managed_program: Account<'info, ManagedProgram>,
+    /// CHECK: the target's programdata; its binary must be the one the migration requires.
+    #[account(address = managed_program.programdata @ UpgradeManagerError::ProgramDataMismatch)]
+    pub programdata: UncheckedAccount<'info>,
     #[account(
         init,
         payer = executor,
@@ -43,6 +46,7 @@ pub fn handle_execute_migration(ctx: Context<ExecuteMigration>) -> Result<()> {
         .migration
         .clone()
         .ok_or_else(|| error!(UpgradeManagerError::WrongProposalKind))?;
+    crate::loader::require_deployed(&ctx.accounts.programdata, &spec.required_hash)?;
     p.status = ProposalStatus::Executed;
     p.executed_at = clock.unix_timestamp;
     p.executed_slot = clock.slot;
@@ -53,6 +57,7 @@ pub fn handle_execute_migration(ctx: Context<ExecuteMigration>) -> Result<()> {
     job.governance = gov.key();
     job.proposal = p.key();
     job.program = p.program;
+    job.programdata = ctx.accounts.programdata.key();
     job.spec = spec.clone();
     job.status = MigrationStatus::Active;
     job.started_at = clock.unix_timestamp;

@@ -31,6 +31,12 @@ pub struct ExecuteUpgrade<'info> {
     /// CHECK: must be the proposal's buffer; its hash is checked again.
     #[account(mut, address = proposal.buffer @ UpgradeManagerError::ProposalAccountMismatch)]
     pub buffer: UncheckedAccount<'info>,
+    /// CHECK: the buffer's lock PDA, closed here (checked in `BufferLock::close`).
+    #[account(mut)]
+    pub buffer_lock: UncheckedAccount<'info>,
+    /// CHECK: the proposal's proposer, who paid for the lock and gets its rent back.
+    #[account(mut, address = proposal.proposer @ UpgradeManagerError::ProposalAccountMismatch)]
+    pub proposer: UncheckedAccount<'info>,
     /// CHECK: the governance's spill account receives the buffer's leftover lamports.
     #[account(mut, address = governance.spill @ UpgradeManagerError::ProposalAccountMismatch)]
     pub spill: UncheckedAccount<'info>,
@@ -97,6 +103,21 @@ pub fn handle_execute_upgrade(ctx: Context<ExecuteUpgrade>) -> Result<()> {
             program.as_ref(),
             &[a.managed_program.upgrade_authority_bump],
         ],
+    )?;
+
+    // Verify success: the programdata now holds exactly the approved binary. Only a loader
+    // that wrote something other than the buffer could fail this, so it shares the code of the
+    // buffer check rather than having one no input can produce.
+    require!(
+        loader::programdata_hash(&ctx.accounts.programdata)? == hash,
+        UpgradeManagerError::BufferHashMismatch
+    );
+    BufferLock::close(
+        &ctx.accounts.buffer_lock.to_account_info(),
+        &ctx.accounts.proposer.to_account_info(),
+        &ctx.accounts.buffer.key(),
+        &ctx.accounts.proposal.key(),
+        ctx.program_id,
     )?;
 
     let executor = ctx.accounts.executor.key();

@@ -8,8 +8,8 @@ use crate::loader;
 use crate::instructions::{close_proposal_buffer, BufferAccounts};
 use crate::state::*;
 
-/// Accounts of `expire`: anyone may mark an approved proposal expired once its grace period has
-/// passed, which closes its buffer.
+/// Accounts of `expire`: anyone may mark a proposal expired once its grace period (approved) or
+/// its voting period (active) has passed, which closes its buffer.
 #[event_cpi]
 #[derive(Accounts)]
 pub struct Expire<'info> {
@@ -20,7 +20,13 @@ pub struct Expire<'info> {
     /// CHECK: must be the proposal's buffer (checked in `close_proposal_buffer`).
     #[account(mut)]
     pub buffer: Option<UncheckedAccount<'info>>,
-    /// CHECK: must be the proposal's proposer, who gets the buffer's rent back.
+    /// CHECK: the buffer's lock PDA (checked in `close_proposal_buffer`).
+    #[account(mut)]
+    pub buffer_lock: Option<UncheckedAccount<'info>>,
+    /// CHECK: must be the governance's spill account, which gets the buffer's rent.
+    #[account(mut)]
+    pub spill: Option<UncheckedAccount<'info>>,
+    /// CHECK: must be the proposal's proposer, who paid for the lock and gets its rent back.
     #[account(mut)]
     pub proposer: Option<UncheckedAccount<'info>>,
     /// CHECK: the program's upgrade-authority PDA (checked in `close_proposal_buffer`).
@@ -34,23 +40,32 @@ pub fn handle_expire(ctx: Context<Expire>) -> Result<()> {
     let gov = &ctx.accounts.governance;
     let clock = Clock::get()?;
     let p = &mut ctx.accounts.proposal;
-    require!(
-        p.status == ProposalStatus::Approved,
-        UpgradeManagerError::ProposalNotApproved
-    );
-    let expiry = p
-        .eta
-        .checked_add(gov.grace_period_seconds)
-        .ok_or_else(|| error!(UpgradeManagerError::Overflow))?;
+    // An approved proposal expires after its grace period; an active one after the voting
+    // period (in governances that have one).
+    let expiry = match p.status {
+        ProposalStatus::Approved => p
+            .eta
+            .checked_add(gov.grace_period_seconds)
+            .ok_or_else(|| error!(UpgradeManagerError::Overflow))?,
+        ProposalStatus::Active => p
+            .voting_deadline(gov)?
+            .ok_or_else(|| error!(UpgradeManagerError::ProposalNotExpired))?,
+        _ => return err!(UpgradeManagerError::ProposalNotOpen),
+    };
     require!(
         clock.unix_timestamp >= expiry,
         UpgradeManagerError::ProposalNotExpired
     );
     p.status = ProposalStatus::Expired;
+    let key = p.key();
     let buffer_closed = close_proposal_buffer(
         p,
+        &key,
+        gov,
         BufferAccounts {
             buffer: ctx.accounts.buffer.as_ref(),
+            buffer_lock: ctx.accounts.buffer_lock.as_ref(),
+            spill: ctx.accounts.spill.as_ref(),
             proposer: ctx.accounts.proposer.as_ref(),
             upgrade_authority: ctx.accounts.upgrade_authority.as_ref(),
             bpf_loader_upgradeable: ctx.accounts.bpf_loader_upgradeable.as_ref(),

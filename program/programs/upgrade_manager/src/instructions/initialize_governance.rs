@@ -14,6 +14,8 @@ pub struct InitializeGovernanceArgs {
     pub rollback_timelock_seconds: Option<i64>,
     pub grace_period_seconds: Option<i64>,
     pub spill: Pubkey,
+    /// Seconds an active proposal may gather approvals; `None` takes the default (14 days).
+    pub voting_period_seconds: Option<i64>,
 }
 
 #[event_cpi]
@@ -45,6 +47,10 @@ pub fn handle_initialize_governance(
     let grace = args
         .grace_period_seconds
         .unwrap_or(DEFAULT_GRACE_PERIOD_SECONDS);
+    let voting_period = args
+        .voting_period_seconds
+        .unwrap_or(DEFAULT_VOTING_PERIOD_SECONDS);
+    Governance::validate_voting_period(voting_period)?;
     Governance::validate(
         &args.members,
         args.threshold,
@@ -67,6 +73,8 @@ pub fn handle_initialize_governance(
     gov.spill = args.spill;
     gov.member_set_seqno = 0;
     gov.proposal_count = 0;
+    gov.voting_period_seconds = voting_period;
+    gov.check_floors(None)?;
 
     let clock = Clock::get()?;
     let event = GovernanceInitialized {
@@ -82,6 +90,7 @@ pub fn handle_initialize_governance(
         grace_period_seconds: gov.grace_period_seconds,
         spill: gov.spill,
         member_set_seqno: gov.member_set_seqno,
+        voting_period_seconds: gov.voting_period_seconds,
         timestamp: clock.unix_timestamp,
         slot: clock.slot,
     };

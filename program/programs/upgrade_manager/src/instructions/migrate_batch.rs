@@ -28,6 +28,9 @@ pub struct MigrateBatch<'info> {
         address = job.program @ UpgradeManagerError::TargetProgramMismatch
     )]
     pub target_program: UncheckedAccount<'info>,
+    /// CHECK: the target's programdata; its binary must still be the one the job requires.
+    #[account(address = job.programdata @ UpgradeManagerError::ProgramDataMismatch)]
+    pub programdata: UncheckedAccount<'info>,
     /// CHECK: the migration-authority PDA the target program trusts; signs the CPI.
     #[account(seeds = [MIGRATION_AUTHORITY_SEED, job.program.as_ref()], bump)]
     pub migration_authority: UncheckedAccount<'info>,
@@ -51,6 +54,7 @@ pub fn handle_migrate_batch<'info>(
         UpgradeManagerError::MigrationNotActive
     );
     let spec = job.spec.clone();
+    crate::loader::require_deployed(&ctx.accounts.programdata, &spec.required_hash)?;
     let offset = spec.version_offset as usize;
     let program = job.program;
     let bump = [ctx.bumps.migration_authority];

@@ -11,6 +11,7 @@ pub mod initialize_governance;
 pub mod migrate_batch;
 pub mod propose;
 pub mod register_program;
+pub mod reject;
 pub mod revoke_approval;
 
 pub use approve::*;
@@ -24,4 +25,5 @@ pub use initialize_governance::*;
 pub use migrate_batch::*;
 pub use propose::*;
 pub use register_program::*;
+pub use reject::*;
 pub use revoke_approval::*;

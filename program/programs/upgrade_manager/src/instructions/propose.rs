@@ -21,6 +21,10 @@ pub struct ProposeUpgrade<'info> {
     pub programdata: UncheckedAccount<'info>,
     /// CHECK: verified to be a loader buffer locked to the program's upgrade-authority PDA.
     pub buffer: UncheckedAccount<'info>,
+    /// CHECK: the buffer's lock PDA, created here; one that exists means the buffer already
+    /// backs an open proposal (`BufferInUse`).
+    #[account(mut, seeds = [BUFFER_LOCK_SEED, buffer.key().as_ref()], bump)]
+    pub buffer_lock: UncheckedAccount<'info>,
     #[account(
         init,
         payer = proposer,
@@ -167,6 +171,15 @@ fn propose_binary(
         build_hash,
         &clock,
     )?;
+    BufferLock::create(
+        &accounts.buffer_lock.to_account_info(),
+        ctx.bumps.buffer_lock,
+        buffer,
+        accounts.proposal.key(),
+        &accounts.proposer.to_account_info(),
+        &accounts.system_program.to_account_info(),
+        ctx.program_id,
+    )?;
     let p = &mut accounts.proposal;
     p.program = program;
     p.buffer = buffer;
@@ -218,6 +231,7 @@ pub fn handle_propose_config_change(
     )?;
     let p = &mut accounts.proposal;
     p.config_change = Some(change);
+    p.program = change.program().unwrap_or_default();
 
     let event = created_event(p, &accounts.governance, p.key(), &clock);
     emit_cpi!(event);

@@ -32,8 +32,11 @@ pub struct Governance {
     pub member_set_seqno: u64,
     /// Proposals created so far; the next proposal's index.
     pub proposal_count: u64,
+    /// Seconds after its creation an active proposal may gather approvals; then it expires.
+    /// 0 in governances created before voting periods existed: their proposals wait forever.
+    pub voting_period_seconds: i64,
     /// Room for the next layout.
-    pub reserved: [u8; 64],
+    pub reserved: [u8; 56],
 }
 
 impl Governance {
@@ -103,5 +106,61 @@ impl Governance {
             self.rollback_timelock_seconds,
             self.grace_period_seconds,
         )
+    }
+
+    /// Validates a voting period: positive and at most a year.
+    pub fn validate_voting_period(seconds: i64) -> Result<()> {
+        require!(
+            seconds > 0 && seconds <= MAX_DELAY_SECONDS,
+            UpgradeManagerError::InvalidDelay
+        );
+        Ok(())
+    }
+
+    /// Approvals that can still be missing before a proposal needing `threshold` of them
+    /// cannot pass: more rejections than this make it `Rejected` (Squads' cutoff, N − M).
+    pub fn reject_cutoff(&self, threshold: u8) -> u8 {
+        (self.members.len() as u8).saturating_sub(threshold)
+    }
+
+    /// Checks the floors: with two or more members no one member decides alone, and nothing,
+    /// not even a rollback, executes before members and watchers have had time to react.
+    ///
+    /// With `before` (a config change), a setting below its floor is accepted only if the change
+    /// did not lower it: a governance created before the floors existed can then raise its
+    /// settings one change at a time, and no change can make it weaker.
+    pub fn check_floors(&self, before: Option<&Governance>) -> Result<()> {
+        let floor = MIN_THRESHOLD.min(self.members.len() as u8);
+        let kept = |now: i64, old: Option<i64>| old.is_some_and(|old| now >= old);
+        for (now, old) in [
+            (self.threshold, before.map(|b| b.threshold)),
+            (
+                self.rollback_threshold,
+                before.map(|b| b.rollback_threshold),
+            ),
+        ] {
+            require!(
+                now >= floor || kept(now as i64, old.map(i64::from)),
+                UpgradeManagerError::ThresholdBelowFloor
+            );
+        }
+        for (now, old, min) in [
+            (
+                self.timelock_seconds,
+                before.map(|b| b.timelock_seconds),
+                MIN_TIMELOCK_SECONDS,
+            ),
+            (
+                self.rollback_timelock_seconds,
+                before.map(|b| b.rollback_timelock_seconds),
+                MIN_ROLLBACK_TIMELOCK_SECONDS,
+            ),
+        ] {
+            require!(
+                now >= min || kept(now, old),
+                UpgradeManagerError::DelayBelowFloor
+            );
+        }
+        Ok(())
     }
 }

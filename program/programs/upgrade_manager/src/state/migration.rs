@@ -7,6 +7,8 @@ use crate::state::MigrationSpec;
 pub enum MigrationStatus {
     Active,
     Completed,
+    /// Stopped by an executed `CancelMigration` config change.
+    Cancelled,
 }
 
 /// An account-state migration started by an executed proposal; `migrate_batch` drives it.
@@ -20,6 +22,8 @@ pub struct MigrationJob {
     pub proposal: Pubkey,
     /// Target program whose accounts are migrated.
     pub program: Pubkey,
+    /// The target's programdata, whose binary must hash to `spec.required_hash`.
+    pub programdata: Pubkey,
     pub spec: MigrationSpec,
     /// Accounts migrated so far; each is counted once.
     pub migrated_count: u64,

@@ -2,7 +2,7 @@ use anchor_lang::prelude::*;
 
 use crate::constants::MAX_METADATA_URI_LEN;
 use crate::errors::UpgradeManagerError;
-use crate::state::Governance;
+use crate::state::{Governance, ManagedProgram, MigrationJob, MigrationStatus};
 
 /// What a proposal does when executed.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug, InitSpace)]
@@ -25,24 +25,69 @@ pub enum ProposalStatus {
     Executed,
     Cancelled,
     Expired,
+    /// More members rejected it than could still be spared for it to pass.
+    Rejected,
 }
 
 /// A change to the governance itself.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, PartialEq, Eq, Debug, InitSpace)]
 pub enum ConfigChange {
-    AddMember { member: Pubkey },
-    RemoveMember { member: Pubkey },
-    SetThreshold { threshold: u8 },
-    SetRollbackThreshold { threshold: u8 },
-    SetTimelock { seconds: i64 },
-    SetRollbackTimelock { seconds: i64 },
-    SetGracePeriod { seconds: i64 },
-    SetSpill { spill: Pubkey },
+    AddMember {
+        member: Pubkey,
+    },
+    RemoveMember {
+        member: Pubkey,
+    },
+    SetThreshold {
+        threshold: u8,
+    },
+    SetRollbackThreshold {
+        threshold: u8,
+    },
+    SetTimelock {
+        seconds: i64,
+    },
+    SetRollbackTimelock {
+        seconds: i64,
+    },
+    SetGracePeriod {
+        seconds: i64,
+    },
+    SetSpill {
+        spill: Pubkey,
+    },
+    /// Removes a binary from a managed program's release history, so no rollback can return
+    /// to it (a release with a known vulnerability). The binary deployed now cannot be revoked.
+    RevokeRelease {
+        program: Pubkey,
+        hash: [u8; 32],
+    },
+    /// Raises a migration job's total by `additional_accounts`, reopening it if the count had
+    /// completed it while accounts of the old version remained.
+    ExtendMigration {
+        job: Pubkey,
+        additional_accounts: u64,
+    },
+    /// Stops an active migration job for good.
+    CancelMigration {
+        job: Pubkey,
+    },
+    /// Sets how long an active proposal may gather approvals before it expires.
+    SetVotingPeriod {
+        seconds: i64,
+    },
+    /// The way out: hands a managed program's upgrade authority to `new_authority`, or makes the
+    /// program immutable when it is `None`. The governance no longer controls it afterwards.
+    SetUpgradeAuthority {
+        program: Pubkey,
+        new_authority: Option<Pubkey>,
+    },
 }
 
 impl ConfigChange {
-    /// Applies the change to `gov` and validates the result.
+    /// Applies the change to `gov` and validates the result, floors included.
     pub fn apply(&self, gov: &mut Governance) -> Result<()> {
+        let before = gov.clone();
         match *self {
             ConfigChange::AddMember { member } => {
                 require!(
@@ -70,8 +115,92 @@ impl ConfigChange {
             }
             ConfigChange::SetGracePeriod { seconds } => gov.grace_period_seconds = seconds,
             ConfigChange::SetSpill { spill } => gov.spill = spill,
+            ConfigChange::SetVotingPeriod { seconds } => {
+                Governance::validate_voting_period(seconds)?;
+                gov.voting_period_seconds = seconds;
+            }
+            ConfigChange::ExtendMigration {
+                additional_accounts,
+                ..
+            } => require!(
+                additional_accounts > 0,
+                UpgradeManagerError::InvalidMigrationExtension
+            ),
+            // Apply to a managed program or a migration job, not to the governance.
+            ConfigChange::RevokeRelease { .. }
+            | ConfigChange::CancelMigration { .. }
+            | ConfigChange::SetUpgradeAuthority { .. } => {}
         }
-        gov.validate_self()
+        gov.validate_self()?;
+        gov.check_floors(Some(&before))
+    }
+
+    /// The managed program the change applies to, if it applies to one.
+    pub fn program(&self) -> Option<Pubkey> {
+        match *self {
+            ConfigChange::RevokeRelease { program, .. }
+            | ConfigChange::SetUpgradeAuthority { program, .. } => Some(program),
+            _ => None,
+        }
+    }
+
+    /// The migration job the change applies to, if it applies to one.
+    pub fn job(&self) -> Option<Pubkey> {
+        match *self {
+            ConfigChange::ExtendMigration { job, .. } | ConfigChange::CancelMigration { job } => {
+                Some(job)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the change alters members, thresholds, delays or the spill account, so that
+    /// approvals given before it no longer hold.
+    pub fn changes_governance(&self) -> bool {
+        self.program().is_none() && self.job().is_none()
+    }
+
+    /// Applies an `ExtendMigration` or `CancelMigration` to `job`.
+    pub fn apply_to_job(&self, job: &mut MigrationJob) -> Result<()> {
+        require!(
+            job.status != MigrationStatus::Cancelled,
+            UpgradeManagerError::MigrationNotActive
+        );
+        match *self {
+            ConfigChange::ExtendMigration {
+                additional_accounts,
+                ..
+            } => {
+                job.spec.total_accounts = job
+                    .spec
+                    .total_accounts
+                    .checked_add(additional_accounts)
+                    .ok_or_else(|| error!(UpgradeManagerError::Overflow))?;
+                job.status = MigrationStatus::Active;
+                job.completed_at = 0;
+                job.completed_slot = 0;
+            }
+            ConfigChange::CancelMigration { .. } => {
+                require!(
+                    job.status == MigrationStatus::Active,
+                    UpgradeManagerError::MigrationNotActive
+                );
+                job.status = MigrationStatus::Cancelled;
+            }
+            _ => return err!(UpgradeManagerError::WrongProposalKind),
+        }
+        Ok(())
+    }
+
+    /// Removes `hash` from `mp`'s release history.
+    pub fn revoke_release(mp: &mut ManagedProgram, hash: &[u8; 32]) -> Result<()> {
+        require!(
+            &mp.current_hash != hash,
+            UpgradeManagerError::RevokeCurrentRelease
+        );
+        require!(mp.knows_release(hash), UpgradeManagerError::ReleaseNotFound);
+        mp.releases.retain(|r| &r.hash != hash);
+        Ok(())
     }
 }
 
@@ -93,6 +222,10 @@ pub struct MigrationSpec {
     pub migrate_ix_data: Vec<u8>,
     /// Accounts to migrate; the job completes when this many are migrated.
     pub total_accounts: u64,
+    /// Hash of the binary the target must be running (sha256 of its programdata's ELF, as
+    /// `solana-verify` computes it) when the job starts and when each batch runs: the binary
+    /// that reads the new layout and creates accounts only in it.
+    pub required_hash: [u8; 32],
 }
 
 /// A proposed upgrade, rollback, config change or migration.
@@ -137,7 +270,9 @@ pub struct Proposal {
     pub eta: i64,
     pub executed_at: i64,
     pub executed_slot: u64,
-    pub reserved: [u8; 32],
+    /// Bitmap over member slots of rejections given under `member_set_seqno`.
+    pub rejections: u32,
+    pub reserved: [u8; 28],
 }
 
 impl Proposal {
@@ -182,12 +317,35 @@ impl Proposal {
         }
         self.approvals = 0;
         self.cancel_votes = 0;
+        self.rejections = 0;
         self.member_set_seqno = gov.member_set_seqno;
         self.status = ProposalStatus::Active;
         self.approved_at = 0;
         self.approved_slot = 0;
         self.eta = 0;
         true
+    }
+
+    /// Time after which an active proposal can no longer be approved; `None` when the
+    /// governance has no voting period.
+    pub fn voting_deadline(&self, gov: &Governance) -> Result<Option<i64>> {
+        if gov.voting_period_seconds <= 0 {
+            return Ok(None);
+        }
+        self.created_at
+            .checked_add(gov.voting_period_seconds)
+            .map(Some)
+            .ok_or_else(|| error!(UpgradeManagerError::Overflow))
+    }
+
+    /// Refuses a vote on an active proposal whose voting period has passed.
+    pub fn require_voting_open(&self, gov: &Governance, now: i64) -> Result<()> {
+        if self.status == ProposalStatus::Active {
+            if let Some(deadline) = self.voting_deadline(gov)? {
+                require!(now < deadline, UpgradeManagerError::ProposalExpired);
+            }
+        }
+        Ok(())
     }
 
     /// Checks everything execution needs except the kind-specific accounts.
@@ -206,11 +364,19 @@ impl Proposal {
         Ok(())
     }
 
-    /// Validates the metadata URI length.
+    /// Validates the metadata URI: at most `MAX_METADATA_URI_LEN` bytes of printable UTF-8
+    /// (borsh already refuses invalid UTF-8). Control characters, NUL included, and the
+    /// bidirectional overrides that make text display other than it reads are refused.
     pub fn validate_metadata(uri: &str) -> Result<()> {
         require!(
             uri.len() <= MAX_METADATA_URI_LEN,
             UpgradeManagerError::MetadataUriTooLong
+        );
+        require!(
+            !uri.chars().any(|c| c.is_control()
+                || ('\u{202a}'..='\u{202e}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c)),
+            UpgradeManagerError::MetadataUriNotPrintable
         );
         Ok(())
     }
