@@ -26,8 +26,10 @@ const (
 // demo plays a scripted story on the localnet through the member CLI (cmd/umctl), as members
 // would: a 3-of-5 governance takes the example upgradeable program, a new binary is written to a
 // buffer and proposed, approvals arrive a few seconds apart (one revoked and given again), the
-// clock moves past the timelock, the timelock executor upgrades the program, and a rollback is
-// proposed and left for the user to approve. Then it prints where to look and what to type.
+// clock moves past the timelock, the timelock executor upgrades the program, the example
+// migration target's accounts are migrated batch by batch by the migration driver, and a
+// rollback is proposed and left for the user to approve. Then it prints where to look and what
+// to type.
 type demo struct {
 	m       *Main
 	log     *slog.Logger
@@ -198,6 +200,14 @@ func (d *demo) play(ctx context.Context) error {
 		return err
 	}
 	d.say("The timelock executor upgraded %s", target)
+
+	owner, err := ensureKeypair(member(1))
+	if err != nil {
+		return err
+	}
+	if err := d.migrate(ctx, gov, member, owner); err != nil {
+		return err
+	}
 
 	if err := d.sleep(ctx); err != nil {
 		return err

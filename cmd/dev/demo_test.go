@@ -88,6 +88,24 @@ func TestDemoThenGraphiQLInABrowser(t *testing.T) {
 		return executed && waiting
 	}, "GraphQL to show the executed upgrade and the rollback with one approval")
 
+	// The migration driver moved every example position to v2.
+	var jobs struct {
+		Migrations struct {
+			Edges []struct {
+				Node struct {
+					Status                       string
+					TotalAccounts, MigratedCount string
+				}
+			}
+		}
+	}
+	if err := graphqlQuery(ctx, graphqlURL, `{ migrations(first: 5) { edges { node { status totalAccounts migratedCount } } } }`, &jobs); err != nil {
+		t.Fatal(err)
+	}
+	if e := jobs.Migrations.Edges; len(e) != 1 || e[0].Node.Status != "COMPLETED" || e[0].Node.MigratedCount != e[0].Node.TotalAccounts || e[0].Node.TotalAccounts == "0" {
+		t.Errorf("migrations after the demo: %+v, want one COMPLETED job with every account migrated", e)
+	}
+
 	chromium := chromiumPath()
 	if chromium == "" {
 		if os.Getenv("CI") != "" {
