@@ -29,8 +29,10 @@ func (m *Main) runLocalnet(ctx context.Context) error {
 	cmd := exec.CommandContext(ctx, bin, m.Config.LocalnetArgs...)
 	cmd.Env = os.Environ()
 	if os.Getenv("RUST_LOG") == "" && !m.Config.Verbose {
-		// The runtime logs every instruction at debug; a newcomer needs its warnings.
-		cmd.Env = append(cmd.Env, "RUST_LOG=warn")
+		// The runtime logs every instruction at debug; a newcomer needs its warnings, less the
+		// metrics datapoint a local bank warns about at every slot ("fee account became rent
+		// paying": the genesis leader collects fees below rent exemption).
+		cmd.Env = append(cmd.Env, "RUST_LOG=warn,solana_metrics=off")
 	}
 	// The banner (URLs, program ids, funded keys) is stdout: all of it to the console.
 	stdout := m.childOutput("localnet", nil)

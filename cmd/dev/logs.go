@@ -199,12 +199,13 @@ func (w *lineWriter) emit(line string) {
 	if w.keep != nil && !w.keep(line) {
 		return
 	}
-	// The console line has a time of its own.
+	// The console line has a time of its own, and says a level only when it is not INFO.
 	if rest, ok := strings.CutPrefix(line, "time="); ok {
 		if _, after, ok := strings.Cut(rest, " "); ok {
 			line = after
 		}
 	}
+	line = strings.TrimPrefix(line, "level=INFO ")
 	w.consoleMu.Lock()
 	defer w.consoleMu.Unlock()
 	fmt.Fprintf(w.console, "%s %s%s\n", time.Now().Format("15:04:05"), componentPrefix(w.component), line)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -73,7 +74,9 @@ func TestStopLeavesNothingBehind(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, e := range entries {
-				t.Errorf("left in the temporary directory: %s", e.Name())
+				if e.Name() != "dev.stderr" { // the test's own
+					t.Errorf("left in the temporary directory: %s", e.Name())
+				}
 			}
 		})
 	}
@@ -152,13 +155,32 @@ func startDev(ctx context.Context, t *testing.T, args ...string) *devEnv {
 		}
 	}
 	cmd.Env = append(environ, "LOCALNET_BIN="+localnet, "TMPDIR="+tmp)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Should this test binary die (a go test -timeout panic runs no cleanup), dev is told to stop
+	// and stops what it started; Pdeathsig follows the thread that started it, hence the lock.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = testWriter{t}
-	if err := cmd.Start(); err != nil {
+	// A file, not the test's output: dev must be able to log its shutdown after this test is gone.
+	logPath := filepath.Join(tmp, "dev.stderr")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	cmd.Stderr = logFile
+	t.Cleanup(func() {
+		if t.Failed() {
+			if b, err := os.ReadFile(logPath); err == nil {
+				t.Logf("dev's stderr:\n%s", b)
+			}
+		}
+	})
+	runtime.LockOSThread()
+	err = cmd.Start()
+	runtime.UnlockOSThread()
+	if err != nil {
 		t.Fatal(err)
 	}
 	exited := make(chan error, 1)
