@@ -579,68 +579,19 @@ func (w *Workload) waitExecuted(ctx context.Context, proposal solana.PublicKey, 
 	return false, fmt.Errorf("proposal %s not executed in %s", proposal, limit)
 }
 
-// migration gives perp_market a ManagedProgram record on governance 0, opens the
+// migration gives perp_market a ManagedProgram record on governance 0, seeds the v1
 // positions, and proposes and approves their migration; the cranks do the rest.
 func (w *Workload) migration(ctx context.Context, payer int, g *govKeys) error {
 	if err := w.manage(ctx, g.address, perpMarket); err != nil {
 		return err
 	}
-	owner := w.payers[payer]
-	n := w.cfg.MigrateAccounts
-	positions := make([]solana.PublicKey, n)
-	open := func(id int) solana.Instruction {
-		data := anchorSighash("open_position")
-		data = binary.LittleEndian.AppendUint64(data, uint64(id))
-		data = binary.LittleEndian.AppendUint16(data, 1)
-		data = binary.LittleEndian.AppendUint64(data, uint64(10+id))
-		data = binary.LittleEndian.AppendUint64(data, uint64(1000*(id+1)))
-		return solana.NewInstruction(perpMarket, solana.AccountMetaSlice{
-			solana.Meta(owner.PublicKey()).WRITE().SIGNER(), solana.Meta(positions[id]).WRITE(), solana.Meta(solana.SystemProgramID),
-		}, data)
-	}
-	missing := make([]int, n)
-	for id := range n {
-		positions[id], _, _ = solana.FindProgramAddress([][]byte{[]byte("position"), owner.PublicKey().Bytes(), binary.LittleEndian.AppendUint64(nil, uint64(id))}, perpMarket)
-		missing[id] = id
-	}
-	// Open them ten to a transaction, then open again the ones a fork abandoned, until
-	// every one exists: the job completes only at exactly TotalAccounts.
-	for round := 0; len(missing) > 0; round++ {
-		if round == 10 {
-			return fmt.Errorf("open positions: %d still missing after 10 rounds", len(missing))
-		}
-		for i := 0; i < len(missing); i += 10 {
-			var ixs []solana.Instruction
-			for _, id := range missing[i:min(i+10, len(missing))] {
-				ixs = append(ixs, open(id))
-			}
-			if _, err := w.send(ctx, payer, ixs); err != nil {
-				w.log.Debug("open positions", slog.Any("error", err))
-			}
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-		}
-		time.Sleep(2 * time.Second)
-		var still []int
-		for i := 0; i < n; i += 100 {
-			chunk := positions[i:min(i+100, n)]
-			res, err := w.rpc.GetMultipleAccountsWithOpts(ctx, chunk, &rpc.GetMultipleAccountsOpts{Commitment: rpc.CommitmentConfirmed, Encoding: solana.EncodingBase64})
-			if err != nil {
-				return fmt.Errorf("read positions: %w", err)
-			}
-			for j, a := range res.Value {
-				if a == nil {
-					still = append(still, i+j)
-				}
-			}
-		}
-		missing = still
+	if err := w.seedPositions(ctx, w.payers[payer].PublicKey()); err != nil {
+		return err
 	}
 	disc := positionDiscriminator
 	spec := um.MigrationSpec{
 		FromVersion: 1, ToVersion: 2, VersionOffset: versionOffset, DataSize: positionV1Len,
-		Discriminator: &disc, MigrateIxData: anchorSighash("migrate_position"), TotalAccounts: uint64(n),
+		Discriminator: &disc, MigrateIxData: anchorSighash("migrate_position"), TotalAccounts: uint64(w.cfg.MigrateAccounts),
 		// RequiredHash left zero: txbuild requires the binary perp_market runs now (the
 		// stand-in programdata's).
 	}
@@ -683,6 +634,66 @@ func (w *Workload) migration(ctx context.Context, payer int, g *govKeys) error {
 		w.done(proposal)
 	}
 	return errors.New("the migration never completed")
+}
+
+// seedPositions writes MigrateAccounts v1 positions owned by owner with dev_setAccount, as the
+// previous binary left them (the binary perp_market runs now opens positions in the v2 layout
+// only, as the crank's migration test says), then writes again the ones a fork abandoned, until
+// every one exists: the job completes only at exactly TotalAccounts.
+func (w *Workload) seedPositions(ctx context.Context, owner solana.PublicKey) error {
+	n := w.cfg.MigrateAccounts
+	positions := make([]solana.PublicKey, n)
+	missing := make([]int, n)
+	for id := range n {
+		positions[id], _, _ = solana.FindProgramAddress([][]byte{[]byte("position"), owner.Bytes(), binary.LittleEndian.AppendUint64(nil, uint64(id))}, perpMarket)
+		missing[id] = id
+	}
+	rent, err := w.rpc.GetMinimumBalanceForRentExemption(ctx, positionV1Len, rpc.CommitmentConfirmed)
+	if err != nil {
+		return err
+	}
+	for round := 0; len(missing) > 0; round++ {
+		if round == 10 {
+			return fmt.Errorf("seed positions: %d still missing after 10 rounds", len(missing))
+		}
+		for _, id := range missing {
+			data := append([]byte{}, positionDiscriminator[:]...)
+			data = append(data, 1) // version
+			data = append(data, owner[:]...)
+			data = binary.LittleEndian.AppendUint16(data, 1)
+			data = binary.LittleEndian.AppendUint64(data, uint64(10+id))
+			data = binary.LittleEndian.AppendUint64(data, uint64(1000*(id+1)))
+			w.gate.RLock()
+			_, err := w.raw.call(ctx, "dev_setAccount", positions[id].String(), map[string]any{
+				"lamports": rent, "owner": perpMarket.String(), "executable": false,
+				"data": []string{base64.StdEncoding.EncodeToString(data), "base64"},
+			})
+			w.gate.RUnlock()
+			if err != nil {
+				w.log.Debug("seed position", slog.Int("id", id), slog.Any("error", err))
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+		// Let the writes settle below the fork depth before trusting them.
+		time.Sleep(2 * time.Second)
+		var still []int
+		for i := 0; i < n; i += 100 {
+			chunk := positions[i:min(i+100, n)]
+			res, err := w.rpc.GetMultipleAccountsWithOpts(ctx, chunk, &rpc.GetMultipleAccountsOpts{Commitment: rpc.CommitmentConfirmed, Encoding: solana.EncodingBase64})
+			if err != nil {
+				return fmt.Errorf("read positions: %w", err)
+			}
+			for j, a := range res.Value {
+				if a == nil {
+					still = append(still, i+j)
+				}
+			}
+		}
+		missing = still
+	}
+	return nil
 }
 
 // Planted lists the accounts the workload writes with dev_setAccount rather than
