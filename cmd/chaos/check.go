@@ -371,7 +371,7 @@ func (c *Checker) checkGovernance(ctx context.Context, addr string, g *um.Govern
 
 var statusNames = map[um.ProposalStatus]string{
 	um.ProposalStatusActive: "active", um.ProposalStatusApproved: "approved", um.ProposalStatusExecuted: "executed",
-	um.ProposalStatusCancelled: "cancelled", um.ProposalStatusExpired: "expired",
+	um.ProposalStatusCancelled: "cancelled", um.ProposalStatusExpired: "expired", um.ProposalStatusRejected: "rejected",
 }
 
 func (c *Checker) checkProposal(ctx context.Context, addr string, p *um.Proposal, snap *Snapshot) ([]string, error) {

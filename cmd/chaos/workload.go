@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gagliardetto/solana-go"
 	"github.com/gagliardetto/solana-go/rpc"
@@ -320,17 +321,28 @@ func (w *Workload) setup(ctx context.Context) error {
 	return nil
 }
 
-// isRefusedMetadata tells whether err is the program's MetadataUriNotPrintable refusal.
-func isRefusedMetadata(err error) bool {
+// isRefusedMetadata tells whether err is the program's refusal of metadata URI meta: valid
+// UTF-8 with control characters is refused by the program's check (6049
+// MetadataUriNotPrintable); invalid UTF-8 already by Anchor's decoding of the instruction's
+// string argument (102 InstructionDidNotDeserialize).
+func isRefusedMetadata(err error, meta string) bool {
 	code := int(um.ErrMetadataURINotPrintable)
+	if !utf8.ValidString(meta) {
+		code = anchorInstructionDidNotDeserialize
+	}
 	s := err.Error()
-	return strings.Contains(s, fmt.Sprintf("Custom:%d", code)) || strings.Contains(s, fmt.Sprintf("0x%x", code)) ||
-		strings.Contains(s, fmt.Sprintf("Custom\":%d", code)) || strings.Contains(s, um.ErrMetadataURINotPrintable.Name())
+	return strings.Contains(s, fmt.Sprintf("custom program error: 0x%x\"", code)) ||
+		strings.Contains(s, fmt.Sprintf("custom program error: 0x%x ", code)) ||
+		strings.HasSuffix(s, fmt.Sprintf("custom program error: 0x%x", code)) ||
+		strings.Contains(s, fmt.Sprintf("Custom:%d]", code)) || strings.Contains(s, fmt.Sprintf("Custom\":%d}", code))
 }
 
+// anchorInstructionDidNotDeserialize is Anchor's error for instruction data it cannot decode.
+const anchorInstructionDidNotDeserialize = 102
+
 // configWorker runs n config-change proposals on governance gi, one after another, each
-// with an intent: executed by a crank, revoked, cancelled, rejected, or left approved for a
-// later execution to make stale. First it sends one proposal whose metadata the program
+// with an intent: executed by a crank (waited for), revoked, cancelled, rejected, or left with
+// one approval for a later execution to make stale. First it sends one proposal whose metadata the program
 // refuses.
 func (w *Workload) configWorker(ctx context.Context, gi, n int) error {
 	r := rand.New(rand.NewPCG(w.cfg.Seed, uint64(100+gi)))
@@ -348,7 +360,7 @@ func (w *Workload) configWorker(ctx context.Context, gi, n int) error {
 			if err == nil {
 				return fmt.Errorf("governance %d: the program accepted metadata %q, which it must refuse", gi, meta)
 			}
-			if isRefusedMetadata(err) {
+			if isRefusedMetadata(err, meta) {
 				w.count("refused_metadata")
 				break
 			}
@@ -400,19 +412,30 @@ func (w *Workload) configWorker(ctx context.Context, gi, n int) error {
 			intent = "rejected"
 			steps = append(steps, vote("approve", 0), vote("reject", 1), vote("reject", 2))
 		default:
-			// Approved, then made stale by the next executed change of this governance.
+			// One approval, left: the next executed change of this governance makes it stale.
 			intent = "approved_then_stale"
-			steps = append(steps, vote("approve", 0), vote("approve", 2))
+			steps = append(steps, vote("approve", 2))
 		}
 		if err := w.steps(ctx, payer, steps); err != nil {
 			w.count("abandoned")
 			w.log.Debug("proposal abandoned", slog.Int("governance", gi), slog.Any("error", err))
 			continue
 		}
-		if intent == "executed" || intent == "approved_then_stale" {
-			// The advancer moves the clock to its eta; the crank executes it (or, stale, it
-			// waits for nobody).
+		switch intent {
+		case "executed":
+			// The advancer moves the clock to its eta and a crank executes it; the next
+			// proposal waits, as executing a config change makes the governance's approved
+			// proposals stale.
 			w.await(proposal)
+			executed, err := w.waitExecuted(ctx, proposal, 3*time.Minute)
+			w.done(proposal)
+			switch {
+			case err != nil:
+				return fmt.Errorf("governance %d: %w", gi, err)
+			case !executed:
+				w.count("abandoned")
+				continue
+			}
 		}
 		w.count(intent)
 	}
