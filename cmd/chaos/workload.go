@@ -580,13 +580,18 @@ func (w *Workload) binaryProposal(ctx context.Context, payer int, g *govKeys, el
 	return fmt.Errorf("%v proposal never executed", kind)
 }
 
-// waitExecuted waits until the proposal is executed (true), or a fork abandoned it (false).
+// waitExecuted waits until the proposal is executed (true), or a fork abandoned it or the
+// approvals that made it approved (false): the caller proposes again.
 func (w *Workload) waitExecuted(ctx context.Context, proposal solana.PublicKey, limit time.Duration) (bool, error) {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		p, err := w.proposal(ctx, proposal)
 		if err == nil && p.Status == um.ProposalStatusExecuted {
 			return true, nil
+		}
+		if err == nil && p.Status == um.ProposalStatusActive {
+			w.log.Debug("a fork abandoned the approvals", slog.String("proposal", proposal.String()))
+			return false, nil
 		}
 		if err == nil && p.Status != um.ProposalStatusApproved {
 			return false, fmt.Errorf("proposal %s ended %s, not executed", proposal, txbuild.StatusName(p.Status))
