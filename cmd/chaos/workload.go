@@ -654,8 +654,10 @@ func (w *Workload) migration(ctx context.Context, payer int, g *govKeys) error {
 				w.count("migration_completed")
 				return nil
 			}
-			if !w.exists(ctx, proposal) {
-				break
+			if p, err := w.proposal(ctx, proposal); err != nil && !w.exists(ctx, proposal) {
+				break // abandoned by a fork: propose again
+			} else if err == nil && p.Status == um.ProposalStatusActive {
+				break // a fork abandoned its approvals: propose again
 			}
 			time.Sleep(time.Second)
 		}
