@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gagliardetto/solana-go"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/upgrade-manager/upgrade-manager/indexer/decode"
@@ -45,7 +47,10 @@ type Snapshot struct {
 	Events       []ChainEvent
 	Transactions int // successful transactions of the program
 	Accounts     map[string]um.Account
-	Now          int64 // the chain's clock
+	// BufferLocks are the program's ["buffer_lock", buffer] accounts (not in the IDL's
+	// accounts, so decoded here), by address.
+	BufferLocks map[string]bufferLock
+	Now         int64 // the chain's clock
 }
 
 // ReadChain walks the program's history (getSignaturesForAddress, newest first, then
@@ -95,7 +100,7 @@ func (c *Checker) ReadChain(ctx context.Context) (*Snapshot, error) {
 		slots = append(slots, s)
 	}
 	sort.Slice(slots, func(i, j int) bool { return slots[i] < slots[j] })
-	snap := &Snapshot{Accounts: map[string]um.Account{}}
+	snap := &Snapshot{Accounts: map[string]um.Account{}, BufferLocks: map[string]bufferLock{}}
 	for _, slot := range slots {
 		ours := map[string]bool{}
 		for _, s := range bySlot[slot] {
@@ -159,6 +164,10 @@ func (c *Checker) ReadChain(ctx context.Context) (*Snapshot, error) {
 		if err != nil {
 			return nil, fmt.Errorf("account %s: %w", a.Pubkey, err)
 		}
+		if lock, ok := decodeBufferLock(data); ok {
+			snap.BufferLocks[a.Pubkey] = lock
+			continue
+		}
 		acc, err := um.DecodeAccount(data)
 		if err != nil {
 			return nil, fmt.Errorf("account %s: %w", a.Pubkey, err)
@@ -206,6 +215,19 @@ func (c *Checker) Check(ctx context.Context, snap *Snapshot) ([]string, error) {
 			return nil, err
 		}
 		bad = append(bad, m...)
+	}
+	// A buffer lock lives exactly as long as the proposal it backs is open: one left behind
+	// keeps a buffer from any other proposal (BufferInUse) for good.
+	for addr, lock := range snap.BufferLocks {
+		p, ok := snap.Accounts[lock.Proposal.String()].(*um.Proposal)
+		switch {
+		case !ok:
+			add("buffer lock %s: its proposal %s is not on chain", addr, lock.Proposal)
+		case p.Status != um.ProposalStatusActive && p.Status != um.ProposalStatusApproved:
+			add("buffer lock %s: its proposal %s is %s, yet the lock is open", addr, lock.Proposal, statusNames[p.Status])
+		case p.Buffer != lock.Buffer:
+			add("buffer lock %s: locks buffer %s, its proposal %s holds %s", addr, lock.Buffer, lock.Proposal, p.Buffer)
+		}
 	}
 	// Rows with no account behind them.
 	for _, q := range []struct{ table, col string }{
@@ -371,7 +393,7 @@ func (c *Checker) checkGovernance(ctx context.Context, addr string, g *um.Govern
 
 var statusNames = map[um.ProposalStatus]string{
 	um.ProposalStatusActive: "active", um.ProposalStatusApproved: "approved", um.ProposalStatusExecuted: "executed",
-	um.ProposalStatusCancelled: "cancelled", um.ProposalStatusExpired: "expired",
+	um.ProposalStatusCancelled: "cancelled", um.ProposalStatusExpired: "expired", um.ProposalStatusRejected: "rejected",
 }
 
 func (c *Checker) checkProposal(ctx context.Context, addr string, p *um.Proposal, snap *Snapshot) ([]string, error) {
@@ -543,4 +565,23 @@ func (c *Checker) CheckSubscribers(ctx context.Context, subs []*Subscriber) (bad
 		}
 	}
 	return bad, reverted, nil
+}
+
+// bufferLock is the program's BufferLock account: discriminator, layout version, bump, buffer,
+// proposal, payer.
+type bufferLock struct {
+	Buffer, Proposal solana.PublicKey
+}
+
+// bufferLockDiscriminator is Anchor's sha256("account:BufferLock")[:8].
+var bufferLockDiscriminator = func() [8]byte {
+	h := sha256.Sum256([]byte("account:BufferLock"))
+	return [8]byte(h[:8])
+}()
+
+func decodeBufferLock(data []byte) (bufferLock, bool) {
+	if len(data) < 8+2+64 || [8]byte(data[:8]) != bufferLockDiscriminator {
+		return bufferLock{}, false
+	}
+	return bufferLock{Buffer: solana.PublicKeyFromBytes(data[10:42]), Proposal: solana.PublicKeyFromBytes(data[42:74])}, true
 }

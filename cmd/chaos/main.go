@@ -50,7 +50,9 @@ type Config struct {
 	SettleTimeout   time.Duration
 	ReportPath      string
 	LogDir          string
-	// NULMetadata includes metadata strings with NUL bytes (the program accepts them).
+	// NULMetadata sends, on each config governance, one proposal whose metadata URI holds NUL or
+	// other control bytes (or invalid UTF-8): the program refuses it (MetadataUriNotPrintable)
+	// and the run counts the refusal as expected.
 	NULMetadata bool
 }
 
@@ -96,7 +98,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.DurationVar(&c.SettleTimeout, "settle-timeout", 3*time.Minute, "how long the read model may take to converge after the last fault")
 	fs.StringVar(&c.ReportPath, "report", "chaos-report.txt", "write the report to `file`")
 	fs.StringVar(&c.LogDir, "log-dir", "", "`directory` for the processes' logs (default: a new temporary directory)")
-	fs.BoolVar(&c.NULMetadata, "nul-metadata", true, "include metadata strings with NUL bytes")
+	fs.BoolVar(&c.NULMetadata, "nul-metadata", true, "send one proposal per governance with NUL or control bytes in its metadata, which the program must refuse")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -122,13 +124,7 @@ func (m *Main) Run(ctx context.Context) (*Report, error) {
 	fmt.Fprintf(m.Stdout, "chaos: seed %d (repeat with -seed %d)\n", c.Seed, c.Seed)
 
 	if !c.NULMetadata {
-		var kept []string
-		for _, s := range metadataStrings {
-			if !strings.ContainsRune(s, 0) {
-				kept = append(kept, s)
-			}
-		}
-		metadataStrings = kept
+		refusedMetadata = nil
 	}
 	wl := NewWorkload(WorkloadConfig{Seed: c.Seed, Governances: c.Governances, Proposals: c.Proposals,
 		MigrateAccounts: c.MigrateAccounts, Upgrade: c.Upgrade}, log.With(slog.String("part", "workload")))

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,11 +14,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gagliardetto/solana-go"
-	"github.com/gagliardetto/solana-go/programs/system"
 	"github.com/gagliardetto/solana-go/rpc"
 
+	"github.com/upgrade-manager/upgrade-manager/indexer/txbuild"
 	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
@@ -38,6 +40,8 @@ type Workload struct {
 	cfg    WorkloadConfig
 	rpc    *rpc.Client
 	raw    *rawRPC
+	build  *txbuild.Builder
+	read   *txbuild.Reader
 	node   nodeInfo
 	log    *slog.Logger
 	gate   *sync.RWMutex
@@ -47,6 +51,11 @@ type Workload struct {
 	govs []*govKeys
 
 	sent, failed atomic.Int64
+
+	// awaited are the approved proposals the workload waits for a crank to execute; the
+	// clock advancer moves the clock toward their etas, never past one still unexecuted.
+	awaitMu sync.Mutex
+	awaited map[solana.PublicKey]bool
 
 	mu sync.Mutex
 	// confirmed records when each signature was seen confirmed, for the latency figures.
@@ -86,13 +95,14 @@ func NewWorkload(cfg WorkloadConfig, log *slog.Logger) *Workload {
 		}
 		return solana.PrivateKey(ed25519FromSeed(seed[:]))
 	}
-	w := &Workload{cfg: cfg, log: log, confirmed: map[solana.Signature]time.Time{}, Outcome: map[string]int{}}
+	w := &Workload{cfg: cfg, log: log, build: txbuild.New(um.ProgramID), confirmed: map[solana.Signature]time.Time{},
+		Outcome: map[string]int{}, awaited: map[solana.PublicKey]bool{}}
 	for i := 0; i < cfg.Governances+1; i++ {
 		g := &govKeys{createKey: key()}
 		for range 3 {
 			g.members = append(g.members, key())
 		}
-		g.address, _, _ = solana.FindProgramAddress([][]byte{[]byte("governance"), g.createKey.PublicKey().Bytes()}, um.ProgramID)
+		g.address = w.build.Governance(g.createKey.PublicKey())
 		w.govs = append(w.govs, g)
 	}
 	for range cfg.Governances + 2 {
@@ -119,28 +129,56 @@ func (w *Workload) FundKeys() []solana.PublicKey {
 func (w *Workload) Attach(e *Env, gate *sync.RWMutex) {
 	w.rpc = rpc.New(e.Node.RPCURL)
 	w.raw = newRawRPC(e.Node.RPCURL)
+	w.read = &txbuild.Reader{RPC: w.rpc, Commitment: rpc.CommitmentConfirmed, Builder: w.build}
 	w.node = nodeInfo{target: e.Node.Target, deployer: e.Node.Deployer}
 	w.gate = gate
 }
 
-// metadataStrings are the metadata URIs the program accepts today, of every kind: empty,
-// ASCII, emoji, NUL bytes, combining marks, right-to-left text, and exactly 200 bytes.
+// metadataStrings are metadata URIs of every kind the program accepts: empty, ASCII, emoji,
+// combining marks, right-to-left text, exactly 200 bytes, and characters JSON escapes.
 var metadataStrings = []string{
 	"",
 	"ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi",
 	"🚀 release ✅ — 升级 🧪",
-	"nul\x00inside\x00",
 	"e\u0301 combining, \u202eright-to-left\u202c",
+	"שחרור גרסה חדשה — إصدار جديد",
 	strings.Repeat("🙂", 50),                  // 200 bytes of 4-byte characters
-	strings.Repeat("x", 199) + "\x00",        // 200 bytes ending in NUL
+	strings.Repeat("x", 200),                 // 200 bytes of ASCII
 	"https://example.com/a?b=c&d=\"quoted\"", // characters JSON escapes
 }
+
+// refusedMetadata are metadata URIs the program refuses (MetadataUriNotPrintable): NUL and
+// other control bytes, invalid UTF-8. The workload sends one such proposal per governance on
+// purpose and counts its refusal as expected.
+var refusedMetadata = []string{
+	"nul\x00inside\x00",
+	strings.Repeat("x", 199) + "\x00",
+	"bell\x07 and escape\x1b[31m",
+	"invalid utf-8 \xff\xfe",
+}
+
+// Timelocks at the program's floors; the clock advancer moves the localnet's clock so they pass.
+const (
+	timelockSeconds         = um.MinTimelockSeconds
+	rollbackTimelockSeconds = um.MinRollbackTimelockSeconds
+	gracePeriodSeconds      = 2 * 3600
+	// clockStep is the most the advancer moves the clock at once: no proposal's eta is ever
+	// more than one step behind, so a crank follows it.
+	clockStep = um.MinRollbackTimelockSeconds
+)
 
 // Run runs every part of the workload and returns when all are done or ctx ends.
 func (w *Workload) Run(ctx context.Context) error {
 	if err := w.setup(ctx); err != nil {
 		return fmt.Errorf("workload setup: %w", err)
 	}
+	clockCtx, stopClock := context.WithCancel(ctx)
+	clockDone := make(chan struct{})
+	go func() {
+		defer close(clockDone)
+		w.advanceClock(clockCtx)
+	}()
+	defer func() { stopClock(); <-clockDone }()
 	var wg sync.WaitGroup
 	errs := make(chan error, len(w.govs)+2)
 	per := w.cfg.Proposals / max(1, w.cfg.Governances)
@@ -171,6 +209,86 @@ func (w *Workload) Run(ctx context.Context) error {
 	return errors.Join(all...)
 }
 
+// await registers proposal as approved and waiting for a crank; done drops it.
+func (w *Workload) await(proposal solana.PublicKey) {
+	w.awaitMu.Lock()
+	defer w.awaitMu.Unlock()
+	w.awaited[proposal] = true
+}
+
+func (w *Workload) done(proposal solana.PublicKey) {
+	w.awaitMu.Lock()
+	defer w.awaitMu.Unlock()
+	delete(w.awaited, proposal)
+}
+
+// advanceClock moves the localnet's clock (dev_advanceClock) toward the earliest eta of the
+// awaited proposals, at most clockStep at a time, and only while no awaited proposal is past
+// its eta and unexecuted: the crank executes each before the clock moves on, so the checker's
+// "none left executable past its eta" stays meaningful and no proposal drifts into its grace
+// period's end.
+func (w *Workload) advanceClock(ctx context.Context) {
+	for ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+		w.awaitMu.Lock()
+		keys := make([]solana.PublicKey, 0, len(w.awaited))
+		for k := range w.awaited {
+			keys = append(keys, k)
+		}
+		w.awaitMu.Unlock()
+		if len(keys) == 0 {
+			continue
+		}
+		now, err := w.read.Now(ctx)
+		if err != nil {
+			continue
+		}
+		var earliest int64
+		blocked := false
+		for _, k := range keys {
+			p, err := w.read.Proposal(ctx, k)
+			if err != nil {
+				continue // abandoned by a fork, or a read that failed: nothing to wait for now
+			}
+			if p.Status != um.ProposalStatusApproved || p.Eta == 0 {
+				if p.Status != um.ProposalStatusActive {
+					w.done(k) // executed or ended: nothing more to wait for
+				}
+				continue
+			}
+			g, err := w.read.Governance(ctx, p.Governance)
+			if err != nil {
+				continue
+			}
+			if g.MemberSetSeqno != p.MemberSetSeqno {
+				w.done(k) // stale: no crank can execute it
+				continue
+			}
+			if p.Eta <= now {
+				blocked = true // a crank has yet to execute it
+				break
+			}
+			if earliest == 0 || p.Eta < earliest {
+				earliest = p.Eta
+			}
+		}
+		if blocked || earliest == 0 {
+			continue
+		}
+		step := min(earliest-now+1, clockStep)
+		w.gate.RLock()
+		_, err = w.raw.call(ctx, "dev_advanceClock", step)
+		w.gate.RUnlock()
+		if err != nil {
+			w.log.Debug("advance clock", slog.Any("error", err))
+		}
+	}
+}
+
 // setup creates the governances (retrying through forks).
 func (w *Workload) setup(ctx context.Context) error {
 	for i, g := range w.govs {
@@ -178,13 +296,16 @@ func (w *Workload) setup(ctx context.Context) error {
 		for j, m := range g.members {
 			members[j] = m.PublicKey()
 		}
-		short := int64(2)
-		grace := int64(3600)
-		ix := um.NewInitializeGovernanceInstruction(um.InitializeGovernanceArgs{
-			Members: members, Threshold: 2, RollbackThreshold: 1,
-			TimelockSeconds: &short, RollbackTimelockSeconds: &short, GracePeriodSeconds: &grace,
+		timelock, rollback, grace := int64(timelockSeconds), int64(rollbackTimelockSeconds), int64(gracePeriodSeconds)
+		args := um.InitializeGovernanceArgs{
+			Members: members, Threshold: 2, RollbackThreshold: 2,
+			TimelockSeconds: &timelock, RollbackTimelockSeconds: &rollback, GracePeriodSeconds: &grace,
 			Spill: w.payers[0].PublicKey(),
-		}, um.InitializeGovernanceAccounts{Payer: w.payers[0].PublicKey(), CreateKey: g.createKey.PublicKey(), Governance: g.address})
+		}
+		if err := txbuild.CheckFloors(len(members), args.Threshold, args.RollbackThreshold, timelock, rollback, nil); err != nil {
+			return err
+		}
+		ix, _ := w.build.InitGovernance(w.payers[0].PublicKey(), g.createKey.PublicKey(), args)
 		for {
 			if _, err := w.governance(ctx, g.address); err == nil {
 				break
@@ -200,75 +321,142 @@ func (w *Workload) setup(ctx context.Context) error {
 	return nil
 }
 
+// isRefusedMetadata tells whether err is the program's refusal of metadata URI meta: valid
+// UTF-8 with control characters is refused by the program's check (6049
+// MetadataUriNotPrintable); invalid UTF-8 already by Anchor's decoding of the instruction's
+// string argument (102 InstructionDidNotDeserialize).
+func isRefusedMetadata(err error, meta string) bool {
+	code := int(um.ErrMetadataURINotPrintable)
+	if !utf8.ValidString(meta) {
+		code = anchorInstructionDidNotDeserialize
+	}
+	s := err.Error()
+	return strings.Contains(s, fmt.Sprintf("custom program error: 0x%x\"", code)) ||
+		strings.Contains(s, fmt.Sprintf("custom program error: 0x%x ", code)) ||
+		strings.HasSuffix(s, fmt.Sprintf("custom program error: 0x%x", code)) ||
+		strings.Contains(s, fmt.Sprintf("Custom:%d]", code)) || strings.Contains(s, fmt.Sprintf("Custom\":%d}", code))
+}
+
+// anchorInstructionDidNotDeserialize is Anchor's error for instruction data it cannot decode.
+const anchorInstructionDidNotDeserialize = 102
+
 // configWorker runs n config-change proposals on governance gi, one after another, each
-// with an intent: executed by a crank, revoked, cancelled, or left approved for a later
-// execution to make stale.
+// with an intent: executed by a crank (waited for), revoked, cancelled, rejected, or left with
+// one approval for a later execution to make stale. First it sends one proposal whose metadata the program
+// refuses.
 func (w *Workload) configWorker(ctx context.Context, gi, n int) error {
 	r := rand.New(rand.NewPCG(w.cfg.Seed, uint64(100+gi)))
 	g := w.govs[gi]
 	payer := gi
-	for k := 0; k < n && ctx.Err() == nil; k++ {
-		gov, err := w.governance(ctx, g.address)
-		if err != nil {
-			return fmt.Errorf("governance %d: %w", gi, err)
+	m := g.members
+	if len(refusedMetadata) > 0 {
+		meta := refusedMetadata[r.IntN(len(refusedMetadata))]
+		change := um.ConfigChange{Kind: um.ConfigChangeKindSetGracePeriod, SetGracePeriod: um.ConfigChangeSetGracePeriod{Seconds: gracePeriodSeconds}}
+		for attempt := 0; ; attempt++ {
+			plan, err := w.read.PlanProposeConfigChange(ctx, g.address, m[0].PublicKey(), change, meta)
+			if err == nil {
+				_, err = w.send(ctx, payer, plan.Instructions, m[0])
+			}
+			if err == nil {
+				return fmt.Errorf("governance %d: the program accepted metadata %q, which it must refuse", gi, meta)
+			}
+			if isRefusedMetadata(err, meta) {
+				w.count("refused_metadata")
+				break
+			}
+			if attempt == 5 || ctx.Err() != nil {
+				return fmt.Errorf("governance %d: the refused-metadata proposal: %w", gi, err)
+			}
 		}
-		index := gov.ProposalCount
-		proposal := proposalAddress(g.address, index)
+	}
+	for k := 0; k < n && ctx.Err() == nil; k++ {
 		var change um.ConfigChange
-		switch r.IntN(3) {
+		switch r.IntN(4) {
 		case 0:
-			change = um.ConfigChange{Kind: um.ConfigChangeKindSetGracePeriod, SetGracePeriod: um.ConfigChangeSetGracePeriod{Seconds: 3600 + int64(r.IntN(1000))}}
+			change = um.ConfigChange{Kind: um.ConfigChangeKindSetGracePeriod, SetGracePeriod: um.ConfigChangeSetGracePeriod{Seconds: gracePeriodSeconds + int64(r.IntN(1000))}}
 		case 1:
-			change = um.ConfigChange{Kind: um.ConfigChangeKindSetTimelock, SetTimelock: um.ConfigChangeSetTimelock{Seconds: 1 + int64(r.IntN(3))}}
+			change = um.ConfigChange{Kind: um.ConfigChangeKindSetTimelock, SetTimelock: um.ConfigChangeSetTimelock{Seconds: timelockSeconds + int64(r.IntN(3))}}
+		case 2:
+			change = um.ConfigChange{Kind: um.ConfigChangeKindSetVotingPeriod, SetVotingPeriod: um.ConfigChangeSetVotingPeriod{Seconds: 14*24*3600 + int64(r.IntN(1000))}}
 		default:
 			change = um.ConfigChange{Kind: um.ConfigChangeKindSetSpill, SetSpill: um.ConfigChangeSetSpill{Spill: w.payers[r.IntN(len(w.payers))].PublicKey()}}
 		}
 		meta := metadataStrings[r.IntN(len(metadataStrings))]
-		m := g.members
-		steps := []step{{ix: um.NewProposeConfigChangeInstruction(change, meta, um.ProposeConfigChangeAccounts{
-			Proposer: m[0].PublicKey(), Governance: g.address, Proposal: proposal}), signer: m[0]}}
-		approve := func(i int) step {
-			return step{ix: um.NewApproveInstruction(um.ApproveAccounts{Member: m[i].PublicKey(), Governance: g.address, Proposal: proposal}), signer: m[i]}
+		var proposal solana.PublicKey
+		propose := step{signer: m[0], plan: func(ctx context.Context) (*txbuild.Plan, error) {
+			plan, err := w.read.PlanProposeConfigChange(ctx, g.address, m[0].PublicKey(), change, meta)
+			if err == nil {
+				proposal = plan.Address
+			}
+			return plan, err
+		}}
+		vote := func(kind string, i int) step {
+			return step{signer: m[i], plan: func(ctx context.Context) (*txbuild.Plan, error) {
+				return w.read.PlanVote(ctx, kind, proposal, m[i].PublicKey())
+			}}
 		}
-		cancel := func(i int) step {
-			return step{ix: um.NewCancelInstruction(um.CancelAccounts{Signer: m[i].PublicKey(), Governance: g.address, Proposal: proposal}), signer: m[i]}
-		}
+		steps := []step{propose}
 		intent := ""
-		switch x := r.IntN(10); {
+		switch x := r.IntN(12); {
 		case x < 5:
 			intent = "executed"
-			steps = append(steps, approve(1), approve(2))
+			steps = append(steps, vote("approve", 1), vote("approve", 2))
 		case x < 7:
 			intent = "revoked"
-			steps = append(steps, approve(1),
-				step{ix: um.NewRevokeApprovalInstruction(um.RevokeApprovalAccounts{Member: m[1].PublicKey(), Governance: g.address, Proposal: proposal}), signer: m[1]})
+			steps = append(steps, vote("approve", 1), vote("revoke", 1))
 		case x < 9:
 			intent = "cancelled"
-			steps = append(steps, approve(2), cancel(0), cancel(1))
+			steps = append(steps, vote("approve", 2), vote("cancel", 0), vote("cancel", 1))
+		case x < 11:
+			// Rejected once rejections exceed N − M (3 − 2): two rejections.
+			intent = "rejected"
+			steps = append(steps, vote("approve", 0), vote("reject", 1), vote("reject", 2))
 		default:
-			// Approved, then made stale by the next executed change of this governance.
+			// One approval, left: the next executed change of this governance makes it stale.
 			intent = "approved_then_stale"
-			steps = append(steps, approve(0), approve(2))
+			steps = append(steps, vote("approve", 2))
 		}
 		if err := w.steps(ctx, payer, steps); err != nil {
 			w.count("abandoned")
-			w.log.Debug("proposal abandoned", slog.Int("governance", gi), slog.Uint64("index", index), slog.Any("error", err))
+			w.log.Debug("proposal abandoned", slog.Int("governance", gi), slog.Any("error", err))
 			continue
+		}
+		switch intent {
+		case "executed":
+			// The advancer moves the clock to its eta and a crank executes it; the next
+			// proposal waits, as executing a config change makes the governance's approved
+			// proposals stale.
+			w.await(proposal)
+			executed, err := w.waitExecuted(ctx, proposal, 3*time.Minute)
+			w.done(proposal)
+			switch {
+			case err != nil:
+				return fmt.Errorf("governance %d: %w", gi, err)
+			case !executed:
+				w.count("abandoned")
+				continue
+			}
 		}
 		w.count(intent)
 	}
 	return nil
 }
 
+// step is one transaction of a proposal's life, planned through txbuild when it is sent
+// (so it sees the proposal as the steps before it left it).
 type step struct {
-	ix     solana.Instruction
+	plan   func(ctx context.Context) (*txbuild.Plan, error)
 	signer solana.PrivateKey
 }
 
 // steps lands each step in its own transaction, in order; the first failure ends them.
 func (w *Workload) steps(ctx context.Context, payer int, steps []step) error {
 	for _, s := range steps {
-		if _, err := w.send(ctx, payer, []solana.Instruction{s.ix}, s.signer); err != nil {
+		plan, err := s.plan(ctx)
+		if err != nil {
+			return err
+		}
+		if _, err := w.send(ctx, payer, plan.Instructions, s.signer); err != nil {
 			return err
 		}
 	}
@@ -299,10 +487,10 @@ func (w *Workload) programWorker(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := w.binaryProposal(ctx, payer, g, token, um.ProposalKindUpgrade, 2); err != nil {
+		if err := w.binaryProposal(ctx, payer, g, token, um.ProposalKindUpgrade); err != nil {
 			return fmt.Errorf("upgrade: %w", err)
 		}
-		if err := w.binaryProposal(ctx, payer, g, first, um.ProposalKindRollback, 1); err != nil {
+		if err := w.binaryProposal(ctx, payer, g, first, um.ProposalKindRollback); err != nil {
 			return fmt.Errorf("rollback: %w", err)
 		}
 	}
@@ -315,17 +503,15 @@ func (w *Workload) programWorker(ctx context.Context) error {
 }
 
 func (w *Workload) register(ctx context.Context, payer int, g *govKeys, target solana.PublicKey) error {
-	ix := um.NewRegisterProgramInstruction(um.RegisterProgramAccounts{
-		Payer:            w.payers[payer].PublicKey(),
-		CurrentAuthority: w.node.deployer.PublicKey(),
-		Governance:       g.address,
-		ManagedProgram:   pda([]byte("managed_program"), target[:]),
-		TargetProgram:    target,
-		Programdata:      programdataAddress(target),
-		UpgradeAuthority: pda([]byte("upgrade_authority"), target[:]),
-	})
-	return w.until(ctx, func() bool { return w.exists(ctx, pda([]byte("managed_program"), target[:])) },
-		func() error { _, err := w.send(ctx, payer, []solana.Instruction{ix}, w.node.deployer); return err })
+	return w.until(ctx, func() bool { return w.exists(ctx, w.build.ManagedProgram(target)) },
+		func() error {
+			plan, err := w.read.PlanRegister(ctx, g.address, target, w.node.deployer.PublicKey(), w.payers[payer].PublicKey())
+			if err != nil {
+				return err
+			}
+			_, err = w.send(ctx, payer, plan.Instructions, w.node.deployer)
+			return err
+		})
 }
 
 // until repeats act until done holds: a fork may abandon a landed transaction.
@@ -349,8 +535,8 @@ func (w *Workload) until(ctx context.Context, done func() bool, act func() error
 }
 
 // binaryProposal writes elf to a buffer, proposes it (upgrade or rollback), approves it
-// with approvals members, and waits until a crank has executed it.
-func (w *Workload) binaryProposal(ctx context.Context, payer int, g *govKeys, elf []byte, kind um.ProposalKind, approvals int) error {
+// with two members (both thresholds are 2), and waits until a crank has executed it.
+func (w *Workload) binaryProposal(ctx context.Context, payer int, g *govKeys, elf []byte, kind um.ProposalKind) error {
 	target := w.node.target
 	for attempt := 0; attempt < 5; attempt++ {
 		buffer, err := w.writeBuffer(ctx, payer, elf)
@@ -358,89 +544,169 @@ func (w *Workload) binaryProposal(ctx context.Context, payer int, g *govKeys, el
 			w.log.Debug("write buffer", slog.Any("error", err))
 			continue
 		}
-		gov, err := w.governance(ctx, g.address)
-		if err != nil {
-			return err
-		}
-		proposal := proposalAddress(g.address, gov.ProposalCount)
-		var ix solana.Instruction
-		meta := "🚀 release ✅ — 升级 🧪"
-		if kind == um.ProposalKindRollback {
-			ix = um.NewProposeRollbackInstruction(meta, [32]byte{9}, um.ProposeRollbackAccounts{
-				Proposer: g.members[0].PublicKey(), Governance: g.address, ManagedProgram: pda([]byte("managed_program"), target[:]),
-				Programdata: programdataAddress(target), Buffer: buffer, Proposal: proposal})
-		} else {
-			ix = um.NewProposeUpgradeInstruction(meta, [32]byte{8}, um.ProposeUpgradeAccounts{
-				Proposer: g.members[0].PublicKey(), Governance: g.address, ManagedProgram: pda([]byte("managed_program"), target[:]),
-				Programdata: programdataAddress(target), Buffer: buffer, Proposal: proposal})
-		}
-		steps := []step{{ix: ix, signer: g.members[0]}}
-		for i := range approvals {
-			steps = append(steps, step{ix: um.NewApproveInstruction(um.ApproveAccounts{Member: g.members[i].PublicKey(), Governance: g.address, Proposal: proposal}), signer: g.members[i]})
+		var proposal solana.PublicKey
+		propose := step{signer: g.members[0], plan: func(ctx context.Context) (*txbuild.Plan, error) {
+			plan, err := w.read.PlanProposeBinary(ctx, kind, txbuild.ProposeBinary{
+				Proposer: g.members[0].PublicKey(), Program: target, Buffer: buffer,
+				MetadataURI: "🚀 release ✅ — 升级 🧪", BuildHash: txbuild.ELFHash(elf),
+			})
+			if err == nil {
+				proposal = plan.Address
+			}
+			return plan, err
+		}}
+		steps := []step{propose}
+		for i := range 2 {
+			steps = append(steps, step{signer: g.members[i], plan: func(ctx context.Context) (*txbuild.Plan, error) {
+				return w.read.PlanVote(ctx, "approve", proposal, g.members[i].PublicKey())
+			}})
 		}
 		if err := w.steps(ctx, payer, steps); err != nil {
 			w.log.Debug("binary proposal", slog.Any("error", err))
 			continue
 		}
-		// The cranks execute it once the timelock passes.
-		deadline := time.Now().Add(3 * time.Minute)
-		for time.Now().Before(deadline) && ctx.Err() == nil {
-			p, err := w.proposal(ctx, proposal)
-			if err == nil && p.Status == um.ProposalStatusExecuted {
-				w.count(strings.ToLower(kind.String()) + "_executed")
-				return nil
-			}
-			if err != nil && !w.exists(ctx, proposal) {
-				break // abandoned by a fork: propose again
-			}
-			time.Sleep(500 * time.Millisecond)
+		// The clock advancer moves the clock past the timelock; the cranks execute it.
+		w.await(proposal)
+		executed, err := w.waitExecuted(ctx, proposal, 5*time.Minute)
+		w.done(proposal)
+		if err != nil {
+			return err
+		}
+		if executed {
+			w.count(strings.ToLower(kind.String()) + "_executed")
+			return nil
 		}
 	}
 	return fmt.Errorf("%v proposal never executed", kind)
 }
 
-// migration gives perp_market a ManagedProgram record on governance 0, opens the
+// waitExecuted waits until the proposal is executed (true), or a fork abandoned it or the
+// approvals that made it approved (false): the caller proposes again.
+func (w *Workload) waitExecuted(ctx context.Context, proposal solana.PublicKey, limit time.Duration) (bool, error) {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		p, err := w.proposal(ctx, proposal)
+		if err == nil && p.Status == um.ProposalStatusExecuted {
+			return true, nil
+		}
+		if err == nil && p.Status == um.ProposalStatusActive {
+			w.log.Debug("a fork abandoned the approvals", slog.String("proposal", proposal.String()))
+			return false, nil
+		}
+		if err == nil && p.Status != um.ProposalStatusApproved {
+			return false, fmt.Errorf("proposal %s ended %s, not executed", proposal, txbuild.StatusName(p.Status))
+		}
+		if err != nil && !w.exists(ctx, proposal) {
+			return false, nil // abandoned by a fork: propose again
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	return false, fmt.Errorf("proposal %s not executed in %s", proposal, limit)
+}
+
+// migration gives perp_market a ManagedProgram record on governance 0, seeds the v1
 // positions, and proposes and approves their migration; the cranks do the rest.
 func (w *Workload) migration(ctx context.Context, payer int, g *govKeys) error {
 	if err := w.manage(ctx, g.address, perpMarket); err != nil {
 		return err
 	}
-	owner := w.payers[payer]
+	if err := w.seedPositions(ctx, w.payers[payer].PublicKey()); err != nil {
+		return err
+	}
+	disc := positionDiscriminator
+	spec := um.MigrationSpec{
+		FromVersion: 1, ToVersion: 2, VersionOffset: versionOffset, DataSize: positionV1Len,
+		Discriminator: &disc, MigrateIxData: anchorSighash("migrate_position"), TotalAccounts: uint64(w.cfg.MigrateAccounts),
+		// RequiredHash left zero: txbuild requires the binary perp_market runs now (the
+		// stand-in programdata's).
+	}
+	for attempt := 0; attempt < 5; attempt++ {
+		var proposal solana.PublicKey
+		steps := []step{{signer: g.members[0], plan: func(ctx context.Context) (*txbuild.Plan, error) {
+			plan, err := w.read.PlanProposeMigration(ctx, perpMarket, g.members[0].PublicKey(), spec, strings.Repeat("🙂", 50))
+			if err == nil {
+				proposal = plan.Address
+				if plan.Details["requiredHash"] != hex.EncodeToString(standInHash[:]) {
+					return nil, fmt.Errorf("migration requires binary %s, not the stand-in's %x", plan.Details["requiredHash"], standInHash)
+				}
+			}
+			return plan, err
+		}}}
+		for i := range 2 {
+			steps = append(steps, step{signer: g.members[i], plan: func(ctx context.Context) (*txbuild.Plan, error) {
+				return w.read.PlanVote(ctx, "approve", proposal, g.members[i].PublicKey())
+			}})
+		}
+		if err := w.steps(ctx, payer, steps); err != nil {
+			w.log.Debug("migration proposal", slog.Any("error", err))
+			continue
+		}
+		w.await(proposal)
+		job := w.build.MigrationJob(proposal)
+		deadline := time.Now().Add(10 * time.Minute)
+		for time.Now().Before(deadline) && ctx.Err() == nil {
+			var j um.MigrationJob
+			if err := w.account(ctx, job, &j); err == nil && j.Status == um.MigrationStatusCompleted {
+				w.done(proposal)
+				w.count("migration_completed")
+				return nil
+			}
+			if p, err := w.proposal(ctx, proposal); err != nil && !w.exists(ctx, proposal) {
+				break // abandoned by a fork: propose again
+			} else if err == nil && p.Status == um.ProposalStatusActive {
+				break // a fork abandoned its approvals: propose again
+			}
+			time.Sleep(time.Second)
+		}
+		w.done(proposal)
+	}
+	return errors.New("the migration never completed")
+}
+
+// seedPositions writes MigrateAccounts v1 positions owned by owner with dev_setAccount, as the
+// previous binary left them (the binary perp_market runs now opens positions in the v2 layout
+// only, as the crank's migration test says), then writes again the ones a fork abandoned, until
+// every one exists: the job completes only at exactly TotalAccounts.
+func (w *Workload) seedPositions(ctx context.Context, owner solana.PublicKey) error {
 	n := w.cfg.MigrateAccounts
 	positions := make([]solana.PublicKey, n)
-	open := func(id int) solana.Instruction {
-		data := anchorSighash("open_position")
-		data = binary.LittleEndian.AppendUint64(data, uint64(id))
-		data = binary.LittleEndian.AppendUint16(data, 1)
-		data = binary.LittleEndian.AppendUint64(data, uint64(10+id))
-		data = binary.LittleEndian.AppendUint64(data, uint64(1000*(id+1)))
-		return solana.NewInstruction(perpMarket, solana.AccountMetaSlice{
-			solana.Meta(owner.PublicKey()).WRITE().SIGNER(), solana.Meta(positions[id]).WRITE(), solana.Meta(solana.SystemProgramID),
-		}, data)
-	}
 	missing := make([]int, n)
 	for id := range n {
-		positions[id], _, _ = solana.FindProgramAddress([][]byte{[]byte("position"), owner.PublicKey().Bytes(), binary.LittleEndian.AppendUint64(nil, uint64(id))}, perpMarket)
+		positions[id], _, _ = solana.FindProgramAddress([][]byte{[]byte("position"), owner.Bytes(), binary.LittleEndian.AppendUint64(nil, uint64(id))}, perpMarket)
 		missing[id] = id
 	}
-	// Open them ten to a transaction, then open again the ones a fork abandoned, until
-	// every one exists: the job completes only at exactly TotalAccounts.
+	rent, err := w.rpc.GetMinimumBalanceForRentExemption(ctx, positionV1Len, rpc.CommitmentConfirmed)
+	if err != nil {
+		return err
+	}
 	for round := 0; len(missing) > 0; round++ {
 		if round == 10 {
-			return fmt.Errorf("open positions: %d still missing after 10 rounds", len(missing))
+			return fmt.Errorf("seed positions: %d still missing after 10 rounds", len(missing))
 		}
-		for i := 0; i < len(missing); i += 10 {
-			var ixs []solana.Instruction
-			for _, id := range missing[i:min(i+10, len(missing))] {
-				ixs = append(ixs, open(id))
-			}
-			if _, err := w.send(ctx, payer, ixs); err != nil {
-				w.log.Debug("open positions", slog.Any("error", err))
+		for _, id := range missing {
+			data := append([]byte{}, positionDiscriminator[:]...)
+			data = append(data, 1) // version
+			data = append(data, owner[:]...)
+			data = binary.LittleEndian.AppendUint16(data, 1)
+			data = binary.LittleEndian.AppendUint64(data, uint64(10+id))
+			data = binary.LittleEndian.AppendUint64(data, uint64(1000*(id+1)))
+			w.gate.RLock()
+			_, err := w.raw.call(ctx, "dev_setAccount", positions[id].String(), map[string]any{
+				"lamports": rent, "owner": perpMarket.String(), "executable": false,
+				"data": []string{base64.StdEncoding.EncodeToString(data), "base64"},
+			})
+			w.gate.RUnlock()
+			if err != nil {
+				w.log.Debug("seed position", slog.Int("id", id), slog.Any("error", err))
 			}
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
 		}
+		// Let the writes settle below the fork depth before trusting them.
 		time.Sleep(2 * time.Second)
 		var still []int
 		for i := 0; i < n; i += 100 {
@@ -457,41 +723,7 @@ func (w *Workload) migration(ctx context.Context, payer int, g *govKeys) error {
 		}
 		missing = still
 	}
-	disc := positionDiscriminator
-	for attempt := 0; attempt < 5; attempt++ {
-		gov, err := w.governance(ctx, g.address)
-		if err != nil {
-			return err
-		}
-		proposal := proposalAddress(g.address, gov.ProposalCount)
-		steps := []step{{ix: um.NewProposeMigrationInstruction(um.MigrationSpec{
-			FromVersion: 1, ToVersion: 2, VersionOffset: versionOffset, DataSize: positionV1Len,
-			Discriminator: &disc, MigrateIxData: anchorSighash("migrate_position"), TotalAccounts: uint64(n),
-		}, strings.Repeat("🙂", 50), um.ProposeMigrationAccounts{
-			Proposer: g.members[0].PublicKey(), Governance: g.address,
-			ManagedProgram: pda([]byte("managed_program"), perpMarket[:]), Proposal: proposal,
-		}), signer: g.members[0]}}
-		for i := range 2 {
-			steps = append(steps, step{ix: um.NewApproveInstruction(um.ApproveAccounts{Member: g.members[i].PublicKey(), Governance: g.address, Proposal: proposal}), signer: g.members[i]})
-		}
-		if err := w.steps(ctx, payer, steps); err != nil {
-			continue
-		}
-		job := pda([]byte("migration"), proposal[:])
-		deadline := time.Now().Add(10 * time.Minute)
-		for time.Now().Before(deadline) && ctx.Err() == nil {
-			var j um.MigrationJob
-			if err := w.account(ctx, job, &j); err == nil && j.Status == um.MigrationStatusCompleted {
-				w.count("migration_completed")
-				return nil
-			}
-			if !w.exists(ctx, proposal) {
-				break
-			}
-			time.Sleep(time.Second)
-		}
-	}
-	return errors.New("the migration never completed")
+	return nil
 }
 
 // Planted lists the accounts the workload writes with dev_setAccount rather than
@@ -500,72 +732,80 @@ func (w *Workload) Planted() map[string]bool {
 	if w.cfg.MigrateAccounts == 0 {
 		return nil
 	}
-	return map[string]bool{pda([]byte("managed_program"), perpMarket[:]).String(): true}
+	return map[string]bool{
+		w.build.ManagedProgram(perpMarket).String(): true,
+		txbuild.Programdata(perpMarket).String():    true,
+	}
 }
 
+// perpMarketStandIn is the binary the stand-in programdata of perp_market holds (as the
+// crank's and umctl's migration tests do): a migration requires the hash of the binary the
+// target runs, and perp_market runs natively, with no programdata of its own.
+var perpMarketStandIn = []byte("perp_market v2: opens positions in the v2 layout only")
+
+var standInHash = txbuild.ELFHash(perpMarketStandIn)
+
 // manage writes the ManagedProgram record register_program would write for program (a
-// native builtin here, which register_program cannot take), as the crank tests do.
+// native builtin here, which register_program cannot take) and a programdata account
+// standing for its deployed binary, as the crank tests do.
 func (w *Workload) manage(ctx context.Context, gov, program solana.PublicKey) error {
 	_, bump, _ := solana.FindProgramAddress([][]byte{[]byte("managed_program"), program[:]}, um.ProgramID)
-	ua, uaBump, _ := solana.FindProgramAddress([][]byte{[]byte("upgrade_authority"), program[:]}, um.ProgramID)
+	_, uaBump, _ := solana.FindProgramAddress([][]byte{[]byte("upgrade_authority"), program[:]}, um.ProgramID)
 	_, maBump, _ := solana.FindProgramAddress([][]byte{[]byte("migration_authority"), program[:]}, um.ProgramID)
-	mp := um.ManagedProgram{LayoutVersion: 1, Bump: bump, UpgradeAuthorityBump: uaBump, MigrationAuthorityBump: maBump,
-		Governance: gov, Program: program, UpgradeAuthority: ua}
+	ua, programdata := w.build.UpgradeAuthority(program), txbuild.Programdata(program)
+	pd := binary.LittleEndian.AppendUint32(nil, 3) // ProgramData
+	pd = binary.LittleEndian.AppendUint64(pd, 0)   // deploy slot
+	pd = append(append(pd, 1), ua[:]...)           // upgrade authority
+	pd = append(pd, perpMarketStandIn...)
+	if err := w.setAccount(ctx, programdata, solana.BPFLoaderUpgradeableProgramID, pd); err != nil {
+		return err
+	}
+	mp := um.ManagedProgram{LayoutVersion: um.AccountLayoutVersion, Bump: bump, UpgradeAuthorityBump: uaBump, MigrationAuthorityBump: maBump,
+		Governance: gov, Program: program, Programdata: programdata, UpgradeAuthority: ua}
 	disc := (&um.ManagedProgram{}).Discriminator()
 	data := mp.AppendBorsh(disc[:])
 	data = append(data, make([]byte, 8+632-len(data))...)
-	key := pda([]byte("managed_program"), program[:])
+	return w.setAccount(ctx, w.build.ManagedProgram(program), um.ProgramID, data)
+}
+
+// setAccount writes an account with localnet's dev_setAccount, until it exists (a fork may
+// abandon the write).
+func (w *Workload) setAccount(ctx context.Context, key, owner solana.PublicKey, data []byte) error {
 	rent, err := w.rpc.GetMinimumBalanceForRentExemption(ctx, uint64(len(data)), rpc.CommitmentConfirmed)
 	if err != nil {
 		return err
 	}
 	return w.until(ctx, func() bool { return w.exists(ctx, key) }, func() error {
 		_, err := w.raw.call(ctx, "dev_setAccount", key.String(), map[string]any{
-			"lamports": rent, "owner": um.ProgramID.String(), "executable": false,
+			"lamports": rent, "owner": owner.String(), "executable": false,
 			"data": []string{base64.StdEncoding.EncodeToString(data), "base64"},
 		})
 		return err
 	})
 }
 
-// writeBuffer writes elf to a new loader-v3 buffer and hands its authority to the
-// target's upgrade-authority PDA, as `solana program write-buffer` and
-// `set-buffer-authority` do.
+// writeBuffer writes elf to a new loader-v3 buffer and locks it to the target's
+// upgrade-authority PDA, as `umctl write-buffer` does.
 func (w *Workload) writeBuffer(ctx context.Context, payer int, elf []byte) (solana.PublicKey, error) {
 	buffer, err := solana.NewRandomPrivateKey()
 	if err != nil {
 		return solana.PublicKey{}, err
 	}
-	size := uint64(37 + len(elf))
-	rent, err := w.rpc.GetMinimumBalanceForRentExemption(ctx, size, rpc.CommitmentConfirmed)
+	rent, err := w.rpc.GetMinimumBalanceForRentExemption(ctx, txbuild.BufferSize(len(elf)), rpc.CommitmentConfirmed)
 	if err != nil {
 		return solana.PublicKey{}, err
 	}
-	loader := solana.BPFLoaderUpgradeableProgramID
 	authority := w.payers[payer].PublicKey()
-	if _, err := w.send(ctx, payer, []solana.Instruction{
-		system.NewCreateAccountInstruction(rent, size, loader, authority, buffer.PublicKey()).Build(),
-		solana.NewInstruction(loader, solana.AccountMetaSlice{solana.Meta(buffer.PublicKey()).WRITE(), solana.Meta(authority)}, []byte{0, 0, 0, 0}),
-	}, buffer); err != nil {
+	if _, err := w.send(ctx, payer, txbuild.CreateBuffer(authority, buffer.PublicKey(), authority, len(elf), rent), buffer); err != nil {
 		return solana.PublicKey{}, err
 	}
-	const chunk = 900
-	for off := 0; off < len(elf); off += chunk {
-		end := min(off+chunk, len(elf))
-		data := binary.LittleEndian.AppendUint32(nil, 1)
-		data = binary.LittleEndian.AppendUint32(data, uint32(off))
-		data = binary.LittleEndian.AppendUint64(data, uint64(end-off))
-		data = append(data, elf[off:end]...)
-		if _, err := w.send(ctx, payer, []solana.Instruction{solana.NewInstruction(loader, solana.AccountMetaSlice{
-			solana.Meta(buffer.PublicKey()).WRITE(), solana.Meta(authority).SIGNER()}, data)}); err != nil {
+	size := txbuild.WriteChunkSize(authority, authority, buffer.PublicKey(), false)
+	for _, c := range txbuild.Chunks(elf, size) {
+		if _, err := w.send(ctx, payer, []solana.Instruction{txbuild.WriteBuffer(buffer.PublicKey(), authority, uint32(c.Offset), c.Data)}); err != nil {
 			return solana.PublicKey{}, err
 		}
 	}
-	target := w.node.target
-	if _, err := w.send(ctx, payer, []solana.Instruction{solana.NewInstruction(loader, solana.AccountMetaSlice{
-		solana.Meta(buffer.PublicKey()).WRITE(), solana.Meta(authority).SIGNER(),
-		solana.Meta(pda([]byte("upgrade_authority"), target[:])),
-	}, []byte{4, 0, 0, 0})}); err != nil {
+	if _, err := w.send(ctx, payer, []solana.Instruction{w.build.LockBuffer(buffer.PublicKey(), authority, w.node.target)}); err != nil {
 		return solana.PublicKey{}, err
 	}
 	// A fork may abandon the writes: check the buffer holds the ELF before proposing it.
@@ -574,7 +814,7 @@ func (w *Workload) writeBuffer(ctx context.Context, payer int, elf []byte) (sola
 	if err != nil {
 		return solana.PublicKey{}, fmt.Errorf("read buffer: %w", err)
 	}
-	if d := a.Value.Data.GetBinary(); len(d) < 37 || sha256.Sum256(d[37:]) != sha256.Sum256(elf) {
+	if got, err := txbuild.BufferELF(a.Value.Data.GetBinary()); err != nil || sha256.Sum256(got) != sha256.Sum256(elf) {
 		return solana.PublicKey{}, errors.New("buffer lost writes to a fork")
 	}
 	return buffer.PublicKey(), nil
@@ -590,7 +830,7 @@ func (w *Workload) programELF(ctx context.Context, key solana.PublicKey) ([]byte
 	if !a.Value.Owner.Equals(solana.BPFLoaderUpgradeableProgramID) {
 		return a.Value.Data.GetBinary(), nil
 	}
-	pd, err := w.rpc.GetAccountInfoWithOpts(ctx, programdataAddress(key), &rpc.GetAccountInfoOpts{Commitment: rpc.CommitmentConfirmed})
+	pd, err := w.rpc.GetAccountInfoWithOpts(ctx, txbuild.Programdata(key), &rpc.GetAccountInfoOpts{Commitment: rpc.CommitmentConfirmed})
 	if err != nil {
 		return nil, err
 	}
@@ -695,23 +935,6 @@ func (w *Workload) account(ctx context.Context, key solana.PublicKey, into accou
 func (w *Workload) exists(ctx context.Context, key solana.PublicKey) bool {
 	a, err := w.rpc.GetAccountInfoWithOpts(ctx, key, &rpc.GetAccountInfoOpts{Commitment: rpc.CommitmentConfirmed})
 	return err == nil && a != nil && a.Value != nil
-}
-
-func pda(seeds ...[]byte) solana.PublicKey {
-	k, _, err := solana.FindProgramAddress(seeds, um.ProgramID)
-	if err != nil {
-		panic(err) // only for seeds with no valid bump, which these never are
-	}
-	return k
-}
-
-func proposalAddress(gov solana.PublicKey, index uint64) solana.PublicKey {
-	return pda([]byte("proposal"), gov[:], binary.LittleEndian.AppendUint64(nil, index))
-}
-
-func programdataAddress(program solana.PublicKey) solana.PublicKey {
-	k, _, _ := solana.FindProgramAddress([][]byte{program[:]}, solana.BPFLoaderUpgradeableProgramID)
-	return k
 }
 
 func anchorSighash(name string) []byte {
