@@ -168,17 +168,21 @@ func (e *executor) extend(ctx context.Context, c candidate, p *um.Proposal) erro
 		}
 		ix := e.chain.build.Extend(e.send.payer.PublicKey(), c.Address, p)
 		e.log.Info("extending programdata", "proposal", c.Address, "missing_bytes", need)
-		slot, err := e.send.rpc.GetSlot(ctx, e.send.commitment)
-		if err != nil {
-			return fmt.Errorf("get slot: %w", err)
-		}
 		if _, err := e.land(ctx, "extend", c, ix, um.ErrExtendNotNeeded); err != nil {
 			return err
 		}
 		if e.send.dryRun {
 			return nil
 		}
-		if err := waitForSlot(ctx, e.send, slot+1); err != nil {
+		// The loader refuses a second extension in the slot of the first. The extension has
+		// landed (confirmed), so the chain's slot now is at or past the one it landed in: the
+		// next call must wait for a slot after that. (Waiting for the slot read before sending,
+		// plus one, was already true at confirmation, and the next call was refused.)
+		landed, err := e.send.rpc.GetSlot(ctx, e.send.commitment)
+		if err != nil {
+			return fmt.Errorf("get slot: %w", err)
+		}
+		if err := waitForSlot(ctx, e.send, landed+1); err != nil {
 			return err
 		}
 	}
