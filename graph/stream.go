@@ -195,9 +195,15 @@ func (r *Resolver) primeMigrations(ctx context.Context, events []*store.Event) e
 // The subscription ends: the client refetches what it shows, then
 // resubscribes with after: extensions.cursor.
 func rebuiltError(r *fanout.Rebuilt, sent int64) *gqlerror.Error {
+	// Nothing was removed on a RESYNC: everything sent is still in the log, so the client
+	// resumes after it (resuming after LastSeq would send again what came after the rebuild).
+	resume := sent
+	if r.Reverted() {
+		resume = min(sent, r.LastSeq)
+	}
 	ext := map[string]any{
 		"code":   CodeResync,
-		"cursor": EventCursor(min(sent, r.LastSeq)),
+		"cursor": EventCursor(resume),
 		"slot":   strconv.FormatUint(r.Slot, 10),
 	}
 	if r.Notification != nil {

@@ -237,6 +237,17 @@ func (s *Subscriber) resync(payload json.RawMessage) bool {
 		}
 		if x.Cursor != "" {
 			s.cursor = x.Cursor
+			// Resuming after the cursor sends again whatever came after it: what a UI would
+			// refetch, this subscriber forgets.
+			if resume, err := graph.ParseEventCursor("cursor", x.Cursor); err == nil {
+				kept := s.events[:0]
+				for _, ev := range s.events {
+					if seq, err := graph.ParseEventCursor("cursor", ev.Cursor); err == nil && seq <= resume {
+						kept = append(kept, ev)
+					}
+				}
+				s.events = kept
+			}
 		}
 		return true
 	}
