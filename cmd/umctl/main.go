@@ -17,6 +17,7 @@ import (
 	"github.com/gagliardetto/solana-go"
 	"github.com/gagliardetto/solana-go/rpc"
 
+	"github.com/upgrade-manager/upgrade-manager/cmd/internal/keypair"
 	"github.com/upgrade-manager/upgrade-manager/indexer/txbuild"
 	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
@@ -168,8 +169,8 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 func (c *cli) globalFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.url, "url", env("UMCTL_URL", "localhost"), "RPC URL or moniker: localhost, devnet, testnet, mainnet-beta (env UMCTL_URL)")
 	fs.StringVar(&c.url, "u", env("UMCTL_URL", "localhost"), "shorthand for --url")
-	fs.StringVar(&c.keypairPath, "keypair", env("UMCTL_KEYPAIR", defaultKeypairPath()), "signer keypair file (env UMCTL_KEYPAIR); with --sign-only also a public key")
-	fs.StringVar(&c.keypairPath, "k", env("UMCTL_KEYPAIR", defaultKeypairPath()), "shorthand for --keypair")
+	fs.StringVar(&c.keypairPath, "keypair", env("UMCTL_KEYPAIR", keypair.DefaultPath()), "signer keypair file (env UMCTL_KEYPAIR); with --sign-only also a public key")
+	fs.StringVar(&c.keypairPath, "k", env("UMCTL_KEYPAIR", keypair.DefaultPath()), "shorthand for --keypair")
 	fs.StringVar(&c.feePayerSpec, "fee-payer", "", "fee payer keypair file (default: --keypair); with --sign-only also a public key")
 	commitment := fs.String("commitment", "confirmed", "processed, confirmed or finalized")
 	fs.Uint64Var(&c.cuPrice, "compute-unit-price", 0, "priority fee in micro-lamports per compute unit")
