@@ -53,6 +53,13 @@ func (f *FlagSet) Parse(args []string) error {
 	if err := f.FlagSet.Parse(args); err != nil {
 		return err
 	}
+	return f.ApplyEnv()
+}
+
+// ApplyEnv is the second half of Parse, for a caller that parses the command line itself (in
+// several calls, say, for flags among positional arguments): it gives every bound flag the
+// command line did not set the value of its variable.
+func (f *FlagSet) ApplyEnv() error {
 	set := map[string]bool{}
 	f.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	for _, b := range f.bindings {
