@@ -13,12 +13,12 @@ import (
 	"github.com/gagliardetto/solana-go/rpc"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/upgrade-manager/upgrade-manager/indexer/localnettest/standin"
 	"github.com/upgrade-manager/upgrade-manager/indexer/testkit"
-	"github.com/upgrade-manager/upgrade-manager/indexer/txbuild"
 	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
-var perpMarket = solana.MustPublicKeyFromBase58("PerpMarket111111111111111111111111111111111")
+var perpMarket = standin.PerpMarket
 
 const (
 	positionV1Len = 59
@@ -32,36 +32,18 @@ func anchorSighash(name string) []byte {
 	return h[:8]
 }
 
-// perpMarketStandIn is the binary the stand-in programdata of perp_market holds; a migration
-// requires the hash of the binary the target runs.
-var perpMarketStandIn = []byte("perp_market v2: opens positions in the v2 layout only")
-
-// manage writes the ManagedProgram record register_program would write for program, and a
-// programdata account standing for its deployed binary (perpMarketStandIn); it returns that
-// binary's hash. perp_market runs natively as a builtin on the localnet, not as a loader-v3
-// program, so register_program cannot take it; the program tests do the same in program-test.
+// manage makes program look registered with the world's governance (standin.Managed)
+// and returns the hash of the binary its stand-in programdata holds.
 func (w *world) manage(program solana.PublicKey) [32]byte {
 	w.t.Helper()
-	_, bump, _ := solana.FindProgramAddress([][]byte{[]byte("managed_program"), program[:]}, um.ProgramID)
-	ua, uaBump, _ := solana.FindProgramAddress([][]byte{[]byte("upgrade_authority"), program[:]}, um.ProgramID)
-	_, maBump, _ := solana.FindProgramAddress([][]byte{[]byte("migration_authority"), program[:]}, um.ProgramID)
-	programdata := txbuild.Programdata(program)
-	pd := binary.LittleEndian.AppendUint32(nil, 3) // ProgramData
-	pd = binary.LittleEndian.AppendUint64(pd, 0)   // deploy slot
-	pd = append(append(pd, 1), ua[:]...)           // upgrade authority
-	pd = append(pd, perpMarketStandIn...)
-	w.putAccount(programdata, solana.BPFLoaderUpgradeableProgramID, pd)
-	mp := um.ManagedProgram{
-		LayoutVersion: um.AccountLayoutVersion, Bump: bump, UpgradeAuthorityBump: uaBump, MigrationAuthorityBump: maBump,
-		Governance: w.gov, Program: program, Programdata: programdata, UpgradeAuthority: ua,
+	accs, err := standin.Managed(um.ProgramID, w.gov, program, standin.PerpBinary)
+	if err != nil {
+		w.t.Fatal(err)
 	}
-	disc := (&um.ManagedProgram{}).Discriminator()
-	data := mp.AppendBorsh(disc[:])
-	// The account is sized for a full release history, as the program allocates it.
-	const space = 8 + 632
-	data = append(data, make([]byte, space-len(data))...)
-	w.setAccount(build.ManagedProgram(program), um.ProgramID, data)
-	return sha256.Sum256(perpMarketStandIn)
+	for _, a := range accs {
+		w.setAccount(a.Key, a.Owner, a.Data)
+	}
+	return sha256.Sum256(standin.PerpBinary)
 }
 
 // setAccount writes an account through localnet's dev_setAccount and waits until the confirmed
