@@ -176,3 +176,20 @@ func TestHelpIsNotAnError(t *testing.T) {
 		t.Errorf("an unknown flag: ParseFlags = %v, want exit 2", err)
 	}
 }
+
+// The crank's /metrics serves the Go runtime's and the process's series next to its own.
+func TestMetricsHoldTheGoAndProcessCollectors(t *testing.T) {
+	t.Parallel()
+	mfs, err := NewMain().Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var goro, proc bool
+	for _, mf := range mfs {
+		goro = goro || mf.GetName() == "go_goroutines"
+		proc = proc || strings.HasPrefix(mf.GetName(), "process_")
+	}
+	if !goro || !proc {
+		t.Fatalf("crank registry: go collector %v, process collector %v; want both", goro, proc)
+	}
+}
