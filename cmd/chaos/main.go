@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,17 +13,20 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/upgrade-manager/upgrade-manager/cmd/internal/cli"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	m := NewMain()
-	if err := m.ParseFlags(os.Args[1:]); errors.Is(err, flag.ErrHelp) {
-		os.Exit(2)
-	} else if err != nil {
-		fmt.Fprintf(os.Stderr, "chaos: %v\n", err)
-		os.Exit(2)
+	if err := m.ParseFlags(os.Args[1:]); err != nil {
+		if code := cli.ExitCode(err); code != 0 {
+			fmt.Fprintf(os.Stderr, "chaos: %v\n", err)
+			os.Exit(code)
+		}
+		os.Exit(0)
 	}
 	rep, err := m.Run(ctx)
 	if err != nil {
@@ -85,7 +87,7 @@ func NewMain() *Main {
 
 // ParseFlags fills m.Config from args.
 func (m *Main) ParseFlags(args []string) error {
-	fs := flag.NewFlagSet("chaos", flag.ContinueOnError)
+	fs := cli.NewFlagSet("chaos", os.Stderr)
 	c := &m.Config
 	fs.Uint64Var(&c.Seed, "seed", uint64(time.Now().UnixNano()), "seed of the fault schedule and the workload's choices")
 	fs.IntVar(&c.Governances, "governances", 8, "governances running config-change proposals")

@@ -19,6 +19,7 @@ import (
 	"github.com/gagliardetto/solana-go"
 	"github.com/gagliardetto/solana-go/rpc"
 
+	"github.com/upgrade-manager/upgrade-manager/indexer/localnettest/standin"
 	"github.com/upgrade-manager/upgrade-manager/indexer/txbuild"
 	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
@@ -76,7 +77,7 @@ type govKeys struct {
 }
 
 // perpMarket is the localnet's native program whose accounts the migration rewrites.
-var perpMarket = solana.MustPublicKeyFromBase58("PerpMarket111111111111111111111111111111111")
+var perpMarket = standin.PerpMarket
 
 var positionDiscriminator = [8]byte{170, 188, 143, 228, 122, 64, 247, 208}
 
@@ -738,34 +739,25 @@ func (w *Workload) Planted() map[string]bool {
 	}
 }
 
-// perpMarketStandIn is the binary the stand-in programdata of perp_market holds (as the
-// crank's and umctl's migration tests do): a migration requires the hash of the binary the
-// target runs, and perp_market runs natively, with no programdata of its own.
-var perpMarketStandIn = []byte("perp_market v2: opens positions in the v2 layout only")
-
-var standInHash = txbuild.ELFHash(perpMarketStandIn)
+// standInHash is the hash of the binary perp_market's stand-in programdata holds: a migration
+// requires the hash of the binary the target runs, and perp_market runs natively, with no
+// programdata of its own.
+var standInHash = txbuild.ELFHash(standin.PerpBinary)
 
 // manage writes the ManagedProgram record register_program would write for program (a
 // native builtin here, which register_program cannot take) and a programdata account
-// standing for its deployed binary, as the crank tests do.
+// standing for its deployed binary, as the crank's and umctl's tests do.
 func (w *Workload) manage(ctx context.Context, gov, program solana.PublicKey) error {
-	_, bump, _ := solana.FindProgramAddress([][]byte{[]byte("managed_program"), program[:]}, um.ProgramID)
-	_, uaBump, _ := solana.FindProgramAddress([][]byte{[]byte("upgrade_authority"), program[:]}, um.ProgramID)
-	_, maBump, _ := solana.FindProgramAddress([][]byte{[]byte("migration_authority"), program[:]}, um.ProgramID)
-	ua, programdata := w.build.UpgradeAuthority(program), txbuild.Programdata(program)
-	pd := binary.LittleEndian.AppendUint32(nil, 3) // ProgramData
-	pd = binary.LittleEndian.AppendUint64(pd, 0)   // deploy slot
-	pd = append(append(pd, 1), ua[:]...)           // upgrade authority
-	pd = append(pd, perpMarketStandIn...)
-	if err := w.setAccount(ctx, programdata, solana.BPFLoaderUpgradeableProgramID, pd); err != nil {
+	accs, err := standin.Managed(um.ProgramID, gov, program, standin.PerpBinary)
+	if err != nil {
 		return err
 	}
-	mp := um.ManagedProgram{LayoutVersion: um.AccountLayoutVersion, Bump: bump, UpgradeAuthorityBump: uaBump, MigrationAuthorityBump: maBump,
-		Governance: gov, Program: program, Programdata: programdata, UpgradeAuthority: ua}
-	disc := (&um.ManagedProgram{}).Discriminator()
-	data := mp.AppendBorsh(disc[:])
-	data = append(data, make([]byte, 8+632-len(data))...)
-	return w.setAccount(ctx, w.build.ManagedProgram(program), um.ProgramID, data)
+	for _, a := range accs {
+		if err := w.setAccount(ctx, a.Key, a.Owner, a.Data); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // setAccount writes an account with localnet's dev_setAccount, until it exists (a fork may

@@ -5,8 +5,7 @@
 //	crank migrate   drives active migration jobs: migrate_batch over the accounts still at the
 //	                old version, in batches sized to the transaction limit
 //
-// Both read candidates from the indexer's read model (PostgreSQL), check them on chain, simulate,
-// send, and confirm at the configured commitment. Any number of replicas may run: a PostgreSQL
-// advisory lock makes one of them active per kind while the others wait. A transaction another
-// crank already landed is a race lost, not an error. See docs/OPERATIONS.md.
+// The work is done by cmd/internal/crank (which cmd/dev runs in-process); this command reads
+// the configuration (flags, with the environment as fallback, see cmd/internal/cli), the fee
+// payer's keypair, serves /metrics and runs it. See docs/OPERATIONS.md.
 package main

@@ -11,18 +11,17 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/gagliardetto/solana-go"
 	"github.com/gagliardetto/solana-go/rpc"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/upgrade-manager/upgrade-manager/indexer/store"
-	"github.com/upgrade-manager/upgrade-manager/indexer/txbuild"
+	"github.com/upgrade-manager/upgrade-manager/cmd/internal/cli"
+	"github.com/upgrade-manager/upgrade-manager/cmd/internal/crank"
+	"github.com/upgrade-manager/upgrade-manager/cmd/internal/keypair"
 	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
@@ -31,16 +30,16 @@ func main() {
 	defer stop()
 	m := NewMain()
 	if err := m.ParseFlags(ctx, os.Args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
+		code := cli.ExitCode(err)
+		if code != 0 {
+			fmt.Fprintln(os.Stderr, "crank:", err)
 		}
-		fmt.Fprintln(os.Stderr, "crank:", err)
-		os.Exit(2)
+		os.Exit(code)
 	}
 	err := m.Run(ctx)
 	m.Close()
 	if err != nil && !errors.Is(err, context.Canceled) {
-		fmt.Fprintln(os.Stderr, "crank:", err)
+		fmt.Fprintln(os.Stderr, "crank:", m.redact.Redact(err.Error()))
 		os.Exit(1)
 	}
 }
@@ -61,6 +60,7 @@ type Config struct {
 	MetricsAddr  string
 	MinBalance   uint64
 	LockWait     time.Duration
+	LogLevel     *slog.LevelVar
 }
 
 // Main is the crank's process: ParseFlags, Run, Close, so tests reuse the real wiring.
@@ -71,53 +71,66 @@ type Main struct {
 	Registry *prometheus.Registry
 	// MetricsListener, when set, is where Run serves /metrics (tests pass one on port 0).
 	MetricsListener net.Listener
+	// Lookup reads the environment (os.LookupEnv when nil).
+	Lookup func(string) (string, bool)
 
-	log    *slog.Logger
-	db     *pgxpool.Pool
-	leader *leader
+	redact *cli.Redactor
+	crank  *crank.Crank
 	srv    *http.Server
 }
 
 // NewMain returns a Main writing to the process's standard streams.
 func NewMain() *Main {
-	return &Main{Stdout: os.Stdout, Stderr: os.Stderr, Registry: prometheus.NewRegistry()}
-}
-
-func env(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok && v != "" {
-		return v
-	}
-	return def
+	return &Main{Stdout: os.Stdout, Stderr: os.Stderr, Registry: cli.NewRegistry()}
 }
 
 // ParseFlags reads the subcommand and flags; errors name the field.
 func (m *Main) ParseFlags(_ context.Context, args []string) error {
-	if len(args) == 0 || (args[0] != "execute" && args[0] != "migrate") {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		fmt.Fprintln(m.Stderr, "usage: crank execute|migrate [flags]   (crank execute -h for the flags)")
+		return flag.ErrHelp
+	}
+	if len(args) == 0 || (args[0] != crank.KindExecute && args[0] != crank.KindMigrate) {
 		fmt.Fprintln(m.Stderr, "usage: crank execute|migrate [flags]   (crank execute -h for the flags)")
 		return errors.New("command missing: want execute or migrate")
 	}
 	c := &m.Config
 	c.Kind = args[0]
-	fs := flag.NewFlagSet("crank "+c.Kind, flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
-	fs.StringVar(&c.RPCURL, "rpc-url", env("SOLANA_RPC_URL", "http://127.0.0.1:8899"), "Solana JSON-RPC URL (env SOLANA_RPC_URL)")
-	fs.StringVar(&c.DatabaseURL, "database-url", env("DATABASE_URL", ""), "PostgreSQL read model written by the indexer (env DATABASE_URL)")
-	program := fs.String("program-id", env("UPGRADE_MANAGER_PROGRAM_ID", um.ProgramAddress), "upgrade_manager's address (env UPGRADE_MANAGER_PROGRAM_ID)")
-	fs.StringVar(&c.KeypairPath, "keypair", env("CRANK_KEYPAIR", defaultKeypairPath()), "fee-payer keypair file, Solana CLI format (env CRANK_KEYPAIR)")
-	commitment := fs.String("commitment", env("CRANK_COMMITMENT", "confirmed"), "commitment to read and confirm at: processed, confirmed or finalized (env CRANK_COMMITMENT)")
-	fs.Uint64Var(&c.CUPrice, "cu-price", envUint("CRANK_CU_PRICE", 0), "compute-unit price in micro-lamports; 0 sets none (env CRANK_CU_PRICE)")
-	cuLimit := fs.Uint64("cu-limit", envUint("CRANK_CU_LIMIT", 0), "compute-unit limit; 0 sets none (env CRANK_CU_LIMIT)")
-	fs.DurationVar(&c.PollInterval, "poll-interval", envDuration("CRANK_POLL_INTERVAL", 5*time.Second), "time between scans (env CRANK_POLL_INTERVAL)")
+	fs := cli.NewFlagSet("crank "+c.Kind, m.Stderr)
+	if m.Lookup != nil {
+		fs.Lookup = m.Lookup
+	}
+	fs.StringVar(&c.RPCURL, "rpc-url", "http://127.0.0.1:8899", "Solana JSON-RPC URL; its API key is never logged (env SOLANA_RPC_URL)")
+	fs.Env("SOLANA_RPC_URL", "rpc-url")
+	fs.StringVar(&c.DatabaseURL, "database-url", "", "PostgreSQL read model written by the indexer (env DATABASE_URL)")
+	fs.Env("DATABASE_URL", "database-url")
+	program := fs.String("program-id", um.ProgramAddress, "upgrade_manager's address (env UPGRADE_MANAGER_PROGRAM_ID)")
+	fs.Env("UPGRADE_MANAGER_PROGRAM_ID", "program-id")
+	fs.StringVar(&c.KeypairPath, "keypair", keypair.DefaultPath(), "fee-payer keypair file, Solana CLI format (env CRANK_KEYPAIR)")
+	fs.Env("CRANK_KEYPAIR", "keypair")
+	commitment := "confirmed"
+	fs.Var(cli.Choice(&commitment, "processed", "confirmed", "finalized"), "commitment", "commitment to read and confirm at: processed, confirmed or finalized (env CRANK_COMMITMENT)")
+	fs.Env("CRANK_COMMITMENT", "commitment")
+	fs.Uint64Var(&c.CUPrice, "cu-price", 0, "compute-unit price in micro-lamports; 0 sets none (env CRANK_CU_PRICE)")
+	fs.Env("CRANK_CU_PRICE", "cu-price")
+	cuLimit := fs.Uint64("cu-limit", 0, "compute-unit limit; 0 sets none (env CRANK_CU_LIMIT)")
+	fs.Env("CRANK_CU_LIMIT", "cu-limit")
+	fs.DurationVar(&c.PollInterval, "poll-interval", 5*time.Second, "time between scans (env CRANK_POLL_INTERVAL)")
+	fs.Env("CRANK_POLL_INTERVAL", "poll-interval")
 	fs.BoolVar(&c.Once, "once", false, "scan once, act, and exit")
 	fs.BoolVar(&c.DryRun, "dry-run", false, "simulate only; send nothing")
-	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("CRANK_METRICS_ADDR", ""), "address to serve /metrics on, e.g. 127.0.0.1:9102; empty serves none (env CRANK_METRICS_ADDR)")
-	fs.Uint64Var(&c.MinBalance, "min-balance", envUint("CRANK_MIN_BALANCE", 10_000_000), "lamports below which the fee payer counts as unfunded (env CRANK_MIN_BALANCE)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "address to serve /metrics on, e.g. 127.0.0.1:9102; empty serves none (env CRANK_METRICS_ADDR)")
+	fs.Env("CRANK_METRICS_ADDR", "metrics-addr")
+	fs.Uint64Var(&c.MinBalance, "min-balance", 10_000_000, "lamports below which the fee payer counts as unfunded (env CRANK_MIN_BALANCE)")
+	fs.Env("CRANK_MIN_BALANCE", "min-balance")
+	c.LogLevel = fs.LogLevel("CRANK_LOG_LEVEL", slog.LevelInfo)
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	m.redact = cli.NewRedactor(c.RPCURL, c.DatabaseURL)
 	if c.DatabaseURL == "" {
 		return errors.New("database-url: required (or set DATABASE_URL)")
 	}
@@ -129,12 +142,7 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 		return fmt.Errorf("program-id: %w", err)
 	}
 	c.ProgramID = id
-	switch *commitment {
-	case "processed", "confirmed", "finalized":
-		c.Commitment = rpc.CommitmentType(*commitment)
-	default:
-		return fmt.Errorf("commitment: %q is not processed, confirmed or finalized", *commitment)
-	}
+	c.Commitment = rpc.CommitmentType(commitment)
 	if *cuLimit > 1_400_000 {
 		return fmt.Errorf("cu-limit: %d is above the 1,400,000 a transaction may use", *cuLimit)
 	}
@@ -146,133 +154,31 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	return nil
 }
 
-func envUint(name string, def uint64) uint64 {
-	if v, err := strconv.ParseUint(env(name, ""), 10, 64); err == nil {
-		return v
-	}
-	return def
-}
-
-func envDuration(name string, def time.Duration) time.Duration {
-	if v, err := time.ParseDuration(env(name, "")); err == nil {
-		return v
-	}
-	return def
-}
-
-// Run checks the fee payer, the RPC and the database, waits to become the active replica, then
-// scans every poll interval (or once) until ctx ends.
+// Run loads the fee payer, serves /metrics and runs the crank until ctx ends (or after one
+// scan with -once).
 func (m *Main) Run(ctx context.Context) error {
 	c := m.Config
-	m.log = slog.New(slog.NewTextHandler(m.Stderr, nil)).With("crank", c.Kind)
-	payer, err := loadKeypair(c.KeypairPath)
+	log := cli.NewLogger(m.Stderr, c.LogLevel, m.redact)
+	payer, err := keypair.Load("fee-payer", c.KeypairPath)
 	if err != nil {
 		return err
 	}
-	met := newMetrics(m.Registry)
+	cfg := crank.Config{
+		Kind: c.Kind, RPCURL: c.RPCURL, DatabaseURL: c.DatabaseURL, ProgramID: c.ProgramID, Payer: payer,
+		Commitment: c.Commitment, CUPrice: c.CUPrice, CULimit: c.CULimit, PollInterval: c.PollInterval,
+		Once: c.Once, DryRun: c.DryRun, MinBalance: c.MinBalance, LockWait: c.LockWait,
+	}
+	if c.Kind == crank.KindMigrate && c.Once && isTerminal(m.Stdout) {
+		cfg.Progress = m.Stdout
+	}
+	m.crank, err = crank.New(cfg, m.Registry, log, m.redact.Redact)
+	if err != nil {
+		return err
+	}
 	if err := m.serveMetrics(); err != nil {
 		return err
 	}
-	client := rpc.New(c.RPCURL)
-	if _, err := client.GetVersion(ctx); err != nil {
-		return fmt.Errorf("RPC %s is unreachable: %w", c.RPCURL, err)
-	}
-	s := &sender{rpc: client, payer: payer, commitment: c.Commitment, cuPrice: c.CUPrice, cuLimit: c.CULimit, dryRun: c.DryRun, poll: 200 * time.Millisecond, log: m.log}
-	if err := m.checkBalance(ctx, s, met); err != nil {
-		return err
-	}
-	m.db, err = pgxpool.New(ctx, c.DatabaseURL)
-	if err != nil {
-		return fmt.Errorf("database-url: %w", err)
-	}
-	if err := m.db.Ping(ctx); err != nil {
-		return fmt.Errorf("database is unreachable: %w", err)
-	}
-	m.leader, err = acquireLeadership(ctx, c.DatabaseURL, c.Kind, c.LockWait, m.log)
-	if err != nil {
-		return err
-	}
-	ch := &chain{rpc: client, commitment: c.Commitment, programID: c.ProgramID, build: txbuild.New(c.ProgramID)}
-	var tick func(context.Context) (int, error)
-	switch c.Kind {
-	case "execute":
-		e := &executor{db: m.db, chain: ch, send: s, metrics: met, log: m.log, inFlight: map[solana.PublicKey]bool{}}
-		tick = e.tick
-	case "migrate":
-		mg := &migrator{db: m.db, chain: ch, send: s, metrics: met, log: m.log}
-		if c.Once && isTerminal(m.Stdout) {
-			mg.progress = m.Stdout
-		}
-		tick = mg.tick
-	}
-	m.log.Info("running", "rpc", c.RPCURL, "payer", payer.PublicKey(), "program", c.ProgramID, "commitment", c.Commitment, "dry_run", c.DryRun, "once", c.Once)
-	clusterState := ""
-	for {
-		if err := m.leader.Check(ctx); err != nil {
-			return err
-		}
-		// Never act on another cluster's rows: after the local node restarts
-		// as a new cluster, the read model holds the old one's until the
-		// indexer resets.
-		var n int
-		err := m.checkCluster(ctx, client)
-		if state := fmt.Sprint(err); state != clusterState {
-			clusterState = state
-			if err != nil {
-				m.log.Warn("not acting: the database does not hold the RPC's cluster (yet); waiting for the indexer", "reason", err)
-			} else {
-				m.log.Info("the database holds the RPC's cluster")
-			}
-		}
-		if err == nil {
-			n, err = tick(ctx)
-		}
-		if err != nil && ctx.Err() == nil {
-			m.log.Error("scan", "err", err)
-		}
-		if n > 0 {
-			if err := m.checkBalance(ctx, s, met); err != nil {
-				return err
-			}
-		}
-		if c.Once {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(c.PollInterval):
-		}
-	}
-}
-
-// checkCluster returns nil when the read model holds the data of the cluster the RPC serves
-// (by genesis hash), an error otherwise (also before the indexer recorded its cluster).
-func (m *Main) checkCluster(ctx context.Context, client *rpc.Client) error {
-	genesis, err := client.GetGenesisHash(ctx)
-	if err != nil {
-		return fmt.Errorf("RPC %s: get genesis hash: %w", m.Config.RPCURL, err)
-	}
-	if err := store.CheckCluster(ctx, m.db, m.Config.ProgramID.String(), genesis.String()); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return errors.New("the indexer has not recorded the database's cluster yet")
-		}
-		return err
-	}
-	return nil
-}
-
-// checkBalance records the fee payer's balance and fails when it cannot pay.
-func (m *Main) checkBalance(ctx context.Context, s *sender, met *metrics) error {
-	bal, err := s.rpc.GetBalance(ctx, s.payer.PublicKey(), s.commitment)
-	if err != nil {
-		return fmt.Errorf("RPC %s: get fee-payer balance: %w", m.Config.RPCURL, err)
-	}
-	met.payerBalance.Set(float64(bal.Value))
-	if bal.Value < m.Config.MinBalance && !m.Config.DryRun {
-		return fmt.Errorf("fee payer %s is unfunded: %d lamports, below the %d the crank needs (fund it or lower -min-balance)", s.payer.PublicKey(), bal.Value, m.Config.MinBalance)
-	}
-	return nil
+	return m.crank.Run(ctx)
 }
 
 func (m *Main) serveMetrics() error {
@@ -293,13 +199,12 @@ func (m *Main) serveMetrics() error {
 	return nil
 }
 
-// Close releases the lock, the database and the metrics server; closing twice is harmless.
+// Close releases the crank's lock and database and stops the metrics server; closing twice is
+// harmless.
 func (m *Main) Close() {
-	m.leader.Release()
-	m.leader = nil
-	if m.db != nil {
-		m.db.Close()
-		m.db = nil
+	if m.crank != nil {
+		m.crank.Close()
+		m.crank = nil
 	}
 	if m.srv != nil {
 		_ = m.srv.Close()

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -12,6 +11,8 @@ import (
 
 	"github.com/gagliardetto/solana-go"
 
+	"github.com/upgrade-manager/upgrade-manager/cmd/internal/cli"
+	"github.com/upgrade-manager/upgrade-manager/cmd/internal/keypair"
 	"github.com/upgrade-manager/upgrade-manager/indexer/localnettest"
 )
 
@@ -21,13 +22,8 @@ func writeKeypair(t *testing.T, mode os.FileMode) (string, solana.PrivateKey) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nums := make([]int, len(key))
-	for i, b := range key {
-		nums[i] = int(b)
-	}
-	data, _ := json.Marshal(nums)
 	path := filepath.Join(t.TempDir(), "id.json")
-	if err := os.WriteFile(path, data, mode); err != nil {
+	if err := keypair.Write(path, key); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Chmod(path, mode); err != nil {
@@ -36,58 +32,11 @@ func writeKeypair(t *testing.T, mode os.FileMode) (string, solana.PrivateKey) {
 	return path, key
 }
 
-func TestLoadKeypair(t *testing.T) {
-	path, key := writeKeypair(t, 0o600)
-	got, err := loadKeypair(path)
-	if err != nil {
-		t.Fatalf("loadKeypair: %v", err)
-	}
-	if !got.PublicKey().Equals(key.PublicKey()) {
-		t.Fatalf("loaded %s, want %s", got.PublicKey(), key.PublicKey())
-	}
-}
-
-func TestLoadKeypairRefuses(t *testing.T) {
-	open, _ := writeKeypair(t, 0o644)
-	if _, err := loadKeypair(open); !errors.Is(err, ErrKeypairPermissions) || !strings.Contains(err.Error(), "chmod 600") {
-		t.Fatalf("world-readable keypair: got %v", err)
-	}
-	garbage := filepath.Join(t.TempDir(), "bad.json")
-	secret := "[1,2,3,\"s3cr3t\"]"
-	if err := os.WriteFile(garbage, []byte(secret), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	_, err := loadKeypair(garbage)
-	if err == nil || strings.Contains(err.Error(), "s3cr3t") {
-		t.Fatalf("malformed keypair: got %v (must fail without echoing the file)", err)
-	}
-	if _, err := loadKeypair(filepath.Join(t.TempDir(), "missing.json")); err == nil || !strings.Contains(err.Error(), "does not exist") {
-		t.Fatalf("missing keypair: got %v", err)
-	}
-}
-
-func TestCustomCode(t *testing.T) {
-	var v any
-	if err := json.Unmarshal([]byte(`{"InstructionError":[0,{"Custom":6019}]}`), &v); err != nil {
-		t.Fatal(err)
-	}
-	if code, ok := customCode(v); !ok || code != 6019 {
-		t.Fatalf("customCode = %d, %v", code, ok)
-	}
-	if err := json.Unmarshal([]byte(`{"InstructionError":[0,"InvalidAccountData"]}`), &v); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := customCode(v); ok {
-		t.Fatal("a non-custom error has no code")
-	}
-	err := classify(map[string]any{"InstructionError": []any{0.0, map[string]any{"Custom": 6019.0}}}, nil, func(c uint32) bool { return c == 6019 })
-	if !errors.Is(err, errRaceLost) {
-		t.Fatalf("classify: %v", err)
-	}
-}
+// noEnv is an empty environment, so a developer's DATABASE_URL does not change a test.
+func noEnv(string) (string, bool) { return "", false }
 
 func TestParseFlagsRejects(t *testing.T) {
-	t.Setenv("DATABASE_URL", "")
+	t.Parallel()
 	for _, tt := range []struct {
 		args []string
 		want string
@@ -99,8 +48,9 @@ func TestParseFlagsRejects(t *testing.T) {
 		{[]string{"migrate", "-database-url", "postgres://x", "-program-id", "nope"}, "program-id"},
 		{[]string{"migrate", "-database-url", "postgres://x", "-cu-limit", "9999999"}, "cu-limit"},
 		{[]string{"migrate", "-database-url", "postgres://x", "extra"}, "unexpected argument"},
+		{[]string{"migrate", "-database-url", "postgres://x", "-log-level", "loud"}, "log-level"},
 	} {
-		m := &Main{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}}
+		m := &Main{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}, Lookup: noEnv}
 		err := m.ParseFlags(context.Background(), tt.args)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("ParseFlags(%v) = %v, want an error naming %q", tt.args, err, tt.want)
@@ -113,13 +63,25 @@ func TestRunFailsClearlyOnUnreachableRPC(t *testing.T) {
 	m := NewMain()
 	var stderr bytes.Buffer
 	m.Stderr = &stderr
-	if err := m.ParseFlags(context.Background(), []string{"execute", "-database-url", "postgres://127.0.0.1:1/x", "-rpc-url", "http://127.0.0.1:1", "-keypair", path}); err != nil {
+	// An RPC URL with an API key in the query, the path and the user information.
+	const apiKey = "k3yInTheQuery0000"
+	const pathToken = "t0kenInThePath0000000000"
+	rpcURL := "http://user:pa55word@127.0.0.1:1/" + pathToken + "/?api-key=" + apiKey
+	if err := m.ParseFlags(context.Background(), []string{"execute", "-database-url", "postgres://127.0.0.1:1/x", "-rpc-url", rpcURL, "-keypair", path}); err != nil {
 		t.Fatal(err)
 	}
 	err := m.Run(context.Background())
 	m.Close()
 	if err == nil || !strings.Contains(err.Error(), "unreachable") {
 		t.Fatalf("Run = %v, want an unreachable-RPC error", err)
+	}
+	for _, secret := range []string{apiKey, pathToken, "pa55word"} {
+		if strings.Contains(err.Error(), secret) || strings.Contains(stderr.String(), secret) {
+			t.Errorf("the RPC URL's secret %q is printed:\nerror: %v\nlogs: %s", secret, err, stderr.String())
+		}
+	}
+	if !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Errorf("Run = %v, want the RPC's host named", err)
 	}
 }
 
@@ -130,8 +92,8 @@ func TestRunRefusesAnOpenKeypair(t *testing.T) {
 	if err := m.ParseFlags(context.Background(), []string{"migrate", "-database-url", "postgres://x", "-keypair", path}); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Run(context.Background()); !errors.Is(err, ErrKeypairPermissions) {
-		t.Fatalf("Run = %v, want ErrKeypairPermissions", err)
+	if err := m.Run(context.Background()); !errors.Is(err, keypair.ErrPermissions) {
+		t.Fatalf("Run = %v, want keypair.ErrPermissions", err)
 	}
 	m.Close()
 }
@@ -151,15 +113,83 @@ func TestRunRefusesAnUnfundedPayer(t *testing.T) {
 	}
 }
 
-func TestProgressBar(t *testing.T) {
-	var out bytes.Buffer
-	m := &migrator{progress: &out}
-	m.draw(50, 200)
-	m.draw(200, 200)
-	got := out.String()
-	for _, want := range []string{"\r[##########" + strings.Repeat(".", 30) + "] 50/200 (25%)", "] 200/200 (100%)\n"} {
-		if !strings.Contains(got, want) {
-			t.Fatalf("progress output %q lacks %q", got, want)
+// The crank's flags and environment behave as every binary's do (cmd/internal/cli): the command
+// line wins, an empty variable counts as unset, a bad value names the flag and the variable, and
+// -h is not an error.
+func TestParseFlagsEnvironment(t *testing.T) {
+	t.Parallel()
+	env := func(vars map[string]string) func(string) (string, bool) {
+		return func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+	}
+	for _, tt := range []struct {
+		name    string
+		args    []string
+		vars    map[string]string
+		wantErr string
+		check   func(c Config) bool
+	}{
+		{"the environment fills what the command line leaves", []string{"execute"},
+			map[string]string{"DATABASE_URL": "postgres://env", "CRANK_POLL_INTERVAL": "7s", "CRANK_LOG_LEVEL": "debug"}, "",
+			func(c Config) bool {
+				return c.DatabaseURL == "postgres://env" && c.PollInterval.String() == "7s" && c.LogLevel.Level().String() == "DEBUG"
+			}},
+		{"the command line wins", []string{"execute", "-poll-interval", "3s"},
+			map[string]string{"DATABASE_URL": "postgres://env", "CRANK_POLL_INTERVAL": "7s"}, "",
+			func(c Config) bool { return c.PollInterval.String() == "3s" }},
+		{"an empty variable counts as unset", []string{"execute", "-database-url", "postgres://x"},
+			map[string]string{"CRANK_POLL_INTERVAL": "", "SOLANA_RPC_URL": ""}, "",
+			func(c Config) bool { return c.PollInterval.String() == "5s" && c.RPCURL == "http://127.0.0.1:8899" }},
+		{"a bad duration is refused, not defaulted", []string{"execute", "-database-url", "postgres://x"},
+			map[string]string{"CRANK_POLL_INTERVAL": "soon"}, "poll-interval: environment variable CRANK_POLL_INTERVAL", nil},
+		{"a bad number is refused, not defaulted", []string{"migrate", "-database-url", "postgres://x"},
+			map[string]string{"CRANK_CU_PRICE": "-1"}, "cu-price: environment variable CRANK_CU_PRICE", nil},
+		{"a bad commitment is refused", []string{"migrate", "-database-url", "postgres://x"},
+			map[string]string{"CRANK_COMMITMENT": "soon"}, "commitment: environment variable CRANK_COMMITMENT", nil},
+		{"a bad level is refused", []string{"migrate", "-database-url", "postgres://x"},
+			map[string]string{"CRANK_LOG_LEVEL": "loud"}, "log-level: environment variable CRANK_LOG_LEVEL", nil},
+	} {
+		m := &Main{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}, Lookup: env(tt.vars)}
+		err := m.ParseFlags(context.Background(), tt.args)
+		switch {
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("%s: ParseFlags = %v, want an error holding %q", tt.name, err, tt.wantErr)
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("%s: ParseFlags = %v", tt.name, err)
+		case tt.check != nil && err == nil && !tt.check(m.Config):
+			t.Errorf("%s: config %+v", tt.name, m.Config)
 		}
+	}
+}
+
+func TestHelpIsNotAnError(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"-h"}, {"execute", "-h"}, {"migrate", "-help"}} {
+		var stderr bytes.Buffer
+		m := &Main{Stdout: &bytes.Buffer{}, Stderr: &stderr, Lookup: noEnv}
+		err := m.ParseFlags(context.Background(), args)
+		if cli.ExitCode(err) != 0 || !strings.Contains(stderr.String(), "usage") && !strings.Contains(stderr.String(), "-rpc-url") {
+			t.Errorf("%v: ParseFlags = %v (exit %d), usage %q; want the usage and exit 0", args, err, cli.ExitCode(err), stderr.String())
+		}
+	}
+	m := &Main{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}, Lookup: noEnv}
+	if err := m.ParseFlags(context.Background(), []string{"execute", "-nope"}); cli.ExitCode(err) != 2 {
+		t.Errorf("an unknown flag: ParseFlags = %v, want exit 2", err)
+	}
+}
+
+// The crank's /metrics serves the Go runtime's and the process's series next to its own.
+func TestMetricsHoldTheGoAndProcessCollectors(t *testing.T) {
+	t.Parallel()
+	mfs, err := NewMain().Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var goro, proc bool
+	for _, mf := range mfs {
+		goro = goro || mf.GetName() == "go_goroutines"
+		proc = proc || strings.HasPrefix(mf.GetName(), "process_")
+	}
+	if !goro || !proc {
+		t.Fatalf("crank registry: go collector %v, process collector %v; want both", goro, proc)
 	}
 }

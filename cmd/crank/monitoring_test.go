@@ -1,8 +1,8 @@
 package main
 
 // The Prometheus rules, the example Prometheus configuration and the Grafana dashboard under
-// docs/monitoring are checked here, next to the crank's metrics: the crank's constructor is
-// unexported, and from this package every binary's metrics can be built. The files must load
+// docs/monitoring are checked here, in a binary's package: from here every binary's metrics can
+// be built. The files must load
 // (promtool when it is installed, structural checks always), and every metric they name must be
 // one the binaries register, so renaming a metric without updating them fails these tests.
 
@@ -24,6 +24,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/model"
 
+	"github.com/upgrade-manager/upgrade-manager/cmd/internal/crank"
 	"github.com/upgrade-manager/upgrade-manager/graph"
 	"github.com/upgrade-manager/upgrade-manager/graph/fanout"
 	indexerchain "github.com/upgrade-manager/upgrade-manager/indexer/chain"
@@ -51,7 +52,10 @@ var binaryMetrics = map[string]func(prometheus.Registerer){
 		fanout.NewMetrics(r)
 		graph.NewMetrics(r)
 	},
-	"crank": func(r prometheus.Registerer) { newMetrics(r) },
+	"crank": func(r prometheus.Registerer) {
+		r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		crank.NewMetrics(r)
+	},
 }
 
 // describing passes registrations on to a real registry and records the name and type of every

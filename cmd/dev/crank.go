@@ -2,22 +2,26 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/gagliardetto/solana-go"
+	"github.com/gagliardetto/solana-go/rpc"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/upgrade-manager/upgrade-manager/cmd/internal/cli"
+	"github.com/upgrade-manager/upgrade-manager/cmd/internal/crank"
+	"github.com/upgrade-manager/upgrade-manager/cmd/internal/keypair"
+	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
 // crankKeypair returns the dev cranks' fee payer, a Solana CLI keypair file kept next to the
@@ -44,38 +48,22 @@ func (m *Main) crankKeypair() (string, solana.PublicKey, error) {
 // (mode 0600), and returns its public key.
 func ensureKeypair(path string) (solana.PublicKey, error) {
 	if _, err := os.Stat(path); err == nil {
-		key, err := solana.PrivateKeyFromSolanaKeygenFile(path)
+		key, err := keypair.Load("dev crank", path)
 		if err != nil {
-			return solana.PublicKey{}, fmt.Errorf("read %s: %w", path, err)
+			return solana.PublicKey{}, err
 		}
 		return key.PublicKey(), nil
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return solana.PublicKey{}, err
 	}
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	key, err := solana.NewRandomPrivateKey()
 	if err != nil {
 		return solana.PublicKey{}, fmt.Errorf("generate a keypair: %w", err)
 	}
-	if err := writeKeypair(path, priv); err != nil {
+	if err := keypair.Write(path, key); err != nil {
 		return solana.PublicKey{}, err
 	}
-	return solana.PrivateKey(priv).PublicKey(), nil
-}
-
-// writeKeypair writes priv as a Solana CLI keypair file (a JSON array of 64 bytes), mode 0600.
-func writeKeypair(path string, priv ed25519.PrivateKey) error {
-	nums := make([]int, len(priv))
-	for i, b := range priv {
-		nums[i] = int(b)
-	}
-	data, _ := json.Marshal(nums)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", filepath.Dir(path), err)
-	}
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return key.PublicKey(), nil
 }
 
 // prepareCranks creates the cranks' fee payer and has the localnet fund it at genesis.
@@ -89,38 +77,58 @@ func (m *Main) prepareCranks() error {
 	return nil
 }
 
-// crankComponents are the timelock executor and the migration driver, run as the real
-// cmd/crank binary against the localnet and the dev database.
+// crankComponents are the timelock executor and the migration driver (cmd/internal/crank), run
+// in-process against the localnet and the dev database as the indexer and GraphQL are.
 func (m *Main) crankComponents() []component {
 	return []component{
-		{name: "crank-execute", run: func(ctx context.Context) error { return m.runCrank(ctx, "execute", m.Config.CrankExecuteMetricsAddr) }},
-		{name: "crank-migrate", run: func(ctx context.Context) error { return m.runCrank(ctx, "migrate", m.Config.CrankMigrateMetricsAddr) }},
+		{name: "crank-execute", run: func(ctx context.Context) error {
+			return m.runCrank(ctx, crank.KindExecute, m.Config.CrankExecuteMetricsAddr)
+		}},
+		{name: "crank-migrate", run: func(ctx context.Context) error {
+			return m.runCrank(ctx, crank.KindMigrate, m.Config.CrankMigrateMetricsAddr)
+		}},
 	}
 }
 
+// runCrank runs one crank until ctx ends, serving its /metrics (with the Go and process
+// collectors) on metricsAddr and printing CRANK_<KIND>_METRICS_URL once it listens.
 func (m *Main) runCrank(ctx context.Context, kind, metricsAddr string) error {
-	log := m.componentLogger("crank-" + kind)
-	bin, err := m.goBinary(ctx, "crank")
+	name := "crank-" + kind
+	log := m.componentLogger(name)
+	payer, err := keypair.Load("dev crank fee-payer", m.crankKeypairPath)
 	if err != nil {
 		return err
 	}
 	rpcURL, _ := localnetURLs(m.Config.LocalnetArgs)
 	if err := waitHealthy(ctx, rpcURL); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return err
 	}
-	cmd := exec.CommandContext(ctx, bin, kind,
-		"-rpc-url", rpcURL,
-		"-database-url", m.databaseURL,
-		"-keypair", m.crankKeypairPath,
-		"-poll-interval", "2s",
-		"-metrics-addr", metricsAddr)
-	out := m.childOutput("crank-"+kind, atLeast(m.consoleLevel()))
-	defer out.Flush()
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 5 * time.Second
+	reg := cli.NewRegistry()
+	k, err := crank.New(crank.Config{
+		Kind: kind, RPCURL: rpcURL, DatabaseURL: m.databaseURL, ProgramID: um.ProgramID, Payer: payer,
+		Commitment: rpc.CommitmentConfirmed, PollInterval: 2 * time.Second, MinBalance: 10_000_000,
+	}, reg, log, nil)
+	if err != nil {
+		return err
+	}
+	defer k.Close()
+	if metricsAddr != "" {
+		ln, err := net.Listen("tcp", metricsAddr)
+		if err != nil {
+			return fmt.Errorf("%s metrics address: %w", name, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		defer srv.Close()
+		fmt.Fprintf(m.Stdout, "CRANK_%s_METRICS_URL=http://%s/metrics\n", strings.ToUpper(kind), ln.Addr())
+	}
 	log.Info("starting", slog.String("metrics", metricsAddr))
-	err = cmd.Run()
+	err = k.Run(ctx)
 	if ctx.Err() != nil {
 		return nil
 	}
@@ -174,8 +182,8 @@ func waitHealthy(ctx context.Context, rpcURL string) error {
 	}
 }
 
-// runDir is this run's temporary directory (the crank binary, a throwaway
-// environment's keypair), created on first use and removed by Close.
+// runDir is this run's temporary directory (the umctl binary of the demo, a
+// throwaway environment's keypair), created on first use and removed by Close.
 func (m *Main) runDir() (string, error) {
 	m.tmpMu.Lock()
 	defer m.tmpMu.Unlock()

@@ -11,18 +11,15 @@ import (
 
 	"github.com/gagliardetto/solana-go"
 
-	"github.com/upgrade-manager/upgrade-manager/indexer/txbuild"
+	"github.com/upgrade-manager/upgrade-manager/indexer/localnettest/standin"
 	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
 // The example migration target, perp_market, and the v1 → v2 change of its Position accounts.
 var (
-	perpMarket = solana.MustPublicKeyFromBase58("PerpMarket111111111111111111111111111111111")
+	perpMarket = standin.PerpMarket
 	// sha256("account:Position")[:8]
 	positionDiscriminator = [8]byte{170, 188, 143, 228, 122, 64, 247, 208}
-	// perpStandIn is the binary the stand-in programdata of perp_market holds: a migration names
-	// the hash of the binary its target runs.
-	perpStandIn = []byte("perp_market v2: opens positions in the v2 layout only")
 )
 
 const (
@@ -119,40 +116,19 @@ func (d *demo) migrate(ctx context.Context, gov string, member func(int) string,
 }
 
 // standInPerpMarket writes perp_market's ManagedProgram record for gov and a programdata
-// account holding perpStandIn, as register_program and a loader-v3 deployment would.
+// account holding its stand-in binary, as register_program and a loader-v3 deployment would
+// (standin.Managed, shared with the crank's, umctl's and chaos's migrations).
 func (d *demo) standInPerpMarket(ctx context.Context, gov solana.PublicKey) error {
-	find := func(seed string) (solana.PublicKey, uint8, error) {
-		return solana.FindProgramAddress([][]byte{[]byte(seed), perpMarket[:]}, um.ProgramID)
-	}
-	record, bump, err := find(um.ManagedProgramSeed)
+	accs, err := standin.Managed(um.ProgramID, gov, perpMarket, standin.PerpBinary)
 	if err != nil {
 		return err
 	}
-	ua, uaBump, err := find(um.UpgradeAuthoritySeed)
-	if err != nil {
-		return err
+	for _, a := range accs {
+		if err := d.setAccount(ctx, a.Key, a.Owner, a.Data); err != nil {
+			return err
+		}
 	}
-	_, maBump, err := find(um.MigrationAuthoritySeed)
-	if err != nil {
-		return err
-	}
-	programdata := txbuild.Programdata(perpMarket)
-	pd := binary.LittleEndian.AppendUint32(nil, 3) // ProgramData
-	pd = binary.LittleEndian.AppendUint64(pd, 0)   // deploy slot
-	pd = append(append(pd, 1), ua[:]...)           // upgrade authority: the manager's PDA
-	pd = append(pd, perpStandIn...)
-	if err := d.setAccount(ctx, programdata, solana.BPFLoaderUpgradeableProgramID, pd); err != nil {
-		return err
-	}
-	mp := um.ManagedProgram{
-		LayoutVersion: um.AccountLayoutVersion, Bump: bump, UpgradeAuthorityBump: uaBump, MigrationAuthorityBump: maBump,
-		Governance: gov, Program: perpMarket, Programdata: programdata, UpgradeAuthority: ua,
-		CurrentHash: sha256.Sum256(perpStandIn),
-	}
-	disc := mp.Discriminator()
-	data := mp.AppendBorsh(disc[:])
-	data = append(data, make([]byte, 8+632-len(data))...)
-	return d.setAccount(ctx, record, um.ProgramID, data)
+	return nil
 }
 
 // setAccount writes an account through the localnet's dev_setAccount, rent-exempt.

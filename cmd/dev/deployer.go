@@ -3,6 +3,10 @@ package main
 import (
 	"crypto/ed25519"
 	"path/filepath"
+
+	"github.com/gagliardetto/solana-go"
+
+	"github.com/upgrade-manager/upgrade-manager/cmd/internal/keypair"
 )
 
 // writeDeployerKeypair writes the localnet target's upgrade authority, a well-known development
@@ -23,5 +27,5 @@ func (m *Main) writeDeployerKeypair() (string, error) {
 		seed[i] = 0xc9
 	}
 	path := filepath.Join(dir, "upgrade-manager-dev-deployer.json")
-	return path, writeKeypair(path, ed25519.NewKeyFromSeed(seed))
+	return path, keypair.Write(path, solana.PrivateKey(ed25519.NewKeyFromSeed(seed)))
 }

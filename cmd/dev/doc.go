@@ -17,5 +17,8 @@
 //	dev -ephemeral -migrate=false -- go test ./...
 //
 // Further components of the environment (local validator, indexer, GraphQL
-// server, cranks) join the supervisor in supervise.go.
+// server, cranks) join the supervisor in supervise.go. Only the local node is a
+// child process; the indexer, GraphQL and the cranks (cmd/internal/crank) run
+// in-process, and each prints the URL of its /metrics once it listens
+// (INDEXER_METRICS_URL, CRANK_EXECUTE_METRICS_URL, CRANK_MIGRATE_METRICS_URL).
 package main

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/upgrade-manager/upgrade-manager/cmd/internal/cli"
 	"github.com/upgrade-manager/upgrade-manager/migrations"
 	"github.com/upgrade-manager/upgrade-manager/migrations/pgcluster"
 )
@@ -28,11 +28,12 @@ func main() {
 	}()
 
 	m := NewMain()
-	if err := m.ParseFlags(ctx, os.Args[1:]); errors.Is(err, flag.ErrHelp) {
-		os.Exit(2)
-	} else if err != nil {
-		fmt.Fprintf(os.Stderr, "dev: %v\n", err)
-		os.Exit(2)
+	if err := m.ParseFlags(ctx, os.Args[1:]); err != nil {
+		if code := cli.ExitCode(err); code != 0 {
+			fmt.Fprintf(os.Stderr, "dev: %v\n", err)
+			os.Exit(code)
+		}
+		os.Exit(0)
 	}
 	err := m.Run(ctx)
 	if cerr := m.Close(); cerr != nil {
@@ -135,8 +136,7 @@ func NewMain() *Main {
 
 // ParseFlags fills m.Config from args and the environment and validates it.
 func (m *Main) ParseFlags(_ context.Context, args []string) error {
-	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
+	fs := cli.NewFlagSet("dev", m.Stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: dev [flags] [-- command args...]")
 		fs.PrintDefaults()
@@ -145,7 +145,8 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fs.StringVar(&m.Config.DatabaseURL, "database-url", os.Getenv("DATABASE_URL"), "use the database at `URL` instead of a local cluster (default $DATABASE_URL)")
+	fs.StringVar(&m.Config.DatabaseURL, "database-url", "", "use the database at `URL` instead of a local cluster ($DATABASE_URL)")
+	fs.Env("DATABASE_URL", "database-url")
 	fs.StringVar(&m.Config.PGDir, "pg-dir", devDir, "`directory` of the persistent local cluster")
 	fs.BoolVar(&m.Config.Ephemeral, "ephemeral", false, "run a throwaway cluster, removed at exit, instead of the persistent one")
 	fs.BoolVar(&m.Config.Migrate, "migrate", true, "apply the migrations on start")

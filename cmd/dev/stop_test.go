@@ -35,15 +35,28 @@ func TestStopLeavesNothingBehind(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
 			defer cancel()
 			env := startDev(ctx, t, "-demo=false")
+			// Both cranks run in-process; each is up once dev printed its metrics URL.
+			var mu sync.Mutex
+			urls := map[string]string{}
+			for k, v := range env.urls {
+				urls[k] = v
+			}
 			go func() {
-				for range env.lines {
+				for line := range env.lines {
+					if k, v, ok := strings.Cut(line, "="); ok && strings.HasSuffix(k, "_URL") {
+						mu.Lock()
+						urls[k] = v
+						mu.Unlock()
+					}
 				}
 			}()
-			// Both cranks are up once each is a child process of dev.
 			var children []int
 			eventually(t, time.Minute, func() bool {
+				mu.Lock()
+				defer mu.Unlock()
 				children = descendants(env.cmd.Process.Pid)
-				return countNamed(children, "crank") == 2 && countNamed(children, "localnet") == 1
+				return urls["CRANK_EXECUTE_METRICS_URL"] != "" && urls["CRANK_MIGRATE_METRICS_URL"] != "" &&
+					countNamed(children, "localnet") == 1
 			}, "dev to start the localnet and both cranks")
 
 			if err := env.cmd.Process.Signal(sig); err != nil {
@@ -66,9 +79,11 @@ func TestStopLeavesNothingBehind(t *testing.T) {
 			for _, p := range env.ports {
 				assertFree(t, fmt.Sprintf("127.0.0.1:%d", p))
 			}
-			for _, key := range []string{"GRAPHQL_URL", "INDEXER_METRICS_URL", "DATABASE_URL"} {
-				assertFree(t, hostPort(t, env.urls[key]))
+			mu.Lock()
+			for _, key := range []string{"GRAPHQL_URL", "INDEXER_METRICS_URL", "DATABASE_URL", "CRANK_EXECUTE_METRICS_URL", "CRANK_MIGRATE_METRICS_URL"} {
+				assertFree(t, hostPort(t, urls[key]))
 			}
+			mu.Unlock()
 			entries, err := os.ReadDir(env.tmp)
 			if err != nil {
 				t.Fatal(err)

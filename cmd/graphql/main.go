@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -17,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/upgrade-manager/upgrade-manager/cmd/internal/cli"
 	"github.com/upgrade-manager/upgrade-manager/graph"
 	"github.com/upgrade-manager/upgrade-manager/indexer/chain"
 	"github.com/upgrade-manager/upgrade-manager/indexer/cluster"
@@ -27,11 +25,12 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	m := NewMain()
-	if err := m.ParseFlags(ctx, os.Args[1:]); errors.Is(err, flag.ErrHelp) {
-		os.Exit(2)
-	} else if err != nil {
-		fmt.Fprintf(os.Stderr, "graphql: %v\n", err)
-		os.Exit(2)
+	if err := m.ParseFlags(ctx, os.Args[1:]); err != nil {
+		if code := cli.ExitCode(err); code != 0 {
+			fmt.Fprintf(os.Stderr, "graphql: %v\n", err)
+			os.Exit(code)
+		}
+		os.Exit(0)
 	}
 	if err := m.Run(ctx); err != nil {
 		m.Logger.Error("graphql failed", slog.Any("error", err))
@@ -56,60 +55,61 @@ func NewMain() *Main {
 
 // ParseFlags fills m.Config from args and the environment and validates it.
 func (m *Main) ParseFlags(_ context.Context, args []string) error {
-	fs := flag.NewFlagSet("graphql", flag.ContinueOnError)
+	fs := cli.NewFlagSet("graphql", os.Stderr)
 	c := &m.Config
-	env := func(name, def string) string {
-		if v, ok := os.LookupEnv(name); ok {
-			return v
-		}
-		return def
-	}
-	envInt := func(name string, def int) int {
-		if n, err := strconv.Atoi(env(name, "")); err == nil {
-			return n
-		}
-		return def
-	}
 	var origins string
-	fs.StringVar(&c.Addr, "addr", env("GRAPHQL_ADDR", "127.0.0.1:8080"), "listen `address` ($GRAPHQL_ADDR)")
-	fs.StringVar(&c.DatabaseURL, "database-url", os.Getenv("DATABASE_URL"), "database `URL` ($DATABASE_URL)")
-	fs.StringVar(&origins, "allowed-origins", env("GRAPHQL_ALLOWED_ORIGINS", ""), "comma-separated browser `origins` allowed by CORS and for websockets, or * ($GRAPHQL_ALLOWED_ORIGINS)")
-	fs.IntVar(&c.Limits.Complexity, "complexity-limit", envInt("GRAPHQL_COMPLEXITY_LIMIT", c.Limits.Complexity), "maximum operation `complexity` ($GRAPHQL_COMPLEXITY_LIMIT)")
-	fs.IntVar(&c.Limits.Depth, "depth-limit", envInt("GRAPHQL_DEPTH_LIMIT", c.Limits.Depth), "maximum selection `depth` ($GRAPHQL_DEPTH_LIMIT)")
-	fs.IntVar(&c.Limits.MaxPageSize, "max-page-size", envInt("GRAPHQL_MAX_PAGE_SIZE", c.Limits.MaxPageSize), "maximum first/last ($GRAPHQL_MAX_PAGE_SIZE)")
-	fs.Int64Var(&c.Limits.MaxBodyBytes, "max-body-bytes", int64(envInt("GRAPHQL_MAX_BODY_BYTES", int(c.Limits.MaxBodyBytes))), "maximum request body and websocket message `bytes` ($GRAPHQL_MAX_BODY_BYTES)")
-	fs.IntVar(&c.SubscriberBuffer, "subscriber-buffer", envInt("GRAPHQL_SUBSCRIBER_BUFFER", c.SubscriberBuffer), "`events` a subscription may fall behind before it is dropped ($GRAPHQL_SUBSCRIBER_BUFFER)")
+	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen `address` ($GRAPHQL_ADDR)")
+	fs.Env("GRAPHQL_ADDR", "addr")
+	fs.StringVar(&c.DatabaseURL, "database-url", "", "database `URL` ($DATABASE_URL)")
+	fs.Env("DATABASE_URL", "database-url")
+	fs.StringVar(&origins, "allowed-origins", "", "comma-separated browser `origins` allowed by CORS and for websockets, or * ($GRAPHQL_ALLOWED_ORIGINS)")
+	fs.Env("GRAPHQL_ALLOWED_ORIGINS", "allowed-origins")
+	fs.IntVar(&c.Limits.Complexity, "complexity-limit", c.Limits.Complexity, "maximum operation `complexity` ($GRAPHQL_COMPLEXITY_LIMIT)")
+	fs.Env("GRAPHQL_COMPLEXITY_LIMIT", "complexity-limit")
+	fs.IntVar(&c.Limits.Depth, "depth-limit", c.Limits.Depth, "maximum selection `depth` ($GRAPHQL_DEPTH_LIMIT)")
+	fs.Env("GRAPHQL_DEPTH_LIMIT", "depth-limit")
+	fs.IntVar(&c.Limits.MaxPageSize, "max-page-size", c.Limits.MaxPageSize, "maximum first/last ($GRAPHQL_MAX_PAGE_SIZE)")
+	fs.Env("GRAPHQL_MAX_PAGE_SIZE", "max-page-size")
+	fs.Int64Var(&c.Limits.MaxBodyBytes, "max-body-bytes", c.Limits.MaxBodyBytes, "maximum request body and websocket message `bytes` ($GRAPHQL_MAX_BODY_BYTES)")
+	fs.Env("GRAPHQL_MAX_BODY_BYTES", "max-body-bytes")
+	fs.IntVar(&c.SubscriberBuffer, "subscriber-buffer", c.SubscriberBuffer, "`events` a subscription may fall behind before it is dropped ($GRAPHQL_SUBSCRIBER_BUFFER)")
+	fs.Env("GRAPHQL_SUBSCRIBER_BUFFER", "subscriber-buffer")
 	fs.DurationVar(&c.KeepAlive, "keepalive", c.KeepAlive, "websocket keepalive `interval`")
-	fs.StringVar(&c.RPCURL, "rpc-url", env("SOLANA_RPC_URL", ""), "Solana JSON-RPC `URL`: serve only while the database holds its cluster (genesis hash), and read it for the build* mutations; empty: neither ($SOLANA_RPC_URL)")
-	programID := fs.String("program-id", env("UPGRADE_MANAGER_PROGRAM_ID", um.ProgramAddress), "upgrade_manager's `address` for the build* mutations ($UPGRADE_MANAGER_PROGRAM_ID)")
-	envDur := func(name string, def time.Duration) time.Duration {
-		if d, err := time.ParseDuration(env(name, "")); err == nil {
-			return d
-		}
-		return def
-	}
-	envBool := func(name string, def bool) bool {
-		if b, err := strconv.ParseBool(env(name, "")); err == nil {
-			return b
-		}
-		return def
-	}
+	fs.StringVar(&c.RPCURL, "rpc-url", "", "Solana JSON-RPC `URL`: serve only while the database holds its cluster (genesis hash), and read it for the build* mutations; empty: neither ($SOLANA_RPC_URL)")
+	fs.Env("SOLANA_RPC_URL", "rpc-url")
+	programID := fs.String("program-id", um.ProgramAddress, "upgrade_manager's `address` for the build* mutations ($UPGRADE_MANAGER_PROGRAM_ID)")
+	fs.Env("UPGRADE_MANAGER_PROGRAM_ID", "program-id")
 	var hosts string
-	fs.IntVar(&c.Limits.SubscriptionComplexity, "subscription-complexity-limit", envInt("GRAPHQL_SUBSCRIPTION_COMPLEXITY_LIMIT", c.Limits.SubscriptionComplexity), "maximum complexity of a subscription's selection, per event ($GRAPHQL_SUBSCRIPTION_COMPLEXITY_LIMIT)")
-	fs.IntVar(&c.Limits.MaxAliases, "max-aliases", envInt("GRAPHQL_MAX_ALIASES", c.Limits.MaxAliases), "maximum aliased fields in an operation ($GRAPHQL_MAX_ALIASES)")
-	fs.IntVar(&c.Limits.ScanCost, "scan-cost", envInt("GRAPHQL_SCAN_COST", c.Limits.ScanCost), "complexity of a totalCount or an unindexed filter ($GRAPHQL_SCAN_COST)")
-	fs.DurationVar(&c.RequestTimeout, "request-timeout", envDur("GRAPHQL_REQUEST_TIMEOUT", c.RequestTimeout), "deadline of each query ($GRAPHQL_REQUEST_TIMEOUT)")
-	fs.DurationVar(&c.StatementTimeout, "statement-timeout", envDur("GRAPHQL_STATEMENT_TIMEOUT", c.StatementTimeout), "PostgreSQL statement_timeout of the query pool ($GRAPHQL_STATEMENT_TIMEOUT)")
-	fs.DurationVar(&c.ReadTimeout, "read-timeout", envDur("GRAPHQL_READ_TIMEOUT", c.ReadTimeout), "time to read a whole HTTP request, body included ($GRAPHQL_READ_TIMEOUT)")
-	fs.DurationVar(&c.IdleTimeout, "idle-timeout", envDur("GRAPHQL_IDLE_TIMEOUT", c.IdleTimeout), "close keep-alive HTTP connections idle this long ($GRAPHQL_IDLE_TIMEOUT)")
-	fs.IntVar(&c.MaxConns, "db-max-conns", envInt("GRAPHQL_DB_MAX_CONNS", c.MaxConns), "database connections for queries; /healthz and the listener have their own ($GRAPHQL_DB_MAX_CONNS)")
-	fs.IntVar(&c.WS.ConnsPerAddr, "ws-conns-per-addr", envInt("GRAPHQL_WS_CONNS_PER_ADDR", c.WS.ConnsPerAddr), "open websockets per client address ($GRAPHQL_WS_CONNS_PER_ADDR)")
-	fs.IntVar(&c.WS.Conns, "ws-conns", envInt("GRAPHQL_WS_CONNS", c.WS.Conns), "open websockets in total ($GRAPHQL_WS_CONNS)")
-	fs.IntVar(&c.WS.OpsPerConn, "ws-subs-per-conn", envInt("GRAPHQL_WS_SUBS_PER_CONN", c.WS.OpsPerConn), "running operations per websocket ($GRAPHQL_WS_SUBS_PER_CONN)")
-	fs.IntVar(&c.WS.Ops, "ws-subs", envInt("GRAPHQL_WS_SUBS", c.WS.Ops), "running websocket operations in total ($GRAPHQL_WS_SUBS)")
-	fs.StringVar(&hosts, "allowed-hosts", env("GRAPHQL_ALLOWED_HOSTS", ""), "comma-separated Host names served (DNS rebinding defence); empty: any, or the loopback names when listening on loopback ($GRAPHQL_ALLOWED_HOSTS)")
-	fs.BoolVar(&c.GraphiQL, "graphiql", envBool("GRAPHQL_GRAPHIQL", c.GraphiQL), "serve GraphiQL at / ($GRAPHQL_GRAPHIQL)")
-	fs.BoolVar(&c.Introspection, "introspection", envBool("GRAPHQL_INTROSPECTION", c.Introspection), "answer introspection queries ($GRAPHQL_INTROSPECTION)")
+	fs.IntVar(&c.Limits.SubscriptionComplexity, "subscription-complexity-limit", c.Limits.SubscriptionComplexity, "maximum complexity of a subscription's selection, per event ($GRAPHQL_SUBSCRIPTION_COMPLEXITY_LIMIT)")
+	fs.Env("GRAPHQL_SUBSCRIPTION_COMPLEXITY_LIMIT", "subscription-complexity-limit")
+	fs.IntVar(&c.Limits.MaxAliases, "max-aliases", c.Limits.MaxAliases, "maximum aliased fields in an operation ($GRAPHQL_MAX_ALIASES)")
+	fs.Env("GRAPHQL_MAX_ALIASES", "max-aliases")
+	fs.IntVar(&c.Limits.ScanCost, "scan-cost", c.Limits.ScanCost, "complexity of a totalCount or an unindexed filter ($GRAPHQL_SCAN_COST)")
+	fs.Env("GRAPHQL_SCAN_COST", "scan-cost")
+	fs.DurationVar(&c.RequestTimeout, "request-timeout", c.RequestTimeout, "deadline of each query ($GRAPHQL_REQUEST_TIMEOUT)")
+	fs.Env("GRAPHQL_REQUEST_TIMEOUT", "request-timeout")
+	fs.DurationVar(&c.StatementTimeout, "statement-timeout", c.StatementTimeout, "PostgreSQL statement_timeout of the query pool ($GRAPHQL_STATEMENT_TIMEOUT)")
+	fs.Env("GRAPHQL_STATEMENT_TIMEOUT", "statement-timeout")
+	fs.DurationVar(&c.ReadTimeout, "read-timeout", c.ReadTimeout, "time to read a whole HTTP request, body included ($GRAPHQL_READ_TIMEOUT)")
+	fs.Env("GRAPHQL_READ_TIMEOUT", "read-timeout")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "close keep-alive HTTP connections idle this long ($GRAPHQL_IDLE_TIMEOUT)")
+	fs.Env("GRAPHQL_IDLE_TIMEOUT", "idle-timeout")
+	fs.IntVar(&c.MaxConns, "db-max-conns", c.MaxConns, "database connections for queries; /healthz and the listener have their own ($GRAPHQL_DB_MAX_CONNS)")
+	fs.Env("GRAPHQL_DB_MAX_CONNS", "db-max-conns")
+	fs.IntVar(&c.WS.ConnsPerAddr, "ws-conns-per-addr", c.WS.ConnsPerAddr, "open websockets per client address ($GRAPHQL_WS_CONNS_PER_ADDR)")
+	fs.Env("GRAPHQL_WS_CONNS_PER_ADDR", "ws-conns-per-addr")
+	fs.IntVar(&c.WS.Conns, "ws-conns", c.WS.Conns, "open websockets in total ($GRAPHQL_WS_CONNS)")
+	fs.Env("GRAPHQL_WS_CONNS", "ws-conns")
+	fs.IntVar(&c.WS.OpsPerConn, "ws-subs-per-conn", c.WS.OpsPerConn, "running operations per websocket ($GRAPHQL_WS_SUBS_PER_CONN)")
+	fs.Env("GRAPHQL_WS_SUBS_PER_CONN", "ws-subs-per-conn")
+	fs.IntVar(&c.WS.Ops, "ws-subs", c.WS.Ops, "running websocket operations in total ($GRAPHQL_WS_SUBS)")
+	fs.Env("GRAPHQL_WS_SUBS", "ws-subs")
+	fs.StringVar(&hosts, "allowed-hosts", "", "comma-separated Host names served (DNS rebinding defence); empty: any, or the loopback names when listening on loopback ($GRAPHQL_ALLOWED_HOSTS)")
+	fs.Env("GRAPHQL_ALLOWED_HOSTS", "allowed-hosts")
+	fs.BoolVar(&c.GraphiQL, "graphiql", c.GraphiQL, "serve GraphiQL at / ($GRAPHQL_GRAPHIQL)")
+	fs.Env("GRAPHQL_GRAPHIQL", "graphiql")
+	fs.BoolVar(&c.Introspection, "introspection", c.Introspection, "answer introspection queries ($GRAPHQL_INTROSPECTION)")
+	fs.Env("GRAPHQL_INTROSPECTION", "introspection")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -134,6 +134,7 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	if err := c.Validate(); err != nil {
 		return fmt.Errorf("invalid configuration: %w", err)
 	}
+	m.Logger = cli.NewLogger(os.Stderr, slog.LevelInfo, cli.NewRedactor(c.RPCURL, c.DatabaseURL))
 	return nil
 }
 

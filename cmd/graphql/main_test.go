@@ -33,3 +33,24 @@ func TestParseFlags(t *testing.T) {
 		}
 	}
 }
+
+// The environment behaves as in every binary (cmd/internal/cli): an empty variable counts as
+// unset, and a value the flag rejects is an error naming the flag and the variable instead of a
+// silent default.
+func TestParseFlagsEnvironment(t *testing.T) {
+	t.Setenv("DATABASE_URL", "postgres://localhost/x")
+	t.Setenv("GRAPHQL_ADDR", "")
+	m := NewMain()
+	if err := m.ParseFlags(context.Background(), nil); err != nil || m.Config.Addr != "127.0.0.1:8080" {
+		t.Fatalf("GRAPHQL_ADDR empty: err %v, addr %q; want the default", err, m.Config.Addr)
+	}
+	for k, v := range map[string]string{"GRAPHQL_MAX_PAGE_SIZE": "lots", "GRAPHQL_REQUEST_TIMEOUT": "10", "GRAPHQL_GRAPHIQL": "sure"} {
+		t.Run(k, func(t *testing.T) {
+			t.Setenv(k, v)
+			err := NewMain().ParseFlags(context.Background(), nil)
+			if err == nil || !strings.Contains(err.Error(), k) {
+				t.Errorf("%s=%q: ParseFlags = %v, want an error naming %s", k, v, err, k)
+			}
+		})
+	}
+}

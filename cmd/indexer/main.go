@@ -3,14 +3,12 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -18,6 +16,7 @@ import (
 	"github.com/gagliardetto/solana-go"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/upgrade-manager/upgrade-manager/cmd/internal/cli"
 	"github.com/upgrade-manager/upgrade-manager/indexer"
 	"github.com/upgrade-manager/upgrade-manager/indexer/chain"
 	"github.com/upgrade-manager/upgrade-manager/indexer/decode"
@@ -35,11 +34,12 @@ func main() {
 	}()
 
 	m := NewMain()
-	if err := m.ParseFlags(ctx, os.Args[1:]); errors.Is(err, flag.ErrHelp) {
-		os.Exit(2)
-	} else if err != nil {
-		fmt.Fprintf(os.Stderr, "indexer: %v\n", err)
-		os.Exit(2)
+	if err := m.ParseFlags(ctx, os.Args[1:]); err != nil {
+		if code := cli.ExitCode(err); code != 0 {
+			fmt.Fprintf(os.Stderr, "indexer: %v\n", err)
+			os.Exit(code)
+		}
+		os.Exit(0)
 	}
 	err := m.Run(ctx)
 	if cerr := m.Close(); cerr != nil && err == nil {
@@ -129,70 +129,50 @@ func NewMain() *Main {
 	}
 }
 
-// envOr returns the environment variable key, or def when it is unset.
-func envOr(key, def string) string {
-	if v, ok := os.LookupEnv(key); ok {
-		return v
-	}
-	return def
-}
-
-func envInt(key string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(key)); err == nil {
-		return v
-	}
-	return def
-}
-
-func envDuration(key string, def time.Duration) time.Duration {
-	if v, err := time.ParseDuration(os.Getenv(key)); err == nil {
-		return v
-	}
-	return def
-}
-
-func envFloat(key string, def float64) float64 {
-	if v, err := strconv.ParseFloat(os.Getenv(key), 64); err == nil {
-		return v
-	}
-	return def
-}
-
-func envBool(key string, def bool) bool {
-	if v, err := strconv.ParseBool(os.Getenv(key)); err == nil {
-		return v
-	}
-	return def
-}
-
 // ParseFlags fills m.Config from args and the environment and validates it.
 // The command comes first; flags may come before or after it.
 func (m *Main) ParseFlags(_ context.Context, args []string) error {
-	fs := flag.NewFlagSet("indexer", flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
+	fs := cli.NewFlagSet("indexer", m.Stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), usage)
 		fs.PrintDefaults()
 	}
 	c, d := &m.Config, indexer.DefaultConfig()
 	sc := &c.Service
-	fs.StringVar(&sc.RPCURL, "rpc-url", envOr("SOLANA_RPC_URL", d.RPCURL), "Solana JSON-RPC `URL` ($SOLANA_RPC_URL)")
-	fs.StringVar(&sc.WSURL, "ws-url", os.Getenv("SOLANA_WS_URL"), "Solana websocket `URL` ($SOLANA_WS_URL; default: the RPC URL with ws/wss, port 8899 becoming 8900)")
-	fs.StringVar(&sc.DatabaseURL, "database-url", os.Getenv("DATABASE_URL"), "PostgreSQL `URL` ($DATABASE_URL)")
-	fs.StringVar(&sc.ProgramID, "program-id", envOr("UPGRADE_MANAGER_PROGRAM_ID", d.ProgramID), "upgrade_manager program `address` ($UPGRADE_MANAGER_PROGRAM_ID)")
-	fs.StringVar(&sc.Commitment, "commitment", envOr("INDEXER_COMMITMENT", d.Commitment), "read transactions at `commitment` confirmed or finalized ($INDEXER_COMMITMENT)")
-	fs.StringVar(&sc.Start, "start", envOr("INDEXER_START", d.Start), "without a checkpoint, start at `earliest|latest|SLOT` ($INDEXER_START)")
-	fs.StringVar(&sc.MetricsAddr, "metrics-addr", envOr("INDEXER_METRICS_ADDR", d.MetricsAddr), "serve /metrics, /healthz and /readyz on `address`; empty disables ($INDEXER_METRICS_ADDR)")
-	fs.IntVar(&sc.Concurrency, "concurrency", envInt("INDEXER_CONCURRENCY", d.Concurrency), "concurrent getTransaction calls ($INDEXER_CONCURRENCY)")
-	fs.IntVar(&sc.BatchSize, "batch-size", envInt("INDEXER_BATCH_SIZE", d.BatchSize), "most transactions per database transaction ($INDEXER_BATCH_SIZE)")
-	fs.DurationVar(&sc.PollInterval, "poll-interval", envDuration("INDEXER_POLL_INTERVAL", d.PollInterval), "look for transactions at least this often ($INDEXER_POLL_INTERVAL)")
-	fs.DurationVar(&sc.FinalityInterval, "finality-interval", envDuration("INDEXER_FINALITY_INTERVAL", d.FinalityInterval), "promote or revert confirmed transactions this often ($INDEXER_FINALITY_INTERVAL)")
-	fs.DurationVar(&sc.ReconcileInterval, "reconcile-interval", envDuration("INDEXER_RECONCILE_INTERVAL", d.ReconcileInterval), "compare finalized history with the database this often ($INDEXER_RECONCILE_INTERVAL)")
-	fs.DurationVar(&sc.RPCTimeout, "rpc-timeout", envDuration("INDEXER_RPC_TIMEOUT", d.RPCTimeout), "timeout of one RPC request ($INDEXER_RPC_TIMEOUT)")
-	fs.Float64Var(&sc.RPCRate, "rpc-rate", envFloat("INDEXER_RPC_RATE", d.RPCRate), "at most this many RPC `requests/s`, retries included; 0: no cap ($INDEXER_RPC_RATE)")
-	fs.BoolVar(&sc.ResetOnNewCluster, "reset-on-new-cluster", envBool("INDEXER_RESET_ON_NEW_CLUSTER", false), "empty the indexer's tables when the RPC serves another cluster than the database holds, instead of refusing to start ($INDEXER_RESET_ON_NEW_CLUSTER)")
-	fs.BoolVar(&c.Migrate, "migrate", envBool("INDEXER_MIGRATE", false), "apply pending migrations before running ($INDEXER_MIGRATE)")
-	fs.StringVar(&c.LogLevel, "log-level", envOr("INDEXER_LOG_LEVEL", "info"), "`level` debug, info, warn or error ($INDEXER_LOG_LEVEL)")
+	fs.StringVar(&sc.RPCURL, "rpc-url", d.RPCURL, "Solana JSON-RPC `URL` ($SOLANA_RPC_URL)")
+	fs.Env("SOLANA_RPC_URL", "rpc-url")
+	fs.StringVar(&sc.WSURL, "ws-url", "", "Solana websocket `URL` ($SOLANA_WS_URL; default: the RPC URL with ws/wss, port 8899 becoming 8900)")
+	fs.Env("SOLANA_WS_URL", "ws-url")
+	fs.StringVar(&sc.DatabaseURL, "database-url", "", "PostgreSQL `URL` ($DATABASE_URL)")
+	fs.Env("DATABASE_URL", "database-url")
+	fs.StringVar(&sc.ProgramID, "program-id", d.ProgramID, "upgrade_manager program `address` ($UPGRADE_MANAGER_PROGRAM_ID)")
+	fs.Env("UPGRADE_MANAGER_PROGRAM_ID", "program-id")
+	fs.StringVar(&sc.Commitment, "commitment", d.Commitment, "read transactions at `commitment` confirmed or finalized ($INDEXER_COMMITMENT)")
+	fs.Env("INDEXER_COMMITMENT", "commitment")
+	fs.StringVar(&sc.Start, "start", d.Start, "without a checkpoint, start at `earliest|latest|SLOT` ($INDEXER_START)")
+	fs.Env("INDEXER_START", "start")
+	fs.StringVar(&sc.MetricsAddr, "metrics-addr", d.MetricsAddr, "serve /metrics, /healthz and /readyz on `address`; empty disables ($INDEXER_METRICS_ADDR)")
+	fs.Env("INDEXER_METRICS_ADDR", "metrics-addr")
+	fs.IntVar(&sc.Concurrency, "concurrency", d.Concurrency, "concurrent getTransaction calls ($INDEXER_CONCURRENCY)")
+	fs.Env("INDEXER_CONCURRENCY", "concurrency")
+	fs.IntVar(&sc.BatchSize, "batch-size", d.BatchSize, "most transactions per database transaction ($INDEXER_BATCH_SIZE)")
+	fs.Env("INDEXER_BATCH_SIZE", "batch-size")
+	fs.DurationVar(&sc.PollInterval, "poll-interval", d.PollInterval, "look for transactions at least this often ($INDEXER_POLL_INTERVAL)")
+	fs.Env("INDEXER_POLL_INTERVAL", "poll-interval")
+	fs.DurationVar(&sc.FinalityInterval, "finality-interval", d.FinalityInterval, "promote or revert confirmed transactions this often ($INDEXER_FINALITY_INTERVAL)")
+	fs.Env("INDEXER_FINALITY_INTERVAL", "finality-interval")
+	fs.DurationVar(&sc.ReconcileInterval, "reconcile-interval", d.ReconcileInterval, "compare finalized history with the database this often ($INDEXER_RECONCILE_INTERVAL)")
+	fs.Env("INDEXER_RECONCILE_INTERVAL", "reconcile-interval")
+	fs.DurationVar(&sc.RPCTimeout, "rpc-timeout", d.RPCTimeout, "timeout of one RPC request ($INDEXER_RPC_TIMEOUT)")
+	fs.Env("INDEXER_RPC_TIMEOUT", "rpc-timeout")
+	fs.Float64Var(&sc.RPCRate, "rpc-rate", d.RPCRate, "at most this many RPC `requests/s`, retries included; 0: no cap ($INDEXER_RPC_RATE)")
+	fs.Env("INDEXER_RPC_RATE", "rpc-rate")
+	fs.BoolVar(&sc.ResetOnNewCluster, "reset-on-new-cluster", false, "empty the indexer's tables when the RPC serves another cluster than the database holds, instead of refusing to start ($INDEXER_RESET_ON_NEW_CLUSTER)")
+	fs.Env("INDEXER_RESET_ON_NEW_CLUSTER", "reset-on-new-cluster")
+	fs.BoolVar(&c.Migrate, "migrate", false, "apply pending migrations before running ($INDEXER_MIGRATE)")
+	fs.Env("INDEXER_MIGRATE", "migrate")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "`level` debug, info, warn or error ($INDEXER_LOG_LEVEL)")
+	fs.Env("INDEXER_LOG_LEVEL", "log-level")
 
 	c.Command = "run"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -222,7 +202,7 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("-log-level: %w", err)
 	}
-	m.Logger = slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
+	m.Logger = cli.NewLogger(m.Stderr, level, cli.NewRedactor(sc.RPCURL, sc.WSURL, sc.DatabaseURL))
 	return c.Validate()
 }
 

@@ -73,6 +73,15 @@ func TestParseFlags(t *testing.T) {
 			args: []string{"migrate", "status", "-database-url", "postgres://x"},
 			want: func(c Config) bool { return c.Command == "migrate" && c.MigrateCommand == "status" },
 		},
+		{
+			name: "an empty variable counts as unset",
+			env:  map[string]string{"DATABASE_URL": "postgres://db", "INDEXER_COMMITMENT": "", "SOLANA_RPC_URL": ""},
+			want: func(c Config) bool {
+				return c.Service.Commitment == "confirmed" && c.Service.RPCURL == "http://127.0.0.1:8899"
+			},
+		},
+		{name: "a bad number in the environment is refused", env: map[string]string{"DATABASE_URL": "x", "INDEXER_BATCH_SIZE": "seven"}, wantErr: "batch-size: environment variable INDEXER_BATCH_SIZE"},
+		{name: "a bad rate in the environment is refused", env: map[string]string{"DATABASE_URL": "x", "INDEXER_RPC_RATE": "fast"}, wantErr: "rpc-rate: environment variable INDEXER_RPC_RATE"},
 		{name: "missing database", args: []string{}, wantErr: "-database-url"},
 		{name: "bad commitment", env: map[string]string{"DATABASE_URL": "x"}, args: []string{"-commitment", "processed"}, wantErr: "-commitment"},
 		{name: "bad start", env: map[string]string{"DATABASE_URL": "x"}, args: []string{"-start", "soon"}, wantErr: "-start"},

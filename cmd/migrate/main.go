@@ -3,13 +3,13 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/upgrade-manager/upgrade-manager/cmd/internal/cli"
 	"github.com/upgrade-manager/upgrade-manager/migrations"
 )
 
@@ -18,11 +18,12 @@ func main() {
 	defer stop()
 
 	m := NewMain()
-	if err := m.ParseFlags(ctx, os.Args[1:]); errors.Is(err, flag.ErrHelp) {
-		os.Exit(2)
-	} else if err != nil {
-		fmt.Fprintf(os.Stderr, "migrate: %v\n", err)
-		os.Exit(2)
+	if err := m.ParseFlags(ctx, os.Args[1:]); err != nil {
+		if code := cli.ExitCode(err); code != 0 {
+			fmt.Fprintf(os.Stderr, "migrate: %v\n", err)
+			os.Exit(code)
+		}
+		os.Exit(0)
 	}
 	if err := m.Run(ctx); err != nil {
 		fmt.Fprintf(os.Stderr, "migrate: %v\n", err)
@@ -56,14 +57,15 @@ const usage = "usage: migrate up|down|status [-database-url URL]"
 // ParseFlags fills m.Config from args and the environment and validates it.
 // Flags may come before or after the command.
 func (m *Main) ParseFlags(_ context.Context, args []string) error {
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
+	fs := cli.NewFlagSet("migrate", m.Stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), usage)
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&m.Config.DatabaseURL, "database-url", os.Getenv("DATABASE_URL"), "database `URL` (default $DATABASE_URL)")
-	if err := fs.Parse(args); err != nil {
+	fs.StringVar(&m.Config.DatabaseURL, "database-url", "", "database `URL` ($DATABASE_URL)")
+	fs.Env("DATABASE_URL", "database-url")
+	// The flags before the command, then those after it; the environment fills in after both.
+	if err := fs.FlagSet.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {

@@ -17,6 +17,7 @@ import (
 	"github.com/gagliardetto/solana-go"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/upgrade-manager/upgrade-manager/cmd/internal/keypair"
 	"github.com/upgrade-manager/upgrade-manager/indexer/txbuild"
 )
 
@@ -68,7 +69,7 @@ func writeBufferCmd(fs *flag.FlagSet) body {
 		}
 		var bk solana.PrivateKey
 		if *bufferKeypair != "" {
-			if bk, err = loadKeypair("buffer", *bufferKeypair); err != nil {
+			if bk, err = keypair.Load("buffer", *bufferKeypair); err != nil {
 				return nil, err
 			}
 		} else if bk, err = solana.NewRandomPrivateKey(); err != nil {

@@ -17,6 +17,8 @@ import (
 	"github.com/gagliardetto/solana-go"
 	"github.com/gagliardetto/solana-go/rpc"
 
+	cliflags "github.com/upgrade-manager/upgrade-manager/cmd/internal/cli"
+	"github.com/upgrade-manager/upgrade-manager/cmd/internal/keypair"
 	"github.com/upgrade-manager/upgrade-manager/indexer/txbuild"
 	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
@@ -124,16 +126,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	c := &cli{stdout: stdout, stderr: stderr}
-	fs := flag.NewFlagSet("umctl "+cmd.name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cliflags.NewFlagSet("umctl "+cmd.name, stderr)
 	c.globalFlags(fs)
-	body := cmd.flags(fs)
+	body := cmd.flags(fs.FlagSet)
 	positional, err := parseInterspersed(fs, args)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
+		if code := cliflags.ExitCode(err); code != 0 {
+			return code
 		}
-		return exitUsage
+		return exitOK
 	}
 	if err := c.setup(); err != nil {
 		return c.fail(err)
@@ -150,14 +151,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // parseInterspersed parses flags anywhere among the positional arguments, as the Solana CLI
 // accepts them.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+func parseInterspersed(fs *cliflags.FlagSet, args []string) ([]string, error) {
 	var positional []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := fs.FlagSet.Parse(args); err != nil {
 			return nil, err
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
+			if err := fs.ApplyEnv(); err != nil {
+				fmt.Fprintln(fs.Output(), "umctl:", err)
+				return nil, err
+			}
 			return positional, nil
 		}
 		positional = append(positional, rest[0])
@@ -165,11 +170,13 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func (c *cli) globalFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.url, "url", env("UMCTL_URL", "localhost"), "RPC URL or moniker: localhost, devnet, testnet, mainnet-beta (env UMCTL_URL)")
-	fs.StringVar(&c.url, "u", env("UMCTL_URL", "localhost"), "shorthand for --url")
-	fs.StringVar(&c.keypairPath, "keypair", env("UMCTL_KEYPAIR", defaultKeypairPath()), "signer keypair file (env UMCTL_KEYPAIR); with --sign-only also a public key")
-	fs.StringVar(&c.keypairPath, "k", env("UMCTL_KEYPAIR", defaultKeypairPath()), "shorthand for --keypair")
+func (c *cli) globalFlags(fs *cliflags.FlagSet) {
+	fs.StringVar(&c.url, "url", "localhost", "RPC URL or moniker: localhost, devnet, testnet, mainnet-beta (env UMCTL_URL)")
+	fs.StringVar(&c.url, "u", "localhost", "shorthand for --url")
+	fs.Env("UMCTL_URL", "url", "u")
+	fs.StringVar(&c.keypairPath, "keypair", keypair.DefaultPath(), "signer keypair file (env UMCTL_KEYPAIR); with --sign-only also a public key")
+	fs.StringVar(&c.keypairPath, "k", keypair.DefaultPath(), "shorthand for --keypair")
+	fs.Env("UMCTL_KEYPAIR", "keypair", "k")
 	fs.StringVar(&c.feePayerSpec, "fee-payer", "", "fee payer keypair file (default: --keypair); with --sign-only also a public key")
 	commitment := fs.String("commitment", "confirmed", "processed, confirmed or finalized")
 	fs.Uint64Var(&c.cuPrice, "compute-unit-price", 0, "priority fee in micro-lamports per compute unit")
@@ -178,7 +185,8 @@ func (c *cli) globalFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.signOnly, "sign-only", false, "print the unsigned message for another signer (a wallet, a Squads vault); send nothing")
 	fs.StringVar(&c.output, "output", "base64", "encoding of --sign-only's message: base58 or base64")
 	program := fs.String("program-id", um.ProgramAddress, "upgrade_manager's address")
-	fs.StringVar(&c.graphqlURL, "graphql", env("UMCTL_GRAPHQL", ""), "GraphQL endpoint of the read model, e.g. http://127.0.0.1:8080/graphql (env UMCTL_GRAPHQL)")
+	fs.StringVar(&c.graphqlURL, "graphql", "", "GraphQL endpoint of the read model, e.g. http://127.0.0.1:8080/graphql (env UMCTL_GRAPHQL)")
+	fs.Env("UMCTL_GRAPHQL", "graphql")
 	fs.DurationVar(&c.confirmWithin, "timeout", 90*time.Second, "how long to wait for a transaction to reach the commitment")
 	c.postParse = func() error {
 		switch *commitment {
@@ -200,13 +208,6 @@ func (c *cli) globalFlags(fs *flag.FlagSet) {
 		}
 		return nil
 	}
-}
-
-func env(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
 }
 
 // clusterURL expands the Solana CLI's monikers.

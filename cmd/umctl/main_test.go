@@ -3,14 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"reflect"
 	"strings"
 	"testing"
+
+	cliflags "github.com/upgrade-manager/upgrade-manager/cmd/internal/cli"
 )
 
 func TestFlagsGoAnywhere(t *testing.T) {
-	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs := cliflags.NewFlagSet("t", &bytes.Buffer{})
 	json := fs.Bool("json", false, "")
 	url := fs.String("url", "", "")
 	pos, err := parseInterspersed(fs, []string{"PROP", "--url", "devnet", "X", "--json"})
@@ -19,6 +20,45 @@ func TestFlagsGoAnywhere(t *testing.T) {
 	}
 	if !reflect.DeepEqual(pos, []string{"PROP", "X"}) || !*json || *url != "devnet" {
 		t.Fatalf("positional %v json %v url %q", pos, *json, *url)
+	}
+}
+
+// The environment fills a flag only when neither its name nor its shorthand is on the command
+// line, and an empty variable counts as unset.
+func TestEnvironmentAndShorthands(t *testing.T) {
+	for _, tt := range []struct {
+		env  string
+		args []string
+		want string
+	}{
+		{"", nil, "localhost"},
+		{"devnet", nil, "devnet"},
+		{"devnet", []string{"-u", "testnet"}, "testnet"},
+		{"devnet", []string{"--url", "testnet"}, "testnet"},
+	} {
+		t.Setenv("UMCTL_URL", tt.env)
+		c := &cli{}
+		fs := cliflags.NewFlagSet("t", &bytes.Buffer{})
+		c.globalFlags(fs)
+		if _, err := parseInterspersed(fs, tt.args); err != nil {
+			t.Fatal(err)
+		}
+		if c.url != tt.want {
+			t.Errorf("UMCTL_URL=%q %v: url %q, want %q", tt.env, tt.args, c.url, tt.want)
+		}
+	}
+}
+
+func TestHelpExitsZero(t *testing.T) {
+	for _, args := range [][]string{{"approve", "-h"}, {"approve", "--help"}} {
+		var out, errb bytes.Buffer
+		if code := run(context.Background(), args, &out, &errb); code != exitOK || !strings.Contains(errb.String(), "-keypair") {
+			t.Errorf("%v: exit %d, usage %q; want 0 and the flags", args, code, errb.String())
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"approve", "--nope"}, &out, &errb); code != exitUsage {
+		t.Errorf("an unknown flag: exit %d, want %d", code, exitUsage)
 	}
 }
 

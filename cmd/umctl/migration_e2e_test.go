@@ -1,61 +1,45 @@
 package main
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gagliardetto/solana-go"
 	"github.com/gagliardetto/solana-go/rpc"
 
 	"github.com/upgrade-manager/upgrade-manager/indexer/localnettest"
-	"github.com/upgrade-manager/upgrade-manager/indexer/txbuild"
+	"github.com/upgrade-manager/upgrade-manager/indexer/localnettest/standin"
+	"github.com/upgrade-manager/upgrade-manager/indexer/testkit"
 	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
-// perpStandIn is the binary the stand-in programdata of perp_market holds; a migration requires
-// the hash of the binary its target runs.
-var perpStandIn = []byte("perp_market v2: opens positions in the v2 layout only")
+// perpStandIn is the binary the stand-in programdata of perp_market holds.
+var perpStandIn = standin.PerpBinary
 
-// manage gives the governance a ManagedProgram record for perp_market, and a programdata
-// account standing for its deployed binary, through dev_setAccount: perp_market runs natively
-// on the localnet, not as a loader-v3 program register could take (the crank's migration tests
-// do the same).
+// manage makes program look registered with the world's governance
+// (standin.Managed): perp_market runs natively on the localnet, not as a loader-v3
+// program register could take.
 func (w *world) manage(program solana.PublicKey) {
 	w.t.Helper()
-	find := func(seed string) (solana.PublicKey, uint8) {
-		k, bump, err := solana.FindProgramAddress([][]byte{[]byte(seed), program[:]}, um.ProgramID)
-		if err != nil {
-			w.t.Fatal(err)
-		}
-		return k, bump
+	accs, err := standin.Managed(um.ProgramID, solana.MustPublicKeyFromBase58(w.gov), program, perpStandIn)
+	if err != nil {
+		w.t.Fatal(err)
 	}
-	record, bump := find(um.ManagedProgramSeed)
-	ua, uaBump := find(um.UpgradeAuthoritySeed)
-	_, maBump := find(um.MigrationAuthoritySeed)
-	programdata := txbuild.Programdata(program)
-	pd := binary.LittleEndian.AppendUint32(nil, 3) // ProgramData
-	pd = binary.LittleEndian.AppendUint64(pd, 0)   // deploy slot
-	pd = append(append(pd, 1), ua[:]...)           // upgrade authority
-	pd = append(pd, perpStandIn...)
-	w.setAccount(programdata, solana.BPFLoaderUpgradeableProgramID, pd)
-	mp := um.ManagedProgram{
-		LayoutVersion: um.AccountLayoutVersion, Bump: bump, UpgradeAuthorityBump: uaBump, MigrationAuthorityBump: maBump,
-		Governance: solana.MustPublicKeyFromBase58(w.gov), Program: program, Programdata: programdata, UpgradeAuthority: ua,
-		CurrentHash: sha256.Sum256(perpStandIn),
+	for _, a := range accs {
+		w.setAccount(a.Key, a.Owner, a.Data)
 	}
-	disc := mp.Discriminator()
-	data := mp.AppendBorsh(disc[:])
-	data = append(data, make([]byte, 8+632-len(data))...)
-	w.setAccount(record, um.ProgramID, data)
-	// The accounts are written into the working bank: let a slot confirm them.
-	time.Sleep(500 * time.Millisecond)
+	// The accounts are written into the working bank: wait until the confirmed one holds them.
+	last := accs[len(accs)-1]
+	testkit.Eventually(w.t, 0, "the stand-in accounts to be confirmed", func() bool {
+		a, err := w.rpc.GetAccountInfoWithOpts(w.ctx(), last.Key, &rpc.GetAccountInfoOpts{Commitment: rpc.CommitmentConfirmed})
+		return err == nil && a != nil && a.Value != nil && bytes.Equal(a.Value.Data.GetBinary(), last.Data)
+	})
 }
 
 // setAccount writes an account through localnet's dev_setAccount.

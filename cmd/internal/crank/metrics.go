@@ -1,9 +1,9 @@
-package main
+package crank
 
 import "github.com/prometheus/client_golang/prometheus"
 
-// metrics are the crank's Prometheus series; labels never carry keys or signatures.
-type metrics struct {
+// Metrics are the crank's Prometheus series; labels never carry keys or signatures.
+type Metrics struct {
 	attempts         *prometheus.CounterVec
 	successes        *prometheus.CounterVec
 	racesLost        *prometheus.CounterVec
@@ -14,8 +14,9 @@ type metrics struct {
 	accountsMigrated prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer) *metrics {
-	m := &metrics{
+// NewMetrics registers the crank's series on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "upgrade_manager_crank_attempts_total",
 			Help: "Transactions the crank tried to land, by crank kind and action.",

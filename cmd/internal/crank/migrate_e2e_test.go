@@ -1,25 +1,24 @@
-package main
+package crank
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/gagliardetto/solana-go"
 	"github.com/gagliardetto/solana-go/rpc"
+	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/upgrade-manager/upgrade-manager/indexer/txbuild"
+	"github.com/upgrade-manager/upgrade-manager/indexer/localnettest/standin"
+	"github.com/upgrade-manager/upgrade-manager/indexer/testkit"
 	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
-var perpMarket = solana.MustPublicKeyFromBase58("PerpMarket111111111111111111111111111111111")
+var perpMarket = standin.PerpMarket
 
 const (
 	positionV1Len = 59
@@ -33,43 +32,35 @@ func anchorSighash(name string) []byte {
 	return h[:8]
 }
 
-// perpMarketStandIn is the binary the stand-in programdata of perp_market holds; a migration
-// requires the hash of the binary the target runs.
-var perpMarketStandIn = []byte("perp_market v2: opens positions in the v2 layout only")
-
-// manage writes the ManagedProgram record register_program would write for program, and a
-// programdata account standing for its deployed binary (perpMarketStandIn); it returns that
-// binary's hash. perp_market runs natively as a builtin on the localnet, not as a loader-v3
-// program, so register_program cannot take it; the program tests do the same in program-test.
+// manage makes program look registered with the world's governance (standin.Managed)
+// and returns the hash of the binary its stand-in programdata holds.
 func (w *world) manage(program solana.PublicKey) [32]byte {
 	w.t.Helper()
-	_, bump, _ := solana.FindProgramAddress([][]byte{[]byte("managed_program"), program[:]}, um.ProgramID)
-	ua, uaBump, _ := solana.FindProgramAddress([][]byte{[]byte("upgrade_authority"), program[:]}, um.ProgramID)
-	_, maBump, _ := solana.FindProgramAddress([][]byte{[]byte("migration_authority"), program[:]}, um.ProgramID)
-	programdata := txbuild.Programdata(program)
-	pd := binary.LittleEndian.AppendUint32(nil, 3) // ProgramData
-	pd = binary.LittleEndian.AppendUint64(pd, 0)   // deploy slot
-	pd = append(append(pd, 1), ua[:]...)           // upgrade authority
-	pd = append(pd, perpMarketStandIn...)
-	w.putAccount(programdata, solana.BPFLoaderUpgradeableProgramID, pd)
-	mp := um.ManagedProgram{
-		LayoutVersion: um.AccountLayoutVersion, Bump: bump, UpgradeAuthorityBump: uaBump, MigrationAuthorityBump: maBump,
-		Governance: w.gov, Program: program, Programdata: programdata, UpgradeAuthority: ua,
+	accs, err := standin.Managed(um.ProgramID, w.gov, program, standin.PerpBinary)
+	if err != nil {
+		w.t.Fatal(err)
 	}
-	disc := (&um.ManagedProgram{}).Discriminator()
-	data := mp.AppendBorsh(disc[:])
-	// The account is sized for a full release history, as the program allocates it.
-	const space = 8 + 632
-	data = append(data, make([]byte, space-len(data))...)
-	w.setAccount(build.ManagedProgram(program), um.ProgramID, data)
-	return sha256.Sum256(perpMarketStandIn)
+	for _, a := range accs {
+		w.setAccount(a.Key, a.Owner, a.Data)
+	}
+	return sha256.Sum256(standin.PerpBinary)
 }
 
-// setAccount writes an account through localnet's dev_setAccount and lets a slot pass.
+// setAccount writes an account through localnet's dev_setAccount and waits until the confirmed
+// bank holds it.
 func (w *world) setAccount(key, owner solana.PublicKey, data []byte) {
 	w.t.Helper()
 	w.putAccount(key, owner, data)
-	time.Sleep(300 * time.Millisecond)
+	w.waitAccount(key, data)
+}
+
+// waitAccount waits until the confirmed bank holds data at key.
+func (w *world) waitAccount(key solana.PublicKey, data []byte) {
+	w.t.Helper()
+	testkit.Eventually(w.t, 0, fmt.Sprintf("account %s to be confirmed", key), func() bool {
+		a, err := w.rpc.GetAccountInfoWithOpts(context.Background(), key, &rpc.GetAccountInfoOpts{Commitment: rpc.CommitmentConfirmed})
+		return err == nil && a != nil && a.Value != nil && bytes.Equal(a.Value.Data.GetBinary(), data)
+	})
 }
 
 // putAccount writes an account through localnet's dev_setAccount.
@@ -79,29 +70,10 @@ func (w *world) putAccount(key, owner solana.PublicKey, data []byte) {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	body, _ := json.Marshal(map[string]any{
-		"jsonrpc": "2.0", "id": 1, "method": "dev_setAccount",
-		"params": []any{key.String(), map[string]any{
-			"lamports": rent, "owner": owner.String(), "executable": false,
-			"data": []string{base64.StdEncoding.EncodeToString(data), "base64"},
-		}},
+	w.devCall("dev_setAccount", key.String(), map[string]any{
+		"lamports": rent, "owner": owner.String(), "executable": false,
+		"data": []string{base64.StdEncoding.EncodeToString(data), "base64"},
 	})
-	resp, err := http.Post(w.node.RPCURL, "application/json", strings.NewReader(string(body)))
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct{ Error *json.RawMessage }
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Error != nil {
-		w.t.Fatalf("dev_setAccount: %v %s", err, string(deref(out.Error)))
-	}
-}
-
-func deref(r *json.RawMessage) []byte {
-	if r == nil {
-		return nil
-	}
-	return *r
 }
 
 // seedPositions writes n v1 positions owned by the payer, as the previous binary left them:
@@ -110,6 +82,7 @@ func (w *world) seedPositions(n int) []solana.PublicKey {
 	w.t.Helper()
 	owner := w.payer.PublicKey()
 	var keys []solana.PublicKey
+	var last []byte
 	for id := range n {
 		pos, _, _ := solana.FindProgramAddress([][]byte{[]byte("position"), owner[:], binary.LittleEndian.AppendUint64(nil, uint64(id))}, perpMarket)
 		keys = append(keys, pos)
@@ -120,9 +93,10 @@ func (w *world) seedPositions(n int) []solana.PublicKey {
 		data = binary.LittleEndian.AppendUint64(data, uint64(10+id))
 		data = binary.LittleEndian.AppendUint64(data, uint64(1000*(id+1)))
 		w.putAccount(pos, perpMarket, data)
+		last = data
 	}
-	// Let a slot pass so the accounts are in a bank at every commitment.
-	time.Sleep(300 * time.Millisecond)
+	// The crank lists them at confirmed commitment: wait until the last one is there.
+	w.waitAccount(keys[len(keys)-1], last)
 	return keys
 }
 
@@ -187,40 +161,30 @@ func TestMigrationDriverResumesAfterAKill(t *testing.T) {
 	}
 	w.waitForDB(`SELECT status FROM proposal WHERE address = $1`, "approved", proposal.String())
 	w.advanceClock(um.DefaultTimelockSeconds)
-	if _, err := w.crank("execute"); err != nil {
+	if _, err := w.crank(KindExecute); err != nil {
 		t.Fatalf("crank execute: %v", err)
 	}
 	job := build.MigrationJob(proposal)
 	w.waitForDB(`SELECT status FROM migration_job WHERE address = $1`, "active", job.String())
 
 	// A driver killed halfway through...
-	path, key := writeKeypair(t, 0o600)
-	w.fundFrom(key.PublicKey(), 5_000_000_000)
-	m := NewMain()
-	m.Stderr, m.Stdout = testWriter{t}, testWriter{t}
-	if err := m.ParseFlags(context.Background(), []string{"migrate", "-rpc-url", w.node.RPCURL, "-database-url", w.dbURL, "-keypair", path, "-poll-interval", "200ms"}); err != nil {
-		t.Fatal(err)
-	}
+	driver := w.newCrank(KindMigrate, prometheus.NewRegistry(), false)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	deadline := time.Now().Add(2 * time.Minute)
-	for w.job(job).MigratedCount < n/3 {
-		if time.Now().After(deadline) {
-			t.Fatal("the driver made no progress")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	go func() { done <- driver.Run(ctx) }()
+	testkit.Eventually(t, 0, "the driver to migrate a third of the accounts", func() bool {
+		return w.job(job).MigratedCount >= n/3
+	})
 	cancel()
 	<-done
-	m.Close()
+	driver.Close()
 	half := w.job(job).MigratedCount
 	if half == 0 || half >= n {
 		t.Fatalf("killed at %d of %d migrated; the test wants a kill halfway", half, n)
 	}
 
 	// ...and restarted finishes from chain state, counting each account once.
-	if _, err := w.crank("migrate"); err != nil {
+	if _, err := w.crank(KindMigrate); err != nil {
 		t.Fatalf("crank migrate after restart: %v", err)
 	}
 	j := w.job(job)

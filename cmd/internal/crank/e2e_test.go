@@ -1,4 +1,4 @@
-package main
+package crank
 
 import (
 	"bytes"
@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/upgrade-manager/upgrade-manager/indexer/localnettest"
+	"github.com/upgrade-manager/upgrade-manager/indexer/testkit"
 	"github.com/upgrade-manager/upgrade-manager/indexer/txbuild"
 	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 	"github.com/upgrade-manager/upgrade-manager/migrations/pgtest"
@@ -58,7 +58,7 @@ func startIndexer(t *testing.T, rpcURL, wsURL, dbURL string) {
 			return
 		}
 		indexerBin.path = filepath.Join(dir, "indexer")
-		out, err := exec.Command("go", "build", "-o", indexerBin.path, "../indexer").CombinedOutput()
+		out, err := exec.Command("go", "build", "-o", indexerBin.path, "../../indexer").CombinedOutput()
 		if err != nil {
 			indexerBin.err = fmt.Errorf("go build ./cmd/indexer: %v\n%s", err, out)
 		}
@@ -151,20 +151,16 @@ func (w *world) sendAll(ixs []solana.Instruction, signers ...solana.PrivateKey) 
 
 func (w *world) waitConfirmed(sig solana.Signature) {
 	w.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+	testkit.Eventually(w.t, 0, fmt.Sprintf("transaction %s to be confirmed", sig), func() bool {
 		st, err := w.rpc.GetSignatureStatuses(context.Background(), false, sig)
-		if err == nil && len(st.Value) == 1 && st.Value[0] != nil {
-			if st.Value[0].Err != nil {
-				w.t.Fatalf("transaction %s failed: %v", sig, st.Value[0].Err)
-			}
-			if reached(st.Value[0].ConfirmationStatus, rpc.CommitmentConfirmed) {
-				return
-			}
+		if err != nil || len(st.Value) != 1 || st.Value[0] == nil {
+			return false
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	w.t.Fatalf("transaction %s not confirmed", sig)
+		if st.Value[0].Err != nil {
+			w.t.Fatalf("transaction %s failed: %v", sig, st.Value[0].Err)
+		}
+		return reached(st.Value[0].ConfirmationStatus, rpc.CommitmentConfirmed)
+	})
 }
 
 // writeBuffer writes elf to a new loader-v3 buffer, as `solana program write-buffer` does, and
@@ -230,52 +226,80 @@ func (w *world) proposeApproved(index uint64, buffer solana.PublicKey) solana.Pu
 // waitForDB polls the read model until query returns want.
 func (w *world) waitForDB(query string, want string, args ...any) {
 	w.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	var got string
-	for time.Now().Before(deadline) {
+	testkit.Eventually(w.t, 0, fmt.Sprintf("read model: %s = %q", query, want), func() bool {
+		var got string
 		err := w.db.QueryRow(context.Background(), query, args...).Scan(&got)
-		if err == nil && got == want {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	w.t.Fatalf("read model: %s = %q, want %q", query, got, want)
+		return err == nil && got == want
+	})
 }
 
-// advanceClock moves the node's clock forward (localnet's dev method).
+// chainTime is the chain's unix time at confirmed commitment, as the crank reads it.
+func (w *world) chainTime() int64 {
+	w.t.Helper()
+	ch := &chain{rpc: w.rpc, commitment: rpc.CommitmentConfirmed}
+	now, err := ch.now(context.Background())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return now
+}
+
+// advanceClock moves the node's clock forward (localnet's dev method) and waits until the
+// confirmed bank, which the crank reads, shows the new time.
 func (w *world) advanceClock(seconds int64) {
 	w.t.Helper()
-	body := fmt.Sprintf(`{"jsonrpc":"2.0","id":1,"method":"dev_advanceClock","params":[%d]}`, seconds)
-	resp, err := http.Post(w.node.RPCURL, "application/json", strings.NewReader(body))
+	before := w.chainTime()
+	w.devCall("dev_advanceClock", seconds)
+	testkit.Eventually(w.t, 0, "the confirmed clock to move forward", func() bool {
+		return w.chainTime() >= before+seconds
+	})
+}
+
+// devCall calls one of localnet's dev methods and fails the test on an error.
+func (w *world) devCall(method string, params ...any) {
+	w.t.Helper()
+	body, err := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	resp, err := http.Post(w.node.RPCURL, "application/json", bytes.NewReader(body))
 	if err != nil {
 		w.t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	var out struct{ Error *json.RawMessage }
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Error != nil {
-		w.t.Fatalf("dev_advanceClock: %v %s", err, *out.Error)
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		w.t.Fatalf("%s: decode the response: %v", method, err)
 	}
-	// Let a slot pass so the new time is in a bank at every commitment.
-	time.Sleep(500 * time.Millisecond)
+	if out.Error != nil {
+		w.t.Fatalf("%s: %s", method, *out.Error)
+	}
 }
 
-// crank runs one `crank execute|migrate --once` with the real wiring and returns its metrics.
-func (w *world) crank(kind string, extra ...string) (*prometheus.Registry, error) {
+// crank runs one crank execute|migrate scan (Once) with its own funded fee payer, and returns
+// its metrics.
+func (w *world) crank(kind string) (*prometheus.Registry, error) {
 	w.t.Helper()
-	path, key := writeKeypair(w.t, 0o600)
-	// The crank pays with its own funded key.
-	w.fundFrom(key.PublicKey(), 5_000_000_000)
-	m := NewMain()
-	var logs bytes.Buffer
-	m.Stderr, m.Stdout = &logs, &logs
-	args := append([]string{kind, "-rpc-url", w.node.RPCURL, "-database-url", w.dbURL, "-keypair", path, "-once"}, extra...)
-	if err := m.ParseFlags(context.Background(), args); err != nil {
+	reg := prometheus.NewRegistry()
+	k := w.newCrank(kind, reg, true)
+	err := k.Run(context.Background())
+	k.Close()
+	return reg, err
+}
+
+// newCrank returns a crank of kind on the world, paid by a new funded key.
+func (w *world) newCrank(kind string, reg *prometheus.Registry, once bool) *Crank {
+	w.t.Helper()
+	payer := mustKey(w.t)
+	w.fundFrom(payer.PublicKey(), 5_000_000_000)
+	k, err := New(Config{
+		Kind: kind, RPCURL: w.node.RPCURL, DatabaseURL: w.dbURL, ProgramID: um.ProgramID, Payer: payer,
+		Commitment: rpc.CommitmentConfirmed, PollInterval: 200 * time.Millisecond, Once: once, MinBalance: 10_000_000,
+	}, reg, testkit.Logger(w.t).With("payer", payer.PublicKey()), nil)
+	if err != nil {
 		w.t.Fatal(err)
 	}
-	err := m.Run(context.Background())
-	m.Close()
-	w.t.Logf("crank %s:\n%s", kind, logs.String())
-	return m.Registry, err
+	return k
 }
 
 func (w *world) fundFrom(to solana.PublicKey, lamports uint64) {
@@ -304,7 +328,7 @@ func TestExecutorExecutesWhenTheClockPassesEta(t *testing.T) {
 	w.waitForDB(`SELECT status FROM proposal WHERE address = $1`, "approved", proposal.String())
 
 	// Before the eta: nothing is sent.
-	reg, err := w.crank("execute")
+	reg, err := w.crank(KindExecute)
 	if err != nil {
 		t.Fatalf("crank before eta: %v", err)
 	}
@@ -317,7 +341,7 @@ func TestExecutorExecutesWhenTheClockPassesEta(t *testing.T) {
 
 	// Past the eta by the chain's clock: extended (the token ELF outgrows memo's programdata), then executed.
 	w.advanceClock(um.DefaultTimelockSeconds)
-	if _, err := w.crank("execute"); err != nil {
+	if _, err := w.crank(KindExecute); err != nil {
 		t.Fatalf("crank after eta: %v", err)
 	}
 	if s := proposalStatus(t, w.rpc, proposal); s != um.ProposalStatusExecuted {
@@ -350,7 +374,7 @@ func TestTwoExecutorsRaceToOneUpgrade(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			regs[i], errs[i] = w.crank("execute")
+			regs[i], errs[i] = w.crank(KindExecute)
 		}()
 	}
 	wg.Wait()
@@ -376,7 +400,7 @@ func TestTwoExecutorsRaceToOneUpgrade(t *testing.T) {
 	// A crank whose read model lags and still sees the proposal as approved loses the race on
 	// chain: counted, not an error, not retried.
 	lateReg := prometheus.NewRegistry()
-	e := &executor{chain: &chain{rpc: w.rpc, commitment: rpc.CommitmentConfirmed, programID: um.ProgramID}, metrics: newMetrics(lateReg), log: testLogger(t)}
+	e := &executor{chain: &chain{rpc: w.rpc, commitment: rpc.CommitmentConfirmed, programID: um.ProgramID}, metrics: NewMetrics(lateReg), log: testkit.Logger(t)}
 	e.send = &sender{rpc: w.rpc, payer: w.payer, commitment: rpc.CommitmentConfirmed, poll: 100 * time.Millisecond, log: e.log}
 	ix, err := build.Execute(w.payer.PublicKey(), proposal, &um.Proposal{
 		Governance: w.gov, Kind: um.ProposalKindUpgrade, Program: w.node.Target, Buffer: buffer,
@@ -426,7 +450,7 @@ func TestExecutorHandsTheProgramOver(t *testing.T) {
 	}
 	w.waitForDB(`SELECT status FROM proposal WHERE address = $1`, "approved", proposal.String())
 	w.advanceClock(um.DefaultTimelockSeconds)
-	if _, err := w.crank("execute"); err != nil {
+	if _, err := w.crank(KindExecute); err != nil {
 		t.Fatalf("crank: %v", err)
 	}
 	if s := proposalStatus(t, w.rpc, proposal); s != um.ProposalStatusExecuted {

@@ -1,4 +1,4 @@
-package main
+package crank
 
 import (
 	"errors"
@@ -25,7 +25,7 @@ func TestCheckClusterRefusesAnotherClustersRows(t *testing.T) {
 	t.Cleanup(pool.Close)
 	srv := rpctest.New(program.String())
 	t.Cleanup(srv.Close)
-	m := &Main{Config: Config{RPCURL: srv.URL(), ProgramID: program}, db: pool}
+	m := &Crank{cfg: Config{RPCURL: srv.URL(), ProgramID: program}, db: pool, redact: func(s string) string { return s }}
 	client := rpc.New(srv.URL())
 
 	if err := m.checkCluster(t.Context(), client); err == nil {

@@ -1,4 +1,4 @@
-package main
+package crank
 
 import (
 	"context"
@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/gagliardetto/solana-go"
-	"github.com/jackc/pgx/v5/pgxpool"
 
+	readmodel "github.com/upgrade-manager/upgrade-manager/graph/store"
 	"github.com/upgrade-manager/upgrade-manager/indexer/txbuild"
 	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
@@ -26,10 +26,10 @@ type candidate struct {
 
 // executor executes approved proposals once the chain's clock passes their eta.
 type executor struct {
-	db      *pgxpool.Pool
+	models  *readmodel.Store
 	chain   *chain
 	send    *sender
-	metrics *metrics
+	metrics *Metrics
 	log     *slog.Logger
 	// inFlight holds the proposals being executed, so one is never sent twice at once.
 	inFlight map[solana.PublicKey]bool
@@ -38,36 +38,27 @@ type executor struct {
 // candidates reads approved, not-stale proposals from the read model, earliest eta first. The
 // read model may lag: each is checked on chain before anything is sent.
 func (e *executor) candidates(ctx context.Context) ([]candidate, error) {
-	rows, err := e.db.Query(ctx, `
-		SELECT p.address, p.kind, p.governance, coalesce(p.program, ''), coalesce(p.buffer, ''), g.spill
-		FROM proposal p JOIN governance g ON g.address = p.governance
-		WHERE p.status = 'approved' AND p.member_set_seqno = g.member_set_seqno
-		ORDER BY p.eta, p.address`)
+	rows, err := e.models.ApprovedProposals(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("query candidates: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	var out []candidate
-	for rows.Next() {
-		var addr, kind, gov, program, buffer, spill string
-		if err := rows.Scan(&addr, &kind, &gov, &program, &buffer, &spill); err != nil {
-			return nil, fmt.Errorf("scan candidate: %w", err)
-		}
-		c := candidate{Kind: kind}
+	out := make([]candidate, 0, len(rows))
+	for _, r := range rows {
+		c := candidate{Kind: r.Kind}
 		for _, k := range []struct {
 			s   string
 			dst *solana.PublicKey
-		}{{addr, &c.Address}, {gov, &c.Governance}, {program, &c.Program}, {buffer, &c.Buffer}, {spill, &c.Spill}} {
+		}{{r.Address, &c.Address}, {r.Governance, &c.Governance}, {r.Program, &c.Program}, {r.Buffer, &c.Buffer}, {r.Spill, &c.Spill}} {
 			if k.s == "" {
 				continue
 			}
 			if *k.dst, err = solana.PublicKeyFromBase58(k.s); err != nil {
-				return nil, fmt.Errorf("candidate %s: bad key %q: %w", addr, k.s, err)
+				return nil, fmt.Errorf("candidate %s: bad key %q: %w", r.Address, k.s, err)
 			}
 		}
 		out = append(out, c)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // tick executes every due proposal once; it returns the number executed.
@@ -89,7 +80,7 @@ func (e *executor) tick(ctx context.Context) (int, error) {
 			if ctx.Err() != nil {
 				return done, ctx.Err()
 			}
-			e.log.Error("execute proposal", "proposal", c.Address, "kind", c.Kind, "err", err)
+			e.log.Error("execute proposal", "proposal", c.Address, "kind", c.Kind, "error", err)
 			continue
 		}
 		if ok {

@@ -1,4 +1,4 @@
-package main
+package crank
 
 import (
 	"context"
@@ -11,8 +11,8 @@ import (
 
 	"github.com/gagliardetto/solana-go"
 	"github.com/gagliardetto/solana-go/rpc"
-	"github.com/jackc/pgx/v5/pgxpool"
 
+	readmodel "github.com/upgrade-manager/upgrade-manager/graph/store"
 	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
@@ -21,10 +21,10 @@ const maxTxSize = 1232
 
 // migrator drives active migration jobs to completion with migrate_batch.
 type migrator struct {
-	db      *pgxpool.Pool
+	models  *readmodel.Store
 	chain   *chain
 	send    *sender
-	metrics *metrics
+	metrics *Metrics
 	log     *slog.Logger
 	// progress, when set, draws a progress bar (crank migrate --once on a terminal).
 	progress io.Writer
@@ -32,24 +32,19 @@ type migrator struct {
 
 // activeJobs reads the jobs the read model has as active.
 func (m *migrator) activeJobs(ctx context.Context) ([]solana.PublicKey, error) {
-	rows, err := m.db.Query(ctx, `SELECT address FROM migration_job WHERE status = 'active' ORDER BY started_at, address`)
+	addrs, err := m.models.ActiveMigrationJobs(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("query active migration jobs: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	var out []solana.PublicKey
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, fmt.Errorf("scan migration job: %w", err)
-		}
+	out := make([]solana.PublicKey, 0, len(addrs))
+	for _, s := range addrs {
 		k, err := solana.PublicKeyFromBase58(s)
 		if err != nil {
 			return nil, fmt.Errorf("migration job %q: %w", s, err)
 		}
 		out = append(out, k)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // tick drives every active job as far as it goes; it returns the accounts migrated.
@@ -68,7 +63,7 @@ func (m *migrator) tick(ctx context.Context) (int, error) {
 			if ctx.Err() != nil {
 				return total, ctx.Err()
 			}
-			m.log.Error("drive migration", "job", job, "err", err)
+			m.log.Error("drive migration", "job", job, "error", err)
 		}
 	}
 	m.metrics.accountsLeft.Set(float64(left))

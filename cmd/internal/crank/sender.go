@@ -1,10 +1,12 @@
-package main
+package crank
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"strings"
 	"time"
 
@@ -31,10 +33,59 @@ type SimulationError struct {
 }
 
 func (e *SimulationError) Error() string {
+	msg := "simulation failed: "
 	if e.HasCode {
-		return fmt.Sprintf("simulation failed: custom program error %d (%s)", e.Code, errorName(e.Code))
+		msg += fmt.Sprintf("custom program error %d (%s)", e.Code, errorName(e.Code))
+	} else {
+		msg += describeTxError(e.Err)
 	}
-	return fmt.Sprintf("simulation failed: %v", e.Err)
+	if line := failureLog(e.Logs); line != "" {
+		msg += fmt.Sprintf(": %q", line)
+	}
+	return msg
+}
+
+// describeTxError renders an RPC transaction error in words: {"InstructionError":[1,
+// "InvalidArgument"]} is "instruction 1: InvalidArgument"; any other shape is its JSON, never a
+// Go map.
+func describeTxError(err any) string {
+	if m, ok := err.(map[string]any); ok {
+		if ie, ok := m["InstructionError"].([]any); ok && len(ie) == 2 {
+			if i, ok := ie[0].(float64); ok {
+				if name, ok := ie[1].(string); ok {
+					return fmt.Sprintf("instruction %d: %s", int(i), name)
+				}
+				b, _ := json.Marshal(ie[1])
+				return fmt.Sprintf("instruction %d: %s", int(i), b)
+			}
+		}
+	}
+	if s, ok := err.(string); ok {
+		return s
+	}
+	b, jerr := json.Marshal(err)
+	if jerr != nil {
+		return fmt.Sprint(err)
+	}
+	return string(b)
+}
+
+// frame matches the runtime's own log lines around an instruction (invoke, success, consumed,
+// failed), which say where a failure happened but not why.
+var frame = regexp.MustCompile(`^Program [1-9A-HJ-NP-Za-km-z]{32,44} (invoke \[\d+\]|success|consumed .*|failed: .*)$`)
+
+// failureLog returns the last log line that is not the runtime's framing: what the failing
+// program (the loader, or upgrade_manager's AnchorError) said, e.g. "Program was extended in
+// this block already".
+func failureLog(logs []string) string {
+	for i := len(logs) - 1; i >= 0; i-- {
+		line := strings.TrimSpace(logs[i])
+		if line == "" || frame.MatchString(line) {
+			continue
+		}
+		return strings.TrimPrefix(line, "Program log: ")
+	}
+	return ""
 }
 
 // sender builds, simulates, sends and confirms transactions paid by one fee payer.
@@ -187,7 +238,7 @@ func (s *sender) confirm(ctx context.Context, sig solana.Signature, lastValid ui
 	for {
 		st, err := s.rpc.GetSignatureStatuses(ctx, false, sig)
 		if err != nil {
-			s.log.Warn("get signature status", "signature", sig, "err", err)
+			s.log.Warn("get signature status", "signature", sig, "error", err)
 		} else if len(st.Value) == 1 && st.Value[0] != nil {
 			v := st.Value[0]
 			if v.Err != nil {
