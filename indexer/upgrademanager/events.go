@@ -43,6 +43,27 @@ var (
 	_ Event = (*RejectVoted)(nil)
 )
 
+// The events' names in the IDL, as EventName returns them and the event
+// log stores them.
+const (
+	EventNameApprovalRevoked         = "ApprovalRevoked"
+	EventNameCancelVoted             = "CancelVoted"
+	EventNameConfigChanged           = "ConfigChanged"
+	EventNameGovernanceInitialized   = "GovernanceInitialized"
+	EventNameMigrationBatchProcessed = "MigrationBatchProcessed"
+	EventNameMigrationCompleted      = "MigrationCompleted"
+	EventNameMigrationStarted        = "MigrationStarted"
+	EventNameProgramExtended         = "ProgramExtended"
+	EventNameProgramRegistered       = "ProgramRegistered"
+	EventNameProgramUpgraded         = "ProgramUpgraded"
+	EventNameProposalApproved        = "ProposalApproved"
+	EventNameProposalCancelled       = "ProposalCancelled"
+	EventNameProposalCreated         = "ProposalCreated"
+	EventNameProposalExecuted        = "ProposalExecuted"
+	EventNameProposalExpired         = "ProposalExpired"
+	EventNameRejectVoted             = "RejectVoted"
+)
+
 // Event discriminators as little-endian integers, for DecodeEvent's switch.
 const (
 	eventDiscApprovalRevoked         = 0x7beb0cb3a7bd8f00
@@ -64,7 +85,7 @@ const (
 )
 
 // EventName returns "ApprovalRevoked".
-func (*ApprovalRevoked) EventName() string { return "ApprovalRevoked" }
+func (*ApprovalRevoked) EventName() string { return EventNameApprovalRevoked }
 
 // Discriminator returns the bytes that precede ApprovalRevoked's encoding.
 func (*ApprovalRevoked) Discriminator() [8]byte {
@@ -72,7 +93,7 @@ func (*ApprovalRevoked) Discriminator() [8]byte {
 }
 
 // EventName returns "CancelVoted".
-func (*CancelVoted) EventName() string { return "CancelVoted" }
+func (*CancelVoted) EventName() string { return EventNameCancelVoted }
 
 // Discriminator returns the bytes that precede CancelVoted's encoding.
 func (*CancelVoted) Discriminator() [8]byte {
@@ -80,7 +101,7 @@ func (*CancelVoted) Discriminator() [8]byte {
 }
 
 // EventName returns "ConfigChanged".
-func (*ConfigChanged) EventName() string { return "ConfigChanged" }
+func (*ConfigChanged) EventName() string { return EventNameConfigChanged }
 
 // Discriminator returns the bytes that precede ConfigChanged's encoding.
 func (*ConfigChanged) Discriminator() [8]byte {
@@ -88,7 +109,7 @@ func (*ConfigChanged) Discriminator() [8]byte {
 }
 
 // EventName returns "GovernanceInitialized".
-func (*GovernanceInitialized) EventName() string { return "GovernanceInitialized" }
+func (*GovernanceInitialized) EventName() string { return EventNameGovernanceInitialized }
 
 // Discriminator returns the bytes that precede GovernanceInitialized's encoding.
 func (*GovernanceInitialized) Discriminator() [8]byte {
@@ -96,7 +117,7 @@ func (*GovernanceInitialized) Discriminator() [8]byte {
 }
 
 // EventName returns "MigrationBatchProcessed".
-func (*MigrationBatchProcessed) EventName() string { return "MigrationBatchProcessed" }
+func (*MigrationBatchProcessed) EventName() string { return EventNameMigrationBatchProcessed }
 
 // Discriminator returns the bytes that precede MigrationBatchProcessed's encoding.
 func (*MigrationBatchProcessed) Discriminator() [8]byte {
@@ -104,7 +125,7 @@ func (*MigrationBatchProcessed) Discriminator() [8]byte {
 }
 
 // EventName returns "MigrationCompleted".
-func (*MigrationCompleted) EventName() string { return "MigrationCompleted" }
+func (*MigrationCompleted) EventName() string { return EventNameMigrationCompleted }
 
 // Discriminator returns the bytes that precede MigrationCompleted's encoding.
 func (*MigrationCompleted) Discriminator() [8]byte {
@@ -112,7 +133,7 @@ func (*MigrationCompleted) Discriminator() [8]byte {
 }
 
 // EventName returns "MigrationStarted".
-func (*MigrationStarted) EventName() string { return "MigrationStarted" }
+func (*MigrationStarted) EventName() string { return EventNameMigrationStarted }
 
 // Discriminator returns the bytes that precede MigrationStarted's encoding.
 func (*MigrationStarted) Discriminator() [8]byte {
@@ -120,7 +141,7 @@ func (*MigrationStarted) Discriminator() [8]byte {
 }
 
 // EventName returns "ProgramExtended".
-func (*ProgramExtended) EventName() string { return "ProgramExtended" }
+func (*ProgramExtended) EventName() string { return EventNameProgramExtended }
 
 // Discriminator returns the bytes that precede ProgramExtended's encoding.
 func (*ProgramExtended) Discriminator() [8]byte {
@@ -128,7 +149,7 @@ func (*ProgramExtended) Discriminator() [8]byte {
 }
 
 // EventName returns "ProgramRegistered".
-func (*ProgramRegistered) EventName() string { return "ProgramRegistered" }
+func (*ProgramRegistered) EventName() string { return EventNameProgramRegistered }
 
 // Discriminator returns the bytes that precede ProgramRegistered's encoding.
 func (*ProgramRegistered) Discriminator() [8]byte {
@@ -136,7 +157,7 @@ func (*ProgramRegistered) Discriminator() [8]byte {
 }
 
 // EventName returns "ProgramUpgraded".
-func (*ProgramUpgraded) EventName() string { return "ProgramUpgraded" }
+func (*ProgramUpgraded) EventName() string { return EventNameProgramUpgraded }
 
 // Discriminator returns the bytes that precede ProgramUpgraded's encoding.
 func (*ProgramUpgraded) Discriminator() [8]byte {
@@ -144,7 +165,7 @@ func (*ProgramUpgraded) Discriminator() [8]byte {
 }
 
 // EventName returns "ProposalApproved".
-func (*ProposalApproved) EventName() string { return "ProposalApproved" }
+func (*ProposalApproved) EventName() string { return EventNameProposalApproved }
 
 // Discriminator returns the bytes that precede ProposalApproved's encoding.
 func (*ProposalApproved) Discriminator() [8]byte {
@@ -152,7 +173,7 @@ func (*ProposalApproved) Discriminator() [8]byte {
 }
 
 // EventName returns "ProposalCancelled".
-func (*ProposalCancelled) EventName() string { return "ProposalCancelled" }
+func (*ProposalCancelled) EventName() string { return EventNameProposalCancelled }
 
 // Discriminator returns the bytes that precede ProposalCancelled's encoding.
 func (*ProposalCancelled) Discriminator() [8]byte {
@@ -160,7 +181,7 @@ func (*ProposalCancelled) Discriminator() [8]byte {
 }
 
 // EventName returns "ProposalCreated".
-func (*ProposalCreated) EventName() string { return "ProposalCreated" }
+func (*ProposalCreated) EventName() string { return EventNameProposalCreated }
 
 // Discriminator returns the bytes that precede ProposalCreated's encoding.
 func (*ProposalCreated) Discriminator() [8]byte {
@@ -168,7 +189,7 @@ func (*ProposalCreated) Discriminator() [8]byte {
 }
 
 // EventName returns "ProposalExecuted".
-func (*ProposalExecuted) EventName() string { return "ProposalExecuted" }
+func (*ProposalExecuted) EventName() string { return EventNameProposalExecuted }
 
 // Discriminator returns the bytes that precede ProposalExecuted's encoding.
 func (*ProposalExecuted) Discriminator() [8]byte {
@@ -176,7 +197,7 @@ func (*ProposalExecuted) Discriminator() [8]byte {
 }
 
 // EventName returns "ProposalExpired".
-func (*ProposalExpired) EventName() string { return "ProposalExpired" }
+func (*ProposalExpired) EventName() string { return EventNameProposalExpired }
 
 // Discriminator returns the bytes that precede ProposalExpired's encoding.
 func (*ProposalExpired) Discriminator() [8]byte {
@@ -184,7 +205,7 @@ func (*ProposalExpired) Discriminator() [8]byte {
 }
 
 // EventName returns "RejectVoted".
-func (*RejectVoted) EventName() string { return "RejectVoted" }
+func (*RejectVoted) EventName() string { return EventNameRejectVoted }
 
 // Discriminator returns the bytes that precede RejectVoted's encoding.
 func (*RejectVoted) Discriminator() [8]byte {

@@ -78,3 +78,16 @@ func Managed(manager, gov, program solana.PublicKey, bin []byte) ([]Account, err
 		{Key: record, Owner: manager, Data: data},
 	}, nil
 }
+
+// PositionSeed is the seed of a perp_market position: ["position", owner, id (u64 LE)].
+const PositionSeed = "position"
+
+// Position is the address of owner's id-th perp_market position.
+func Position(owner solana.PublicKey, id uint64) solana.PublicKey {
+	k, _, err := solana.FindProgramAddress([][]byte{[]byte(PositionSeed), owner[:], binary.LittleEndian.AppendUint64(nil, id)}, PerpMarket)
+	if err != nil {
+		// Only seeds over 32 bytes fail; these are a key and a u64.
+		panic(fmt.Sprintf("derive position: %v", err))
+	}
+	return k
+}
