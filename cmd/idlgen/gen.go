@@ -169,7 +169,7 @@ func newGen(idl *IDL, source, pkg string) (*gen, error) {
 		constNames: map[string]string{},
 		minMemo:    map[string]int{},
 	}
-	for _, name := range []string{"ProgramID", "ProgramAddress", "Program", "New", "EventAuthoritySeed", "Event", "Account", "DecodeEvent", "DecodeAccount", "EventNames", "AccountNames", "ErrorCode", "InstructionName"} {
+	for _, name := range []string{"ProgramID", "ProgramAddress", "Program", "New", "EventAuthoritySeed", "Event", "Account", "DecodeEvent", "DecodeAccount", "EventNames", "NewEvent", "AccountNames", "ErrorCode", "InstructionName"} {
 		g.taken[name] = "generated API"
 	}
 	for i := range idl.Types {

@@ -294,6 +294,17 @@ func (g *gen) eventsFile() *file {
 		f.p("func (*%s) Discriminator() [8]byte { return [8]byte{%s} }", n, bytesLit(e.Discriminator))
 		f.p("")
 	}
+	f.p("// NewEvent returns a zero event of the IDL name, nil for a name that is")
+	f.p("// not an event.")
+	f.p("func NewEvent(name string) Event {")
+	f.p("switch name {")
+	for _, e := range g.idl.Events {
+		f.p("case EventName%s: return new(%s)", g.goNames[e.Name], g.goNames[e.Name])
+	}
+	f.p("}")
+	f.p("return nil")
+	f.p("}")
+	f.p("")
 	f.p("// EventNames lists the events in IDL order.")
 	f.p("func EventNames() []string {")
 	names := make([]string, len(g.idl.Events))

@@ -7,7 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-const eventColumns = `seq, signature, instruction_index, inner_index, ordinal, slot, block_time, name, data,
+const eventColumns = `seq, signature, instruction_index, inner_index, ordinal, slot, block_time, name, data, raw,
 	commitment, coalesce(data->>'governance', ''), coalesce(data->>'proposal', ''),
 	coalesce(data->>'program', ''), coalesce(data->>'job', '')`
 
@@ -15,7 +15,7 @@ func scanEvent(row pgx.Row) (*Event, error) {
 	var e Event
 	var data []byte
 	err := row.Scan(&e.Seq, &e.Signature, &e.InstructionIndex, &e.InnerIndex, &e.Ordinal, &e.Slot, &e.BlockTime,
-		&e.Name, &data, &e.Commitment, &e.Governance, &e.Proposal, &e.Program, &e.Job)
+		&e.Name, &data, &e.Raw, &e.Commitment, &e.Governance, &e.Proposal, &e.Program, &e.Job)
 	e.Data = data
 	return &e, err
 }

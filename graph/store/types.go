@@ -172,8 +172,12 @@ type Event struct {
 	Slot             int64
 	BlockTime        *time.Time
 	Name             string
-	Data             json.RawMessage
-	Commitment       string
+	// Data is the event's fields as JSON (the GraphQL payload).
+	Data json.RawMessage
+	// Raw is the event as the program emitted it: its discriminator and
+	// borsh fields, for upgrademanager.DecodeEvent.
+	Raw        []byte
+	Commitment string
 
 	// From data; empty when the event has no such field.
 	Governance string

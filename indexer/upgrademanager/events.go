@@ -212,6 +212,46 @@ func (*RejectVoted) Discriminator() [8]byte {
 	return [8]byte{0x6c, 0x96, 0xa6, 0x36, 0x7a, 0x08, 0xa3, 0x1f}
 }
 
+// NewEvent returns a zero event of the IDL name, nil for a name that is
+// not an event.
+func NewEvent(name string) Event {
+	switch name {
+	case EventNameApprovalRevoked:
+		return new(ApprovalRevoked)
+	case EventNameCancelVoted:
+		return new(CancelVoted)
+	case EventNameConfigChanged:
+		return new(ConfigChanged)
+	case EventNameGovernanceInitialized:
+		return new(GovernanceInitialized)
+	case EventNameMigrationBatchProcessed:
+		return new(MigrationBatchProcessed)
+	case EventNameMigrationCompleted:
+		return new(MigrationCompleted)
+	case EventNameMigrationStarted:
+		return new(MigrationStarted)
+	case EventNameProgramExtended:
+		return new(ProgramExtended)
+	case EventNameProgramRegistered:
+		return new(ProgramRegistered)
+	case EventNameProgramUpgraded:
+		return new(ProgramUpgraded)
+	case EventNameProposalApproved:
+		return new(ProposalApproved)
+	case EventNameProposalCancelled:
+		return new(ProposalCancelled)
+	case EventNameProposalCreated:
+		return new(ProposalCreated)
+	case EventNameProposalExecuted:
+		return new(ProposalExecuted)
+	case EventNameProposalExpired:
+		return new(ProposalExpired)
+	case EventNameRejectVoted:
+		return new(RejectVoted)
+	}
+	return nil
+}
+
 // EventNames lists the events in IDL order.
 func EventNames() []string {
 	return []string{"ApprovalRevoked", "CancelVoted", "ConfigChanged", "GovernanceInitialized", "MigrationBatchProcessed", "MigrationCompleted", "MigrationStarted", "ProgramExtended", "ProgramRegistered", "ProgramUpgraded", "ProposalApproved", "ProposalCancelled", "ProposalCreated", "ProposalExecuted", "ProposalExpired", "RejectVoted"}

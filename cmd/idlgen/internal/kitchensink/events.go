@@ -54,6 +54,18 @@ func (*Empty) EventName() string { return EventNameEmpty }
 // Discriminator returns the bytes that precede Empty's encoding.
 func (*Empty) Discriminator() [8]byte { return [8]byte{0x3d, 0x09, 0x32, 0xc6, 0x2d, 0xa6, 0xc6, 0x6f} }
 
+// NewEvent returns a zero event of the IDL name, nil for a name that is
+// not an event.
+func NewEvent(name string) Event {
+	switch name {
+	case EventNameEvt:
+		return new(Evt)
+	case EventNameEmpty:
+		return new(Empty)
+	}
+	return nil
+}
+
 // EventNames lists the events in IDL order.
 func EventNames() []string {
 	return []string{"Evt", "Empty"}
