@@ -16,12 +16,24 @@ func (r *Resolver) proposalAt(ctx context.Context, e *store.Event) (*store.Propo
 	return loadOne(ctx, r.shared.forSeq(r.Store, e.Seq).Proposal(), e.Proposal)
 }
 
-// approvalEvent turns a ProposalApproved or ApprovalRevoked event into its
-// payload, from the event as the program emitted it.
-func approvalEvent(e *store.Event) (*ApprovalEvent, error) {
+// decoded is e as the generated event type the store decoded it into.
+func decoded(e *store.Event) (upgrademanager.Event, error) {
+	if e.Decoded != nil {
+		return e.Decoded, nil
+	}
 	ev, err := upgrademanager.DecodeEvent(e.Raw)
 	if err != nil {
 		return nil, fmt.Errorf("decode %s event %d: %w", e.Name, e.Seq, err)
+	}
+	return ev, nil
+}
+
+// approvalEvent turns a ProposalApproved or ApprovalRevoked event into its
+// payload, from the generated event type.
+func approvalEvent(e *store.Event) (*ApprovalEvent, error) {
+	ev, err := decoded(e)
+	if err != nil {
+		return nil, err
 	}
 	a := &ApprovalEvent{
 		Cursor:    EventCursor(e.Seq),
@@ -60,9 +72,9 @@ func approvalEvent(e *store.Event) (*ApprovalEvent, error) {
 // migrationProgress turns a migration event into its payload, from the
 // event as the program emitted it.
 func migrationProgress(e *store.Event) (*MigrationProgress, error) {
-	ev, err := upgrademanager.DecodeEvent(e.Raw)
+	ev, err := decoded(e)
 	if err != nil {
-		return nil, fmt.Errorf("decode %s event %d: %w", e.Name, e.Seq, err)
+		return nil, err
 	}
 	p := &MigrationProgress{Cursor: EventCursor(e.Seq), Event: e}
 	switch ev := ev.(type) {
