@@ -212,8 +212,16 @@ func TestDecodeEvent(t *testing.T) {
 	if got, err := kitchensink.DecodeEvent(empty[:]); err != nil || got.EventName() != "Empty" {
 		t.Errorf("empty event: %v, %v", got, err)
 	}
-	if got := kitchensink.EventNames(); len(got) != 2 || got[0] != "Evt" {
+	if got := kitchensink.EventNames(); len(got) != 2 || got[0] != kitchensink.EventNameEvt || got[1] != kitchensink.EventNameEmpty {
 		t.Errorf("EventNames = %v", got)
+	}
+	for _, name := range kitchensink.EventNames() {
+		if e := kitchensink.NewEvent(name); e == nil || e.EventName() != name {
+			t.Errorf("NewEvent(%q) = %#v", name, e)
+		}
+	}
+	if e := kitchensink.NewEvent("Acct"); e != nil {
+		t.Errorf("NewEvent of an account = %#v, want nil", e)
 	}
 }
 
