@@ -11,6 +11,11 @@ import (
 	"github.com/upgrade-manager/upgrade-manager/graph/store"
 )
 
+// ID is the resolver for the id field.
+func (r *managedProgramResolver) ID(ctx context.Context, obj *store.ManagedProgram) (string, error) {
+	return globalID(nodeProgram, obj.Program), nil
+}
+
 // Governance is the resolver for the governance field.
 func (r *managedProgramResolver) Governance(ctx context.Context, obj *store.ManagedProgram) (*store.Governance, error) {
 	return mustLoad(ctx, r.loadersFor(ctx).Governance(), "governance", obj.GovernanceAddress)

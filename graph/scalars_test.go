@@ -45,13 +45,16 @@ func TestScalarInput(t *testing.T) {
 // or is a BAD_USER_INPUT error, never a panic.
 func FuzzCursors(f *testing.F) {
 	f.Add(EventCursor(42))
-	f.Add(proposalCursor(store.ProposalKey{Address: "x"}))
+	f.Add(proposalCursor(store.OrderCreated, store.ProposalKey{Address: "x"}))
+	f.Add(globalID(nodeEvent, "7"))
 	f.Add("ZXY6")
 	f.Add("%%%")
 	f.Fuzz(func(t *testing.T, s string) {
 		for _, parse := range []func() error{
 			func() error { _, err := ParseEventCursor("after", s); return err },
-			func() error { _, err := parseProposalCursor("after", s); return err },
+			func() error { _, err := parseProposalCursor(store.OrderCreated, "after", s); return err },
+			func() error { _, err := parseProposalCursor(store.OrderEta, "after", s); return err },
+			func() error { _, _, err := parseGlobalID(s); return err },
 			func() error { _, err := parseMigrationCursor("after", s); return err },
 			func() error { _, err := parseKeyCursor("after", cursorGovernance, s); return err },
 		} {

@@ -407,7 +407,7 @@ func (c *cli) graphqlHistory(ctx context.Context, addr solana.PublicKey) ([]map[
 				Member, ApprovedAt, Signature string
 				RevokedAt, RevokedSignature   *string
 			}
-			Execution *struct{ Signature, Time, Executor string }
+			Execution *struct{ Signature, ExecutedAt, Executor string }
 			ClosedAt  *string
 			ClosedSig *string `json:"closedSignature"`
 			Status    string
@@ -416,7 +416,7 @@ func (c *cli) graphqlHistory(ctx context.Context, addr solana.PublicKey) ([]map[
 	err := c.graphql(ctx, `query($p: PublicKey!) { proposal(address: $p) {
   createdAt createdSignature proposer approvedAt status
   approvals(includeRevoked: true) { member approvedAt signature revokedAt revokedSignature }
-  execution { signature time executor } closedAt closedSignature } }`, map[string]any{"p": addr.String()}, &data)
+  execution { signature executedAt executor } closedAt closedSignature } }`, map[string]any{"p": addr.String()}, &data)
 	if err != nil {
 		return nil, err
 	}
@@ -435,7 +435,7 @@ func (c *cli) graphqlHistory(ctx context.Context, addr solana.PublicKey) ([]map[
 		out = append(out, map[string]any{"event": "threshold reached", "time": *p.ApprovedAt})
 	}
 	if p.Execution != nil {
-		out = append(out, map[string]any{"event": "executed", "time": p.Execution.Time, "by": p.Execution.Executor, "signature": p.Execution.Signature})
+		out = append(out, map[string]any{"event": "executed", "time": p.Execution.ExecutedAt, "by": p.Execution.Executor, "signature": p.Execution.Signature})
 	}
 	if p.ClosedAt != nil && p.Execution == nil {
 		out = append(out, map[string]any{"event": strings.ToLower(p.Status), "time": *p.ClosedAt, "signature": deref(p.ClosedSig)})
