@@ -33,6 +33,7 @@ type ResolverRoot interface {
 	Approval() ApprovalResolver
 	ApprovalEvent() ApprovalEventResolver
 	ConfigChange() ConfigChangeResolver
+	ConfigChangeSpec() ConfigChangeSpecResolver
 	Event() EventResolver
 	EventConnection() EventConnectionResolver
 	Governance() GovernanceResolver
@@ -120,8 +121,10 @@ type ComplexityRoot struct {
 		Hash               func(childComplexity int) int
 		Kind               func(childComplexity int) int
 		Member             func(childComplexity int) int
+		Migration          func(childComplexity int) int
 		MigrationAddress   func(childComplexity int) int
 		NewAuthority       func(childComplexity int) int
+		Program            func(childComplexity int) int
 		ProgramID          func(childComplexity int) int
 		Seconds            func(childComplexity int) int
 		Spill              func(childComplexity int) int
@@ -470,6 +473,11 @@ type ConfigChangeResolver interface {
 	Proposal(ctx context.Context, obj *store.ConfigChange) (*store.Proposal, error)
 	Governance(ctx context.Context, obj *store.ConfigChange) (*store.Governance, error)
 	Change(ctx context.Context, obj *store.ConfigChange) (*ConfigChangeSpec, error)
+}
+type ConfigChangeSpecResolver interface {
+	Program(ctx context.Context, obj *ConfigChangeSpec) (*store.ManagedProgram, error)
+
+	Migration(ctx context.Context, obj *ConfigChangeSpec) (*store.Migration, error)
 }
 type EventResolver interface {
 	ID(ctx context.Context, obj *store.Event) (string, error)
@@ -915,6 +923,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ConfigChangeSpec.Member(childComplexity), true
+	case "ConfigChangeSpec.migration":
+		if e.ComplexityRoot.ConfigChangeSpec.Migration == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigChangeSpec.Migration(childComplexity), true
 	case "ConfigChangeSpec.migrationAddress":
 		if e.ComplexityRoot.ConfigChangeSpec.MigrationAddress == nil {
 			break
@@ -927,6 +941,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ConfigChangeSpec.NewAuthority(childComplexity), true
+	case "ConfigChangeSpec.program":
+		if e.ComplexityRoot.ConfigChangeSpec.Program == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigChangeSpec.Program(childComplexity), true
 	case "ConfigChangeSpec.programId":
 		if e.ComplexityRoot.ConfigChangeSpec.ProgramID == nil {
 			break
@@ -3418,12 +3438,16 @@ type ConfigChangeSpec {
   spill: PublicKey
   "REVOKE_RELEASE, SET_UPGRADE_AUTHORITY: the managed program's id."
   programId: PublicKey
+  "REVOKE_RELEASE, SET_UPGRADE_AUTHORITY: the managed program; null when not managed."
+  program: ManagedProgram
   "REVOKE_RELEASE: the release's binary."
   hash: Hash
   "SET_UPGRADE_AUTHORITY: the new upgrade authority; null makes the program immutable."
   newAuthority: PublicKey
   "EXTEND_MIGRATION, CANCEL_MIGRATION: the MigrationJob account address."
   migrationAddress: PublicKey
+  "EXTEND_MIGRATION, CANCEL_MIGRATION: the job; null when unknown."
+  migration: Migration
   "EXTEND_MIGRATION."
   additionalAccounts: U64
 }
@@ -3736,12 +3760,16 @@ func (ec *executionContext) childFields_ConfigChangeSpec(ctx context.Context, fi
 		return ec.fieldContext_ConfigChangeSpec_spill(ctx, field)
 	case "programId":
 		return ec.fieldContext_ConfigChangeSpec_programId(ctx, field)
+	case "program":
+		return ec.fieldContext_ConfigChangeSpec_program(ctx, field)
 	case "hash":
 		return ec.fieldContext_ConfigChangeSpec_hash(ctx, field)
 	case "newAuthority":
 		return ec.fieldContext_ConfigChangeSpec_newAuthority(ctx, field)
 	case "migrationAddress":
 		return ec.fieldContext_ConfigChangeSpec_migrationAddress(ctx, field)
+	case "migration":
+		return ec.fieldContext_ConfigChangeSpec_migration(ctx, field)
 	case "additionalAccounts":
 		return ec.fieldContext_ConfigChangeSpec_additionalAccounts(ctx, field)
 	}
@@ -6453,6 +6481,38 @@ func (ec *executionContext) fieldContext_ConfigChangeSpec_programId(_ context.Co
 	return graphql.NewScalarFieldContext("ConfigChangeSpec", field, false, false, "PublicKey")
 }
 
+func (ec *executionContext) _ConfigChangeSpec_program(ctx context.Context, field graphql.CollectedField, obj *ConfigChangeSpec) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigChangeSpec_program(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ConfigChangeSpec().Program(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.ManagedProgram) graphql.Marshaler {
+			return ec.marshalOManagedProgram2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚋstoreᚐManagedProgram(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigChangeSpec_program(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConfigChangeSpec",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ManagedProgram(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ConfigChangeSpec_hash(ctx context.Context, field graphql.CollectedField, obj *ConfigChangeSpec) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6520,6 +6580,38 @@ func (ec *executionContext) _ConfigChangeSpec_migrationAddress(ctx context.Conte
 }
 func (ec *executionContext) fieldContext_ConfigChangeSpec_migrationAddress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ConfigChangeSpec", field, false, false, "PublicKey")
+}
+
+func (ec *executionContext) _ConfigChangeSpec_migration(ctx context.Context, field graphql.CollectedField, obj *ConfigChangeSpec) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigChangeSpec_migration(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ConfigChangeSpec().Migration(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Migration) graphql.Marshaler {
+			return ec.marshalOMigration2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚋstoreᚐMigration(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigChangeSpec_migration(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConfigChangeSpec",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Migration(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _ConfigChangeSpec_additionalAccounts(ctx context.Context, field graphql.CollectedField, obj *ConfigChangeSpec) (ret graphql.Marshaler) {
@@ -15511,52 +15603,64 @@ func (ec *executionContext) _ConfigChangeSpec(ctx context.Context, sel ast.Selec
 		case "kind":
 			out.Values[i] = ec._ConfigChangeSpec_kind(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "member":
 			out.Values[i] = ec._ConfigChangeSpec_member(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "threshold":
 			out.Values[i] = ec._ConfigChangeSpec_threshold(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "seconds":
 			out.Values[i] = ec._ConfigChangeSpec_seconds(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "spill":
 			out.Values[i] = ec._ConfigChangeSpec_spill(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "programId":
 			out.Values[i] = ec._ConfigChangeSpec_programId(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "program":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ConfigChangeSpec_program(ctx, field, obj)
+				})
 		case "hash":
 			out.Values[i] = ec._ConfigChangeSpec_hash(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "newAuthority":
 			out.Values[i] = ec._ConfigChangeSpec_newAuthority(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "migrationAddress":
 			out.Values[i] = ec._ConfigChangeSpec_migrationAddress(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "migration":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ConfigChangeSpec_migration(ctx, field, obj)
+				})
 		case "additionalAccounts":
 			out.Values[i] = ec._ConfigChangeSpec_additionalAccounts(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))

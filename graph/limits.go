@@ -88,6 +88,8 @@ func complexity(l Limits) ComplexityRoot {
 	// The members and the approvals, one query each (batched over a page).
 	c.Proposal.PendingApprovers = func(child int) int { return 2*k.query + members*max(child, 1) }
 	c.ApprovalEvent.Governance = func(child int) int { return k.query + child }
+	c.ConfigChangeSpec.Program = func(child int) int { return k.query + child }
+	c.ConfigChangeSpec.Migration = func(child int) int { return k.query + child }
 	c.Query.Node = func(child int, _ string) int { return k.query + child }
 	c.Query.Cluster = func(child int) int { return k.query + child }
 	c.Governance.Members = func(child int) int { return k.query + members*max(child, 1) }

@@ -152,12 +152,16 @@ type ConfigChangeSpec struct {
 	Spill *string `json:"spill,omitempty"`
 	// REVOKE_RELEASE, SET_UPGRADE_AUTHORITY: the managed program's id.
 	ProgramID *string `json:"programId,omitempty"`
+	// REVOKE_RELEASE, SET_UPGRADE_AUTHORITY: the managed program; null when not managed.
+	Program *store.ManagedProgram `json:"program,omitempty"`
 	// REVOKE_RELEASE: the release's binary.
 	Hash *string `json:"hash,omitempty"`
 	// SET_UPGRADE_AUTHORITY: the new upgrade authority; null makes the program immutable.
 	NewAuthority *string `json:"newAuthority,omitempty"`
 	// EXTEND_MIGRATION, CANCEL_MIGRATION: the MigrationJob account address.
 	MigrationAddress *string `json:"migrationAddress,omitempty"`
+	// EXTEND_MIGRATION, CANCEL_MIGRATION: the job; null when unknown.
+	Migration *store.Migration `json:"migration,omitempty"`
 	// EXTEND_MIGRATION.
 	AdditionalAccounts *int64 `json:"additionalAccounts,omitempty"`
 }

@@ -37,6 +37,22 @@ func (r *configChangeResolver) Change(ctx context.Context, obj *store.ConfigChan
 	return c, err
 }
 
+// Program is the resolver for the program field.
+func (r *configChangeSpecResolver) Program(ctx context.Context, obj *ConfigChangeSpec) (*store.ManagedProgram, error) {
+	if obj.ProgramID == nil {
+		return nil, nil
+	}
+	return loadOne(ctx, r.loadersFor(ctx).Program(), *obj.ProgramID)
+}
+
+// Migration is the resolver for the migration field.
+func (r *configChangeSpecResolver) Migration(ctx context.Context, obj *ConfigChangeSpec) (*store.Migration, error) {
+	if obj.MigrationAddress == nil {
+		return nil, nil
+	}
+	return loadOne(ctx, r.loadersFor(ctx).Migration(), *obj.MigrationAddress)
+}
+
 // ID is the resolver for the id field.
 func (r *proposalResolver) ID(ctx context.Context, obj *store.Proposal) (string, error) {
 	return globalID(nodeProposal, obj.Address), nil
@@ -209,6 +225,8 @@ func (r *Resolver) Approval() ApprovalResolver { return &approvalResolver{r} }
 
 func (r *Resolver) ConfigChange() ConfigChangeResolver { return &configChangeResolver{r} }
 
+func (r *Resolver) ConfigChangeSpec() ConfigChangeSpecResolver { return &configChangeSpecResolver{r} }
+
 func (r *Resolver) Proposal() ProposalResolver { return &proposalResolver{r} }
 
 func (r *Resolver) ProposalConnection() ProposalConnectionResolver {
@@ -220,6 +238,7 @@ func (r *Resolver) Rollback() RollbackResolver { return &rollbackResolver{r} }
 type (
 	approvalResolver           struct{ *Resolver }
 	configChangeResolver       struct{ *Resolver }
+	configChangeSpecResolver   struct{ *Resolver }
 	proposalResolver           struct{ *Resolver }
 	proposalConnectionResolver struct{ *Resolver }
 	rollbackResolver           struct{ *Resolver }

@@ -395,6 +395,7 @@ func TestTypedConfigChangesAndMigrationSpecs(t *testing.T) {
 				Address      string
 				ConfigChange *struct {
 					Kind, Member, Seconds, ProgramID, Hash *string
+					Program                                *struct{ ProgramID string }
 				}
 				MigrationSpec *struct {
 					FromVersion, ToVersion int
@@ -409,7 +410,7 @@ func TestTypedConfigChangesAndMigrationSpecs(t *testing.T) {
 		}
 	}
 	b.query(t, `{ proposals(first: 100) { nodes { address
-		configChange { kind member seconds programId hash }
+		configChange { kind member seconds programId hash program { programId } }
 		migrationSpec { fromVersion toVersion totalAccounts discriminator requiredHash }
 		configChangeResult { change { kind } } } } }`, nil, &data)
 	kinds := map[string]string{"SetTimelock": "SET_TIMELOCK", "SetGracePeriod": "SET_GRACE_PERIOD", "AddMember": "ADD_MEMBER",
@@ -437,6 +438,10 @@ func TestTypedConfigChangesAndMigrationSpecs(t *testing.T) {
 				check("seconds", got.Seconds)
 				check("program", got.ProgramID)
 				check("hash", got.Hash)
+			}
+			// The object beside the id: the scenario's program is managed.
+			if got.ProgramID != nil && (got.Program == nil || got.Program.ProgramID != *got.ProgramID) {
+				t.Errorf("%s: program %+v, want the managed program %s", p.Address, got.Program, *got.ProgramID)
 			}
 			if p.ConfigChangeResult != nil && p.ConfigChangeResult.Change.Kind != deref(got.Kind) {
 				t.Errorf("%s: executed change %s, proposed %s", p.Address, p.ConfigChangeResult.Change.Kind, deref(got.Kind))
