@@ -2,6 +2,7 @@ package graph
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/upgrade-manager/upgrade-manager/graph/store"
@@ -28,6 +29,10 @@ func TestScalarInput(t *testing.T) {
 		{"u64 float", func(v any) error { _, err := UnmarshalU64(v); return err }, 1.5, false},
 		{"timestamp", func(v any) error { _, err := UnmarshalTimestamp(v); return err }, "2026-01-01T00:00:00Z", true},
 		{"timestamp date only", func(v any) error { _, err := UnmarshalTimestamp(v); return err }, "2026-01-01", false},
+		{"hash", func(v any) error { _, err := UnmarshalHash(v); return err }, "10C2625F35594BC23489EB59F5D0DF7A0382926D3CBD47E237A7C6917A8B6143", true},
+		{"hash too short", func(v any) error { _, err := UnmarshalHash(v); return err }, "10c2625f", false},
+		{"hash not hex", func(v any) error { _, err := UnmarshalHash(v); return err }, "zz" + strings.Repeat("0", 62), false},
+		{"hash base58", func(v any) error { _, err := UnmarshalHash(v); return err }, key, false},
 	}
 	for _, tt := range tests {
 		err := tt.fn(tt.in)
@@ -69,4 +74,13 @@ func FuzzCursors(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Hashes come back as the read model stores them: lower case.
+func TestHashInputIsLowerCased(t *testing.T) {
+	t.Parallel()
+	got, err := UnmarshalHash("ABCDEF" + strings.Repeat("0", 58))
+	if err != nil || got != "abcdef"+strings.Repeat("0", 58) {
+		t.Errorf("UnmarshalHash = %q, %v", got, err)
+	}
 }
