@@ -59,6 +59,7 @@ type DirectiveRoot struct {
 type ComplexityRoot struct {
 	Approval struct {
 		ApprovedAt       func(childComplexity int) int
+		ID               func(childComplexity int) int
 		Member           func(childComplexity int) int
 		MemberSetSeqno   func(childComplexity int) int
 		Proposal         func(childComplexity int) int
@@ -423,8 +424,10 @@ type ComplexityRoot struct {
 		DeploySlot   func(childComplexity int) int
 		DeployedAt   func(childComplexity int) int
 		Hash         func(childComplexity int) int
+		ID           func(childComplexity int) int
 		Number       func(childComplexity int) int
 		PreviousHash func(childComplexity int) int
+		Program      func(childComplexity int) int
 		Proposal     func(childComplexity int) int
 		Rollback     func(childComplexity int) int
 		Signature    func(childComplexity int) int
@@ -462,6 +465,8 @@ type ComplexityRoot struct {
 // region    ************************** generated!.gotpl **************************
 
 type ApprovalResolver interface {
+	ID(ctx context.Context, obj *store.Approval) (string, error)
+
 	Proposal(ctx context.Context, obj *store.Approval) (*store.Proposal, error)
 }
 type ApprovalEventResolver interface {
@@ -598,6 +603,8 @@ type QueryResolver interface {
 	Node(ctx context.Context, id string) (Node, error)
 }
 type ReleaseResolver interface {
+	ID(ctx context.Context, obj *store.Release) (string, error)
+
 	Proposal(ctx context.Context, obj *store.Release) (*store.Proposal, error)
 }
 type RollbackResolver interface {
@@ -636,6 +643,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Approval.ApprovedAt(childComplexity), true
+	case "Approval.id":
+		if e.ComplexityRoot.Approval.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Approval.ID(childComplexity), true
 	case "Approval.member":
 		if e.ComplexityRoot.Approval.Member == nil {
 			break
@@ -1383,7 +1396,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ManagedProgram.ID(childComplexity), true
-	case "ManagedProgram.lastDeploySlot":
+	case "ManagedProgram.lastDeployedSlot":
 		if e.ComplexityRoot.ManagedProgram.LastDeploySlot == nil {
 			break
 		}
@@ -2384,7 +2397,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Proposals(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filter"].(*ProposalFilter), args["orderBy"].(*ProposalOrder)), true
 
-	case "Release.deploySlot":
+	case "Release.deployedSlot":
 		if e.ComplexityRoot.Release.DeploySlot == nil {
 			break
 		}
@@ -2402,6 +2415,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Release.Hash(childComplexity), true
+	case "Release.id":
+		if e.ComplexityRoot.Release.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Release.ID(childComplexity), true
 	case "Release.number":
 		if e.ComplexityRoot.Release.Number == nil {
 			break
@@ -2414,6 +2433,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Release.PreviousHash(childComplexity), true
+	case "Release.programId":
+		if e.ComplexityRoot.Release.Program == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Release.Program(childComplexity), true
 	case "Release.proposal":
 		if e.ComplexityRoot.Release.Proposal == nil {
 			break
@@ -3138,7 +3163,7 @@ type ManagedProgram implements Node {
   upgradeAuthority: PublicKey!
   "sha256 of the deployed binary."
   currentHash: Hash!
-  lastDeploySlot: U64!
+  lastDeployedSlot: U64!
   releaseCount: U64!
   registeredBy: PublicKey!
   registeredAt: Timestamp!
@@ -3158,7 +3183,11 @@ type ManagedProgram implements Node {
 }
 
 "One deployment of a managed program."
-type Release {
+type Release implements Node {
+  "A global id (node(id:) fetches the release again)."
+  id: ID!
+  "The managed program's id."
+  programId: PublicKey!
   "The program's release count after this deployment; 1 is the registration."
   number: U64!
   hash: Hash!
@@ -3166,7 +3195,7 @@ type Release {
   rollback: Boolean!
   "The proposal that deployed it; null for the registration."
   proposal: Proposal
-  deploySlot: U64!
+  deployedSlot: U64!
   deployedAt: Timestamp!
   signature: Signature!
 }
@@ -3322,7 +3351,9 @@ type Execution {
 }
 
 "One member's approval of a proposal."
-type Approval {
+type Approval implements Node {
+  "A global id (node(id:) fetches the approval again)."
+  id: ID!
   proposalAddress: PublicKey!
   proposal: Proposal!
   member: PublicKey!
@@ -3507,8 +3538,9 @@ type Query {
   "The cluster the indexed history comes from; null before the indexer recorded one."
   cluster: Cluster
   """
-  The object with this global id (the id field of a Governance, ManagedProgram, Proposal,
-  Migration or Event); null when it does not exist. A malformed id is BAD_USER_INPUT.
+  The object with this global id (the id field of a Governance, ManagedProgram, Release,
+  Proposal, Approval, Migration or Event); null when it does not exist. A malformed id is
+  BAD_USER_INPUT.
   """
   node(id: ID!): Node
 }
@@ -3630,6 +3662,8 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
 func (ec *executionContext) childFields_Approval(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "id":
+		return ec.fieldContext_Approval_id(ctx, field)
 	case "proposalAddress":
 		return ec.fieldContext_Approval_proposalAddress(ctx, field)
 	case "proposal":
@@ -3976,8 +4010,8 @@ func (ec *executionContext) childFields_ManagedProgram(ctx context.Context, fiel
 		return ec.fieldContext_ManagedProgram_upgradeAuthority(ctx, field)
 	case "currentHash":
 		return ec.fieldContext_ManagedProgram_currentHash(ctx, field)
-	case "lastDeploySlot":
-		return ec.fieldContext_ManagedProgram_lastDeploySlot(ctx, field)
+	case "lastDeployedSlot":
+		return ec.fieldContext_ManagedProgram_lastDeployedSlot(ctx, field)
 	case "releaseCount":
 		return ec.fieldContext_ManagedProgram_releaseCount(ctx, field)
 	case "registeredBy":
@@ -4296,6 +4330,10 @@ func (ec *executionContext) childFields_ProposalUpdate(ctx context.Context, fiel
 
 func (ec *executionContext) childFields_Release(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "id":
+		return ec.fieldContext_Release_id(ctx, field)
+	case "programId":
+		return ec.fieldContext_Release_programId(ctx, field)
 	case "number":
 		return ec.fieldContext_Release_number(ctx, field)
 	case "hash":
@@ -4306,8 +4344,8 @@ func (ec *executionContext) childFields_Release(ctx context.Context, field graph
 		return ec.fieldContext_Release_rollback(ctx, field)
 	case "proposal":
 		return ec.fieldContext_Release_proposal(ctx, field)
-	case "deploySlot":
-		return ec.fieldContext_Release_deploySlot(ctx, field)
+	case "deployedSlot":
+		return ec.fieldContext_Release_deployedSlot(ctx, field)
 	case "deployedAt":
 		return ec.fieldContext_Release_deployedAt(ctx, field)
 	case "signature":
@@ -5267,6 +5305,29 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _Approval_id(ctx context.Context, field graphql.CollectedField, obj *store.Approval) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Approval_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Approval().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Approval_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Approval", field, true, true, "ID")
+}
 
 func (ec *executionContext) _Approval_proposalAddress(ctx context.Context, field graphql.CollectedField, obj *store.Approval) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -8362,13 +8423,13 @@ func (ec *executionContext) fieldContext_ManagedProgram_currentHash(_ context.Co
 	return graphql.NewScalarFieldContext("ManagedProgram", field, false, false, "Hash")
 }
 
-func (ec *executionContext) _ManagedProgram_lastDeploySlot(ctx context.Context, field graphql.CollectedField, obj *store.ManagedProgram) (ret graphql.Marshaler) {
+func (ec *executionContext) _ManagedProgram_lastDeployedSlot(ctx context.Context, field graphql.CollectedField, obj *store.ManagedProgram) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ManagedProgram_lastDeploySlot(ctx, field)
+			return ec.fieldContext_ManagedProgram_lastDeployedSlot(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.LastDeploySlot, nil
@@ -8381,7 +8442,7 @@ func (ec *executionContext) _ManagedProgram_lastDeploySlot(ctx context.Context, 
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_ManagedProgram_lastDeploySlot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_ManagedProgram_lastDeployedSlot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ManagedProgram", field, false, false, "U64")
 }
 
@@ -12455,6 +12516,52 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Release_id(ctx context.Context, field graphql.CollectedField, obj *store.Release) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Release_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Release().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Release_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Release", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Release_programId(ctx context.Context, field graphql.CollectedField, obj *store.Release) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Release_programId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Program, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNPublicKey2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Release_programId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Release", field, false, false, "PublicKey")
+}
+
 func (ec *executionContext) _Release_number(ctx context.Context, field graphql.CollectedField, obj *store.Release) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12579,13 +12686,13 @@ func (ec *executionContext) fieldContext_Release_proposal(_ context.Context, fie
 	return fc, nil
 }
 
-func (ec *executionContext) _Release_deploySlot(ctx context.Context, field graphql.CollectedField, obj *store.Release) (ret graphql.Marshaler) {
+func (ec *executionContext) _Release_deployedSlot(ctx context.Context, field graphql.CollectedField, obj *store.Release) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Release_deploySlot(ctx, field)
+			return ec.fieldContext_Release_deployedSlot(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.DeploySlot, nil
@@ -12598,7 +12705,7 @@ func (ec *executionContext) _Release_deploySlot(ctx context.Context, field graph
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Release_deploySlot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Release_deployedSlot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Release", field, false, false, "U64")
 }
 
@@ -15175,6 +15282,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 	switch obj := (obj).(type) {
 	case nil:
 		return graphql.Null
+	case store.Release:
+		return ec._Release(ctx, sel, &obj)
+	case *store.Release:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Release(ctx, sel, obj)
 	case store.Proposal:
 		return ec._Proposal(ctx, sel, &obj)
 	case *store.Proposal:
@@ -15210,6 +15324,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._Event(ctx, sel, obj)
+	case store.Approval:
+		return ec._Approval(ctx, sel, &obj)
+	case *store.Approval:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Approval(ctx, sel, obj)
 	default:
 		if typedObj, ok := obj.(graphql.Marshaler); ok {
 			return typedObj
@@ -15223,7 +15344,7 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 
 // region    **************************** object.gotpl ****************************
 
-var approvalImplementors = []string{"Approval"}
+var approvalImplementors = []string{"Approval", "Node"}
 
 func (ec *executionContext) _Approval(ctx context.Context, sel ast.SelectionSet, obj *store.Approval) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, approvalImplementors)
@@ -15234,6 +15355,12 @@ func (ec *executionContext) _Approval(ctx context.Context, sel ast.SelectionSet,
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Approval")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Approval_id(ctx, field, obj)
+				})
 		case "proposalAddress":
 			out.Values[i] = ec._Approval_proposalAddress(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -16329,8 +16456,8 @@ func (ec *executionContext) _ManagedProgram(ctx context.Context, sel ast.Selecti
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
-		case "lastDeploySlot":
-			out.Values[i] = ec._ManagedProgram_lastDeploySlot(ctx, field, obj)
+		case "lastDeployedSlot":
+			out.Values[i] = ec._ManagedProgram_lastDeployedSlot(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -17569,7 +17696,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	return out
 }
 
-var releaseImplementors = []string{"Release"}
+var releaseImplementors = []string{"Release", "Node"}
 
 func (ec *executionContext) _Release(ctx context.Context, sel ast.SelectionSet, obj *store.Release) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, releaseImplementors)
@@ -17580,6 +17707,17 @@ func (ec *executionContext) _Release(ctx context.Context, sel ast.SelectionSet, 
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Release")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Release_id(ctx, field, obj)
+				})
+		case "programId":
+			out.Values[i] = ec._Release_programId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "number":
 			out.Values[i] = ec._Release_number(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -17606,8 +17744,8 @@ func (ec *executionContext) _Release(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Release_proposal(ctx, field, obj)
 				})
-		case "deploySlot":
-			out.Values[i] = ec._Release_deploySlot(ctx, field, obj)
+		case "deployedSlot":
+			out.Values[i] = ec._Release_deployedSlot(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}

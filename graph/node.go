@@ -8,7 +8,8 @@ import (
 )
 
 // Node is a value of the Node interface: a *store.Governance,
-// *store.ManagedProgram, *store.Proposal, *store.Migration or *store.Event.
+// *store.ManagedProgram, *store.Release, *store.Proposal, *store.Approval,
+// *store.Migration or *store.Event.
 // The generated code tells them apart by their Go type.
 type Node any
 
@@ -20,6 +21,8 @@ const (
 	nodeProposal   = "Proposal"
 	nodeMigration  = "Migration"
 	nodeEvent      = "Event"
+	nodeRelease    = "Release"  // key: program id ":" release number
+	nodeApproval   = "Approval" // key: the seq of the event that gave it
 )
 
 func globalID(typ, key string) string {
@@ -62,12 +65,25 @@ func (r *Resolver) node(ctx context.Context, id string) (Node, error) {
 		if v, err := loadOne(ctx, l.Migration(), key); v != nil || err != nil {
 			return v, err
 		}
-	case nodeEvent:
+	case nodeEvent, nodeApproval:
 		seq, perr := strconv.ParseInt(key, 10, 64)
 		if perr != nil || seq <= 0 {
 			return nil, badInput("id %q is not a global id of this API", truncate(id))
 		}
-		if v, err := r.Store.EventBySeq(ctx, seq); v != nil || err != nil {
+		if typ == nodeApproval {
+			if v, err := r.Store.ApprovalBySeq(ctx, seq); v != nil || err != nil {
+				return v, err
+			}
+		} else if v, err := r.Store.EventBySeq(ctx, seq); v != nil || err != nil {
+			return v, err
+		}
+	case nodeRelease:
+		program, number, _ := strings.Cut(key, ":")
+		n, perr := strconv.ParseInt(number, 10, 64)
+		if perr != nil || n <= 0 || program == "" {
+			return nil, badInput("id %q is not a global id of this API", truncate(id))
+		}
+		if v, err := r.Store.Release(ctx, program, n); v != nil || err != nil {
 			return v, err
 		}
 	default:

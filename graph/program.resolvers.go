@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/upgrade-manager/upgrade-manager/graph/store"
 )
@@ -50,6 +51,11 @@ func (r *managedProgramResolver) Proposals(ctx context.Context, obj *store.Manag
 // TotalCount is the resolver for the totalCount field.
 func (r *managedProgramConnectionResolver) TotalCount(ctx context.Context, obj *ManagedProgramConnection) (int, error) {
 	return count(ctx, obj.count)
+}
+
+// ID is the resolver for the id field.
+func (r *releaseResolver) ID(ctx context.Context, obj *store.Release) (string, error) {
+	return globalID(nodeRelease, obj.Program+":"+strconv.FormatInt(obj.Number, 10)), nil
 }
 
 // Proposal is the resolver for the proposal field.

@@ -8,10 +8,16 @@ package graph
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/upgrade-manager/upgrade-manager/graph/store"
 )
+
+// ID is the resolver for the id field.
+func (r *approvalResolver) ID(ctx context.Context, obj *store.Approval) (string, error) {
+	return globalID(nodeApproval, strconv.FormatInt(obj.Seq, 10)), nil
+}
 
 // Proposal is the resolver for the proposal field.
 func (r *approvalResolver) Proposal(ctx context.Context, obj *store.Approval) (*store.Proposal, error) {

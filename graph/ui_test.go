@@ -482,22 +482,39 @@ func TestNodeByGlobalID(t *testing.T) {
 			Nodes []struct{ ID, Address string }
 		}
 		Programs struct {
-			Nodes []struct{ ID, ProgramID string }
+			Nodes []struct {
+				ID, ProgramID string
+				Releases      []struct{ ID, Number string }
+			}
 		}
 		Proposals struct {
-			Nodes []struct{ ID, Address string }
+			Nodes []struct {
+				ID, Address string
+				Approvals   []struct{ ID, Signature string }
+			}
 		}
 		Migrations struct {
 			Nodes []struct{ ID, Address string }
 		}
 		Events struct{ Nodes []struct{ ID, Seq string } }
 	}
-	b.query(t, `{ governances(first: 1) { nodes { id address } } programs(first: 1) { nodes { id programId } }
-		proposals(first: 1) { nodes { id address } } migrations(first: 1) { nodes { id address } }
+	b.query(t, `{ governances(first: 1) { nodes { id address } }
+		programs(first: 1) { nodes { id programId releases(first: 1) { id number } } }
+		proposals(first: 100) { nodes { id address approvals { id signature } } } migrations(first: 1) { nodes { id address } }
 		events(last: 1) { nodes { id seq } } }`, nil, &ids)
-	if len(ids.Governances.Nodes) == 0 || len(ids.Programs.Nodes) == 0 || len(ids.Proposals.Nodes) == 0 ||
-		len(ids.Migrations.Nodes) == 0 || len(ids.Events.Nodes) == 0 {
+	if len(ids.Governances.Nodes) == 0 || len(ids.Programs.Nodes) == 0 || len(ids.Programs.Nodes[0].Releases) == 0 ||
+		len(ids.Proposals.Nodes) == 0 || len(ids.Migrations.Nodes) == 0 || len(ids.Events.Nodes) == 0 {
 		t.Fatalf("the scenario lacks a node type: %+v", ids)
+	}
+	var approvalID, approvalSig string
+	for _, p := range ids.Proposals.Nodes {
+		if len(p.Approvals) > 0 {
+			approvalID, approvalSig = p.Approvals[0].ID, p.Approvals[0].Signature
+			break
+		}
+	}
+	if approvalID == "" {
+		t.Fatal("the scenario has no approval")
 	}
 	for _, c := range []struct{ typ, id, key string }{
 		{"Governance", ids.Governances.Nodes[0].ID, ids.Governances.Nodes[0].Address},
@@ -505,19 +522,21 @@ func TestNodeByGlobalID(t *testing.T) {
 		{"Proposal", ids.Proposals.Nodes[0].ID, ids.Proposals.Nodes[0].Address},
 		{"Migration", ids.Migrations.Nodes[0].ID, ids.Migrations.Nodes[0].Address},
 		{"Event", ids.Events.Nodes[0].ID, ids.Events.Nodes[0].Seq},
+		{"Release", ids.Programs.Nodes[0].Releases[0].ID, ids.Programs.Nodes[0].Releases[0].Number},
+		{"Approval", approvalID, approvalSig},
 	} {
 		var data struct {
 			Node map[string]any
 		}
 		b.query(t, `query($id: ID!) { node(id: $id) { __typename id
 			... on Governance { address } ... on ManagedProgram { programId } ... on Proposal { address }
-			... on Migration { address } ... on Event { seq } } }`, map[string]any{"id": c.id}, &data)
-		key := data.Node["address"]
-		if key == nil {
-			key = data.Node["programId"]
-		}
-		if key == nil {
-			key = data.Node["seq"]
+			... on Migration { address } ... on Event { seq } ... on Release { number } ... on Approval { signature } } }`,
+			map[string]any{"id": c.id}, &data)
+		var key any
+		for _, f := range []string{"address", "programId", "seq", "number", "signature"} {
+			if key == nil {
+				key = data.Node[f]
+			}
 		}
 		if data.Node["__typename"] != c.typ || data.Node["id"] != c.id || key != c.key {
 			t.Errorf("node(%s) = %v, want the %s %s", c.id, data.Node, c.typ, c.key)
@@ -532,7 +551,8 @@ func TestNodeByGlobalID(t *testing.T) {
 	if none.A != nil || none.B != nil {
 		t.Errorf("unknown nodes = %+v, want null", none)
 	}
-	for _, bad := range []string{"", "%%%", "bm9wZQ", rewrap(t, ids.Events.Nodes[0].ID, "x"), "VW5rbm93bjp4"} {
+	for _, bad := range []string{"", "%%%", "bm9wZQ", rewrap(t, ids.Events.Nodes[0].ID, "x"), "VW5rbm93bjp4",
+		rewrap(t, ids.Programs.Nodes[0].Releases[0].ID, "x:y"), rewrap(t, approvalID, "-1")} {
 		resp, _, err := graphtest.Query(t.Context(), b.base+"/graphql", `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": bad})
 		if err != nil {
 			t.Fatal(err)

@@ -196,16 +196,30 @@ func (s *Store) ProposalsByAddress(ctx context.Context, addresses []string) (map
 	return byKey(rows, func(p *Proposal) string { return p.Address }), err
 }
 
+const approvalColumns = `proposal, member, member_set_seqno, approved_at, slot, signature, seq, revoked_at, revoked_signature`
+
+func scanApproval(row pgx.Row) (*Approval, error) {
+	var a Approval
+	err := row.Scan(&a.ProposalAddress, &a.Member, &a.MemberSetSeqno, &a.ApprovedAt, &a.Slot, &a.Signature,
+		&a.Seq, &a.RevokedAt, &a.RevokedSignature)
+	return &a, err
+}
+
+// ApprovalBySeq returns the approval given by the event with seq; nil when
+// there is none.
+func (s *Store) ApprovalBySeq(ctx context.Context, seq int64) (*Approval, error) {
+	rows, err := collect(ctx, s.db, "approvals", scanApproval, `SELECT `+approvalColumns+` FROM approval WHERE seq = $1`, seq)
+	if err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	return rows[0], nil
+}
+
 // ApprovalsByProposal returns each proposal's approvals, revoked ones
 // included, in the order they were given, by proposal address.
 func (s *Store) ApprovalsByProposal(ctx context.Context, proposals []string) (map[string][]*Approval, error) {
-	rows, err := collect(ctx, s.db, "approvals", func(row pgx.Row) (*Approval, error) {
-		var a Approval
-		err := row.Scan(&a.ProposalAddress, &a.Member, &a.MemberSetSeqno, &a.ApprovedAt, &a.Slot, &a.Signature,
-			&a.Seq, &a.RevokedAt, &a.RevokedSignature)
-		return &a, err
-	}, `SELECT proposal, member, member_set_seqno, approved_at, slot, signature, seq, revoked_at, revoked_signature
-		FROM approval WHERE proposal = ANY($1) ORDER BY proposal, seq`, proposals)
+	rows, err := collect(ctx, s.db, "approvals", scanApproval,
+		`SELECT `+approvalColumns+` FROM approval WHERE proposal = ANY($1) ORDER BY proposal, seq`, proposals)
 	return groupBy(rows, func(a *Approval) string { return a.ProposalAddress }), err
 }
 
