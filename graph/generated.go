@@ -3287,7 +3287,7 @@ type Proposal implements Node {
   false: see approvalsNeeded.
   """
   approvalCount: Int!
-  "Approvals needed, as recorded when the proposal was created; approvalsNeeded is what is left to give now."
+  "The threshold the last vote reported (the governance's at the time); approvalsNeeded is what is left to give now."
   threshold: Int!
   """
   Approvals still needed before the timelock starts, under the governance's current threshold
