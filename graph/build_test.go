@@ -237,7 +237,7 @@ func TestBuildersLandAndRefuse(t *testing.T) {
 	}
 	w.signAndSend(ap, m1, w.payer)
 	w.waitFor(fmt.Sprintf(`{ proposal(address: %q) { status approvalCount } }`, proposal), `"status":"APPROVED","approvalCount":2`)
-	w.waitFor(`{ events(filter: {names: ["ProposalApproved"]}) { totalCount } }`, `"totalCount":2`)
+	w.waitFor(`{ events(filter: {names: [ProposalApproved]}) { totalCount } }`, `"totalCount":2`)
 
 	w.refused("TIMELOCK_NOT_ELAPSED", "buildExecute", fmt.Sprintf(`{proposal: %q, signer: %q}`, proposal, w.payer.PublicKey()))
 	w.refused("WRONG_PROPOSAL_KIND", "buildStartMigration", fmt.Sprintf(`{proposal: %q, signer: %q}`, proposal, w.payer.PublicKey()))
@@ -358,5 +358,5 @@ func TestBuildExtendThenExecute(t *testing.T) {
 	w.refused("EXTEND_NOT_NEEDED", "buildExtend", execute)
 	w.signAndSend(w.built("buildExecute", execute), w.payer)
 	w.waitFor(fmt.Sprintf(`{ proposal(address: %q) { status } }`, proposal), `"status":"EXECUTED"`)
-	w.waitFor(`{ events(filter: {names: ["ProgramExtended"]}) { totalCount } }`, fmt.Sprintf(`"totalCount":%d`, extends))
+	w.waitFor(`{ events(filter: {names: [ProgramExtended]}) { totalCount } }`, fmt.Sprintf(`"totalCount":%d`, extends))
 }

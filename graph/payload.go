@@ -40,18 +40,18 @@ func approvalEvent(e *store.Event) (*ApprovalEvent, error) {
 		return nil, err
 	}
 	a := &ApprovalEvent{
-		Cursor:          EventCursor(e.Seq),
-		Action:          ApprovalActionApproved,
-		ProposalAddress: d.Proposal,
-		Governance:      d.Governance,
-		Member:          d.Member,
-		Approvals:       d.Approvals,
-		Threshold:       d.Threshold,
-		Status:          st,
-		StaleReset:      d.StaleReset,
-		Signature:       e.Signature,
-		Slot:            e.Slot,
-		Time:            e.BlockTime,
+		Cursor:            EventCursor(e.Seq),
+		Action:            ApprovalActionApproved,
+		ProposalAddress:   d.Proposal,
+		GovernanceAddress: d.Governance,
+		Member:            d.Member,
+		Approvals:         d.Approvals,
+		Threshold:         d.Threshold,
+		Status:            st,
+		StaleReset:        d.StaleReset,
+		Signature:         e.Signature,
+		Slot:              e.Slot,
+		OccurredAt:        e.BlockTime,
 	}
 	if e.Name == EventApprovalRevoked {
 		a.Action = ApprovalActionRevoked
@@ -84,12 +84,12 @@ func migrationProgress(e *store.Event) (*MigrationProgress, error) {
 		d.Total = d.Spec.TotalAccounts
 	}
 	return &MigrationProgress{
-		Cursor:     EventCursor(e.Seq),
-		Event:      e,
-		Job:        d.Job,
-		Migrated:   d.Migrated,
-		Total:      d.Total,
-		BatchIndex: d.BatchIndex,
-		Completed:  e.Name == EventMigrationCompleted,
+		Cursor:           EventCursor(e.Seq),
+		Event:            e,
+		MigrationAddress: d.Job,
+		Migrated:         d.Migrated,
+		Total:            d.Total,
+		BatchIndex:       d.BatchIndex,
+		Completed:        e.Name == EventMigrationCompleted,
 	}, nil
 }

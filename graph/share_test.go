@@ -59,7 +59,7 @@ func TestSharedPayloadsNeverLeak(t *testing.T) {
 		got                []string
 	}
 	const byProposal = `subscription($p: PublicKey) { approvals(proposal: $p) { signature proposal { address } } }`
-	const byName = `subscription { events(names: [%q]) { signature name } }`
+	const byName = `subscription { events(names: [%s]) { signature name } }`
 	clients := []*client{
 		{name: "p1 transport-ws", proto: graphtest.TransportWS, query: byProposal, vars: map[string]any{"p": p1}},
 		{name: "p1 graphql-ws", proto: graphtest.LegacyWS, query: byProposal, vars: map[string]any{"p": p1}},

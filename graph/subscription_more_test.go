@@ -60,7 +60,7 @@ func TestMigrationProgress(t *testing.T) {
 	b := setup(t)
 	ws := dial(t, b.base, graphtest.LegacyWS)
 	if err := ws.Subscribe(t.Context(), "m", `subscription {
-		migrationProgress { event { name } job migrated total batchIndex completed migration { status totalAccounts } }
+		migrationProgress { event { name } migrationAddress migrated total batchIndex completed migration { status totalAccounts } }
 	}`, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestEventsFiltersAndBackwardPaging(t *testing.T) {
 	}
 	b.query(t, `query($s: Signature!) {
 		bySig: events(filter: {signature: $s}) { nodes { name position { signature } } }
-		approved: events(filter: {names: ["ProposalApproved"]}) { totalCount }
+		approved: events(filter: {names: [ProposalApproved]}) { totalCount }
 		slots: events(first: 100, filter: {fromSlot: "11", toSlot: "12"}) { nodes { slot } }
 		last: events(last: 3) { nodes { seq } pageInfo { hasPreviousPage hasNextPage } }
 	}`, map[string]any{"s": sig}, &data)
