@@ -838,6 +838,46 @@ pub mod build {
         i
     }
 
+    pub fn close_proposal(
+        signer: &Pubkey,
+        governance: &Pubkey,
+        proposal: &Pubkey,
+        rent_collector: &Pubkey,
+    ) -> Instruction {
+        let (event_authority, program) = ev();
+        manager_ix(
+            ax::CloseProposal {
+                signer: *signer,
+                governance: *governance,
+                proposal: *proposal,
+                rent_collector: *rent_collector,
+                event_authority,
+                program,
+            },
+            ix::CloseProposal {},
+        )
+    }
+
+    pub fn close_migration_job(
+        signer: &Pubkey,
+        governance: &Pubkey,
+        job: &Pubkey,
+        rent_collector: &Pubkey,
+    ) -> Instruction {
+        let (event_authority, program) = ev();
+        manager_ix(
+            ax::CloseMigrationJob {
+                signer: *signer,
+                governance: *governance,
+                job: *job,
+                rent_collector: *rent_collector,
+                event_authority,
+                program,
+            },
+            ix::CloseMigrationJob {},
+        )
+    }
+
     /// The loader's SetAuthority for a buffer: locks it to the target's upgrade-authority PDA.
     pub fn lock_buffer(buffer: &Pubkey, current: &Pubkey, target: &Pubkey) -> Instruction {
         loader_ix::set_buffer_authority(buffer, current, &pda::upgrade_authority(target))

@@ -23,6 +23,7 @@ async fn initialize_rejects_bad_member_sets() {
         rollback_timelock_seconds: None,
         grace_period_seconds: None,
         voting_period_seconds: None,
+        rent_collector: None,
         spill: Pubkey::new_unique(),
     };
     let cases = [
@@ -61,6 +62,7 @@ async fn register_requires_the_current_authority() {
                 rollback_timelock_seconds: None,
                 grace_period_seconds: None,
                 voting_period_seconds: None,
+                rent_collector: None,
                 spill: payer,
             },
         )],
@@ -510,6 +512,7 @@ async fn proposals_check_their_accounts_and_arguments() {
                 rollback_timelock_seconds: None,
                 grace_period_seconds: None,
                 voting_period_seconds: None,
+                rent_collector: None,
                 spill: payer,
             },
         )],

@@ -47,6 +47,7 @@ async fn scenario() {
                 rollback_timelock_seconds: None,
                 grace_period_seconds: None,
                 voting_period_seconds: None,
+                rent_collector: None,
                 spill,
             },
         )],

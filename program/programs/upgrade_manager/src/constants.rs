@@ -66,4 +66,4 @@ pub const MIN_THRESHOLD: u8 = 2;
 pub const EVENT_SCHEMA_VERSION: u8 = 2;
 /// Layout version of the accounts this program writes.
 #[constant]
-pub const ACCOUNT_LAYOUT_VERSION: u8 = 2;
+pub const ACCOUNT_LAYOUT_VERSION: u8 = 3;
