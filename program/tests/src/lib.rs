@@ -704,7 +704,7 @@ pub mod build {
                 target_program: *target,
                 programdata: solana_loader_v3_interface::get_program_data_address(target),
                 buffer: *buffer,
-                buffer_lock: pda::buffer_lock(buffer),
+                buffer_lock: Some(pda::buffer_lock(buffer)),
                 proposer: *proposer,
                 spill: *spill,
                 upgrade_authority: pda::upgrade_authority(target),

@@ -302,3 +302,32 @@ async fn migration_jobs_close_only_once_ended() {
     )
     .await;
 }
+
+/// The executor cannot leave the buffer lock out (stranding the proposer's rent and the
+/// buffer's address) nor pass another buffer's lock: the lock is a typed account checked
+/// against the proposal's buffer.
+#[tokio::test]
+async fn execute_upgrade_closes_the_proposals_own_lock() {
+    let mut f = Fixture::new().await;
+    let (p, buffer) = f.ready_upgrade().await;
+    let other = f.buffer(&elf_small(), true).await;
+    let _held = f.propose(1, &other).await;
+    f.h.advance_time(48 * HOUR).await;
+    let mut without = f.execute(&p, &buffer);
+    // An optional account left out is the program id in its place.
+    without.accounts[7].pubkey = MANAGER_ID;
+    without.accounts[7].is_writable = false;
+    f.h.fails_with(&[without], &[], code(E::ProposalAccountMismatch))
+        .await;
+    let mut wrong = f.execute(&p, &buffer);
+    wrong.accounts[7].pubkey = pda::buffer_lock(&other);
+    f.h.fails_with(&[wrong], &[], code(E::ProposalAccountMismatch))
+        .await;
+    let proposer = f.m[0];
+    let lock_rent = lamports(&mut f, &pda::buffer_lock(&buffer)).await;
+    let before = lamports(&mut f, &proposer).await;
+    f.h.ok(&[f.execute(&p, &buffer)], &[]).await;
+    assert!(f.h.account(&pda::buffer_lock(&buffer)).await.is_none());
+    assert_eq!(lamports(&mut f, &proposer).await, before + lock_rent);
+    assert!(f.h.account(&pda::buffer_lock(&other)).await.is_some());
+}

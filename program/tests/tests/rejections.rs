@@ -151,12 +151,11 @@ async fn execute_only_inside_the_window_with_the_proposed_buffer() {
     f.h.fails_with(&[f.execute(&p, &buffer)], &[], code(E::TimelockNotElapsed))
         .await;
     f.h.advance_time(48 * HOUR).await;
-    f.h.fails_with(
-        &[f.execute(&p, &other)],
-        &[],
-        code(E::ProposalAccountMismatch),
-    )
-    .await;
+    // Another buffer, with the proposal's own lock (the other buffer has none).
+    let mut ix = f.execute(&p, &other);
+    ix.accounts[7].pubkey = pda::buffer_lock(&buffer);
+    f.h.fails_with(&[ix], &[], code(E::ProposalAccountMismatch))
+        .await;
     f.h.advance_time(14 * DAY).await;
     f.h.fails_with(&[f.execute(&p, &buffer)], &[], code(E::ProposalExpired))
         .await;
@@ -277,8 +276,11 @@ async fn config_changes_are_validated() {
     .await;
     // Executing a config change through the upgrade path is refused.
     let (p, buffer) = (r3, f.m[0]);
+    let mut ix = f.execute(&p, &buffer);
+    // A config change holds no lock: the optional account is left out.
+    ix.accounts[7] = solana_sdk::instruction::AccountMeta::new_readonly(upgrade_manager::ID, false);
     f.h.fails_with(
-        &[f.execute(&p, &buffer)],
+        &[ix],
         &[],
         code(E::ProposalAccountMismatch),
     )

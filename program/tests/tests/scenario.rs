@@ -475,6 +475,26 @@ async fn scenario() {
         assert_eq!(a.data[perp_market::VERSION_OFFSET], 2);
     }
 
+    // 14. Rent comes back: anyone closes the completed job (its rent to the executor who paid
+    // it) and the ended revoke and migration proposals (their rent to their proposer).
+    let closer = &members[5];
+    h.ok(
+        &[build::close_migration_job(&m[5], &gov, &job, &payer)],
+        &[closer],
+    )
+    .await;
+    assert!(h.account(&job).await.is_none());
+    h.ok(
+        &[
+            build::close_proposal(&m[5], &gov, &p8, &m[0]),
+            build::close_proposal(&m[5], &gov, &p9, &m[0]),
+        ],
+        &[closer],
+    )
+    .await;
+    assert!(h.account(&p8).await.is_none());
+    assert!(h.account(&p9).await.is_none());
+
     // Every event the IDL declares was emitted at least once.
     let rec = h.recorder.take().unwrap();
     let names = rec.event_names();
