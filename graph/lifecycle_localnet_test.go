@@ -95,3 +95,28 @@ func customCode(s string) string {
 	}
 	return strings.TrimRight(s[i+len("Custom:"):], "]} ")
 }
+
+// A SetUpgradeAuthority change executed by the program: the read model shows that the
+// governance no longer controls the program.
+func TestHandOverShowsInTheReadModel(t *testing.T) {
+	t.Parallel()
+	w := newChainWorld(t)
+	m0, m1 := w.members[0], w.members[1]
+	q := fmt.Sprintf(`{ program(program: %q) { controlled handOver { newAuthority proposal { index } } } }`, w.node.Target)
+	w.waitFor(q, `"controlled":true,"handOver":null`)
+	ix, proposal := w.build.ProposeConfigChange(m0.PublicKey(), w.gov, 0, um.ConfigChange{
+		Kind:                um.ConfigChangeKindSetUpgradeAuthority,
+		SetUpgradeAuthority: um.ConfigChangeSetUpgradeAuthority{Program: w.node.Target},
+	}, "")
+	w.send([]solana.Instruction{ix}, m0)
+	w.send([]solana.Instruction{w.build.Approve(m0.PublicKey(), w.gov, proposal)}, m0)
+	w.send([]solana.Instruction{w.build.Approve(m1.PublicKey(), w.gov, proposal)}, m1)
+	w.advanceClock(um.DefaultTimelockSeconds)
+	reader := &txbuild.Reader{RPC: w.rpc, Commitment: rpc.CommitmentConfirmed, Builder: w.build}
+	plan, err := reader.PlanExecute(context.Background(), proposal, w.payer.PublicKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.send(plan.Instructions)
+	w.waitFor(q, `"controlled":false,"handOver":{"newAuthority":null,"proposal":{"index":"0"}}`)
+}
