@@ -3,9 +3,9 @@
 //! closing twice, or reviving a closed account inside the same transaction.
 
 use anchor_lang::error::ErrorCode as AnchorError;
-use solana_sdk::{pubkey::Pubkey, signature::Signer};
 #[allow(deprecated)]
 use solana_sdk::system_instruction;
+use solana_sdk::{pubkey::Pubkey, signature::Signer};
 use upgrade_manager::{
     ConfigChange, Governance, MigrationJob, MigrationStatus, Proposal, ProposalStatus,
     UpgradeManagerError as E,
@@ -72,12 +72,19 @@ async fn only_ended_proposals_close_and_their_rent_goes_back_to_the_payer() {
     )
     .await;
     assert_eq!(lamports(&mut f, &proposer).await, before + rent);
-    assert_eq!(lamports(&mut f, &o).await, outsider_before, "the caller got nothing");
+    assert_eq!(
+        lamports(&mut f, &o).await,
+        outsider_before,
+        "the caller got nothing"
+    );
     assert!(closed(&mut f, &p).await);
     // The release it made stays in the program's history.
     let mp: upgrade_manager::ManagedProgram =
         f.h.anchor_account(&pda::managed_program(&f.h.target)).await;
-    assert_eq!(mp.current_hash, upgrade_manager_tests::elf_hash(&elf_small()));
+    assert_eq!(
+        mp.current_hash,
+        upgrade_manager_tests::elf_hash(&elf_small())
+    );
     // Closed once: a second close finds no proposal.
     f.h.fails_with(
         &[build::close_proposal(&o, &f.gov, &p, &proposer)],
@@ -129,7 +136,7 @@ async fn a_closed_proposal_cannot_be_revived_or_closed_twice_in_one_transaction(
     let pr: Proposal = f.h.anchor_account(&p).await;
     assert_eq!(pr.status, ProposalStatus::Cancelled);
 
-    f.h.ok(&[close.clone()], &[&outsider]).await;
+    f.h.ok(std::slice::from_ref(&close), &[&outsider]).await;
     f.h.ok(&[revive], &[&outsider]).await;
     // Refunded, the address is a plain system account: no instruction reads it as a proposal.
     assert!(closed(&mut f, &p).await);

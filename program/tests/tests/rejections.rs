@@ -279,12 +279,8 @@ async fn config_changes_are_validated() {
     let mut ix = f.execute(&p, &buffer);
     // A config change holds no lock: the optional account is left out.
     ix.accounts[7] = solana_sdk::instruction::AccountMeta::new_readonly(upgrade_manager::ID, false);
-    f.h.fails_with(
-        &[ix],
-        &[],
-        code(E::ProposalAccountMismatch),
-    )
-    .await;
+    f.h.fails_with(&[ix], &[], code(E::ProposalAccountMismatch))
+        .await;
 }
 
 #[tokio::test]
