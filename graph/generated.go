@@ -38,6 +38,7 @@ type ResolverRoot interface {
 	EventConnection() EventConnectionResolver
 	Governance() GovernanceResolver
 	GovernanceConnection() GovernanceConnectionResolver
+	HandOver() HandOverResolver
 	ManagedProgram() ManagedProgramResolver
 	ManagedProgramConnection() ManagedProgramConnectionResolver
 	Migration() MigrationResolver
@@ -49,6 +50,7 @@ type ResolverRoot interface {
 	ProposalUpdate() ProposalUpdateResolver
 	Query() QueryResolver
 	Release() ReleaseResolver
+	ReleaseRevocation() ReleaseRevocationResolver
 	Rollback() RollbackResolver
 	Subscription() SubscriptionResolver
 }
@@ -57,6 +59,16 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AccountClosure struct {
+		Actor         func(childComplexity int) int
+		ClosedAt      func(childComplexity int) int
+		Lamports      func(childComplexity int) int
+		RentCollector func(childComplexity int) int
+		Signature     func(childComplexity int) int
+		Slot          func(childComplexity int) int
+		Status        func(childComplexity int) int
+	}
+
 	Approval struct {
 		ApprovedAt       func(childComplexity int) int
 		ID               func(childComplexity int) int
@@ -190,6 +202,7 @@ type ComplexityRoot struct {
 		TimelockSeconds         func(childComplexity int) int
 		UpdatedAt               func(childComplexity int) int
 		UpdatedSlot             func(childComplexity int) int
+		VotingPeriodSeconds     func(childComplexity int) int
 	}
 
 	GovernanceConnection struct {
@@ -202,6 +215,14 @@ type ComplexityRoot struct {
 	GovernanceEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	HandOver struct {
+		HandedOverAt func(childComplexity int) int
+		NewAuthority func(childComplexity int) int
+		Proposal     func(childComplexity int) int
+		Signature    func(childComplexity int) int
+		Slot         func(childComplexity int) int
 	}
 
 	IndexerCheckpoint struct {
@@ -226,8 +247,10 @@ type ComplexityRoot struct {
 
 	ManagedProgram struct {
 		Address             func(childComplexity int) int
+		Controlled          func(childComplexity int) int
 		CurrentHash         func(childComplexity int) int
 		Governance          func(childComplexity int) int
+		HandOver            func(childComplexity int) int
 		ID                  func(childComplexity int) int
 		LastDeploySlot      func(childComplexity int) int
 		Program             func(childComplexity int) int
@@ -260,6 +283,7 @@ type ComplexityRoot struct {
 	}
 
 	Migration struct {
+		AccountClosure         func(childComplexity int) int
 		Address                func(childComplexity int) int
 		BatchCount             func(childComplexity int) int
 		CompletedAt            func(childComplexity int) int
@@ -342,6 +366,7 @@ type ComplexityRoot struct {
 	}
 
 	Proposal struct {
+		AccountClosure        func(childComplexity int) int
 		AccountStatus         func(childComplexity int) int
 		Address               func(childComplexity int) int
 		ApprovalCount         func(childComplexity int) int
@@ -385,6 +410,7 @@ type ComplexityRoot struct {
 		Threshold             func(childComplexity int) int
 		UpdatedAt             func(childComplexity int) int
 		UpdatedSlot           func(childComplexity int) int
+		VotingEndsAt          func(childComplexity int) int
 	}
 
 	ProposalConnection struct {
@@ -429,8 +455,17 @@ type ComplexityRoot struct {
 		PreviousHash func(childComplexity int) int
 		Program      func(childComplexity int) int
 		Proposal     func(childComplexity int) int
+		Revocation   func(childComplexity int) int
+		RevokedAt    func(childComplexity int) int
 		Rollback     func(childComplexity int) int
 		Signature    func(childComplexity int) int
+	}
+
+	ReleaseRevocation struct {
+		Proposal  func(childComplexity int) int
+		RevokedAt func(childComplexity int) int
+		Signature func(childComplexity int) int
+		Slot      func(childComplexity int) int
 	}
 
 	Rollback struct {
@@ -504,9 +539,14 @@ type GovernanceResolver interface {
 	Members(ctx context.Context, obj *store.Governance) ([]*store.Member, error)
 	Programs(ctx context.Context, obj *store.Governance) ([]*store.ManagedProgram, error)
 	Proposals(ctx context.Context, obj *store.Governance, first *int, after *string, last *int, before *string, filter *ProposalFilter, orderBy *ProposalOrder) (*ProposalConnection, error)
+
+	VotingPeriodSeconds(ctx context.Context, obj *store.Governance) (int64, error)
 }
 type GovernanceConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *GovernanceConnection) (int, error)
+}
+type HandOverResolver interface {
+	Proposal(ctx context.Context, obj *store.HandOver) (*store.Proposal, error)
 }
 type ManagedProgramResolver interface {
 	ID(ctx context.Context, obj *store.ManagedProgram) (string, error)
@@ -515,6 +555,8 @@ type ManagedProgramResolver interface {
 
 	Releases(ctx context.Context, obj *store.ManagedProgram, first *int) ([]*store.Release, error)
 	Proposals(ctx context.Context, obj *store.ManagedProgram, first *int, after *string, last *int, before *string, filter *ProposalFilter, orderBy *ProposalOrder) (*ProposalConnection, error)
+	Controlled(ctx context.Context, obj *store.ManagedProgram) (bool, error)
+	HandOver(ctx context.Context, obj *store.ManagedProgram) (*store.HandOver, error)
 }
 type ManagedProgramConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *ManagedProgramConnection) (int, error)
@@ -531,6 +573,8 @@ type MigrationResolver interface {
 	RatePerSecond(ctx context.Context, obj *store.Migration) (*float64, error)
 	EstimatedCompletionAt(ctx context.Context, obj *store.Migration) (*time.Time, error)
 	Status(ctx context.Context, obj *store.Migration) (MigrationStatus, error)
+
+	AccountClosure(ctx context.Context, obj *store.Migration) (*store.AccountClosure, error)
 }
 type MigrationConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *MigrationConnection) (int, error)
@@ -581,6 +625,8 @@ type ProposalResolver interface {
 	ConfigChangeResult(ctx context.Context, obj *store.Proposal) (*store.ConfigChange, error)
 	RollbackResult(ctx context.Context, obj *store.Proposal) (*store.Rollback, error)
 	Migration(ctx context.Context, obj *store.Proposal) (*store.Migration, error)
+	AccountClosure(ctx context.Context, obj *store.Proposal) (*store.AccountClosure, error)
+	VotingEndsAt(ctx context.Context, obj *store.Proposal) (*time.Time, error)
 }
 type ProposalConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *ProposalConnection) (int, error)
@@ -606,6 +652,12 @@ type ReleaseResolver interface {
 	ID(ctx context.Context, obj *store.Release) (string, error)
 
 	Proposal(ctx context.Context, obj *store.Release) (*store.Proposal, error)
+
+	Revocation(ctx context.Context, obj *store.Release) (*store.ReleaseRevocation, error)
+	RevokedAt(ctx context.Context, obj *store.Release) (*time.Time, error)
+}
+type ReleaseRevocationResolver interface {
+	Proposal(ctx context.Context, obj *store.ReleaseRevocation) (*store.Proposal, error)
 }
 type RollbackResolver interface {
 	Proposal(ctx context.Context, obj *store.Rollback) (*store.Proposal, error)
@@ -636,6 +688,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "AccountClosure.actor":
+		if e.ComplexityRoot.AccountClosure.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountClosure.Actor(childComplexity), true
+	case "AccountClosure.closedAt":
+		if e.ComplexityRoot.AccountClosure.ClosedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountClosure.ClosedAt(childComplexity), true
+	case "AccountClosure.lamports":
+		if e.ComplexityRoot.AccountClosure.Lamports == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountClosure.Lamports(childComplexity), true
+	case "AccountClosure.rentCollector":
+		if e.ComplexityRoot.AccountClosure.RentCollector == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountClosure.RentCollector(childComplexity), true
+	case "AccountClosure.signature":
+		if e.ComplexityRoot.AccountClosure.Signature == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountClosure.Signature(childComplexity), true
+	case "AccountClosure.slot":
+		if e.ComplexityRoot.AccountClosure.Slot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountClosure.Slot(childComplexity), true
+	case "AccountClosure.status":
+		if e.ComplexityRoot.AccountClosure.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountClosure.Status(childComplexity), true
 
 	case "Approval.approvedAt":
 		if e.ComplexityRoot.Approval.ApprovedAt == nil {
@@ -1247,6 +1342,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Governance.UpdatedSlot(childComplexity), true
+	case "Governance.votingPeriodSeconds":
+		if e.ComplexityRoot.Governance.VotingPeriodSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Governance.VotingPeriodSeconds(childComplexity), true
 
 	case "GovernanceConnection.edges":
 		if e.ComplexityRoot.GovernanceConnection.Edges == nil {
@@ -1285,6 +1386,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.GovernanceEdge.Node(childComplexity), true
+
+	case "HandOver.handedOverAt":
+		if e.ComplexityRoot.HandOver.HandedOverAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HandOver.HandedOverAt(childComplexity), true
+	case "HandOver.newAuthority":
+		if e.ComplexityRoot.HandOver.NewAuthority == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HandOver.NewAuthority(childComplexity), true
+	case "HandOver.proposal":
+		if e.ComplexityRoot.HandOver.Proposal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HandOver.Proposal(childComplexity), true
+	case "HandOver.signature":
+		if e.ComplexityRoot.HandOver.Signature == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HandOver.Signature(childComplexity), true
+	case "HandOver.slot":
+		if e.ComplexityRoot.HandOver.Slot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HandOver.Slot(childComplexity), true
 
 	case "IndexerCheckpoint.finalizedSlot":
 		if e.ComplexityRoot.IndexerCheckpoint.FinalizedSlot == nil {
@@ -1378,6 +1510,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ManagedProgram.Address(childComplexity), true
+	case "ManagedProgram.controlled":
+		if e.ComplexityRoot.ManagedProgram.Controlled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ManagedProgram.Controlled(childComplexity), true
 	case "ManagedProgram.currentHash":
 		if e.ComplexityRoot.ManagedProgram.CurrentHash == nil {
 			break
@@ -1390,6 +1528,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ManagedProgram.Governance(childComplexity), true
+	case "ManagedProgram.handOver":
+		if e.ComplexityRoot.ManagedProgram.HandOver == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ManagedProgram.HandOver(childComplexity), true
 	case "ManagedProgram.id":
 		if e.ComplexityRoot.ManagedProgram.ID == nil {
 			break
@@ -1524,6 +1668,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Member.Position(childComplexity), true
 
+	case "Migration.accountClosure":
+		if e.ComplexityRoot.Migration.AccountClosure == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Migration.AccountClosure(childComplexity), true
 	case "Migration.address":
 		if e.ComplexityRoot.Migration.Address == nil {
 			break
@@ -1952,6 +2102,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
+	case "Proposal.accountClosure":
+		if e.ComplexityRoot.Proposal.AccountClosure == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Proposal.AccountClosure(childComplexity), true
 	case "Proposal.accountStatus":
 		if e.ComplexityRoot.Proposal.AccountStatus == nil {
 			break
@@ -2215,6 +2371,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Proposal.UpdatedSlot(childComplexity), true
+	case "Proposal.votingEndsAt":
+		if e.ComplexityRoot.Proposal.VotingEndsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Proposal.VotingEndsAt(childComplexity), true
 
 	case "ProposalConnection.edges":
 		if e.ComplexityRoot.ProposalConnection.Edges == nil {
@@ -2445,6 +2607,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Release.Proposal(childComplexity), true
+	case "Release.revocation":
+		if e.ComplexityRoot.Release.Revocation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Release.Revocation(childComplexity), true
+	case "Release.revokedAt":
+		if e.ComplexityRoot.Release.RevokedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Release.RevokedAt(childComplexity), true
 	case "Release.rollback":
 		if e.ComplexityRoot.Release.Rollback == nil {
 			break
@@ -2457,6 +2631,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Release.Signature(childComplexity), true
+
+	case "ReleaseRevocation.proposal":
+		if e.ComplexityRoot.ReleaseRevocation.Proposal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReleaseRevocation.Proposal(childComplexity), true
+	case "ReleaseRevocation.revokedAt":
+		if e.ComplexityRoot.ReleaseRevocation.RevokedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReleaseRevocation.RevokedAt(childComplexity), true
+	case "ReleaseRevocation.signature":
+		if e.ComplexityRoot.ReleaseRevocation.Signature == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReleaseRevocation.Signature(childComplexity), true
+	case "ReleaseRevocation.slot":
+		if e.ComplexityRoot.ReleaseRevocation.Slot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReleaseRevocation.Slot(childComplexity), true
 
 	case "Rollback.executedAt":
 		if e.ComplexityRoot.Rollback.ExecutedAt == nil {
@@ -3082,6 +3281,77 @@ enum OrderDirection {
   DESC
 }
 `, BuiltIn: false},
+	{Name: "../schema/lifecycle.graphqls", Input: `"""
+An ended proposal's or migration job's account that was closed (` + "`" + `close_proposal` + "`" + `,
+` + "`" + `close_migration_job` + "`" + `): its rent went back, the account is gone from the chain, and its history
+stays here.
+"""
+type AccountClosure {
+  "The status the account ended in, as the program had it (lower case: executed, cancelled, rejected, expired; completed, cancelled)."
+  status: String!
+  "Who sent the close (anyone may)."
+  actor: PublicKey!
+  "Who got the rent: the governance's rent collector, or whoever paid for the account."
+  rentCollector: PublicKey!
+  "Lamports returned."
+  lamports: U64!
+  closedAt: Timestamp!
+  slot: U64!
+  signature: Signature!
+}
+
+extend type Proposal {
+  "Set once the ended proposal's account was closed; the proposal and its history stay."
+  accountClosure: AccountClosure
+  """
+  When the proposal stops taking votes unless approved: its creation plus the governance's voting
+  period; null when the governance has none. Past it an ACTIVE proposal's status is EXPIRED.
+  """
+  votingEndsAt: Timestamp
+}
+
+extend type Migration {
+  "Set once the ended job's account was closed; the job and its history stay."
+  accountClosure: AccountClosure
+}
+
+extend type Governance {
+  "Seconds an active proposal may gather approvals; 0: no limit (governances made before voting periods)."
+  votingPeriodSeconds: U64!
+}
+
+"An executed RevokeRelease config change that took a release's binary out of the rollback history."
+type ReleaseRevocation {
+  proposal: Proposal
+  revokedAt: Timestamp!
+  slot: U64!
+  signature: Signature!
+}
+
+extend type Release {
+  "Set once a RevokeRelease took this release's binary out of the rollback history: no rollback can return to it."
+  revocation: ReleaseRevocation
+  "When it was revoked; null while it can still be rolled back to (if it is in the history)."
+  revokedAt: Timestamp
+}
+
+"An executed SetUpgradeAuthority config change: the governance gave the program away or froze it."
+type HandOver {
+  "The program's new upgrade authority; null: the program was made immutable."
+  newAuthority: PublicKey
+  proposal: Proposal
+  handedOverAt: Timestamp!
+  slot: U64!
+  signature: Signature!
+}
+
+extend type ManagedProgram {
+  "False once the governance handed the program's upgrade authority over or made it immutable."
+  controlled: Boolean!
+  "The hand-over; null while the governance controls the program."
+  handOver: HandOver
+}
+`, BuiltIn: false},
 	{Name: "../schema/migration.graphqls", Input: `enum MigrationStatus {
   ACTIVE
   COMPLETED
@@ -3225,8 +3495,9 @@ type ManagedProgramEdge {
 A proposal's status at the chain's clock. ACTIVE, APPROVED, EXECUTED, CANCELLED and EXPIRED are
 what the program's account says (APPROVED: the timelock is still running); READY_TO_EXECUTE,
 EXPIRED and STALE are also derived, because no transaction marks them: READY_TO_EXECUTE once the
-eta has passed and the grace period has not, EXPIRED once the grace period has passed (even
-before anyone calls ` + "`" + `expire` + "`" + `), STALE when a config change executed after the approvals were given.
+eta has passed and the grace period has not, EXPIRED once the grace period has passed, or an active
+proposal's voting period (see votingEndsAt: the program refuses votes then), even before anyone
+calls ` + "`" + `expire` + "`" + `, STALE when a config change executed after the approvals were given.
 """
 enum ProposalStatus {
   ACTIVE
@@ -3660,6 +3931,26 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
 
+func (ec *executionContext) childFields_AccountClosure(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_AccountClosure_status(ctx, field)
+	case "actor":
+		return ec.fieldContext_AccountClosure_actor(ctx, field)
+	case "rentCollector":
+		return ec.fieldContext_AccountClosure_rentCollector(ctx, field)
+	case "lamports":
+		return ec.fieldContext_AccountClosure_lamports(ctx, field)
+	case "closedAt":
+		return ec.fieldContext_AccountClosure_closedAt(ctx, field)
+	case "slot":
+		return ec.fieldContext_AccountClosure_slot(ctx, field)
+	case "signature":
+		return ec.fieldContext_AccountClosure_signature(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccountClosure", field.Name)
+}
+
 func (ec *executionContext) childFields_Approval(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3926,6 +4217,8 @@ func (ec *executionContext) childFields_Governance(ctx context.Context, field gr
 		return ec.fieldContext_Governance_updatedAt(ctx, field)
 	case "updatedSlot":
 		return ec.fieldContext_Governance_updatedSlot(ctx, field)
+	case "votingPeriodSeconds":
+		return ec.fieldContext_Governance_votingPeriodSeconds(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Governance", field.Name)
 }
@@ -3952,6 +4245,22 @@ func (ec *executionContext) childFields_GovernanceEdge(ctx context.Context, fiel
 		return ec.fieldContext_GovernanceEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type GovernanceEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_HandOver(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "newAuthority":
+		return ec.fieldContext_HandOver_newAuthority(ctx, field)
+	case "proposal":
+		return ec.fieldContext_HandOver_proposal(ctx, field)
+	case "handedOverAt":
+		return ec.fieldContext_HandOver_handedOverAt(ctx, field)
+	case "slot":
+		return ec.fieldContext_HandOver_slot(ctx, field)
+	case "signature":
+		return ec.fieldContext_HandOver_signature(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HandOver", field.Name)
 }
 
 func (ec *executionContext) childFields_IndexerCheckpoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4026,6 +4335,10 @@ func (ec *executionContext) childFields_ManagedProgram(ctx context.Context, fiel
 		return ec.fieldContext_ManagedProgram_releases(ctx, field)
 	case "proposals":
 		return ec.fieldContext_ManagedProgram_proposals(ctx, field)
+	case "controlled":
+		return ec.fieldContext_ManagedProgram_controlled(ctx, field)
+	case "handOver":
+		return ec.fieldContext_ManagedProgram_handOver(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ManagedProgram", field.Name)
 }
@@ -4114,6 +4427,8 @@ func (ec *executionContext) childFields_Migration(ctx context.Context, field gra
 		return ec.fieldContext_Migration_completedSlot(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_Migration_updatedAt(ctx, field)
+	case "accountClosure":
+		return ec.fieldContext_Migration_accountClosure(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Migration", field.Name)
 }
@@ -4288,6 +4603,10 @@ func (ec *executionContext) childFields_Proposal(ctx context.Context, field grap
 		return ec.fieldContext_Proposal_rollbackResult(ctx, field)
 	case "migration":
 		return ec.fieldContext_Proposal_migration(ctx, field)
+	case "accountClosure":
+		return ec.fieldContext_Proposal_accountClosure(ctx, field)
+	case "votingEndsAt":
+		return ec.fieldContext_Proposal_votingEndsAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Proposal", field.Name)
 }
@@ -4350,8 +4669,26 @@ func (ec *executionContext) childFields_Release(ctx context.Context, field graph
 		return ec.fieldContext_Release_deployedAt(ctx, field)
 	case "signature":
 		return ec.fieldContext_Release_signature(ctx, field)
+	case "revocation":
+		return ec.fieldContext_Release_revocation(ctx, field)
+	case "revokedAt":
+		return ec.fieldContext_Release_revokedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Release", field.Name)
+}
+
+func (ec *executionContext) childFields_ReleaseRevocation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "proposal":
+		return ec.fieldContext_ReleaseRevocation_proposal(ctx, field)
+	case "revokedAt":
+		return ec.fieldContext_ReleaseRevocation_revokedAt(ctx, field)
+	case "slot":
+		return ec.fieldContext_ReleaseRevocation_slot(ctx, field)
+	case "signature":
+		return ec.fieldContext_ReleaseRevocation_signature(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReleaseRevocation", field.Name)
 }
 
 func (ec *executionContext) childFields_Rollback(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5305,6 +5642,167 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _AccountClosure_status(ctx context.Context, field graphql.CollectedField, obj *store.AccountClosure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountClosure_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountClosure_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccountClosure", field, false, false, "String")
+}
+
+func (ec *executionContext) _AccountClosure_actor(ctx context.Context, field graphql.CollectedField, obj *store.AccountClosure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountClosure_actor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Actor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNPublicKey2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountClosure_actor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccountClosure", field, false, false, "PublicKey")
+}
+
+func (ec *executionContext) _AccountClosure_rentCollector(ctx context.Context, field graphql.CollectedField, obj *store.AccountClosure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountClosure_rentCollector(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RentCollector, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNPublicKey2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountClosure_rentCollector(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccountClosure", field, false, false, "PublicKey")
+}
+
+func (ec *executionContext) _AccountClosure_lamports(ctx context.Context, field graphql.CollectedField, obj *store.AccountClosure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountClosure_lamports(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lamports, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNU642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountClosure_lamports(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccountClosure", field, false, false, "U64")
+}
+
+func (ec *executionContext) _AccountClosure_closedAt(ctx context.Context, field graphql.CollectedField, obj *store.AccountClosure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountClosure_closedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClosedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTimestamp2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountClosure_closedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccountClosure", field, false, false, "Timestamp")
+}
+
+func (ec *executionContext) _AccountClosure_slot(ctx context.Context, field graphql.CollectedField, obj *store.AccountClosure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountClosure_slot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Slot, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNU642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountClosure_slot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccountClosure", field, false, false, "U64")
+}
+
+func (ec *executionContext) _AccountClosure_signature(ctx context.Context, field graphql.CollectedField, obj *store.AccountClosure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountClosure_signature(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Signature, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNSignature2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountClosure_signature(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccountClosure", field, false, false, "Signature")
+}
 
 func (ec *executionContext) _Approval_id(ctx context.Context, field graphql.CollectedField, obj *store.Approval) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -7748,6 +8246,29 @@ func (ec *executionContext) fieldContext_Governance_updatedSlot(_ context.Contex
 	return graphql.NewScalarFieldContext("Governance", field, false, false, "U64")
 }
 
+func (ec *executionContext) _Governance_votingPeriodSeconds(ctx context.Context, field graphql.CollectedField, obj *store.Governance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Governance_votingPeriodSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Governance().VotingPeriodSeconds(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNU642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Governance_votingPeriodSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Governance", field, true, true, "U64")
+}
+
 func (ec *executionContext) _GovernanceConnection_edges(ctx context.Context, field graphql.CollectedField, obj *GovernanceConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7920,6 +8441,130 @@ func (ec *executionContext) fieldContext_GovernanceEdge_node(_ context.Context, 
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _HandOver_newAuthority(ctx context.Context, field graphql.CollectedField, obj *store.HandOver) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HandOver_newAuthority(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NewAuthority, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOPublicKey2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HandOver_newAuthority(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HandOver", field, false, false, "PublicKey")
+}
+
+func (ec *executionContext) _HandOver_proposal(ctx context.Context, field graphql.CollectedField, obj *store.HandOver) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HandOver_proposal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.HandOver().Proposal(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Proposal) graphql.Marshaler {
+			return ec.marshalOProposal2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚋstoreᚐProposal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HandOver_proposal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HandOver",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Proposal(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HandOver_handedOverAt(ctx context.Context, field graphql.CollectedField, obj *store.HandOver) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HandOver_handedOverAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HandedOverAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTimestamp2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HandOver_handedOverAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HandOver", field, false, false, "Timestamp")
+}
+
+func (ec *executionContext) _HandOver_slot(ctx context.Context, field graphql.CollectedField, obj *store.HandOver) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HandOver_slot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Slot, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNU642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HandOver_slot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HandOver", field, false, false, "U64")
+}
+
+func (ec *executionContext) _HandOver_signature(ctx context.Context, field graphql.CollectedField, obj *store.HandOver) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HandOver_signature(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Signature, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNSignature2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HandOver_signature(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HandOver", field, false, false, "Signature")
 }
 
 func (ec *executionContext) _IndexerCheckpoint_programId(ctx context.Context, field graphql.CollectedField, obj *store.Checkpoint) (ret graphql.Marshaler) {
@@ -8645,6 +9290,61 @@ func (ec *executionContext) fieldContext_ManagedProgram_proposals(ctx context.Co
 	if fc.Args, err = ec.field_ManagedProgram_proposals_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ManagedProgram_controlled(ctx context.Context, field graphql.CollectedField, obj *store.ManagedProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ManagedProgram_controlled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ManagedProgram().Controlled(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ManagedProgram_controlled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ManagedProgram", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _ManagedProgram_handOver(ctx context.Context, field graphql.CollectedField, obj *store.ManagedProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ManagedProgram_handOver(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ManagedProgram().HandOver(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.HandOver) graphql.Marshaler {
+			return ec.marshalOHandOver2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚋstoreᚐHandOver(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ManagedProgram_handOver(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ManagedProgram",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HandOver(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -9446,6 +10146,38 @@ func (ec *executionContext) _Migration_updatedAt(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_Migration_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Migration", field, false, false, "Timestamp")
+}
+
+func (ec *executionContext) _Migration_accountClosure(ctx context.Context, field graphql.CollectedField, obj *store.Migration) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Migration_accountClosure(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Migration().AccountClosure(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.AccountClosure) graphql.Marshaler {
+			return ec.marshalOAccountClosure2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚋstoreᚐAccountClosure(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Migration_accountClosure(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Migration",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountClosure(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _MigrationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *MigrationConnection) (ret graphql.Marshaler) {
@@ -11675,6 +12407,61 @@ func (ec *executionContext) fieldContext_Proposal_migration(_ context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _Proposal_accountClosure(ctx context.Context, field graphql.CollectedField, obj *store.Proposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Proposal_accountClosure(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Proposal().AccountClosure(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.AccountClosure) graphql.Marshaler {
+			return ec.marshalOAccountClosure2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚋstoreᚐAccountClosure(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Proposal_accountClosure(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Proposal",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountClosure(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Proposal_votingEndsAt(ctx context.Context, field graphql.CollectedField, obj *store.Proposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Proposal_votingEndsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Proposal().VotingEndsAt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTimestamp2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Proposal_votingEndsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Proposal", field, true, true, "Timestamp")
+}
+
 func (ec *executionContext) _ProposalConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ProposalConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12753,6 +13540,162 @@ func (ec *executionContext) _Release_signature(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_Release_signature(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Release", field, false, false, "Signature")
+}
+
+func (ec *executionContext) _Release_revocation(ctx context.Context, field graphql.CollectedField, obj *store.Release) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Release_revocation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Release().Revocation(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.ReleaseRevocation) graphql.Marshaler {
+			return ec.marshalOReleaseRevocation2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚋstoreᚐReleaseRevocation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Release_revocation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Release",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReleaseRevocation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Release_revokedAt(ctx context.Context, field graphql.CollectedField, obj *store.Release) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Release_revokedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Release().RevokedAt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTimestamp2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Release_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Release", field, true, true, "Timestamp")
+}
+
+func (ec *executionContext) _ReleaseRevocation_proposal(ctx context.Context, field graphql.CollectedField, obj *store.ReleaseRevocation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReleaseRevocation_proposal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ReleaseRevocation().Proposal(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Proposal) graphql.Marshaler {
+			return ec.marshalOProposal2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚋstoreᚐProposal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReleaseRevocation_proposal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReleaseRevocation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Proposal(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReleaseRevocation_revokedAt(ctx context.Context, field graphql.CollectedField, obj *store.ReleaseRevocation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReleaseRevocation_revokedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevokedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTimestamp2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReleaseRevocation_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReleaseRevocation", field, false, false, "Timestamp")
+}
+
+func (ec *executionContext) _ReleaseRevocation_slot(ctx context.Context, field graphql.CollectedField, obj *store.ReleaseRevocation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReleaseRevocation_slot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Slot, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNU642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReleaseRevocation_slot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReleaseRevocation", field, false, false, "U64")
+}
+
+func (ec *executionContext) _ReleaseRevocation_signature(ctx context.Context, field graphql.CollectedField, obj *store.ReleaseRevocation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReleaseRevocation_signature(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Signature, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNSignature2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReleaseRevocation_signature(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReleaseRevocation", field, false, false, "Signature")
 }
 
 func (ec *executionContext) _Rollback_proposal(ctx context.Context, field graphql.CollectedField, obj *store.Rollback) (ret graphql.Marshaler) {
@@ -15344,6 +16287,69 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 
 // region    **************************** object.gotpl ****************************
 
+var accountClosureImplementors = []string{"AccountClosure"}
+
+func (ec *executionContext) _AccountClosure(ctx context.Context, sel ast.SelectionSet, obj *store.AccountClosure) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accountClosureImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccountClosure")
+		case "status":
+			out.Values[i] = ec._AccountClosure_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "actor":
+			out.Values[i] = ec._AccountClosure_actor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rentCollector":
+			out.Values[i] = ec._AccountClosure_rentCollector(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lamports":
+			out.Values[i] = ec._AccountClosure_lamports(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "closedAt":
+			out.Values[i] = ec._AccountClosure_closedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "slot":
+			out.Values[i] = ec._AccountClosure_slot(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "signature":
+			out.Values[i] = ec._AccountClosure_signature(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var approvalImplementors = []string{"Approval", "Node"}
 
 func (ec *executionContext) _Approval(ctx context.Context, sel ast.SelectionSet, obj *store.Approval) graphql.Marshaler {
@@ -16178,6 +17184,12 @@ func (ec *executionContext) _Governance(ctx context.Context, sel ast.SelectionSe
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "votingPeriodSeconds":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Governance_votingPeriodSeconds(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -16264,6 +17276,60 @@ func (ec *executionContext) _GovernanceEdge(ctx context.Context, sel ast.Selecti
 			out.Values[i] = ec._GovernanceEdge_node(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var handOverImplementors = []string{"HandOver"}
+
+func (ec *executionContext) _HandOver(ctx context.Context, sel ast.SelectionSet, obj *store.HandOver) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, handOverImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HandOver")
+		case "newAuthority":
+			out.Values[i] = ec._HandOver_newAuthority(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "proposal":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._HandOver_proposal(ctx, field, obj)
+				})
+		case "handedOverAt":
+			out.Values[i] = ec._HandOver_handedOverAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "slot":
+			out.Values[i] = ec._HandOver_slot(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "signature":
+			out.Values[i] = ec._HandOver_signature(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -16497,6 +17563,18 @@ func (ec *executionContext) _ManagedProgram(ctx context.Context, sel ast.Selecti
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ManagedProgram_proposals(ctx, field, obj)
+				})
+		case "controlled":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ManagedProgram_controlled(ctx, field, obj)
+				})
+		case "handOver":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ManagedProgram_handOver(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -16779,6 +17857,12 @@ func (ec *executionContext) _Migration(ctx context.Context, sel ast.SelectionSet
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "accountClosure":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Migration_accountClosure(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -17426,6 +18510,18 @@ func (ec *executionContext) _Proposal(ctx context.Context, sel ast.SelectionSet,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Proposal_migration(ctx, field, obj)
 				})
+		case "accountClosure":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Proposal_accountClosure(ctx, field, obj)
+				})
+		case "votingEndsAt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Proposal_votingEndsAt(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -17756,6 +18852,67 @@ func (ec *executionContext) _Release(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "signature":
 			out.Values[i] = ec._Release_signature(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "revocation":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Release_revocation(ctx, field, obj)
+				})
+		case "revokedAt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Release_revokedAt(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var releaseRevocationImplementors = []string{"ReleaseRevocation"}
+
+func (ec *executionContext) _ReleaseRevocation(ctx context.Context, sel ast.SelectionSet, obj *store.ReleaseRevocation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, releaseRevocationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReleaseRevocation")
+		case "proposal":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ReleaseRevocation_proposal(ctx, field, obj)
+				})
+		case "revokedAt":
+			out.Values[i] = ec._ReleaseRevocation_revokedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "slot":
+			out.Values[i] = ec._ReleaseRevocation_slot(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "signature":
+			out.Values[i] = ec._ReleaseRevocation_signature(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -19205,6 +20362,13 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) marshalOAccountClosure2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚋstoreᚐAccountClosure(ctx context.Context, sel ast.SelectionSet, v *store.AccountClosure) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AccountClosure(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -19345,6 +20509,13 @@ func (ec *executionContext) marshalOGovernance2ᚖgithubᚗcomᚋupgradeᚑmanag
 		return graphql.Null
 	}
 	return ec._Governance(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOHandOver2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚋstoreᚐHandOver(ctx context.Context, sel ast.SelectionSet, v *store.HandOver) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._HandOver(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOHash2ᚖstring(ctx context.Context, v any) (*string, error) {
@@ -19564,6 +20735,13 @@ func (ec *executionContext) marshalOPublicKey2ᚖstring(ctx context.Context, sel
 	_ = ctx
 	res := MarshalPublicKey(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOReleaseRevocation2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚋstoreᚐReleaseRevocation(ctx context.Context, sel ast.SelectionSet, v *store.ReleaseRevocation) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ReleaseRevocation(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalORevokeReleaseInput2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐRevokeReleaseInput(ctx context.Context, v any) (*RevokeReleaseInput, error) {

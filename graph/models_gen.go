@@ -892,8 +892,9 @@ func (e ProposalOrderField) MarshalJSON() ([]byte, error) {
 // A proposal's status at the chain's clock. ACTIVE, APPROVED, EXECUTED, CANCELLED and EXPIRED are
 // what the program's account says (APPROVED: the timelock is still running); READY_TO_EXECUTE,
 // EXPIRED and STALE are also derived, because no transaction marks them: READY_TO_EXECUTE once the
-// eta has passed and the grace period has not, EXPIRED once the grace period has passed (even
-// before anyone calls `expire`), STALE when a config change executed after the approvals were given.
+// eta has passed and the grace period has not, EXPIRED once the grace period has passed, or an active
+// proposal's voting period (see votingEndsAt: the program refuses votes then), even before anyone
+// calls `expire`, STALE when a config change executed after the approvals were given.
 type ProposalStatus string
 
 const (

@@ -427,4 +427,13 @@ func TestConfigChangeAndRefusalsWithTheCLI(t *testing.T) {
 	w.refused("NOT_A_MEMBER", "cancel", out["proposal"].(string), "--keypair", w.payer)
 	w.ok("cancel", out["proposal"].(string), "--keypair", m0)
 	w.refused("PROPOSAL_NOT_OPEN", "cancel", out["proposal"].(string), "--keypair", m0)
+
+	// Ended proposals close: anyone sends it, the rent goes back to the proposer.
+	pending := w.ok("propose", "config", "--governance", w.gov, "--grace-period", "96h", "--keypair", m0)["proposal"].(string)
+	w.refused("NOT_ENDED", "close", pending, "--keypair", w.payer)
+	closed := w.ok("close", rejected, "--keypair", w.payer)
+	if closed["rentCollector"] != w.keys[0].PublicKey().String() {
+		t.Fatalf("close: rent to %v, want the proposer %s", closed["rentCollector"], w.keys[0].PublicKey().String())
+	}
+	w.refused("NOT_FOUND", "close", rejected, "--keypair", w.payer)
 }

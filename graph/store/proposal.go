@@ -30,7 +30,7 @@ var storedStatuses = map[string][]string{
 	StatusReady:     {StatusApproved},
 	StatusExecuted:  {StatusExecuted},
 	StatusCancelled: {StatusCancelled},
-	StatusExpired:   {StatusApproved, StatusExpired},
+	StatusExpired:   {StatusActive, StatusApproved, StatusExpired},
 	StatusStale:     {StatusActive, StatusApproved},
 	StatusRejected:  {StatusRejected},
 }

@@ -60,7 +60,7 @@ func TestClientReads(t *testing.T) {
 	}
 
 	sigs, err := c.BlockSignatures(ctx, 18, chain.Confirmed)
-	if err != nil || len(sigs) != 52 || sigs[0] != f.Transactions[21].Signature {
+	if err != nil || len(sigs) != 59 || sigs[0] != f.Transactions[21].Signature {
 		t.Errorf("BlockSignatures(18) = %d, %v", len(sigs), err)
 	}
 	if _, err := c.BlockSignatures(ctx, 99, chain.Confirmed); !errors.Is(err, chain.ErrBlockUnavailable) {
@@ -69,7 +69,7 @@ func TestClientReads(t *testing.T) {
 
 	// "Not this node, not yet": retried, a bounded number of times.
 	srv.Inject(rpctest.Fault{Method: "getBlock", Slot: 18, Code: -32004, Times: 3})
-	if sigs, err := c.BlockSignatures(ctx, 18, chain.Confirmed); err != nil || len(sigs) != 52 {
+	if sigs, err := c.BlockSignatures(ctx, 18, chain.Confirmed); err != nil || len(sigs) != 59 {
 		t.Errorf("BlockSignatures after three -32004 = %d, %v", len(sigs), err)
 	}
 	before := srv.Requests("getBlock")

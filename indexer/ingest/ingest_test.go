@@ -507,7 +507,7 @@ func TestAbandonedTransactionIsReverted(t *testing.T) {
 	}
 	var status string
 	var migrated int
-	if err := b.pool.QueryRow(t.Context(), `SELECT status, migrated_count FROM migration_job`).Scan(&status, &migrated); err != nil {
+	if err := b.pool.QueryRow(t.Context(), `SELECT status, migrated_count FROM migration_job WHERE address = $1`, scenario.MigrationJob).Scan(&status, &migrated); err != nil {
 		t.Fatal(err)
 	}
 	if status != "active" || migrated != 200 {

@@ -19,6 +19,7 @@ type governanceInitialized struct {
 	GracePeriodSeconds      int64    `json:"grace_period_seconds"`
 	Spill                   string   `json:"spill"`
 	MemberSetSeqno          int64    `json:"member_set_seqno"`
+	VotingPeriodSeconds     int64    `json:"voting_period_seconds"`
 	Timestamp               int64    `json:"timestamp"`
 }
 
@@ -34,6 +35,7 @@ type configChanged struct {
 	GracePeriodSeconds      int64           `json:"grace_period_seconds"`
 	Spill                   string          `json:"spill"`
 	MemberSetSeqno          int64           `json:"member_set_seqno"`
+	VotingPeriodSeconds     int64           `json:"voting_period_seconds"`
 	Timestamp               int64           `json:"timestamp"`
 }
 
@@ -234,6 +236,10 @@ func parseEvent(name string, data []byte) (any, error) {
 		v = new(migrationBatchProcessed)
 	case evMigrationCompleted:
 		v = new(migrationCompleted)
+	case evProposalClosed:
+		v = new(proposalClosed)
+	case evMigrationJobClosed:
+		v = new(migrationJobClosed)
 	default:
 		return nil, fmt.Errorf("unknown event %q", name)
 	}

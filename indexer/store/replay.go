@@ -82,5 +82,8 @@ func rebuild(ctx context.Context, tx pgx.Tx) (orphans int, err error) {
 	if err := copyProjection(ctx, tx, p); err != nil {
 		return 0, err
 	}
+	if err := rebuildLifecycle(ctx, tx); err != nil {
+		return 0, err
+	}
 	return p.orphans, nil
 }
