@@ -139,6 +139,7 @@ type ComplexityRoot struct {
 		NewAuthority       func(childComplexity int) int
 		Program            func(childComplexity int) int
 		ProgramID          func(childComplexity int) int
+		RentCollector      func(childComplexity int) int
 		Seconds            func(childComplexity int) int
 		Spill              func(childComplexity int) int
 		Threshold          func(childComplexity int) int
@@ -1061,6 +1062,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ConfigChangeSpec.ProgramID(childComplexity), true
+	case "ConfigChangeSpec.rentCollector":
+		if e.ComplexityRoot.ConfigChangeSpec.RentCollector == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigChangeSpec.RentCollector(childComplexity), true
 	case "ConfigChangeSpec.seconds":
 		if e.ComplexityRoot.ConfigChangeSpec.Seconds == nil {
 			break
@@ -3096,12 +3103,14 @@ enum EventName {
   GovernanceInitialized
   MigrationBatchProcessed
   MigrationCompleted
+  MigrationJobClosed
   MigrationStarted
   ProgramExtended
   ProgramRegistered
   ProgramUpgraded
   ProposalApproved
   ProposalCancelled
+  ProposalClosed
   ProposalCreated
   ProposalExecuted
   ProposalExpired
@@ -3725,6 +3734,7 @@ enum ConfigChangeKind {
   SET_UPGRADE_AUTHORITY
   EXTEND_MIGRATION
   CANCEL_MIGRATION
+  SET_RENT_COLLECTOR
 }
 
 "One config change: kind says which, and which of the other fields are set."
@@ -3752,6 +3762,8 @@ type ConfigChangeSpec {
   migration: Migration
   "EXTEND_MIGRATION."
   additionalAccounts: U64
+  "SET_RENT_COLLECTOR: where closed accounts' rent goes; null sends it back to whoever paid for each account."
+  rentCollector: PublicKey
 }
 
 "What a migration proposal starts."
@@ -4097,6 +4109,8 @@ func (ec *executionContext) childFields_ConfigChangeSpec(ctx context.Context, fi
 		return ec.fieldContext_ConfigChangeSpec_migration(ctx, field)
 	case "additionalAccounts":
 		return ec.fieldContext_ConfigChangeSpec_additionalAccounts(ctx, field)
+	case "rentCollector":
+		return ec.fieldContext_ConfigChangeSpec_rentCollector(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ConfigChangeSpec", field.Name)
 }
@@ -7194,6 +7208,29 @@ func (ec *executionContext) _ConfigChangeSpec_additionalAccounts(ctx context.Con
 }
 func (ec *executionContext) fieldContext_ConfigChangeSpec_additionalAccounts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ConfigChangeSpec", field, false, false, "U64")
+}
+
+func (ec *executionContext) _ConfigChangeSpec_rentCollector(ctx context.Context, field graphql.CollectedField, obj *ConfigChangeSpec) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigChangeSpec_rentCollector(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RentCollector, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOPublicKey2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigChangeSpec_rentCollector(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigChangeSpec", field, false, false, "PublicKey")
 }
 
 func (ec *executionContext) _Event_id(ctx context.Context, field graphql.CollectedField, obj *store.Event) (ret graphql.Marshaler) {
@@ -16792,6 +16829,11 @@ func (ec *executionContext) _ConfigChangeSpec(ctx context.Context, sel ast.Selec
 				})
 		case "additionalAccounts":
 			out.Values[i] = ec._ConfigChangeSpec_additionalAccounts(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rentCollector":
+			out.Values[i] = ec._ConfigChangeSpec_rentCollector(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}

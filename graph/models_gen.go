@@ -164,6 +164,8 @@ type ConfigChangeSpec struct {
 	Migration *store.Migration `json:"migration,omitempty"`
 	// EXTEND_MIGRATION.
 	AdditionalAccounts *int64 `json:"additionalAccounts,omitempty"`
+	// SET_RENT_COLLECTOR: where closed accounts' rent goes; null sends it back to whoever paid for each account.
+	RentCollector *string `json:"rentCollector,omitempty"`
 }
 
 type EventEdge struct {
@@ -513,6 +515,7 @@ const (
 	ConfigChangeKindSetUpgradeAuthority  ConfigChangeKind = "SET_UPGRADE_AUTHORITY"
 	ConfigChangeKindExtendMigration      ConfigChangeKind = "EXTEND_MIGRATION"
 	ConfigChangeKindCancelMigration      ConfigChangeKind = "CANCEL_MIGRATION"
+	ConfigChangeKindSetRentCollector     ConfigChangeKind = "SET_RENT_COLLECTOR"
 )
 
 var AllConfigChangeKind = []ConfigChangeKind{
@@ -529,11 +532,12 @@ var AllConfigChangeKind = []ConfigChangeKind{
 	ConfigChangeKindSetUpgradeAuthority,
 	ConfigChangeKindExtendMigration,
 	ConfigChangeKindCancelMigration,
+	ConfigChangeKindSetRentCollector,
 }
 
 func (e ConfigChangeKind) IsValid() bool {
 	switch e {
-	case ConfigChangeKindAddMember, ConfigChangeKindRemoveMember, ConfigChangeKindSetThreshold, ConfigChangeKindSetRollbackThreshold, ConfigChangeKindSetTimelock, ConfigChangeKindSetRollbackTimelock, ConfigChangeKindSetGracePeriod, ConfigChangeKindSetVotingPeriod, ConfigChangeKindSetSpill, ConfigChangeKindRevokeRelease, ConfigChangeKindSetUpgradeAuthority, ConfigChangeKindExtendMigration, ConfigChangeKindCancelMigration:
+	case ConfigChangeKindAddMember, ConfigChangeKindRemoveMember, ConfigChangeKindSetThreshold, ConfigChangeKindSetRollbackThreshold, ConfigChangeKindSetTimelock, ConfigChangeKindSetRollbackTimelock, ConfigChangeKindSetGracePeriod, ConfigChangeKindSetVotingPeriod, ConfigChangeKindSetSpill, ConfigChangeKindRevokeRelease, ConfigChangeKindSetUpgradeAuthority, ConfigChangeKindExtendMigration, ConfigChangeKindCancelMigration, ConfigChangeKindSetRentCollector:
 		return true
 	}
 	return false
@@ -585,12 +589,14 @@ const (
 	EventNameGovernanceInitialized   EventName = "GovernanceInitialized"
 	EventNameMigrationBatchProcessed EventName = "MigrationBatchProcessed"
 	EventNameMigrationCompleted      EventName = "MigrationCompleted"
+	EventNameMigrationJobClosed      EventName = "MigrationJobClosed"
 	EventNameMigrationStarted        EventName = "MigrationStarted"
 	EventNameProgramExtended         EventName = "ProgramExtended"
 	EventNameProgramRegistered       EventName = "ProgramRegistered"
 	EventNameProgramUpgraded         EventName = "ProgramUpgraded"
 	EventNameProposalApproved        EventName = "ProposalApproved"
 	EventNameProposalCancelled       EventName = "ProposalCancelled"
+	EventNameProposalClosed          EventName = "ProposalClosed"
 	EventNameProposalCreated         EventName = "ProposalCreated"
 	EventNameProposalExecuted        EventName = "ProposalExecuted"
 	EventNameProposalExpired         EventName = "ProposalExpired"
@@ -604,12 +610,14 @@ var AllEventName = []EventName{
 	EventNameGovernanceInitialized,
 	EventNameMigrationBatchProcessed,
 	EventNameMigrationCompleted,
+	EventNameMigrationJobClosed,
 	EventNameMigrationStarted,
 	EventNameProgramExtended,
 	EventNameProgramRegistered,
 	EventNameProgramUpgraded,
 	EventNameProposalApproved,
 	EventNameProposalCancelled,
+	EventNameProposalClosed,
 	EventNameProposalCreated,
 	EventNameProposalExecuted,
 	EventNameProposalExpired,
@@ -618,7 +626,7 @@ var AllEventName = []EventName{
 
 func (e EventName) IsValid() bool {
 	switch e {
-	case EventNameApprovalRevoked, EventNameCancelVoted, EventNameConfigChanged, EventNameGovernanceInitialized, EventNameMigrationBatchProcessed, EventNameMigrationCompleted, EventNameMigrationStarted, EventNameProgramExtended, EventNameProgramRegistered, EventNameProgramUpgraded, EventNameProposalApproved, EventNameProposalCancelled, EventNameProposalCreated, EventNameProposalExecuted, EventNameProposalExpired, EventNameRejectVoted:
+	case EventNameApprovalRevoked, EventNameCancelVoted, EventNameConfigChanged, EventNameGovernanceInitialized, EventNameMigrationBatchProcessed, EventNameMigrationCompleted, EventNameMigrationJobClosed, EventNameMigrationStarted, EventNameProgramExtended, EventNameProgramRegistered, EventNameProgramUpgraded, EventNameProposalApproved, EventNameProposalCancelled, EventNameProposalClosed, EventNameProposalCreated, EventNameProposalExecuted, EventNameProposalExpired, EventNameRejectVoted:
 		return true
 	}
 	return false

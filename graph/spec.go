@@ -23,6 +23,7 @@ var configChangeKinds = map[string]ConfigChangeKind{
 	"SetUpgradeAuthority":  ConfigChangeKindSetUpgradeAuthority,
 	"ExtendMigration":      ConfigChangeKindExtendMigration,
 	"CancelMigration":      ConfigChangeKindCancelMigration,
+	"SetRentCollector":     ConfigChangeKindSetRentCollector,
 }
 
 // configChangeFields are the fields of every ConfigChange variant; each
@@ -37,6 +38,7 @@ type configChangeFields struct {
 	NewAuthority       *string `json:"new_authority"`
 	Job                *string `json:"job"`
 	AdditionalAccounts *int64  `json:"additional_accounts"`
+	RentCollector      *string `json:"rent_collector"`
 }
 
 // configChangeSpec decodes a config change as the indexer stored it; nil
@@ -57,7 +59,7 @@ func configChangeSpec(raw json.RawMessage) (*ConfigChangeSpec, error) {
 		}
 		return &ConfigChangeSpec{Kind: kind, Member: f.Member, Threshold: f.Threshold, Seconds: f.Seconds,
 			Spill: f.Spill, ProgramID: f.Program, Hash: f.Hash, NewAuthority: f.NewAuthority,
-			MigrationAddress: f.Job, AdditionalAccounts: f.AdditionalAccounts}, nil
+			MigrationAddress: f.Job, AdditionalAccounts: f.AdditionalAccounts, RentCollector: f.RentCollector}, nil
 	}
 	return nil, nil
 }
