@@ -69,18 +69,19 @@ func TestMigrationProgress(t *testing.T) {
 	b.applyAll(t)
 
 	type progress struct {
-		Event                struct{ Name string }
-		Job, Migrated, Total string
-		BatchIndex           *string
-		Completed            bool
-		Migration            struct{ Status, TotalAccounts string }
+		Event            struct{ Name string }
+		MigrationAddress string
+		Migrated, Total  string
+		BatchIndex       *string
+		Completed        bool
+		Migration        struct{ Status, TotalAccounts string }
 	}
 	var batches []string
 	var last progress
 	for !last.Completed {
 		var p progress
 		next(t, ws, "m", &p)
-		if p.Job != scenario.MigrationJob {
+		if p.MigrationAddress != scenario.MigrationJob {
 			continue // the scenario's second migration, which has nothing to migrate
 		}
 		if p.Total != p.Migration.TotalAccounts {
