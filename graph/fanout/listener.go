@@ -12,12 +12,12 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/upgrade-manager/upgrade-manager/graph/store"
-	idxstore "github.com/upgrade-manager/upgrade-manager/indexer/store"
+	"github.com/upgrade-manager/upgrade-manager/indexer/notify"
 )
 
 // Channel is the notification channel the indexer signals committed
 // batches on.
-const Channel = idxstore.NotifyChannel
+const Channel = notify.Channel
 
 // ApplicationName is the listener connection's application_name, so
 // operators can tell it apart in pg_stat_activity.
@@ -158,8 +158,8 @@ func (l *Listener) session(ctx context.Context, cursor *int64, started *bool) (b
 		}
 		l.Metrics.notified()
 		// Decoded leniently: the indexer may add fields, which pass through.
-		var note idxstore.Notification
-		decoded := json.Unmarshal([]byte(n.Payload), &note) == nil
+		note, err := notify.Decode(n.Payload)
+		decoded := err == nil
 		if decoded && !note.Rebuilt && note.LastSeq > 0 && note.LastSeq <= *cursor {
 			continue // already published: a notification queued behind one we caught up past
 		}

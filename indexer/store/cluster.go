@@ -52,7 +52,7 @@ func Reset(ctx context.Context, db DBTX, programID string) error {
 				return fmt.Errorf("empty %s: %w", table, err)
 			}
 		}
-		_, err := notify(ctx, tx, Notification{Rebuilt: true, Reason: RebuildReset})
+		_, err := sendNotification(ctx, tx, Notification{Rebuilt: true, Reason: RebuildReset})
 		return err
 	})
 	if err != nil {

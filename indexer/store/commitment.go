@@ -176,7 +176,7 @@ func Revert(ctx context.Context, db DBTX, programID string, sigs []string) (Reve
 			return fmt.Errorf("read newest slot: %w", err)
 		}
 		n.Slot = uint64(maxSlot)
-		out.Notification, err = notify(ctx, tx, n)
+		out.Notification, err = sendNotification(ctx, tx, n)
 		return err
 	})
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/upgrade-manager/upgrade-manager/indexer/notify"
 )
 
 // DBTX is what the store's functions run on: *pgxpool.Pool, *pgx.Conn and
@@ -36,53 +38,18 @@ const (
 )
 
 // NotifyChannel is the channel ApplyBatch, Rebuild and Revert notify once per
-// committed transaction.
-const NotifyChannel = "upgrade_manager_events"
+// committed transaction (the contract lives in package notify).
+const NotifyChannel = notify.Channel
 
 // Notification is the JSON payload of every NOTIFY on NotifyChannel.
-type Notification struct {
-	// LastSeq is the highest chain_event seq at commit: a listener reads
-	// chain_event (and projection rows) with seq above its cursor.
-	LastSeq int64 `json:"last_seq"`
-	// Slot is the highest slot of the committed batch.
-	Slot uint64 `json:"slot"`
-	// Rebuilt is set when the projections were rebuilt from the log (a
-	// revert, replay, or a transaction found older than applied ones): rows
-	// may have changed or disappeared without a newer seq, so a listener
-	// should refetch what it shows instead of paging by seq alone.
-	Rebuilt bool `json:"rebuilt,omitempty"`
-	// Reason says why the projections were rebuilt: RebuildRevert,
-	// RebuildLate, RebuildReplay or RebuildReset; empty when they were not.
-	Reason string `json:"reason,omitempty"`
-	// Signatures are the transactions a revert removed (their events are
-	// gone from chain_event) or a late batch placed before applied ones.
-	Signatures []string `json:"signatures,omitempty"`
-	// RemovedSeqs are the chain_event seqs a revert deleted: a listener
-	// that showed those events drops them.
-	RemovedSeqs []int64 `json:"removed_seqs,omitempty"`
-	// Proposals and Governances are the addresses whose projection rows may
-	// have changed without a newer seq (what the reverted or late events
-	// were about); refetch them. Empty for replay and reset: everything may
-	// have changed.
-	Proposals   []string `json:"proposals,omitempty"`
-	Governances []string `json:"governances,omitempty"`
-	// Truncated says the lists were cut to fit PostgreSQL's 8,000-byte
-	// NOTIFY payload: refetch everything.
-	Truncated bool `json:"truncated,omitempty"`
-}
+type Notification = notify.Payload
 
 // Why projections were rebuilt (Notification.Reason).
 const (
-	// RebuildRevert: confirmed transactions whose slot was abandoned were
-	// removed.
-	RebuildRevert = "revert"
-	// RebuildLate: a transaction older than applied ones was applied in its
-	// place (a listing that had skipped it, a re-landed or replayed one).
-	RebuildLate = "late"
-	// RebuildReplay: indexer replay rebuilt everything from the log.
-	RebuildReplay = "replay"
-	// RebuildReset: the indexer emptied its tables for a new cluster.
-	RebuildReset = "reset"
+	RebuildRevert = notify.RebuildRevert
+	RebuildLate   = notify.RebuildLate
+	RebuildReplay = notify.RebuildReplay
+	RebuildReset  = notify.RebuildReset
 )
 
 // Transaction is one transaction of the program as the indexer applies it:
