@@ -200,7 +200,9 @@ var ErrOtherCluster = errors.New("the database was filled from another cluster")
 // Run ingests until ctx ends, then returns nil. A batch being written when
 // ctx ends is committed or rolled back whole. It returns ErrOtherCluster
 // when the RPC serves another cluster than the database was filled from
-// (unless Config.ResetOnNewCluster).
+// (unless Config.ResetOnNewCluster), and an error wrapping
+// store.ErrOtherDeployment when another program's indexer claimed the
+// database.
 func (in *Ingester) Run(ctx context.Context) error {
 	if err := in.checkCluster(ctx); err != nil {
 		if ctx.Err() != nil {
@@ -263,7 +265,7 @@ func (in *Ingester) checkCluster(ctx context.Context) error {
 	b := backoff.Backoff{Min: in.cfg.MinBackoff, Max: in.cfg.MaxBackoff}
 	for {
 		err := in.matchCluster(ctx, genesis)
-		if err == nil || errors.Is(err, ErrOtherCluster) {
+		if err == nil || errors.Is(err, ErrOtherCluster) || errors.Is(err, store.ErrOtherDeployment) {
 			return err
 		}
 		in.logger.Warn("database unavailable; retrying", slog.String("error", err.Error()))
@@ -273,7 +275,13 @@ func (in *Ingester) checkCluster(ctx context.Context) error {
 	}
 }
 
+// matchCluster claims the database for the program (refusing another
+// program's database before anything else, -reset-on-new-cluster or not),
+// then compares the clusters.
 func (in *Ingester) matchCluster(ctx context.Context, genesis string) error {
+	if err := store.Claim(ctx, in.db, in.cfg.ProgramID); err != nil {
+		return err
+	}
 	stored, err := store.ClusterGenesis(ctx, in.db, in.cfg.ProgramID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):

@@ -23,8 +23,12 @@ func ClusterGenesis(ctx context.Context, db DBTX, programID string) (string, err
 	return h, nil
 }
 
-// SetClusterGenesis records the genesis hash of programID's cluster.
+// SetClusterGenesis records the genesis hash of programID's cluster,
+// claiming the database for programID (see Claim).
 func SetClusterGenesis(ctx context.Context, db DBTX, programID, genesisHash string) error {
+	if err := Claim(ctx, db, programID); err != nil {
+		return err
+	}
 	_, err := db.Exec(ctx, `INSERT INTO indexed_cluster (program_id, genesis_hash) VALUES ($1, $2)
 		ON CONFLICT (program_id) DO UPDATE SET genesis_hash = excluded.genesis_hash, first_seen = now()`,
 		programID, genesisHash)
@@ -34,23 +38,22 @@ func SetClusterGenesis(ctx context.Context, db DBTX, programID, genesisHash stri
 	return nil
 }
 
-// Reset empties everything the indexer wrote for programID (the event log,
-// applied transactions, dead letters, projections, checkpoint, chain tip
-// and cluster) in one transaction that notifies once, so the program is
-// indexed again from scratch.
+// Reset empties everything the indexer wrote (the event log, applied
+// transactions, dead letters, projections, checkpoint, chain tip, cluster
+// and the database's claim) in one transaction that notifies once, so the
+// program is indexed again from scratch. It is programID's deployment's
+// reset: on a database another program claimed it returns an error
+// wrapping ErrOtherDeployment and empties nothing.
 func Reset(ctx context.Context, db DBTX, programID string) error {
 	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
 		if err := lockWriter(ctx, tx, programID); err != nil {
 			return fmt.Errorf("lock writer: %w", err)
 		}
-		tables := append([]string{"chain_event", "ingested_transaction", "dead_letter"}, projectionTables...)
+		// One deployment per database: its rows are all the rows.
+		tables := append([]string{"chain_event", "ingested_transaction", "dead_letter",
+			"ingest_checkpoint", "chain_tip", "indexed_cluster", "deployment"}, projectionTables...)
 		if _, err := tx.Exec(ctx, `TRUNCATE `+strings.Join(tables, ", ")); err != nil {
-			return fmt.Errorf("empty the event log and projections: %w", err)
-		}
-		for _, table := range []string{"ingest_checkpoint", "chain_tip", "indexed_cluster"} {
-			if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE program_id = $1`, programID); err != nil {
-				return fmt.Errorf("empty %s: %w", table, err)
-			}
+			return fmt.Errorf("empty the indexer's tables: %w", err)
 		}
 		_, err := sendNotification(ctx, tx, Notification{Rebuilt: true, Reason: RebuildReset})
 		return err

@@ -196,6 +196,9 @@ type ChainTip struct {
 
 // SetChainTip records tip for programID.
 func SetChainTip(ctx context.Context, db DBTX, programID string, tip ChainTip) error {
+	if err := Claim(ctx, db, programID); err != nil {
+		return err
+	}
 	_, err := db.Exec(ctx, `INSERT INTO chain_tip (program_id, confirmed_slot, finalized_slot, chain_time, updated_at)
 		VALUES ($1, $2, $3, $4, now())
 		ON CONFLICT (program_id) DO UPDATE SET

@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"hash/fnv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/upgrade-manager/upgrade-manager/indexer/notify"
+	"github.com/upgrade-manager/upgrade-manager/migrations"
 )
 
 // DBTX is what the store's functions run on: *pgxpool.Pool, *pgx.Conn and
@@ -98,14 +98,16 @@ type DeadLetter struct {
 	Raw              []byte
 }
 
-// lockKey returns the advisory lock key of programID's writer.
-func lockKey(programID string) int64 {
-	h := fnv.New64a()
-	_, _ = h.Write([]byte("upgrade_manager_indexer:" + programID))
-	return int64(h.Sum64())
-}
-
-// lockWriter takes the transaction-scoped writer lock of programID.
+// lockWriter takes the database's transaction-scoped writer lock and
+// checks that the database is programID's deployment, claiming it when
+// unclaimed (an error wrapping ErrOtherDeployment when another program
+// claimed it). Every transaction that appends to chain_event takes it
+// first, before it draws seqs, and holds it until it commits: so one
+// transaction at a time draws seqs and commits, and seq order is commit
+// order, which readers that page chain_event by seq rely on (a seq drawn
+// by a transaction that commits after a higher one would be skipped by a
+// reader already past the higher one). The lock is one per database, not
+// per program, because the log is.
 //
 // It also makes the transaction plan every statement for its arguments: a
 // cached generic plan chosen while the tables were small (a seq scan for
@@ -113,9 +115,14 @@ func lockKey(programID string) int64 {
 // ANALYZE, and the look-ups of every batch would scan whole tables.
 func lockWriter(ctx context.Context, tx pgx.Tx, programID string) error {
 	b := &pgx.Batch{}
-	b.Queue("SELECT pg_advisory_xact_lock($1)", lockKey(programID))
+	b.Queue("SELECT pg_advisory_xact_lock($1)", migrations.LockKey(migrations.WriterLock))
 	b.Queue("SET LOCAL plan_cache_mode = force_custom_plan")
-	return tx.SendBatch(ctx, b).Close()
+	var claimed string
+	queueClaim(b, programID, &claimed)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	return checkClaim(claimed, programID)
 }
 
 func unixTime(sec int64) time.Time { return time.Unix(sec, 0).UTC() }
