@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/upgrade-manager/upgrade-manager/indexer/backoff"
 	"github.com/upgrade-manager/upgrade-manager/indexer/store"
 	"github.com/upgrade-manager/upgrade-manager/indexer/txbuild"
 	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
@@ -207,6 +208,10 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.log.Info("running", "rpc", c.RPCURL, "payer", payer.PublicKey(), "program", c.ProgramID, "commitment", c.Commitment, "dry_run", c.DryRun, "once", c.Once)
 	clusterState := ""
+	// After a failed scan (RPC or database down, cluster not recorded yet)
+	// the next waits longer, with jitter, so replicas do not hammer a node
+	// that is down in step.
+	retry := backoff.Backoff{Min: c.PollInterval, Max: 8 * c.PollInterval}
 	for {
 		if err := m.leader.Check(ctx); err != nil {
 			return err
@@ -238,10 +243,14 @@ func (m *Main) Run(ctx context.Context) error {
 		if c.Once {
 			return err
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(c.PollInterval):
+		wait := c.PollInterval
+		if err != nil {
+			wait = retry.Next()
+		} else {
+			retry.Reset()
+		}
+		if err := backoff.Sleep(ctx, wait); err != nil {
+			return err
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/upgrade-manager/upgrade-manager/graph/store"
+	"github.com/upgrade-manager/upgrade-manager/indexer/backoff"
 	"github.com/upgrade-manager/upgrade-manager/indexer/notify"
 )
 
@@ -74,7 +75,8 @@ func (l *Listener) Ready() <-chan struct{} {
 // Connected reports whether the listener's connection is up.
 func (l *Listener) Connected() bool { return l.connected.Load() }
 
-// Run listens until ctx ends, reconnecting with exponential backoff, and
+// Run listens until ctx ends, reconnecting with exponential backoff (with
+// jitter, so that replicas do not reconnect in step), and
 // returns nil then. Events committed before the first connection are not
 // published: subscribers that want history read it with a cursor.
 func (l *Listener) Run(ctx context.Context) error {
@@ -83,22 +85,20 @@ func (l *Listener) Run(ctx context.Context) error {
 		cursor  int64
 		started bool
 	)
-	backoff := l.MinBackoff
+	b := backoff.Backoff{Min: l.MinBackoff, Max: l.MaxBackoff}
 	for {
 		listened, err := l.session(ctx, &cursor, &started)
 		if ctx.Err() != nil {
 			return nil
 		}
 		if listened {
-			backoff = l.MinBackoff
+			b.Reset()
 		}
-		l.Logger.Warn("listener connection lost", slog.Any("error", err), slog.Duration("retry_in", backoff))
-		select {
-		case <-ctx.Done():
+		wait := b.Next()
+		l.Logger.Warn("listener connection lost", slog.Any("error", err), slog.Duration("retry_in", wait))
+		if backoff.Sleep(ctx, wait) != nil {
 			return nil
-		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, l.MaxBackoff)
 		l.Metrics.reconnected()
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/gagliardetto/solana-go/rpc"
 	"github.com/gagliardetto/solana-go/rpc/ws"
 
-	"github.com/upgrade-manager/upgrade-manager/indexer/internal/backoff"
+	"github.com/upgrade-manager/upgrade-manager/indexer/backoff"
 )
 
 // Log is one logsSubscribe notification: a transaction that mentions the

@@ -14,8 +14,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/upgrade-manager/upgrade-manager/indexer/backoff"
 	"github.com/upgrade-manager/upgrade-manager/indexer/chain"
-	"github.com/upgrade-manager/upgrade-manager/indexer/internal/backoff"
 	"github.com/upgrade-manager/upgrade-manager/indexer/store"
 )
 
