@@ -473,7 +473,7 @@ func (in *Ingester) prefetchLoop(ctx context.Context) error {
 				case <-ctx.Done():
 					return nil
 				case sig := <-in.prefetchQueue:
-					raw, err := in.chain.Transaction(ctx, sig, chain.Commitment(in.cfg.Commitment))
+					raw, err := in.chain.Transaction(ctx, sig, in.cfg.Commitment)
 					if err == nil {
 						in.cache.put(sig, raw)
 					}

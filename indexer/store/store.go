@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/upgrade-manager/upgrade-manager/indexer/commitment"
 	"github.com/upgrade-manager/upgrade-manager/indexer/notify"
 	"github.com/upgrade-manager/upgrade-manager/migrations"
 )
@@ -28,13 +29,14 @@ type DBTX interface {
 // ErrNotFound is returned when a looked-up row does not exist.
 var ErrNotFound = errors.New("not found")
 
-// Commitment is the commitment level a transaction was read at.
-type Commitment string
+// Commitment is the commitment level a transaction was read at: the
+// project's one commitment type, package commitment's.
+type Commitment = commitment.Level
 
 // The commitments the event log records.
 const (
-	Confirmed Commitment = "confirmed"
-	Finalized Commitment = "finalized"
+	Confirmed = commitment.Confirmed
+	Finalized = commitment.Finalized
 )
 
 // NotifyChannel is the channel ApplyBatch, Rebuild and Revert notify once per
