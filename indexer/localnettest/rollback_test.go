@@ -2,7 +2,6 @@ package localnettest_test
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -18,9 +17,6 @@ import (
 // never came. It abandons nothing before the slot either.
 func TestAbandonWhileTheTipMoves(t *testing.T) {
 	t.Parallel()
-	if os.Getenv("SKIP_LOCALNET") != "" {
-		t.Skip("SKIP_LOCALNET is set")
-	}
 	node := localnettest.Start(t, localnettest.Options{FinalizationDepth: 64})
 	client := rpc.New(node.RPCURL)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
