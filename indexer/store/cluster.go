@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/upgrade-manager/upgrade-manager/indexer/cluster"
 )
 
 // ClusterGenesis returns the genesis hash of the cluster programID's data
@@ -66,31 +68,14 @@ func Reset(ctx context.Context, db DBTX, programID string) error {
 
 // ErrOtherCluster is returned by CheckCluster when the database holds data
 // of another cluster than the one asked about.
-var ErrOtherCluster = errors.New("the database holds another cluster's data")
+var ErrOtherCluster = cluster.ErrOtherCluster
 
-// CheckCluster reports whether the database's data came from the cluster
-// whose genesis hash is genesis: nil when the recorded cluster of programID
-// (of every program when programID is empty) is that one; ErrNotFound when
-// none is recorded yet (the indexer has not checked the cluster); an error
-// wrapping ErrOtherCluster otherwise. Readers (GraphQL, the cranks) serve
-// and act only on nil, so that after a local node restarts they never
-// show or act on the previous cluster's rows while the indexer resets.
+// CheckCluster is cluster.Check, with ErrNotFound when no cluster is
+// recorded yet.
 func CheckCluster(ctx context.Context, db DBTX, programID, genesis string) error {
-	rows, err := db.Query(ctx, `SELECT DISTINCT genesis_hash FROM indexed_cluster WHERE $1 = '' OR program_id = $1`, programID)
-	if err != nil {
-		return fmt.Errorf("read indexed cluster: %w", err)
-	}
-	hashes, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return fmt.Errorf("read indexed cluster: %w", err)
-	}
-	if len(hashes) == 0 {
+	err := cluster.Check(ctx, db, programID, genesis)
+	if errors.Is(err, cluster.ErrNotRecorded) {
 		return ErrNotFound
 	}
-	for _, h := range hashes {
-		if h != genesis {
-			return fmt.Errorf("%w: database genesis %s, RPC genesis %s", ErrOtherCluster, h, genesis)
-		}
-	}
-	return nil
+	return err
 }
