@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gagliardetto/solana-go"
 	"github.com/gagliardetto/solana-go/rpc"
@@ -44,7 +43,7 @@ func (w *world) manage(program solana.PublicKey) {
 	pd = binary.LittleEndian.AppendUint64(pd, 0)   // deploy slot
 	pd = append(append(pd, 1), ua[:]...)           // upgrade authority
 	pd = append(pd, perpStandIn...)
-	w.setAccount(programdata, solana.BPFLoaderUpgradeableProgramID, pd)
+	slot := w.setAccount(programdata, solana.BPFLoaderUpgradeableProgramID, pd)
 	mp := um.ManagedProgram{
 		LayoutVersion: um.AccountLayoutVersion, Bump: bump, UpgradeAuthorityBump: uaBump, MigrationAuthorityBump: maBump,
 		Governance: solana.MustPublicKeyFromBase58(w.gov), Program: program, Programdata: programdata, UpgradeAuthority: ua,
@@ -53,13 +52,14 @@ func (w *world) manage(program solana.PublicKey) {
 	disc := mp.Discriminator()
 	data := mp.AppendBorsh(disc[:])
 	data = append(data, make([]byte, 8+632-len(data))...)
-	w.setAccount(record, um.ProgramID, data)
+	slot = max(slot, w.setAccount(record, um.ProgramID, data))
 	// The accounts are written into the working bank: let a slot confirm them.
-	time.Sleep(500 * time.Millisecond)
+	w.waitConfirmedPast(slot)
 }
 
-// setAccount writes an account through localnet's dev_setAccount.
-func (w *world) setAccount(key, owner solana.PublicKey, data []byte) {
+// setAccount writes an account through localnet's dev_setAccount and
+// returns the slot it was written in.
+func (w *world) setAccount(key, owner solana.PublicKey, data []byte) uint64 {
 	w.t.Helper()
 	rent, err := w.rpc.GetMinimumBalanceForRentExemption(w.ctx(), uint64(len(data)), rpc.CommitmentConfirmed)
 	if err != nil {
@@ -77,10 +77,14 @@ func (w *world) setAccount(key, owner solana.PublicKey, data []byte) {
 		w.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var res struct{ Error *json.RawMessage }
-	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil || res.Error != nil {
-		w.t.Fatalf("dev_setAccount: %v %v", err, res.Error)
+	var res struct {
+		Result struct{ Slot uint64 }
+		Error  *json.RawMessage
 	}
+	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil || res.Error != nil {
+		w.t.Fatalf("dev_setAccount: %v %s", err, errorText(res.Error))
+	}
+	return res.Result.Slot
 }
 
 // A migration from proposal to a started job, with `migration status` reading its progress.
