@@ -220,6 +220,10 @@ func (in *Ingester) Run(ctx context.Context) error {
 	g.Go(func() error { return in.reconcileLoop(gctx) })
 	g.Go(func() error { return in.clusterLoop(gctx) })
 	err := g.Wait()
+	// A sync that was in flight when another loop failed (the cluster
+	// changed) may have marked the ingester ready after that loop said it
+	// was not: an ingester that stopped is not ready.
+	in.ready.Store(false)
 	if ctx.Err() != nil {
 		return nil
 	}
