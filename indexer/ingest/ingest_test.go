@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -696,6 +697,43 @@ func TestAnotherDeploymentsDatabaseIsRefused(t *testing.T) {
 	}
 	assertCount(t, b.pool, `SELECT count(*) FROM ingested_transaction`, 0)
 	assertCount(t, b.pool, `SELECT count(*) FROM indexed_cluster WHERE program_id = '`+other+`'`, 1)
+}
+
+// TestClaimTakenWhileRunningStops: when the database stops being the
+// indexer's (an operator reset it and another program's indexer claimed
+// it), the running indexer stops with ErrOtherDeployment instead of
+// retrying for ever.
+func TestClaimTakenWhileRunningStops(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.cfg.FinalityInterval = 20 * time.Millisecond
+	in := b.newIngester(true)
+	done := make(chan error, 1)
+	go func() { done <- in.Run(t.Context()) }()
+	b.publish(0, 2)
+	b.waitApplied(2)
+	const other = "BPFLoaderUpgradeab1e11111111111111111111111"
+	// One transaction, so that the running indexer cannot claim the
+	// emptied database again in between.
+	err := pgx.BeginFunc(t.Context(), b.pool, func(tx pgx.Tx) error {
+		if err := store.Reset(t.Context(), tx, b.scenario.ProgramID); err != nil {
+			return err
+		}
+		return store.Claim(t.Context(), tx, other)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.publish(2, len(b.slots))
+	select {
+	case err := <-done:
+		if !errors.Is(err, store.ErrOtherDeployment) {
+			t.Fatalf("Run after another program claimed the database = %v, want ErrOtherDeployment", err)
+		}
+	case <-time.After(testkit.DefaultWithin): // only ends a hung test
+		t.Fatal("Run went on retrying on another program's database")
+	}
+	assertCount(t, b.pool, `SELECT count(*) FROM ingested_transaction`, 0)
 }
 
 func TestFinalizedCommitmentWritesFinalizedRowsOnly(t *testing.T) {

@@ -350,6 +350,9 @@ func (in *Ingester) syncLoop(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		if errors.Is(err, store.ErrOtherDeployment) {
+			return err // another program's indexer claimed the database: retrying cannot help
+		}
 		next := in.cfg.PollInterval
 		if err != nil {
 			in.metrics.syncError()
@@ -378,7 +381,11 @@ func (in *Ingester) tick(ctx context.Context, name string, interval time.Duratio
 			return nil
 		case <-t.C:
 		}
-		if err := fn(ctx); err != nil && ctx.Err() == nil {
+		err := fn(ctx)
+		if errors.Is(err, store.ErrOtherDeployment) {
+			return err
+		}
+		if err != nil && ctx.Err() == nil {
 			in.logger.Warn(name+" failed; retrying at the next tick", slog.String("error", err.Error()))
 		}
 	}
