@@ -287,11 +287,3 @@ func get(t *testing.T, url string) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
-
-// testLoggerFor logs to stderr when INDEXER_TEST_LOG is set.
-func testLoggerFor(t testing.TB) *slog.Logger {
-	if os.Getenv("INDEXER_TEST_LOG") == "" {
-		return slog.New(slog.DiscardHandler)
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, nil)).With("test", t.Name())
-}

@@ -20,6 +20,7 @@ import (
 	"github.com/mr-tron/base58"
 
 	"github.com/upgrade-manager/upgrade-manager/indexer/localnettest"
+	"github.com/upgrade-manager/upgrade-manager/indexer/testkit"
 	"github.com/upgrade-manager/upgrade-manager/indexer/txbuild"
 	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
@@ -189,11 +190,33 @@ func (w *world) advanceClock(seconds int64) {
 		w.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var out struct{ Error *json.RawMessage }
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Error != nil {
-		w.t.Fatalf("dev_advanceClock: %v", err)
+	var out struct {
+		Result struct{ Slot uint64 }
+		Error  *json.RawMessage
 	}
-	time.Sleep(500 * time.Millisecond)
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Error != nil {
+		w.t.Fatalf("dev_advanceClock: %v %s", err, errorText(out.Error))
+	}
+	w.waitConfirmedPast(out.Result.Slot)
+}
+
+// waitConfirmedPast waits until a slot after slot is confirmed: what the
+// node changed in slot (the clock, an account) is then what confirmed
+// reads and preflight see.
+func (w *world) waitConfirmedPast(slot uint64) {
+	w.t.Helper()
+	testkit.Eventually(w.t, 0, fmt.Sprintf("a confirmed slot after %d", slot), func() bool {
+		s, err := w.rpc.GetSlot(w.ctx(), rpc.CommitmentConfirmed)
+		return err == nil && s > slot
+	})
+}
+
+// errorText renders a JSON-RPC error, or nothing when there is none.
+func errorText(e *json.RawMessage) string {
+	if e == nil {
+		return ""
+	}
+	return string(*e)
 }
 
 var resumeRE = regexp.MustCompile(`--resume (\S+?)` + "`")

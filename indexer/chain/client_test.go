@@ -12,6 +12,7 @@ import (
 	"github.com/upgrade-manager/upgrade-manager/indexer/chain"
 	"github.com/upgrade-manager/upgrade-manager/indexer/rpctest"
 	"github.com/upgrade-manager/upgrade-manager/indexer/scenario"
+	"github.com/upgrade-manager/upgrade-manager/indexer/testkit"
 )
 
 func setup(t *testing.T) (*rpctest.Server, *chain.Client, *scenario.File) {
@@ -115,10 +116,7 @@ func TestClientReads(t *testing.T) {
 		}
 		done <- result{slot, page, err}
 	}()
-	deadline := time.Now().Add(time.Minute)
-	for srv.Requests("getSlot") < 10 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	testkit.Eventually(t, 0, "ten getSlot answers from the lagging node", func() bool { return srv.Requests("getSlot") >= 10 })
 	srv.Lag(0)
 	if r := <-done; r.err != nil || r.slot != 18 || len(r.page) != len(f.Transactions) {
 		t.Errorf("after a lagging node: slot %d, %d signatures, %v; want 18 and all", r.slot, len(r.page), r.err)
@@ -157,24 +155,14 @@ func TestSubscriberReconnects(t *testing.T) {
 	go func() {
 		done <- sub.Run(ctx, func() { subscribed.Add(1) }, func(l chain.Log) { logs <- l })
 	}()
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(time.Minute)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
-	waitFor("subscription", func() bool { return srv.Subscribers() == 1 })
+	testkit.Eventually(t, 0, "subscription", func() bool { return srv.Subscribers() == 1 })
 	v := f.Transactions[0]
 	srv.Publish(rpctest.Tx{Signature: v.Signature, Slot: v.Slot, Result: v.Result})
 	if l := <-logs; l.Signature != v.Signature || l.Slot != v.Slot {
 		t.Errorf("notification = %+v", l)
 	}
 	srv.Sever()
-	waitFor("resubscription", func() bool { return subscribed.Load() == 2 && srv.Subscribers() == 1 })
+	testkit.Eventually(t, 0, "resubscription", func() bool { return subscribed.Load() == 2 && srv.Subscribers() == 1 })
 	w := f.Transactions[1]
 	srv.Publish(rpctest.Tx{Signature: w.Signature, Slot: w.Slot, Result: w.Result})
 	if l := <-logs; l.Signature != w.Signature {

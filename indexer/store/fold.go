@@ -251,329 +251,394 @@ func ptr[T any](v T) *T { return &v }
 func (p *projection) apply(e loggedEvent) {
 	switch f := e.Fields.(type) {
 	case *governanceInitialized:
-		at := unixTime(f.Timestamp)
-		p.governances[f.Governance] = &governanceRow{
-			Address:                 f.Governance,
-			CreateKey:               f.CreateKey,
-			Threshold:               f.Threshold,
-			RollbackThreshold:       f.RollbackThreshold,
-			TimelockSeconds:         f.TimelockSeconds,
-			RollbackTimelockSeconds: f.RollbackTimelockSeconds,
-			GracePeriodSeconds:      f.GracePeriodSeconds,
-			Spill:                   f.Spill,
-			MemberSetSeqno:          f.MemberSetSeqno,
-			CreatedAt:               at,
-			CreatedSlot:             e.Slot,
-			CreatedSignature:        e.Signature,
-			UpdatedAt:               at,
-			UpdatedSlot:             e.Slot,
-			LastSeq:                 e.Seq,
-			Members:                 f.Members,
-			MembersDirty:            true,
-			dirty:                   true,
-		}
-
+		p.applyGovernanceInitialized(f, e)
 	case *configChanged:
-		at := unixTime(f.Timestamp)
-		p.configChanges = append(p.configChanges, configChangeRow{
-			Proposal:       f.Proposal,
-			Governance:     f.Governance,
-			Change:         f.Change,
-			MemberSetSeqno: f.MemberSetSeqno,
-			ExecutedAt:     at,
-			Slot:           e.Slot,
-			Signature:      e.Signature,
-			Seq:            e.Seq,
-		})
-		p.applyJobChange(f.Change, unixTime(f.Timestamp), e)
-		g := p.governances[f.Governance]
-		if g == nil {
-			p.orphans++
-			return
-		}
-		g.Threshold = f.Threshold
-		g.RollbackThreshold = f.RollbackThreshold
-		g.TimelockSeconds = f.TimelockSeconds
-		g.RollbackTimelockSeconds = f.RollbackTimelockSeconds
-		g.GracePeriodSeconds = f.GracePeriodSeconds
-		g.Spill = f.Spill
-		g.MemberSetSeqno = f.MemberSetSeqno
-		g.Members = f.Members
-		g.MembersDirty = true
-		g.touch(at, e)
-
+		p.applyConfigChanged(f, e)
 	case *programRegistered:
-		at := unixTime(f.Timestamp)
-		p.programs[f.Program] = &managedProgramRow{
-			Program:             f.Program,
-			Governance:          f.Governance,
-			Address:             f.ManagedProgram,
-			Programdata:         f.Programdata,
-			UpgradeAuthority:    f.UpgradeAuthority,
-			CurrentHash:         f.DeployedHash,
-			LastDeploySlot:      f.LastDeploySlot,
-			ReleaseCount:        1,
-			RegisteredBy:        f.Actor,
-			RegisteredAt:        at,
-			RegisteredSlot:      e.Slot,
-			RegisteredSignature: e.Signature,
-			LastSeq:             e.Seq,
-			dirty:               true,
-		}
-		p.releases = append(p.releases, programReleaseRow{
-			Program:       f.Program,
-			ReleaseNumber: 1,
-			Hash:          f.DeployedHash,
-			DeploySlot:    f.LastDeploySlot,
-			DeployedAt:    at,
-			Signature:     e.Signature,
-			Seq:           e.Seq,
-		})
-
+		p.applyProgramRegistered(f, e)
 	case *programUpgraded:
-		at := unixTime(f.Timestamp)
-		p.releases = append(p.releases, programReleaseRow{
-			Program:       f.Program,
-			ReleaseNumber: f.ReleaseCount,
-			Hash:          f.NewHash,
-			PreviousHash:  ptr(f.PreviousHash),
-			Rollback:      f.Rollback,
-			Proposal:      ptr(f.Proposal),
-			DeploySlot:    f.DeploySlot,
-			DeployedAt:    at,
-			Signature:     e.Signature,
-			Seq:           e.Seq,
-		})
-		if f.Rollback {
-			p.rollbacks = append(p.rollbacks, rollbackRow{
-				Proposal:   f.Proposal,
-				Program:    f.Program,
-				FromHash:   f.PreviousHash,
-				ToHash:     f.NewHash,
-				ExecutedAt: at,
-				Slot:       e.Slot,
-				Signature:  e.Signature,
-				Seq:        e.Seq,
-			})
-		}
-		m := p.programs[f.Program]
-		if m == nil {
-			p.orphans++
-			return
-		}
-		m.CurrentHash = f.NewHash
-		m.LastDeploySlot = f.DeploySlot
-		m.ReleaseCount = f.ReleaseCount
-		m.LastSeq = max(m.LastSeq, e.Seq)
-		m.dirty = true
-
+		p.applyProgramUpgraded(f, e)
 	case *proposalCreated:
-		at := unixTime(f.Timestamp)
-		row := &proposalRow{
-			Address:           f.Proposal,
-			Governance:        f.Governance,
-			Index:             f.Index,
-			Kind:              kindName(f.Kind),
-			Program:           noneIfDefault(f.Program),
-			Buffer:            noneIfDefault(f.Buffer),
-			ExtendBytesNeeded: f.ExtendBytesNeeded,
-			ConfigChange:      jsonOrNil(f.ConfigChange),
-			Migration:         jsonOrNil(f.Migration),
-			MetadataURI:       DisplayText(f.MetadataURI),
-			MetadataURIBytes:  exactBytes(f.MetadataURI),
-			BuildHash:         f.BuildHash,
-			Proposer:          f.Proposer,
-			Status:            "active",
-			Threshold:         f.Threshold,
-			MemberSetSeqno:    f.MemberSetSeqno,
-			CreatedAt:         at,
-			CreatedSlot:       e.Slot,
-			CreatedSignature:  e.Signature,
-			UpdatedAt:         at,
-			UpdatedSlot:       e.Slot,
-			LastSeq:           e.Seq,
-			dirty:             true,
-		}
-		if row.Buffer != nil {
-			row.BufferHash = ptr(f.BufferHash)
-			row.BufferElfLen = ptr(f.BufferElfLen)
-		}
-		p.proposals[f.Proposal] = row
-
+		p.applyProposalCreated(f, e)
 	case *proposalApproved:
-		at := unixTime(f.Timestamp)
-		p.approvals[memberKey{f.Proposal, f.Member}] = append(p.approvals[memberKey{f.Proposal, f.Member}], &approvalRow{
-			Proposal:       f.Proposal,
-			Member:         f.Member,
-			MemberSetSeqno: f.MemberSetSeqno,
-			ApprovedAt:     at,
-			Slot:           e.Slot,
-			Signature:      e.Signature,
-			Seq:            e.Seq,
-			dirty:          true,
-		})
-		r := p.proposal(f.Proposal)
-		if r == nil {
-			return
-		}
-		if f.StaleReset {
-			// The program dropped the approvals and cancel votes given
-			// under the older member set before counting this one.
-			r.CancelVotes = 0
-			r.ApprovedAt, r.ApprovedSlot = nil, nil
-		}
-		r.setVotes(f.Approvals, f.Threshold, f.Status, f.Eta, f.MemberSetSeqno, at, e)
-
+		p.applyProposalApproved(f, e)
 	case *approvalRevoked:
-		at := unixTime(f.Timestamp)
-		rows := p.approvals[memberKey{f.Proposal, f.Member}]
-		for i := len(rows) - 1; i >= 0; i-- {
-			if rows[i].RevokedSeq == nil {
-				rows[i].RevokedAt = &at
-				rows[i].RevokedSignature = ptr(e.Signature)
-				rows[i].RevokedSeq = ptr(e.Seq)
-				rows[i].dirty = true
-				break
-			}
-		}
-		r := p.proposal(f.Proposal)
-		if r == nil {
-			return
-		}
-		r.setVotes(f.Approvals, f.Threshold, f.Status, f.Eta, f.MemberSetSeqno, at, e)
-
+		p.applyApprovalRevoked(f, e)
 	case *cancelVoted:
-		r := p.proposal(f.Proposal)
-		if r == nil {
-			return
-		}
-		if f.MemberSetSeqno != r.MemberSetSeqno {
-			// The vote reset approvals given under an older member set.
-			r.Approvals = 0
-			r.Status = "active"
-			r.Eta, r.ApprovedAt, r.ApprovedSlot = nil, nil, nil
-			r.MemberSetSeqno = f.MemberSetSeqno
-		}
-		r.CancelVotes = f.CancelVotes
-		r.touch(unixTime(f.Timestamp), e)
-
+		p.applyCancelVoted(f, e)
 	case *rejectVoted:
-		r := p.proposal(f.Proposal)
-		if r == nil {
-			return
-		}
-		at := unixTime(f.Timestamp)
-		if f.MemberSetSeqno != r.MemberSetSeqno {
-			// The vote reset approvals given under an older member set.
-			r.Approvals = 0
-			r.Status = "active"
-			r.Eta, r.ApprovedAt, r.ApprovedSlot = nil, nil, nil
-			r.MemberSetSeqno = f.MemberSetSeqno
-		}
-		if f.Status == "Rejected" {
-			r.Status = "rejected"
-			r.ClosedAt = &at
-			r.ClosedSignature = ptr(e.Signature)
-		}
-		r.touch(at, e)
-
+		p.applyRejectVoted(f, e)
 	case *proposalCancelled:
-		r := p.proposal(f.Proposal)
-		if r == nil {
-			return
-		}
-		at := unixTime(f.Timestamp)
-		if g := p.governances[f.Governance]; g != nil && g.MemberSetSeqno != r.MemberSetSeqno {
-			// Like every vote, the cancel first dropped approvals given under an
-			// older member set (the program's reset_if_stale); the event does not
-			// say so when the proposer cancels alone, the governance does.
-			r.Approvals = 0
-			r.Eta, r.ApprovedAt, r.ApprovedSlot = nil, nil, nil
-			r.MemberSetSeqno = g.MemberSetSeqno
-		}
-		r.Status = "cancelled"
-		r.CancelVotes = f.CancelVotes
-		r.ClosedAt = &at
-		r.ClosedSignature = ptr(e.Signature)
-		r.touch(at, e)
-
+		p.applyProposalCancelled(f, e)
 	case *proposalExpired:
-		r := p.proposal(f.Proposal)
-		if r == nil {
-			return
+		p.applyProposalExpired(f, e)
+	case *programExtended:
+		p.applyProgramExtended(f, e)
+	case *proposalExecuted:
+		p.applyProposalExecuted(f, e)
+	case *migrationStarted:
+		p.applyMigrationStarted(f, e)
+	case *migrationBatchProcessed:
+		p.applyMigrationBatchProcessed(f, e)
+	case *migrationCompleted:
+		p.applyMigrationCompleted(f, e)
+	}
+}
+
+// applyGovernanceInitialized creates the governance row with its members.
+func (p *projection) applyGovernanceInitialized(f *governanceInitialized, e loggedEvent) {
+	at := unixTime(f.Timestamp)
+	p.governances[f.Governance] = &governanceRow{
+		Address:                 f.Governance,
+		CreateKey:               f.CreateKey,
+		Threshold:               f.Threshold,
+		RollbackThreshold:       f.RollbackThreshold,
+		TimelockSeconds:         f.TimelockSeconds,
+		RollbackTimelockSeconds: f.RollbackTimelockSeconds,
+		GracePeriodSeconds:      f.GracePeriodSeconds,
+		Spill:                   f.Spill,
+		MemberSetSeqno:          f.MemberSetSeqno,
+		CreatedAt:               at,
+		CreatedSlot:             e.Slot,
+		CreatedSignature:        e.Signature,
+		UpdatedAt:               at,
+		UpdatedSlot:             e.Slot,
+		LastSeq:                 e.Seq,
+		Members:                 f.Members,
+		MembersDirty:            true,
+		dirty:                   true,
+	}
+}
+
+// applyConfigChanged records an executed config change and applies it to the governance (and to a migration job it changes).
+func (p *projection) applyConfigChanged(f *configChanged, e loggedEvent) {
+	at := unixTime(f.Timestamp)
+	p.configChanges = append(p.configChanges, configChangeRow{
+		Proposal:       f.Proposal,
+		Governance:     f.Governance,
+		Change:         f.Change,
+		MemberSetSeqno: f.MemberSetSeqno,
+		ExecutedAt:     at,
+		Slot:           e.Slot,
+		Signature:      e.Signature,
+		Seq:            e.Seq,
+	})
+	p.applyJobChange(f.Change, unixTime(f.Timestamp), e)
+	g := p.governances[f.Governance]
+	if g == nil {
+		p.orphans++
+		return
+	}
+	g.Threshold = f.Threshold
+	g.RollbackThreshold = f.RollbackThreshold
+	g.TimelockSeconds = f.TimelockSeconds
+	g.RollbackTimelockSeconds = f.RollbackTimelockSeconds
+	g.GracePeriodSeconds = f.GracePeriodSeconds
+	g.Spill = f.Spill
+	g.MemberSetSeqno = f.MemberSetSeqno
+	g.Members = f.Members
+	g.MembersDirty = true
+	g.touch(at, e)
+}
+
+// applyProgramRegistered creates the managed program with its first release.
+func (p *projection) applyProgramRegistered(f *programRegistered, e loggedEvent) {
+	at := unixTime(f.Timestamp)
+	p.programs[f.Program] = &managedProgramRow{
+		Program:             f.Program,
+		Governance:          f.Governance,
+		Address:             f.ManagedProgram,
+		Programdata:         f.Programdata,
+		UpgradeAuthority:    f.UpgradeAuthority,
+		CurrentHash:         f.DeployedHash,
+		LastDeploySlot:      f.LastDeploySlot,
+		ReleaseCount:        1,
+		RegisteredBy:        f.Actor,
+		RegisteredAt:        at,
+		RegisteredSlot:      e.Slot,
+		RegisteredSignature: e.Signature,
+		LastSeq:             e.Seq,
+		dirty:               true,
+	}
+	p.releases = append(p.releases, programReleaseRow{
+		Program:       f.Program,
+		ReleaseNumber: 1,
+		Hash:          f.DeployedHash,
+		DeploySlot:    f.LastDeploySlot,
+		DeployedAt:    at,
+		Signature:     e.Signature,
+		Seq:           e.Seq,
+	})
+}
+
+// applyProgramUpgraded records a release (and a rollback) and moves the managed program to it.
+func (p *projection) applyProgramUpgraded(f *programUpgraded, e loggedEvent) {
+	at := unixTime(f.Timestamp)
+	p.releases = append(p.releases, programReleaseRow{
+		Program:       f.Program,
+		ReleaseNumber: f.ReleaseCount,
+		Hash:          f.NewHash,
+		PreviousHash:  ptr(f.PreviousHash),
+		Rollback:      f.Rollback,
+		Proposal:      ptr(f.Proposal),
+		DeploySlot:    f.DeploySlot,
+		DeployedAt:    at,
+		Signature:     e.Signature,
+		Seq:           e.Seq,
+	})
+	if f.Rollback {
+		p.rollbacks = append(p.rollbacks, rollbackRow{
+			Proposal:   f.Proposal,
+			Program:    f.Program,
+			FromHash:   f.PreviousHash,
+			ToHash:     f.NewHash,
+			ExecutedAt: at,
+			Slot:       e.Slot,
+			Signature:  e.Signature,
+			Seq:        e.Seq,
+		})
+	}
+	m := p.programs[f.Program]
+	if m == nil {
+		p.orphans++
+		return
+	}
+	m.CurrentHash = f.NewHash
+	m.LastDeploySlot = f.DeploySlot
+	m.ReleaseCount = f.ReleaseCount
+	m.LastSeq = max(m.LastSeq, e.Seq)
+	m.dirty = true
+}
+
+// applyProposalCreated creates the proposal row.
+func (p *projection) applyProposalCreated(f *proposalCreated, e loggedEvent) {
+	at := unixTime(f.Timestamp)
+	row := &proposalRow{
+		Address:           f.Proposal,
+		Governance:        f.Governance,
+		Index:             f.Index,
+		Kind:              kindName(f.Kind),
+		Program:           noneIfDefault(f.Program),
+		Buffer:            noneIfDefault(f.Buffer),
+		ExtendBytesNeeded: f.ExtendBytesNeeded,
+		ConfigChange:      jsonOrNil(f.ConfigChange),
+		Migration:         jsonOrNil(f.Migration),
+		MetadataURI:       DisplayText(f.MetadataURI),
+		MetadataURIBytes:  exactBytes(f.MetadataURI),
+		BuildHash:         f.BuildHash,
+		Proposer:          f.Proposer,
+		Status:            "active",
+		Threshold:         f.Threshold,
+		MemberSetSeqno:    f.MemberSetSeqno,
+		CreatedAt:         at,
+		CreatedSlot:       e.Slot,
+		CreatedSignature:  e.Signature,
+		UpdatedAt:         at,
+		UpdatedSlot:       e.Slot,
+		LastSeq:           e.Seq,
+		dirty:             true,
+	}
+	if row.Buffer != nil {
+		row.BufferHash = ptr(f.BufferHash)
+		row.BufferElfLen = ptr(f.BufferElfLen)
+	}
+	p.proposals[f.Proposal] = row
+}
+
+// applyProposalApproved records an approval and the proposal's new vote counts.
+func (p *projection) applyProposalApproved(f *proposalApproved, e loggedEvent) {
+	at := unixTime(f.Timestamp)
+	p.approvals[memberKey{f.Proposal, f.Member}] = append(p.approvals[memberKey{f.Proposal, f.Member}], &approvalRow{
+		Proposal:       f.Proposal,
+		Member:         f.Member,
+		MemberSetSeqno: f.MemberSetSeqno,
+		ApprovedAt:     at,
+		Slot:           e.Slot,
+		Signature:      e.Signature,
+		Seq:            e.Seq,
+		dirty:          true,
+	})
+	r := p.proposal(f.Proposal)
+	if r == nil {
+		return
+	}
+	if f.StaleReset {
+		// The program dropped the approvals and cancel votes given
+		// under the older member set before counting this one.
+		r.CancelVotes = 0
+		r.ApprovedAt, r.ApprovedSlot = nil, nil
+	}
+	r.setVotes(f.Approvals, f.Threshold, f.Status, f.Eta, f.MemberSetSeqno, at, e)
+}
+
+// applyApprovalRevoked marks the member's newest approval revoked and records the new vote counts.
+func (p *projection) applyApprovalRevoked(f *approvalRevoked, e loggedEvent) {
+	at := unixTime(f.Timestamp)
+	rows := p.approvals[memberKey{f.Proposal, f.Member}]
+	for i := len(rows) - 1; i >= 0; i-- {
+		if rows[i].RevokedSeq == nil {
+			rows[i].RevokedAt = &at
+			rows[i].RevokedSignature = ptr(e.Signature)
+			rows[i].RevokedSeq = ptr(e.Seq)
+			rows[i].dirty = true
+			break
 		}
-		at := unixTime(f.Timestamp)
-		r.Status = "expired"
+	}
+	r := p.proposal(f.Proposal)
+	if r == nil {
+		return
+	}
+	r.setVotes(f.Approvals, f.Threshold, f.Status, f.Eta, f.MemberSetSeqno, at, e)
+}
+
+// applyCancelVoted records a cancel vote.
+func (p *projection) applyCancelVoted(f *cancelVoted, e loggedEvent) {
+	r := p.proposal(f.Proposal)
+	if r == nil {
+		return
+	}
+	if f.MemberSetSeqno != r.MemberSetSeqno {
+		// The vote reset approvals given under an older member set.
+		r.Approvals = 0
+		r.Status = "active"
+		r.Eta, r.ApprovedAt, r.ApprovedSlot = nil, nil, nil
+		r.MemberSetSeqno = f.MemberSetSeqno
+	}
+	r.CancelVotes = f.CancelVotes
+	r.touch(unixTime(f.Timestamp), e)
+}
+
+// applyRejectVoted records a reject vote, and the rejection when it decided.
+func (p *projection) applyRejectVoted(f *rejectVoted, e loggedEvent) {
+	r := p.proposal(f.Proposal)
+	if r == nil {
+		return
+	}
+	at := unixTime(f.Timestamp)
+	if f.MemberSetSeqno != r.MemberSetSeqno {
+		// The vote reset approvals given under an older member set.
+		r.Approvals = 0
+		r.Status = "active"
+		r.Eta, r.ApprovedAt, r.ApprovedSlot = nil, nil, nil
+		r.MemberSetSeqno = f.MemberSetSeqno
+	}
+	if f.Status == "Rejected" {
+		r.Status = "rejected"
 		r.ClosedAt = &at
 		r.ClosedSignature = ptr(e.Signature)
-		r.touch(at, e)
-
-	case *programExtended:
-		r := p.proposal(f.Proposal)
-		if r == nil {
-			return
-		}
-		r.ExtendBytesNeeded = f.RemainingBytes
-		r.touch(unixTime(f.Timestamp), e)
-
-	case *proposalExecuted:
-		r := p.proposal(f.Proposal)
-		if r == nil {
-			return
-		}
-		at := unixTime(f.Timestamp)
-		r.Status = "executed"
-		r.Eta = etaTime(f.Eta)
-		r.ExecutedAt = &at
-		r.ExecutedSlot = ptr(e.Slot)
-		r.ExecutedSignature = ptr(e.Signature)
-		r.Executor = ptr(f.Executor)
-		r.touch(at, e)
-
-	case *migrationStarted:
-		at := unixTime(f.Timestamp)
-		p.jobs[f.Job] = &migrationJobRow{
-			Address:       f.Job,
-			Governance:    f.Governance,
-			Proposal:      f.Proposal,
-			Program:       f.Program,
-			FromVersion:   f.Spec.FromVersion,
-			ToVersion:     f.Spec.ToVersion,
-			VersionOffset: f.Spec.VersionOffset,
-			DataSize:      f.Spec.DataSize,
-			Discriminator: f.Spec.Discriminator,
-			MigrateIxData: f.Spec.MigrateIxData,
-			TotalAccounts: f.Spec.TotalAccounts,
-			Status:        "active",
-			StartedAt:     at,
-			StartedSlot:   e.Slot,
-			UpdatedAt:     at,
-			LastSeq:       e.Seq,
-			dirty:         true,
-		}
-
-	case *migrationBatchProcessed:
-		j := p.job(f.Job)
-		if j == nil {
-			return
-		}
-		j.MigratedCount = f.Migrated
-		j.BatchCount = max(j.BatchCount, f.BatchIndex+1)
-		j.touch(unixTime(f.Timestamp), e)
-
-	case *migrationCompleted:
-		j := p.job(f.Job)
-		if j == nil {
-			return
-		}
-		at := unixTime(f.Timestamp)
-		j.MigratedCount = f.Migrated
-		j.BatchCount = f.Batches
-		j.Status = "completed"
-		j.CompletedAt = &at
-		j.CompletedSlot = ptr(e.Slot)
-		j.touch(at, e)
 	}
+	r.touch(at, e)
+}
+
+// applyProposalCancelled closes the proposal as cancelled.
+func (p *projection) applyProposalCancelled(f *proposalCancelled, e loggedEvent) {
+	r := p.proposal(f.Proposal)
+	if r == nil {
+		return
+	}
+	at := unixTime(f.Timestamp)
+	if g := p.governances[f.Governance]; g != nil && g.MemberSetSeqno != r.MemberSetSeqno {
+		// Like every vote, the cancel first dropped approvals given under an
+		// older member set (the program's reset_if_stale); the event does not
+		// say so when the proposer cancels alone, the governance does.
+		r.Approvals = 0
+		r.Eta, r.ApprovedAt, r.ApprovedSlot = nil, nil, nil
+		r.MemberSetSeqno = g.MemberSetSeqno
+	}
+	r.Status = "cancelled"
+	r.CancelVotes = f.CancelVotes
+	r.ClosedAt = &at
+	r.ClosedSignature = ptr(e.Signature)
+	r.touch(at, e)
+}
+
+// applyProposalExpired closes the proposal as expired.
+func (p *projection) applyProposalExpired(f *proposalExpired, e loggedEvent) {
+	r := p.proposal(f.Proposal)
+	if r == nil {
+		return
+	}
+	at := unixTime(f.Timestamp)
+	r.Status = "expired"
+	r.ClosedAt = &at
+	r.ClosedSignature = ptr(e.Signature)
+	r.touch(at, e)
+}
+
+// applyProgramExtended records how many bytes the program still has to grow.
+func (p *projection) applyProgramExtended(f *programExtended, e loggedEvent) {
+	r := p.proposal(f.Proposal)
+	if r == nil {
+		return
+	}
+	r.ExtendBytesNeeded = f.RemainingBytes
+	r.touch(unixTime(f.Timestamp), e)
+}
+
+// applyProposalExecuted closes the proposal as executed.
+func (p *projection) applyProposalExecuted(f *proposalExecuted, e loggedEvent) {
+	r := p.proposal(f.Proposal)
+	if r == nil {
+		return
+	}
+	at := unixTime(f.Timestamp)
+	r.Status = "executed"
+	r.Eta = etaTime(f.Eta)
+	r.ExecutedAt = &at
+	r.ExecutedSlot = ptr(e.Slot)
+	r.ExecutedSignature = ptr(e.Signature)
+	r.Executor = ptr(f.Executor)
+	r.touch(at, e)
+}
+
+// applyMigrationStarted creates the migration job row.
+func (p *projection) applyMigrationStarted(f *migrationStarted, e loggedEvent) {
+	at := unixTime(f.Timestamp)
+	p.jobs[f.Job] = &migrationJobRow{
+		Address:       f.Job,
+		Governance:    f.Governance,
+		Proposal:      f.Proposal,
+		Program:       f.Program,
+		FromVersion:   f.Spec.FromVersion,
+		ToVersion:     f.Spec.ToVersion,
+		VersionOffset: f.Spec.VersionOffset,
+		DataSize:      f.Spec.DataSize,
+		Discriminator: f.Spec.Discriminator,
+		MigrateIxData: f.Spec.MigrateIxData,
+		TotalAccounts: f.Spec.TotalAccounts,
+		Status:        "active",
+		StartedAt:     at,
+		StartedSlot:   e.Slot,
+		UpdatedAt:     at,
+		LastSeq:       e.Seq,
+		dirty:         true,
+	}
+}
+
+// applyMigrationBatchProcessed records a migration batch's progress.
+func (p *projection) applyMigrationBatchProcessed(f *migrationBatchProcessed, e loggedEvent) {
+	j := p.job(f.Job)
+	if j == nil {
+		return
+	}
+	j.MigratedCount = f.Migrated
+	j.BatchCount = max(j.BatchCount, f.BatchIndex+1)
+	j.touch(unixTime(f.Timestamp), e)
+}
+
+// applyMigrationCompleted closes the migration job as completed.
+func (p *projection) applyMigrationCompleted(f *migrationCompleted, e loggedEvent) {
+	j := p.job(f.Job)
+	if j == nil {
+		return
+	}
+	at := unixTime(f.Timestamp)
+	j.MigratedCount = f.Migrated
+	j.BatchCount = f.Batches
+	j.Status = "completed"
+	j.CompletedAt = &at
+	j.CompletedSlot = ptr(e.Slot)
+	j.touch(at, e)
 }
 
 // jobChange is the part of a ConfigChanged change that applies to a migration job.

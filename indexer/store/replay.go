@@ -44,7 +44,7 @@ func Rebuild(ctx context.Context, db DBTX, programID string) (Rebuilt, error) {
 		if err := tx.QueryRow(ctx, `SELECT coalesce(max(slot), 0) FROM chain_event`).Scan(&slot); err != nil {
 			return fmt.Errorf("read newest slot: %w", err)
 		}
-		out.Notification, err = notify(ctx, tx, Notification{Slot: uint64(slot), Rebuilt: true, Reason: RebuildReplay})
+		out.Notification, err = sendNotification(ctx, tx, Notification{Slot: uint64(slot), Rebuilt: true, Reason: RebuildReplay})
 		return err
 	})
 	if err != nil {
