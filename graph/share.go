@@ -23,6 +23,12 @@ import (
 // anything (a filter, a variable) run apart, and one that resumes from a
 // cursor runs alone.
 //
+// The response of an event is also encoded once: a member on a websocket
+// whose operation id is known (operationIDs) writes the shared encoding
+// with its own id spliced in (dataFrame), so what it does per event is
+// one copy and one write; others hand the response to the transport,
+// which encodes it for each of them.
+//
 // Each member has its own buffer: a member that falls behind ends with
 // SLOW_CONSUMER without slowing the others; when the leader's stream ends
 // (its own SLOW_CONSUMER, a REVERTED, the server stopping) every member
@@ -32,9 +38,23 @@ type shareGroups struct {
 	// subscriptions counts the members of all groups: the clients'
 	// subscriptions.
 	subscriptions prometheus.Gauge
+	// encodeEach leaves every member's messages to the transport, which
+	// encodes the response once per member: the code before shared
+	// frames, kept for benchmarks to compare with.
+	encodeEach bool
+	// frames holds the buffers (*[]byte) members put messages together in.
+	frames sync.Pool
 
 	mu     sync.Mutex
 	groups map[string]*shareGroup
+}
+
+// sharedResponse is one event's response as every member gets it.
+type sharedResponse struct {
+	resp *graphql.Response
+	// head starts its data message (dataHead); nil when members hand
+	// resp to the transport instead.
+	head []byte
 }
 
 type shareGroup struct {
@@ -47,10 +67,12 @@ type shareGroup struct {
 }
 
 type shareMember struct {
-	ch   chan *graphql.Response
-	once sync.Once
-	errs []*gqlerror.Error // set before ch is closed
-	gone sync.Once
+	ch chan *sharedResponse
+	// frame writes the member's data messages; nil: the transport does.
+	frame *dataFrame
+	once  sync.Once
+	errs  []*gqlerror.Error // set before ch is closed
+	gone  sync.Once
 }
 
 // leaderErrors collects what the leader's stream reports as it ends, in
@@ -78,12 +100,18 @@ func addSubscriptionError(ctx context.Context, err *gqlerror.Error) {
 // join adds the subscription of ctx to its group, starting the group's
 // leader with next when it is the first.
 func (s *shareGroups) join(ctx context.Context, op *graphql.OperationContext, next graphql.OperationHandler) graphql.ResponseHandler {
+	var frame *dataFrame
+	if cs := connStateFrom(ctx); cs != nil && cs.conn != nil {
+		if id, ok := cs.conn.takeID(op); ok && !s.encodeEach {
+			frame = newDataFrame(cs.conn, id)
+		}
+	}
 	vars, err := json.Marshal(op.Variables) // map keys come out sorted
 	if err != nil || resumes(op) {
 		return s.alone(ctx, next)
 	}
 	key := op.OperationName + "\x00" + op.RawQuery + "\x00" + string(vars)
-	m := &shareMember{ch: make(chan *graphql.Response, s.buffer)}
+	m := &shareMember{ch: make(chan *sharedResponse, s.buffer), frame: frame}
 
 	s.mu.Lock()
 	g, ok := s.groups[key]
@@ -113,19 +141,29 @@ func (s *shareGroups) join(ctx context.Context, op *graphql.OperationContext, ne
 	memberCtx := ctx
 	return func(context.Context) *graphql.Response {
 		ctx := memberCtx
-		select {
-		case r, ok := <-m.ch:
-			if ok {
-				return r
+		for {
+			select {
+			case r, ok := <-m.ch:
+				if !ok {
+					for _, e := range m.errs {
+						addSubscriptionError(ctx, e)
+					}
+					m.gone.Do(s.subscriptions.Dec)
+					return nil
+				}
+				if m.frame == nil || r.head == nil {
+					return r.resp
+				}
+				if m.frame.write(&s.frames, r.head) == nil {
+					continue
+				}
+				// The connection failed; the transport ends the operation.
+			case <-ctx.Done():
 			}
-			for _, e := range m.errs {
-				addSubscriptionError(ctx, e)
-			}
-		case <-ctx.Done():
 			s.leave(g, m)
+			m.gone.Do(s.subscriptions.Dec)
+			return nil
 		}
-		m.gone.Do(s.subscriptions.Dec)
-		return nil
 	}
 }
 
@@ -141,7 +179,7 @@ func (s *shareGroups) lead(ctx context.Context, le *leaderErrors, g *shareGroup,
 			if r == nil {
 				break
 			}
-			g.publish(r, s.buffer)
+			g.publish(r, s.buffer, !s.encodeEach)
 		}
 		le.mu.Lock()
 		errs := le.errs
@@ -155,23 +193,30 @@ func (s *shareGroups) lead(ctx context.Context, le *leaderErrors, g *shareGroup,
 	}()
 }
 
-// publish hands r to every member, ending those whose buffer is full.
-// The members get a copy: gqlgen reuses the buffer of Data for the next
-// response while they are still writing this one out.
-func (g *shareGroup) publish(r *graphql.Response, buffer int) {
-	r = &graphql.Response{
+// publish hands r to every member, ending those whose buffer is full;
+// with encode, it encodes r once for the members that write their own
+// messages. The members get a copy: gqlgen reuses the buffer of Data for
+// the next response while they are still writing this one out.
+func (g *shareGroup) publish(r *graphql.Response, buffer int, encode bool) {
+	sr := &sharedResponse{resp: &graphql.Response{
 		Errors:     slices.Clone(r.Errors),
 		Data:       bytes.Clone(r.Data),
 		Label:      r.Label,
 		Path:       r.Path,
 		HasNext:    r.HasNext,
 		Extensions: r.Extensions,
+	}}
+	if encode {
+		// What the transport's sendResponse encodes for each subscriber.
+		if payload, err := json.Marshal(sr.resp); err == nil {
+			sr.head = dataHead(payload)
+		}
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for m := range g.members {
 		select {
-		case m.ch <- r:
+		case m.ch <- sr:
 		default:
 			delete(g.members, m)
 			m.close([]*gqlerror.Error{{
