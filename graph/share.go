@@ -66,13 +66,21 @@ type shareGroup struct {
 	ended   bool
 }
 
+// shareMember is one subscriber. Its queue is a slice that grows only
+// while it is behind, not a channel of the buffer's size: an idle
+// subscriber holds no buffer.
 type shareMember struct {
-	ch chan *sharedResponse
 	// frame writes the member's data messages; nil: the transport does.
 	frame *dataFrame
-	once  sync.Once
-	errs  []*gqlerror.Error // set before ch is closed
-	gone  sync.Once
+	// wake has a value when the queue or ended changed.
+	wake chan struct{}
+	gone sync.Once
+
+	mu    sync.Mutex
+	queue []*sharedResponse
+	head  int // queue[head:] are not yet taken
+	ended bool
+	errs  []*gqlerror.Error // the member's end, after its queue
 }
 
 // leaderErrors collects what the leader's stream reports as it ends, in
@@ -111,7 +119,7 @@ func (s *shareGroups) join(ctx context.Context, op *graphql.OperationContext, ne
 		return s.alone(ctx, next)
 	}
 	key := op.OperationName + "\x00" + op.RawQuery + "\x00" + string(vars)
-	m := &shareMember{ch: make(chan *sharedResponse, s.buffer), frame: frame}
+	m := &shareMember{wake: make(chan struct{}, 1), frame: frame}
 
 	s.mu.Lock()
 	g, ok := s.groups[key]
@@ -142,23 +150,27 @@ func (s *shareGroups) join(ctx context.Context, op *graphql.OperationContext, ne
 	return func(context.Context) *graphql.Response {
 		ctx := memberCtx
 		for {
-			select {
-			case r, ok := <-m.ch:
-				if !ok {
-					for _, e := range m.errs {
-						addSubscriptionError(ctx, e)
-					}
-					m.gone.Do(s.subscriptions.Dec)
-					return nil
-				}
-				if m.frame == nil || r.head == nil {
-					return r.resp
-				}
+			r, ended, errs := m.take()
+			switch {
+			case r != nil && (m.frame == nil || r.head == nil):
+				return r.resp
+			case r != nil:
 				if m.frame.write(&s.frames, r.head) == nil {
 					continue
 				}
 				// The connection failed; the transport ends the operation.
-			case <-ctx.Done():
+			case ended:
+				for _, e := range errs {
+					addSubscriptionError(ctx, e)
+				}
+				m.gone.Do(s.subscriptions.Dec)
+				return nil
+			default:
+				select {
+				case <-m.wake:
+					continue
+				case <-ctx.Done():
+				}
 			}
 			s.leave(g, m)
 			m.gone.Do(s.subscriptions.Dec)
@@ -215,9 +227,7 @@ func (g *shareGroup) publish(r *graphql.Response, buffer int, encode bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for m := range g.members {
-		select {
-		case m.ch <- sr:
-		default:
+		if !m.put(sr, buffer) {
 			delete(g.members, m)
 			m.close([]*gqlerror.Error{{
 				Message:    "subscription ended: the client fell too far behind; resubscribe with after: the last cursor received",
@@ -254,11 +264,68 @@ func (s *shareGroups) leave(g *shareGroup, m *shareMember) {
 	}
 }
 
+// put queues r, or reports false when the member already holds buffer
+// responses.
+func (m *shareMember) put(r *sharedResponse, buffer int) bool {
+	m.mu.Lock()
+	if len(m.queue)-m.head >= buffer {
+		m.mu.Unlock()
+		return false
+	}
+	if !m.ended {
+		if len(m.queue) == cap(m.queue) && m.head > 0 {
+			// Reuse the taken front before growing.
+			n := copy(m.queue, m.queue[m.head:])
+			clear(m.queue[n:])
+			m.queue, m.head = m.queue[:n], 0
+		}
+		m.queue = append(m.queue, r)
+	}
+	m.mu.Unlock()
+	m.signal()
+	return true
+}
+
+// take returns the next queued response; with none, whether the member
+// ended and with which errors.
+func (m *shareMember) take() (r *sharedResponse, ended bool, errs []*gqlerror.Error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.head < len(m.queue) {
+		r = m.queue[m.head]
+		m.queue[m.head] = nil
+		m.head++
+		if m.head == len(m.queue) {
+			// Drained: keep a small array for the next event, not a
+			// large one left from falling behind.
+			m.head = 0
+			m.queue = m.queue[:0]
+			if cap(m.queue) > 4 {
+				m.queue = nil
+			}
+		}
+		return r, false, nil
+	}
+	return nil, m.ended, m.errs
+}
+
+// close ends the member with errs after what it has queued; only the
+// first close counts.
 func (m *shareMember) close(errs []*gqlerror.Error) {
-	m.once.Do(func() {
+	m.mu.Lock()
+	if !m.ended {
+		m.ended = true
 		m.errs = errs
-		close(m.ch)
-	})
+	}
+	m.mu.Unlock()
+	m.signal()
+}
+
+func (m *shareMember) signal() {
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
 }
 
 // resumes reports whether op resumes from a cursor (after:): its replay
