@@ -175,11 +175,13 @@ func benchFanout(b *testing.B, variant string, subscribers, events int) {
 	b.ReportMetric(float64(int64(after.heap)-int64(before.heap))/float64(subscribers), "heap_bytes/idle_sub")
 	b.ReportMetric(float64(int64(after.rss)-int64(before.rss))/float64(subscribers), "rss_bytes/idle_sub")
 	b.ReportMetric(float64(after.goroutines-before.goroutines)/float64(subscribers), "goroutines/idle_sub")
+	b.ReportMetric(float64(int64(after.stack)-int64(before.stack))/float64(subscribers), "stack_bytes/idle_sub")
 }
 
 // memory is what this process holds.
 type memory struct {
 	heap, rss  uint64 // heap and stacks in use after GC; resident set
+	stack      uint64 // stacks, of heap
 	goroutines int
 }
 
@@ -188,7 +190,7 @@ func serverMemory() memory {
 	runtime.GC()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	out := memory{heap: m.HeapInuse + m.StackInuse, goroutines: runtime.NumGoroutine()}
+	out := memory{heap: m.HeapInuse + m.StackInuse, stack: m.StackInuse, goroutines: runtime.NumGoroutine()}
 	if b, err := os.ReadFile("/proc/self/statm"); err == nil {
 		if f := strings.Fields(string(b)); len(f) > 1 {
 			pages, _ := strconv.ParseUint(f[1], 10, 64)
