@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -134,6 +135,7 @@ func benchFanout(b *testing.B, variant string, subscribers, events int) {
 	}
 
 	commits := make([]int64, events)
+	cpu0 := processCPU(b)
 	b.ResetTimer()
 	for n := range events {
 		tx, err := pool.Begin(ctx)
@@ -154,8 +156,10 @@ func benchFanout(b *testing.B, variant string, subscribers, events int) {
 		}
 		time.Sleep(500 * time.Millisecond) // one commit fanned out at a time
 	}
-	recv := client.wait(b)
+	recv := client.results(b)
 	b.StopTimer()
+	cpu := processCPU(b) - cpu0 // before the clients close their connections
+	client.wait(b)
 
 	lat := make([]time.Duration, 0, subscribers*events)
 	missing := 0
@@ -173,6 +177,9 @@ func benchFanout(b *testing.B, variant string, subscribers, events int) {
 		b.Fatalf("%d of %d messages never arrived", missing, subscribers*events)
 	}
 	percentiles(b, lat, "notify_to_client_")
+	// This process is the server (and the benchmark's commits): its CPU
+	// time is what the fan-out costs, steadier than latency on a busy machine.
+	b.ReportMetric(float64(cpu)/float64(time.Millisecond)/float64(events), "server_cpu_ms/event")
 	perSub := func(a, b uint64) float64 { return float64(int64(a)-int64(b)) / float64(subscribers) }
 	b.ReportMetric(perSub(after.heap+after.stack, before.heap+before.stack), "bytes/idle_sub")
 	b.ReportMetric(perSub(after.heap, before.heap), "heap_bytes/idle_sub")
@@ -180,6 +187,8 @@ func benchFanout(b *testing.B, variant string, subscribers, events int) {
 	b.ReportMetric(float64(after.goroutines-before.goroutines)/float64(subscribers), "goroutines/idle_sub")
 	b.ReportMetric(perSub(after.stack, before.stack), "stack_bytes/idle_sub")
 }
+
+const gcCycles = 5
 
 // memory is what this process holds.
 type memory struct {
@@ -189,9 +198,16 @@ type memory struct {
 	goroutines int
 }
 
+// serverMemory measures this process after gcCycles collections, the
+// last returning freed memory to the OS: each collection halves the
+// stacks of goroutines that use less than a quarter of theirs, so an
+// idle server's stacks shrink over its first few cycles (the runtime
+// forces one every two minutes at least).
 func serverMemory() memory {
-	runtime.GC()
-	runtime.GC()
+	for range gcCycles - 1 {
+		runtime.GC()
+	}
+	debug.FreeOSMemory()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	out := memory{heap: m.HeapAlloc, stack: m.StackInuse, goroutines: runtime.NumGoroutine()}
@@ -214,6 +230,15 @@ func writeHeapProfile(b *testing.B, path string) {
 	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// processCPU returns the user and system time this process has used.
+func processCPU(b *testing.B) time.Duration {
+	var u syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
 }
 
 // raiseFileLimit lifts this process's open-file limit to its hard limit:
@@ -276,9 +301,9 @@ func startFanoutClients(b *testing.B, wsURL string, n, events int) *fanoutClient
 	}
 }
 
-// wait returns, for client i and event k, when the message arrived
+// results returns, for client i and event k, when the message arrived
 // (UnixNano; 0: never) at index i*events+k.
-func (c *fanoutClients) wait(b *testing.B) []int64 {
+func (c *fanoutClients) results(b *testing.B) []int64 {
 	for {
 		line, err := c.out.ReadString('\n')
 		if err != nil {
@@ -292,11 +317,15 @@ func (c *fanoutClients) wait(b *testing.B) []int64 {
 	if err := binary.Read(c.out, binary.LittleEndian, recv); err != nil {
 		b.Fatalf("client process results: %v", err)
 	}
+	return recv
+}
+
+// wait waits for the client process to close its connections and exit.
+func (c *fanoutClients) wait(b *testing.B) {
 	_, _ = io.Copy(io.Discard, c.out)
 	if err := c.cmd.Wait(); err != nil {
 		b.Fatalf("client process: %v", err)
 	}
-	return recv
 }
 
 // TestFanoutClientProcess is BenchmarkFanout's client process and does
