@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/upgrade-manager/upgrade-manager/graph"
 	"github.com/upgrade-manager/upgrade-manager/graph/graphtest"
 )
@@ -179,5 +181,58 @@ func TestResumesAreNotShared(t *testing.T) {
 			var a struct{ Signature string }
 			next(t, ws, "r", &a)
 		}
+	}
+}
+
+// A data message never carries another operation's id: on graphql-ws, a
+// start whose payload the transport cannot decode (it answers an error
+// and completes) followed by a start without an id must not hand the
+// first start's id to the second operation's messages. The transport
+// leaves an empty id out of its messages.
+func TestDataMessagesCarryOnlyTheirOwnID(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := t.Context()
+	conn, _, err := websocket.Dial(ctx, graphtest.WSURL(b.base), &websocket.DialOptions{Subprotocols: []string{graphtest.LegacyWS}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.CloseNow() })
+	send := func(msg string) {
+		t.Helper()
+		if err := conn.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func() []byte {
+		t.Helper()
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		for {
+			_, msg, err := conn.Read(rctx)
+			if err != nil {
+				t.Fatalf("read: %v", err)
+			}
+			if !bytes.Equal(msg, []byte(`{"type":"ka"}`)) {
+				return msg
+			}
+		}
+	}
+	send(`{"type":"connection_init","payload":{}}`)
+	if msg := read(); !bytes.Contains(msg, []byte(`"connection_ack"`)) {
+		t.Fatalf("handshake: %s", msg)
+	}
+	send(`{"id":"bad","type":"start","payload":{"query":5}}`)
+	for _, want := range []string{`"error"`, `"complete"`} {
+		if msg := read(); !bytes.Contains(msg, []byte(want)) || !bytes.Contains(msg, []byte(`"id":"bad"`)) {
+			t.Fatalf("undecodable start: got %s, want a %s message for id bad", msg, want)
+		}
+	}
+	send(`{"type":"start","payload":{"query":"subscription { events(names: [\"ProposalCreated\"]) { name } }"}}`)
+	waitMetric(t, b.base, "upgrade_manager_graphql_subscriptions", 1)
+	b.applyAll(t)
+	msg := read()
+	if want := `{"payload":{"data":{"events":{"name":"ProposalCreated"}}},"type":"data"}`; string(msg) != want {
+		t.Fatalf("got %s, want %s", msg, want)
 	}
 }

@@ -270,6 +270,12 @@ func (c *wsConn) NextReader() (int, io.Reader, error) {
 // whether to pass it on, or a close code and reason. A subscription over
 // the limits is answered here with an error for its id and not passed on.
 func (c *wsConn) check(data []byte) (pass bool, closeCode int, reason string) {
+	// Only the message passed on now can be the next operation: a start
+	// the transport dropped (a payload it could not decode) leaves no id
+	// for another.
+	c.mu.Lock()
+	c.started = ""
+	c.mu.Unlock()
 	var m clientMessage
 	strict := c.strict
 	if err := json.Unmarshal(data, &m); err != nil {
