@@ -1,7 +1,6 @@
 package graph
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -167,7 +166,7 @@ func (u wsImplementation) Accept(w http.ResponseWriter, r *http.Request, o trans
 			opts.Subprotocols = append(opts.Subprotocols, p)
 		}
 	}
-	conn, err := websocket.Accept(smallBuffers{w}, r, &opts)
+	conn, err := websocket.Accept(w, r, &opts)
 	if err != nil {
 		return nil, err
 	}
@@ -177,32 +176,6 @@ func (u wsImplementation) Accept(w http.ResponseWriter, r *http.Request, o trans
 		cs.conn = c
 	}
 	return c, nil
-}
-
-// wsWriteBuffer is the write buffer of a websocket connection. net/http
-// hands a hijacked connection a new 4 KB one, which an idle subscriber
-// holds for as long as it stays (beside net/http's own read and write
-// buffers, which its handler goroutine, the transport's, keeps alive). A
-// message longer than this takes two writes instead of one.
-const wsWriteBuffer = 1024
-
-// smallBuffers gives the websocket library a smaller write buffer than
-// net/http's for the connection it hijacks.
-type smallBuffers struct{ http.ResponseWriter }
-
-func (w smallBuffers) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := brw.Writer.Flush(); err != nil {
-		_ = conn.Close()
-		return nil, nil, err
-	}
-	// The reader is net/http's own, alive anyway.
-	return conn, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(conn, wsWriteBuffer)), nil
 }
 
 // wsConn is one connection. Reads happen on the transport's one reader
