@@ -17,6 +17,7 @@ import (
 
 	"github.com/upgrade-manager/upgrade-manager/graph"
 	"github.com/upgrade-manager/upgrade-manager/graph/graphtest"
+	"github.com/upgrade-manager/upgrade-manager/indexer/testkit"
 	"github.com/upgrade-manager/upgrade-manager/migrations/pgtest"
 )
 
@@ -79,9 +80,20 @@ func TestExpensiveRequestsEndAtTheirDeadline(t *testing.T) {
 	}
 	go func() { wg.Wait(); close(done) }()
 
-	// While the hogs hold the pool, /healthz answers from its own
-	// connection.
-	time.Sleep(200 * time.Millisecond)
+	// While the hogs hold the pool (both its connections run their
+	// statements), /healthz answers from its own connection.
+	testkit.Eventually(t, 0, "the hogs to hold both query connections", func() bool {
+		select {
+		case <-done:
+			return true // reported below
+		default:
+		}
+		var busy int
+		err := pool.QueryRow(t.Context(), `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'
+			AND query LIKE '%proposal_effective_status%'`).Scan(&busy)
+		return err == nil && busy >= 2
+	})
 	resp, err := http.Get(base + "/healthz")
 	if err != nil {
 		t.Fatal(err)

@@ -48,8 +48,11 @@ func TestCostOfOneRequestIsBounded(t *testing.T) {
 		{"count on every nested page", `{ governances(first: 100) { nodes { proposals(first: 0) { totalCount } } } }`, nil, "QUERY_TOO_COMPLEX", "complexity"},
 		{"an unindexed filter on every nested page", `{ programs(first: 100) { nodes { proposals(first: 0, filter: {kind: [UPGRADE]}) { pageInfo { hasNextPage } } } } }`, nil, "QUERY_TOO_COMPLEX", "complexity"},
 		{"depth is reported as it is", deep, nil, "QUERY_TOO_COMPLEX", "nests 16 levels deep"},
-		{"NUL in a filter", `{ events(filter: {names: ["ProposalApproved\u0000"]}) { totalCount } }`, nil, "BAD_USER_INPUT", "NUL"},
-		{"NUL in a variable", `query($n: [String!]) { events(filter: {names: $n}) { totalCount } }`, map[string]any{"n": []string{"a\x00"}}, "BAD_USER_INPUT", "NUL"},
+		{"awaiting approval on every nested page", `{ programs(first: 100) { nodes { proposals(first: 0, filter: {awaitingApprovalBy: "So11111111111111111111111111111111111111112"}) { pageInfo { hasNextPage } } } } }`, nil, "QUERY_TOO_COMPLEX", "complexity"},
+		{"the eta order on every nested page", `{ governances(first: 100) { nodes { proposals(first: 0, orderBy: {field: ETA}) { pageInfo { hasNextPage } } } } }`, nil, "QUERY_TOO_COMPLEX", "complexity"},
+		{"pending approvers of a full page", `{ proposals(first: 100) { nodes { pendingApprovers { address } } } }`, nil, "", ""},
+		{"NUL in a filter", `{ proposals(filter: {governance: "So11111111111111111111111111111111111111112\u0000"}) { totalCount } }`, nil, "BAD_USER_INPUT", "NUL"},
+		{"NUL in a variable", `query($n: String) { proposals(after: $n) { totalCount } }`, map[string]any{"n": "a\x00"}, "BAD_USER_INPUT", "NUL"},
 		{"Int as a string", `query($n: Int) { proposals(first: $n) { totalCount } }`, map[string]any{"n": "5"}, "BAD_USER_INPUT", "Int"},
 	}
 	for _, tt := range tests {

@@ -1,11 +1,9 @@
 package graph_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
-	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -13,8 +11,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/upgrade-manager/upgrade-manager/graph"
-	"github.com/upgrade-manager/upgrade-manager/graph/fanout"
 	"github.com/upgrade-manager/upgrade-manager/graph/graphtest"
 	"github.com/upgrade-manager/upgrade-manager/migrations/pgtest"
 )
@@ -128,111 +124,6 @@ func BenchmarkProposalsQuery(b *testing.B) {
 	percentiles(b, lat, "")
 }
 
-// BenchmarkFanout holds 5,000 websocket subscriptions (graphql-transport-ws,
-// events) on one server and measures, for each committed event, the time
-// from its commit (the NOTIFY) to each client's message, and the memory an
-// idle subscription costs. Clients and server share one process, so the
-// memory figure counts both ends of each connection; a client times a
-// message when its frame arrives, without decoding it. Each b.N iteration
-// commits one event.
-func BenchmarkFanout(b *testing.B) {
-	b.Run("shared", func(b *testing.B) { benchFanout(b, false) })
-	b.Run("unshared", func(b *testing.B) { benchFanout(b, true) })
-}
-
-func benchFanout(b *testing.B, unshared bool) {
-	const subscribers = 5000
-	url, pool := benchPool(b)
-	base := graphtest.StartServer(b, url, func(c *graph.ServerConfig) {
-		c.NoSharedSubscriptions = unshared
-		c.WS = graph.WSLimits{ConnsPerAddr: 2 * subscribers, Conns: 2 * subscribers, OpsPerConn: 10, Ops: 2 * subscribers}
-	})
-	ctx := context.Background()
-
-	before := memInUse()
-	clients := make([]*graphtest.WS, subscribers)
-	for i := range clients {
-		ws, err := graphtest.DialWS(ctx, graphtest.WSURL(base), graphtest.TransportWS)
-		if err != nil {
-			b.Fatalf("client %d: %v", i, err)
-		}
-		clients[i] = ws
-		if err := ws.Subscribe(ctx, "e", `subscription { events { seq } }`, nil); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.Cleanup(func() {
-		for _, ws := range clients {
-			_ = ws.Close()
-		}
-	})
-	for deadline := time.Now().Add(2 * time.Minute); ; {
-		if subscribedCount(b, base) >= subscribers {
-			break
-		}
-		if time.Now().After(deadline) {
-			b.Fatal("subscriptions not registered")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	perSub := float64(memInUse()-before) / subscribers
-
-	commits := make([]time.Time, b.N)
-	recv := make([][]time.Time, subscribers)
-	var wg sync.WaitGroup
-	for i, ws := range clients {
-		recv[i] = make([]time.Time, 0, b.N)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-			defer cancel()
-			for len(recv[i]) < b.N {
-				msg, err := ws.NextRaw(rctx)
-				if err != nil {
-					return
-				}
-				if bytes.Contains(msg, []byte(`"next"`)) {
-					recv[i] = append(recv[i], time.Now())
-				}
-			}
-		}()
-	}
-	b.ResetTimer()
-	for n := range b.N {
-		tx, err := pool.Begin(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO chain_event (signature, instruction_index, inner_index, ordinal, slot, name, data, raw, commitment)
-			VALUES ($1, 0, -1, 0, $2, 'Bench', '{}', '', 'confirmed')`, fmt.Sprintf("bench%d", n), n)
-		if err == nil {
-			_, err = tx.Exec(ctx, `SELECT pg_notify($1, '{}')`, fanout.Channel)
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
-		commits[n] = time.Now()
-		if err := tx.Commit(ctx); err != nil {
-			b.Fatal(err)
-		}
-		time.Sleep(500 * time.Millisecond) // one commit fanned out at a time
-	}
-	wg.Wait()
-	b.StopTimer()
-	var lat []time.Duration
-	for i := range recv {
-		if len(recv[i]) != b.N {
-			b.Fatalf("client %d received %d of %d events", i, len(recv[i]), b.N)
-		}
-		for n, at := range recv[i] {
-			lat = append(lat, at.Sub(commits[n]))
-		}
-	}
-	percentiles(b, lat, "notify_to_client_")
-	b.ReportMetric(perSub, "bytes/idle_sub")
-}
-
 func subscribedCount(b *testing.B, base string) float64 {
 	resp, err := http.Get(base + "/metrics")
 	if err != nil {
@@ -241,12 +132,4 @@ func subscribedCount(b *testing.B, base string) float64 {
 	defer resp.Body.Close()
 	v, _ := scanMetric(resp.Body, "upgrade_manager_graphql_subscriptions")
 	return v
-}
-
-func memInUse() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapInuse + m.StackInuse
 }

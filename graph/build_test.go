@@ -20,6 +20,7 @@ import (
 	"github.com/upgrade-manager/upgrade-manager/graph/graphtest"
 	"github.com/upgrade-manager/upgrade-manager/indexer"
 	"github.com/upgrade-manager/upgrade-manager/indexer/localnettest"
+	"github.com/upgrade-manager/upgrade-manager/indexer/testkit"
 	"github.com/upgrade-manager/upgrade-manager/indexer/txbuild"
 	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 	"github.com/upgrade-manager/upgrade-manager/migrations/pgtest"
@@ -194,8 +195,20 @@ func (w *chainWorld) advanceClock(seconds int64) {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	resp.Body.Close()
-	time.Sleep(500 * time.Millisecond)
+	defer resp.Body.Close()
+	var out struct {
+		Result struct{ Slot uint64 }
+		Error  json.RawMessage
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || len(out.Error) > 0 {
+		w.t.Fatalf("dev_advanceClock: %v %s", err, out.Error)
+	}
+	// The clock moved in out.Result.Slot: wait until a later slot is
+	// confirmed, so that confirmed reads and preflight see it.
+	testkit.Eventually(w.t, 0, "a confirmed slot after the clock moved", func() bool {
+		s, err := w.rpc.GetSlot(context.Background(), rpc.CommitmentConfirmed)
+		return err == nil && s > out.Result.Slot
+	})
 }
 
 // Every builder's transaction, signed by a test key and sent, lands and shows in the read model;
@@ -237,7 +250,7 @@ func TestBuildersLandAndRefuse(t *testing.T) {
 	}
 	w.signAndSend(ap, m1, w.payer)
 	w.waitFor(fmt.Sprintf(`{ proposal(address: %q) { status approvalCount } }`, proposal), `"status":"APPROVED","approvalCount":2`)
-	w.waitFor(`{ events(filter: {names: ["ProposalApproved"]}) { totalCount } }`, `"totalCount":2`)
+	w.waitFor(`{ events(filter: {names: [ProposalApproved]}) { totalCount } }`, `"totalCount":2`)
 
 	w.refused("TIMELOCK_NOT_ELAPSED", "buildExecute", fmt.Sprintf(`{proposal: %q, signer: %q}`, proposal, w.payer.PublicKey()))
 	w.refused("WRONG_PROPOSAL_KIND", "buildStartMigration", fmt.Sprintf(`{proposal: %q, signer: %q}`, proposal, w.payer.PublicKey()))
@@ -358,5 +371,5 @@ func TestBuildExtendThenExecute(t *testing.T) {
 	w.refused("EXTEND_NOT_NEEDED", "buildExtend", execute)
 	w.signAndSend(w.built("buildExecute", execute), w.payer)
 	w.waitFor(fmt.Sprintf(`{ proposal(address: %q) { status } }`, proposal), `"status":"EXECUTED"`)
-	w.waitFor(`{ events(filter: {names: ["ProgramExtended"]}) { totalCount } }`, fmt.Sprintf(`"totalCount":%d`, extends))
+	w.waitFor(`{ events(filter: {names: [ProgramExtended]}) { totalCount } }`, fmt.Sprintf(`"totalCount":%d`, extends))
 }

@@ -59,11 +59,12 @@ func (f *ProposalFilter) toStore() store.ProposalFilter {
 		return store.ProposalFilter{}
 	}
 	out := store.ProposalFilter{
-		Governance:    f.Governance,
-		Program:       f.Program,
-		Proposer:      f.Proposer,
-		CreatedAfter:  f.CreatedAfter,
-		CreatedBefore: f.CreatedBefore,
+		Governance:         f.Governance,
+		Program:            f.Program,
+		Proposer:           f.Proposer,
+		CreatedAfter:       f.CreatedAfter,
+		CreatedBefore:      f.CreatedBefore,
+		AwaitingApprovalBy: f.AwaitingApprovalBy,
 	}
 	for _, s := range f.Status {
 		out.Statuses = append(out.Statuses, statusToStore[s])
@@ -95,4 +96,16 @@ func migrationRate(m *store.Migration) *float64 {
 	}
 	rate := float64(m.MigratedCount) / elapsed
 	return &rate
+}
+
+// eventNames returns the names of an EventName list.
+func eventNames(names []EventName) []string {
+	if names == nil {
+		return nil
+	}
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = string(n)
+	}
+	return out
 }

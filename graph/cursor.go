@@ -14,6 +14,7 @@ import (
 const (
 	cursorEvent      = "ev"
 	cursorProposal   = "pr"
+	cursorProposalEt = "pe" // proposals ordered by eta
 	cursorGovernance = "gv"
 	cursorProgram    = "pg"
 	cursorMigration  = "mj"
@@ -53,12 +54,16 @@ func ParseEventCursor(arg, s string) (int64, error) {
 	return seq, nil
 }
 
-func proposalCursor(k store.ProposalKey) string {
-	return encodeCursor(cursorProposal, strconv.FormatInt(k.CreatedAt.UnixMicro(), 10), k.Address)
+// proposalCursorKinds keeps a cursor of one order from being used with
+// another.
+var proposalCursorKinds = map[store.ProposalOrder]string{store.OrderCreated: cursorProposal, store.OrderEta: cursorProposalEt}
+
+func proposalCursor(o store.ProposalOrder, k store.ProposalKey) string {
+	return encodeCursor(proposalCursorKinds[o], strconv.FormatInt(k.At.UnixMicro(), 10), k.Address)
 }
 
-func parseProposalCursor(arg, s string) (*store.ProposalKey, error) {
-	parts, err := decodeCursor(arg, cursorProposal, s, 2)
+func parseProposalCursor(o store.ProposalOrder, arg, s string) (*store.ProposalKey, error) {
+	parts, err := decodeCursor(arg, proposalCursorKinds[o], s, 2)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +71,7 @@ func parseProposalCursor(arg, s string) (*store.ProposalKey, error) {
 	if err != nil || parts[1] == "" {
 		return nil, badInput("%s: malformed cursor", arg)
 	}
-	return &store.ProposalKey{CreatedAt: time.UnixMicro(us).UTC(), Address: parts[1]}, nil
+	return &store.ProposalKey{At: time.UnixMicro(us).UTC(), Address: parts[1]}, nil
 }
 
 func migrationCursor(m *store.Migration) string {

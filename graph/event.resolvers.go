@@ -7,10 +7,17 @@ package graph
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/upgrade-manager/upgrade-manager/graph/store"
 )
+
+// ID is the resolver for the id field.
+func (r *eventResolver) ID(ctx context.Context, obj *store.Event) (string, error) {
+	return globalID(nodeEvent, strconv.FormatInt(obj.Seq, 10)), nil
+}
 
 // Cursor is the resolver for the cursor field.
 func (r *eventResolver) Cursor(ctx context.Context, obj *store.Event) (string, error) {
@@ -27,9 +34,25 @@ func (r *eventResolver) Position(ctx context.Context, obj *store.Event) (*EventP
 	}, nil
 }
 
-// Time is the resolver for the time field.
-func (r *eventResolver) Time(ctx context.Context, obj *store.Event) (*time.Time, error) {
+// OccurredAt is the resolver for the occurredAt field.
+func (r *eventResolver) OccurredAt(ctx context.Context, obj *store.Event) (*time.Time, error) {
 	return obj.BlockTime, nil
+}
+
+// Name is the resolver for the name field.
+func (r *eventResolver) Name(ctx context.Context, obj *store.Event) (EventName, error) {
+	if n := EventName(obj.Name); n.IsValid() {
+		return n, nil
+	}
+	return "", &unknownValueError{what: "event name", value: obj.Name}
+}
+
+// Commitment is the resolver for the commitment field.
+func (r *eventResolver) Commitment(ctx context.Context, obj *store.Event) (Commitment, error) {
+	if c := Commitment(strings.ToUpper(obj.Commitment)); c.IsValid() {
+		return c, nil
+	}
+	return "", &unknownValueError{what: "commitment", value: obj.Commitment}
 }
 
 // TotalCount is the resolver for the totalCount field.

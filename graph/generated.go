@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -32,10 +33,12 @@ type ResolverRoot interface {
 	Approval() ApprovalResolver
 	ApprovalEvent() ApprovalEventResolver
 	ConfigChange() ConfigChangeResolver
+	ConfigChangeSpec() ConfigChangeSpecResolver
 	Event() EventResolver
 	EventConnection() EventConnectionResolver
 	Governance() GovernanceResolver
 	GovernanceConnection() GovernanceConnectionResolver
+	HandOver() HandOverResolver
 	ManagedProgram() ManagedProgramResolver
 	ManagedProgramConnection() ManagedProgramConnectionResolver
 	Migration() MigrationResolver
@@ -47,6 +50,7 @@ type ResolverRoot interface {
 	ProposalUpdate() ProposalUpdateResolver
 	Query() QueryResolver
 	Release() ReleaseResolver
+	ReleaseRevocation() ReleaseRevocationResolver
 	Rollback() RollbackResolver
 	Subscription() SubscriptionResolver
 }
@@ -55,8 +59,19 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AccountClosure struct {
+		Actor         func(childComplexity int) int
+		ClosedAt      func(childComplexity int) int
+		Lamports      func(childComplexity int) int
+		RentCollector func(childComplexity int) int
+		Signature     func(childComplexity int) int
+		Slot          func(childComplexity int) int
+		Status        func(childComplexity int) int
+	}
+
 	Approval struct {
 		ApprovedAt       func(childComplexity int) int
+		ID               func(childComplexity int) int
 		Member           func(childComplexity int) int
 		MemberSetSeqno   func(childComplexity int) int
 		Proposal         func(childComplexity int) int
@@ -68,20 +83,21 @@ type ComplexityRoot struct {
 	}
 
 	ApprovalEvent struct {
-		Action          func(childComplexity int) int
-		Approvals       func(childComplexity int) int
-		Cursor          func(childComplexity int) int
-		Eta             func(childComplexity int) int
-		Governance      func(childComplexity int) int
-		Member          func(childComplexity int) int
-		Proposal        func(childComplexity int) int
-		ProposalAddress func(childComplexity int) int
-		Signature       func(childComplexity int) int
-		Slot            func(childComplexity int) int
-		StaleReset      func(childComplexity int) int
-		Status          func(childComplexity int) int
-		Threshold       func(childComplexity int) int
-		Time            func(childComplexity int) int
+		Action            func(childComplexity int) int
+		Approvals         func(childComplexity int) int
+		Cursor            func(childComplexity int) int
+		Eta               func(childComplexity int) int
+		Governance        func(childComplexity int) int
+		GovernanceAddress func(childComplexity int) int
+		Member            func(childComplexity int) int
+		OccurredAt        func(childComplexity int) int
+		Proposal          func(childComplexity int) int
+		ProposalAddress   func(childComplexity int) int
+		Signature         func(childComplexity int) int
+		Slot              func(childComplexity int) int
+		StaleReset        func(childComplexity int) int
+		Status            func(childComplexity int) int
+		Threshold         func(childComplexity int) int
 	}
 
 	BuiltTransaction struct {
@@ -98,6 +114,11 @@ type ComplexityRoot struct {
 		Transaction          func(childComplexity int) int
 	}
 
+	Cluster struct {
+		GenesisHash func(childComplexity int) int
+		Name        func(childComplexity int) int
+	}
+
 	ConfigChange struct {
 		Change         func(childComplexity int) int
 		ExecutedAt     func(childComplexity int) int
@@ -108,16 +129,33 @@ type ComplexityRoot struct {
 		Slot           func(childComplexity int) int
 	}
 
+	ConfigChangeSpec struct {
+		AdditionalAccounts func(childComplexity int) int
+		Hash               func(childComplexity int) int
+		Kind               func(childComplexity int) int
+		Member             func(childComplexity int) int
+		Migration          func(childComplexity int) int
+		MigrationAddress   func(childComplexity int) int
+		NewAuthority       func(childComplexity int) int
+		Program            func(childComplexity int) int
+		ProgramID          func(childComplexity int) int
+		RentCollector      func(childComplexity int) int
+		Seconds            func(childComplexity int) int
+		Spill              func(childComplexity int) int
+		Threshold          func(childComplexity int) int
+	}
+
 	Event struct {
 		Commitment func(childComplexity int) int
 		Cursor     func(childComplexity int) int
 		Data       func(childComplexity int) int
+		ID         func(childComplexity int) int
 		Name       func(childComplexity int) int
+		OccurredAt func(childComplexity int) int
 		Position   func(childComplexity int) int
 		Seq        func(childComplexity int) int
 		Signature  func(childComplexity int) int
 		Slot       func(childComplexity int) int
-		Time       func(childComplexity int) int
 	}
 
 	EventConnection struct {
@@ -140,10 +178,10 @@ type ComplexityRoot struct {
 	}
 
 	Execution struct {
-		Executor  func(childComplexity int) int
-		Signature func(childComplexity int) int
-		Slot      func(childComplexity int) int
-		Time      func(childComplexity int) int
+		ExecutedAt func(childComplexity int) int
+		Executor   func(childComplexity int) int
+		Signature  func(childComplexity int) int
+		Slot       func(childComplexity int) int
 	}
 
 	Governance struct {
@@ -153,6 +191,7 @@ type ComplexityRoot struct {
 		CreatedSignature        func(childComplexity int) int
 		CreatedSlot             func(childComplexity int) int
 		GracePeriodSeconds      func(childComplexity int) int
+		ID                      func(childComplexity int) int
 		MemberSetSeqno          func(childComplexity int) int
 		Members                 func(childComplexity int) int
 		Programs                func(childComplexity int) int
@@ -164,6 +203,7 @@ type ComplexityRoot struct {
 		TimelockSeconds         func(childComplexity int) int
 		UpdatedAt               func(childComplexity int) int
 		UpdatedSlot             func(childComplexity int) int
+		VotingPeriodSeconds     func(childComplexity int) int
 	}
 
 	GovernanceConnection struct {
@@ -178,6 +218,14 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	HandOver struct {
+		HandedOverAt func(childComplexity int) int
+		NewAuthority func(childComplexity int) int
+		Proposal     func(childComplexity int) int
+		Signature    func(childComplexity int) int
+		Slot         func(childComplexity int) int
+	}
+
 	IndexerCheckpoint struct {
 		FinalizedSlot func(childComplexity int) int
 		LastSignature func(childComplexity int) int
@@ -187,7 +235,7 @@ type ComplexityRoot struct {
 	}
 
 	IndexerStatus struct {
-		ChainTime           func(childComplexity int) int
+		ChainClockAt        func(childComplexity int) int
 		ChainTipSlot        func(childComplexity int) int
 		Checkpoints         func(childComplexity int) int
 		DeadLetters         func(childComplexity int) int
@@ -200,8 +248,11 @@ type ComplexityRoot struct {
 
 	ManagedProgram struct {
 		Address             func(childComplexity int) int
+		Controlled          func(childComplexity int) int
 		CurrentHash         func(childComplexity int) int
 		Governance          func(childComplexity int) int
+		HandOver            func(childComplexity int) int
+		ID                  func(childComplexity int) int
 		LastDeploySlot      func(childComplexity int) int
 		Program             func(childComplexity int) int
 		ProgramData         func(childComplexity int) int
@@ -233,15 +284,17 @@ type ComplexityRoot struct {
 	}
 
 	Migration struct {
+		AccountClosure         func(childComplexity int) int
 		Address                func(childComplexity int) int
 		BatchCount             func(childComplexity int) int
 		CompletedAt            func(childComplexity int) int
 		CompletedSlot          func(childComplexity int) int
 		DataSize               func(childComplexity int) int
 		Discriminator          func(childComplexity int) int
-		EstimatedCompletion    func(childComplexity int) int
+		EstimatedCompletionAt  func(childComplexity int) int
 		FromVersion            func(childComplexity int) int
 		Governance             func(childComplexity int) int
+		ID                     func(childComplexity int) int
 		MigrateInstructionData func(childComplexity int) int
 		MigratedCount          func(childComplexity int) int
 		Program                func(childComplexity int) int
@@ -271,14 +324,25 @@ type ComplexityRoot struct {
 	}
 
 	MigrationProgress struct {
-		BatchIndex func(childComplexity int) int
-		Completed  func(childComplexity int) int
-		Cursor     func(childComplexity int) int
-		Event      func(childComplexity int) int
-		Job        func(childComplexity int) int
-		Migrated   func(childComplexity int) int
-		Migration  func(childComplexity int) int
-		Total      func(childComplexity int) int
+		BatchIndex       func(childComplexity int) int
+		Completed        func(childComplexity int) int
+		Cursor           func(childComplexity int) int
+		Event            func(childComplexity int) int
+		Migrated         func(childComplexity int) int
+		Migration        func(childComplexity int) int
+		MigrationAddress func(childComplexity int) int
+		Total            func(childComplexity int) int
+	}
+
+	MigrationSpec struct {
+		DataSize               func(childComplexity int) int
+		Discriminator          func(childComplexity int) int
+		FromVersion            func(childComplexity int) int
+		MigrateInstructionData func(childComplexity int) int
+		RequiredHash           func(childComplexity int) int
+		ToVersion              func(childComplexity int) int
+		TotalAccounts          func(childComplexity int) int
+		VersionOffset          func(childComplexity int) int
 	}
 
 	Mutation struct {
@@ -303,42 +367,51 @@ type ComplexityRoot struct {
 	}
 
 	Proposal struct {
-		AccountStatus      func(childComplexity int) int
-		Address            func(childComplexity int) int
-		ApprovalCount      func(childComplexity int) int
-		Approvals          func(childComplexity int, includeRevoked *bool) int
-		ApprovedAt         func(childComplexity int) int
-		ApprovedSlot       func(childComplexity int) int
-		Buffer             func(childComplexity int) int
-		BufferElfLength    func(childComplexity int) int
-		BufferHash         func(childComplexity int) int
-		BuildHash          func(childComplexity int) int
-		CancelVotes        func(childComplexity int) int
-		ClosedAt           func(childComplexity int) int
-		ClosedSignature    func(childComplexity int) int
-		ConfigChange       func(childComplexity int) int
-		ConfigChangeResult func(childComplexity int) int
-		CreatedAt          func(childComplexity int) int
-		CreatedSignature   func(childComplexity int) int
-		CreatedSlot        func(childComplexity int) int
-		Eta                func(childComplexity int) int
-		Execution          func(childComplexity int) int
-		ExtendBytesNeeded  func(childComplexity int) int
-		Governance         func(childComplexity int) int
-		Index              func(childComplexity int) int
-		Kind               func(childComplexity int) int
-		MemberSetSeqno     func(childComplexity int) int
-		MetadataURI        func(childComplexity int) int
-		Migration          func(childComplexity int) int
-		MigrationSpec      func(childComplexity int) int
-		Program            func(childComplexity int) int
-		ProgramID          func(childComplexity int) int
-		Proposer           func(childComplexity int) int
-		RollbackResult     func(childComplexity int) int
-		Status             func(childComplexity int) int
-		Threshold          func(childComplexity int) int
-		UpdatedAt          func(childComplexity int) int
-		UpdatedSlot        func(childComplexity int) int
+		AccountClosure        func(childComplexity int) int
+		AccountStatus         func(childComplexity int) int
+		Address               func(childComplexity int) int
+		ApprovalCount         func(childComplexity int) int
+		Approvals             func(childComplexity int, includeRevoked *bool) int
+		ApprovalsNeeded       func(childComplexity int) int
+		ApprovalsStale        func(childComplexity int) int
+		ApprovedAt            func(childComplexity int) int
+		ApprovedSlot          func(childComplexity int) int
+		BlockedOnExtend       func(childComplexity int) int
+		Buffer                func(childComplexity int) int
+		BufferElfLength       func(childComplexity int) int
+		BufferHash            func(childComplexity int) int
+		BuildHash             func(childComplexity int) int
+		CancelThreshold       func(childComplexity int) int
+		CancelVotes           func(childComplexity int) int
+		ClosedAt              func(childComplexity int) int
+		ClosedSignature       func(childComplexity int) int
+		ConfigChange          func(childComplexity int) int
+		ConfigChangeResult    func(childComplexity int) int
+		CreatedAt             func(childComplexity int) int
+		CreatedSignature      func(childComplexity int) int
+		CreatedSlot           func(childComplexity int) int
+		Eta                   func(childComplexity int) int
+		Execution             func(childComplexity int) int
+		ExecutionWindowEndsAt func(childComplexity int) int
+		ExtendBytesNeeded     func(childComplexity int) int
+		Governance            func(childComplexity int) int
+		ID                    func(childComplexity int) int
+		Index                 func(childComplexity int) int
+		Kind                  func(childComplexity int) int
+		MemberSetSeqno        func(childComplexity int) int
+		MetadataURI           func(childComplexity int) int
+		Migration             func(childComplexity int) int
+		MigrationSpec         func(childComplexity int) int
+		PendingApprovers      func(childComplexity int) int
+		Program               func(childComplexity int) int
+		ProgramID             func(childComplexity int) int
+		Proposer              func(childComplexity int) int
+		RollbackResult        func(childComplexity int) int
+		Status                func(childComplexity int) int
+		Threshold             func(childComplexity int) int
+		UpdatedAt             func(childComplexity int) int
+		UpdatedSlot           func(childComplexity int) int
+		VotingEndsAt          func(childComplexity int) int
 	}
 
 	ProposalConnection struct {
@@ -360,14 +433,16 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		Cluster       func(childComplexity int) int
 		Events        func(childComplexity int, filter *EventFilter, first *int, after *string, last *int, before *string) int
 		Governance    func(childComplexity int, address string) int
-		Governances   func(childComplexity int, first *int, after *string) int
+		Governances   func(childComplexity int, first *int, after *string, last *int, before *string) int
 		IndexerStatus func(childComplexity int) int
 		Migration     func(childComplexity int, address string) int
-		Migrations    func(childComplexity int, filter *MigrationFilter, first *int, after *string) int
+		Migrations    func(childComplexity int, filter *MigrationFilter, first *int, after *string, last *int, before *string) int
+		Node          func(childComplexity int, id string) int
 		Program       func(childComplexity int, program string) int
-		Programs      func(childComplexity int, governance *string, first *int, after *string) int
+		Programs      func(childComplexity int, governance *string, first *int, after *string, last *int, before *string) int
 		Proposal      func(childComplexity int, address string) int
 		Proposals     func(childComplexity int, first *int, after *string, last *int, before *string, filter *ProposalFilter, orderBy *ProposalOrder) int
 	}
@@ -376,11 +451,22 @@ type ComplexityRoot struct {
 		DeploySlot   func(childComplexity int) int
 		DeployedAt   func(childComplexity int) int
 		Hash         func(childComplexity int) int
+		ID           func(childComplexity int) int
 		Number       func(childComplexity int) int
 		PreviousHash func(childComplexity int) int
+		Program      func(childComplexity int) int
 		Proposal     func(childComplexity int) int
+		Revocation   func(childComplexity int) int
+		RevokedAt    func(childComplexity int) int
 		Rollback     func(childComplexity int) int
 		Signature    func(childComplexity int) int
+	}
+
+	ReleaseRevocation struct {
+		Proposal  func(childComplexity int) int
+		RevokedAt func(childComplexity int) int
+		Signature func(childComplexity int) int
+		Slot      func(childComplexity int) int
 	}
 
 	Rollback struct {
@@ -404,7 +490,7 @@ type ComplexityRoot struct {
 
 	Subscription struct {
 		Approvals         func(childComplexity int, proposal *string, governance *string, after *string) int
-		Events            func(childComplexity int, names []string, after *string) int
+		Events            func(childComplexity int, names []EventName, after *string) int
 		MigrationProgress func(childComplexity int, job *string, program *string, after *string) int
 		ProposalUpdated   func(childComplexity int, governance *string, program *string, status []ProposalStatus, after *string) int
 	}
@@ -415,43 +501,70 @@ type ComplexityRoot struct {
 // region    ************************** generated!.gotpl **************************
 
 type ApprovalResolver interface {
+	ID(ctx context.Context, obj *store.Approval) (string, error)
+
 	Proposal(ctx context.Context, obj *store.Approval) (*store.Proposal, error)
 }
 type ApprovalEventResolver interface {
 	Proposal(ctx context.Context, obj *ApprovalEvent) (*store.Proposal, error)
+
+	Governance(ctx context.Context, obj *ApprovalEvent) (*store.Governance, error)
 }
 type ConfigChangeResolver interface {
 	Proposal(ctx context.Context, obj *store.ConfigChange) (*store.Proposal, error)
 	Governance(ctx context.Context, obj *store.ConfigChange) (*store.Governance, error)
+	Change(ctx context.Context, obj *store.ConfigChange) (*ConfigChangeSpec, error)
+}
+type ConfigChangeSpecResolver interface {
+	Program(ctx context.Context, obj *ConfigChangeSpec) (*store.ManagedProgram, error)
+
+	Migration(ctx context.Context, obj *ConfigChangeSpec) (*store.Migration, error)
 }
 type EventResolver interface {
+	ID(ctx context.Context, obj *store.Event) (string, error)
 	Cursor(ctx context.Context, obj *store.Event) (string, error)
 
 	Position(ctx context.Context, obj *store.Event) (*EventPosition, error)
 
-	Time(ctx context.Context, obj *store.Event) (*time.Time, error)
+	OccurredAt(ctx context.Context, obj *store.Event) (*time.Time, error)
+	Name(ctx context.Context, obj *store.Event) (EventName, error)
+
+	Commitment(ctx context.Context, obj *store.Event) (Commitment, error)
 }
 type EventConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *EventConnection) (int, error)
 }
 type GovernanceResolver interface {
+	ID(ctx context.Context, obj *store.Governance) (string, error)
+
 	Members(ctx context.Context, obj *store.Governance) ([]*store.Member, error)
 	Programs(ctx context.Context, obj *store.Governance) ([]*store.ManagedProgram, error)
 	Proposals(ctx context.Context, obj *store.Governance, first *int, after *string, last *int, before *string, filter *ProposalFilter, orderBy *ProposalOrder) (*ProposalConnection, error)
+
+	VotingPeriodSeconds(ctx context.Context, obj *store.Governance) (int64, error)
 }
 type GovernanceConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *GovernanceConnection) (int, error)
 }
+type HandOverResolver interface {
+	Proposal(ctx context.Context, obj *store.HandOver) (*store.Proposal, error)
+}
 type ManagedProgramResolver interface {
+	ID(ctx context.Context, obj *store.ManagedProgram) (string, error)
+
 	Governance(ctx context.Context, obj *store.ManagedProgram) (*store.Governance, error)
 
 	Releases(ctx context.Context, obj *store.ManagedProgram, first *int) ([]*store.Release, error)
 	Proposals(ctx context.Context, obj *store.ManagedProgram, first *int, after *string, last *int, before *string, filter *ProposalFilter, orderBy *ProposalOrder) (*ProposalConnection, error)
+	Controlled(ctx context.Context, obj *store.ManagedProgram) (bool, error)
+	HandOver(ctx context.Context, obj *store.ManagedProgram) (*store.HandOver, error)
 }
 type ManagedProgramConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *ManagedProgramConnection) (int, error)
 }
 type MigrationResolver interface {
+	ID(ctx context.Context, obj *store.Migration) (string, error)
+
 	Governance(ctx context.Context, obj *store.Migration) (*store.Governance, error)
 	Proposal(ctx context.Context, obj *store.Migration) (*store.Proposal, error)
 
@@ -459,8 +572,10 @@ type MigrationResolver interface {
 
 	Progress(ctx context.Context, obj *store.Migration) (float64, error)
 	RatePerSecond(ctx context.Context, obj *store.Migration) (*float64, error)
-	EstimatedCompletion(ctx context.Context, obj *store.Migration) (*time.Time, error)
+	EstimatedCompletionAt(ctx context.Context, obj *store.Migration) (*time.Time, error)
 	Status(ctx context.Context, obj *store.Migration) (MigrationStatus, error)
+
+	AccountClosure(ctx context.Context, obj *store.Migration) (*store.AccountClosure, error)
 }
 type MigrationConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *MigrationConnection) (int, error)
@@ -482,6 +597,8 @@ type MutationResolver interface {
 	BuildRegisterProgram(ctx context.Context, input BuildRegisterProgramInput) (*BuiltTransaction, error)
 }
 type ProposalResolver interface {
+	ID(ctx context.Context, obj *store.Proposal) (string, error)
+
 	Governance(ctx context.Context, obj *store.Proposal) (*store.Governance, error)
 
 	Kind(ctx context.Context, obj *store.Proposal) (ProposalKind, error)
@@ -490,13 +607,27 @@ type ProposalResolver interface {
 
 	Program(ctx context.Context, obj *store.Proposal) (*store.ManagedProgram, error)
 
+	BlockedOnExtend(ctx context.Context, obj *store.Proposal) (bool, error)
+	ConfigChange(ctx context.Context, obj *store.Proposal) (*ConfigChangeSpec, error)
+	MigrationSpec(ctx context.Context, obj *store.Proposal) (*MigrationSpec, error)
+
+	ApprovalsNeeded(ctx context.Context, obj *store.Proposal) (int, error)
+	ApprovalsStale(ctx context.Context, obj *store.Proposal) (bool, error)
+	PendingApprovers(ctx context.Context, obj *store.Proposal) ([]*store.Member, error)
+
+	CancelThreshold(ctx context.Context, obj *store.Proposal) (int, error)
+
 	Approvals(ctx context.Context, obj *store.Proposal, includeRevoked *bool) ([]*store.Approval, error)
+
+	ExecutionWindowEndsAt(ctx context.Context, obj *store.Proposal) (*time.Time, error)
 
 	Execution(ctx context.Context, obj *store.Proposal) (*Execution, error)
 
 	ConfigChangeResult(ctx context.Context, obj *store.Proposal) (*store.ConfigChange, error)
 	RollbackResult(ctx context.Context, obj *store.Proposal) (*store.Rollback, error)
 	Migration(ctx context.Context, obj *store.Proposal) (*store.Migration, error)
+	AccountClosure(ctx context.Context, obj *store.Proposal) (*store.AccountClosure, error)
+	VotingEndsAt(ctx context.Context, obj *store.Proposal) (*time.Time, error)
 }
 type ProposalConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *ProposalConnection) (int, error)
@@ -506,18 +637,28 @@ type ProposalUpdateResolver interface {
 }
 type QueryResolver interface {
 	Governance(ctx context.Context, address string) (*store.Governance, error)
-	Governances(ctx context.Context, first *int, after *string) (*GovernanceConnection, error)
+	Governances(ctx context.Context, first *int, after *string, last *int, before *string) (*GovernanceConnection, error)
 	Proposals(ctx context.Context, first *int, after *string, last *int, before *string, filter *ProposalFilter, orderBy *ProposalOrder) (*ProposalConnection, error)
 	Proposal(ctx context.Context, address string) (*store.Proposal, error)
-	Programs(ctx context.Context, governance *string, first *int, after *string) (*ManagedProgramConnection, error)
+	Programs(ctx context.Context, governance *string, first *int, after *string, last *int, before *string) (*ManagedProgramConnection, error)
 	Program(ctx context.Context, program string) (*store.ManagedProgram, error)
-	Migrations(ctx context.Context, filter *MigrationFilter, first *int, after *string) (*MigrationConnection, error)
+	Migrations(ctx context.Context, filter *MigrationFilter, first *int, after *string, last *int, before *string) (*MigrationConnection, error)
 	Migration(ctx context.Context, address string) (*store.Migration, error)
 	Events(ctx context.Context, filter *EventFilter, first *int, after *string, last *int, before *string) (*EventConnection, error)
 	IndexerStatus(ctx context.Context) (*IndexerStatus, error)
+	Cluster(ctx context.Context) (*Cluster, error)
+	Node(ctx context.Context, id string) (Node, error)
 }
 type ReleaseResolver interface {
+	ID(ctx context.Context, obj *store.Release) (string, error)
+
 	Proposal(ctx context.Context, obj *store.Release) (*store.Proposal, error)
+
+	Revocation(ctx context.Context, obj *store.Release) (*store.ReleaseRevocation, error)
+	RevokedAt(ctx context.Context, obj *store.Release) (*time.Time, error)
+}
+type ReleaseRevocationResolver interface {
+	Proposal(ctx context.Context, obj *store.ReleaseRevocation) (*store.Proposal, error)
 }
 type RollbackResolver interface {
 	Proposal(ctx context.Context, obj *store.Rollback) (*store.Proposal, error)
@@ -528,7 +669,7 @@ type SubscriptionResolver interface {
 	ProposalUpdated(ctx context.Context, governance *string, program *string, status []ProposalStatus, after *string) (<-chan *ProposalUpdate, error)
 	Approvals(ctx context.Context, proposal *string, governance *string, after *string) (<-chan *ApprovalEvent, error)
 	MigrationProgress(ctx context.Context, job *string, program *string, after *string) (<-chan *MigrationProgress, error)
-	Events(ctx context.Context, names []string, after *string) (<-chan *store.Event, error)
+	Events(ctx context.Context, names []EventName, after *string) (<-chan *store.Event, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -549,12 +690,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	_ = ec
 	switch typeName + "." + field {
 
+	case "AccountClosure.actor":
+		if e.ComplexityRoot.AccountClosure.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountClosure.Actor(childComplexity), true
+	case "AccountClosure.closedAt":
+		if e.ComplexityRoot.AccountClosure.ClosedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountClosure.ClosedAt(childComplexity), true
+	case "AccountClosure.lamports":
+		if e.ComplexityRoot.AccountClosure.Lamports == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountClosure.Lamports(childComplexity), true
+	case "AccountClosure.rentCollector":
+		if e.ComplexityRoot.AccountClosure.RentCollector == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountClosure.RentCollector(childComplexity), true
+	case "AccountClosure.signature":
+		if e.ComplexityRoot.AccountClosure.Signature == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountClosure.Signature(childComplexity), true
+	case "AccountClosure.slot":
+		if e.ComplexityRoot.AccountClosure.Slot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountClosure.Slot(childComplexity), true
+	case "AccountClosure.status":
+		if e.ComplexityRoot.AccountClosure.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AccountClosure.Status(childComplexity), true
+
 	case "Approval.approvedAt":
 		if e.ComplexityRoot.Approval.ApprovedAt == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Approval.ApprovedAt(childComplexity), true
+	case "Approval.id":
+		if e.ComplexityRoot.Approval.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Approval.ID(childComplexity), true
 	case "Approval.member":
 		if e.ComplexityRoot.Approval.Member == nil {
 			break
@@ -634,12 +824,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ApprovalEvent.Governance(childComplexity), true
+	case "ApprovalEvent.governanceAddress":
+		if e.ComplexityRoot.ApprovalEvent.GovernanceAddress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalEvent.GovernanceAddress(childComplexity), true
 	case "ApprovalEvent.member":
 		if e.ComplexityRoot.ApprovalEvent.Member == nil {
 			break
 		}
 
 		return e.ComplexityRoot.ApprovalEvent.Member(childComplexity), true
+	case "ApprovalEvent.occurredAt":
+		if e.ComplexityRoot.ApprovalEvent.OccurredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ApprovalEvent.OccurredAt(childComplexity), true
 	case "ApprovalEvent.proposal":
 		if e.ComplexityRoot.ApprovalEvent.Proposal == nil {
 			break
@@ -682,12 +884,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ApprovalEvent.Threshold(childComplexity), true
-	case "ApprovalEvent.time":
-		if e.ComplexityRoot.ApprovalEvent.Time == nil {
-			break
-		}
-
-		return e.ComplexityRoot.ApprovalEvent.Time(childComplexity), true
 
 	case "BuiltTransaction.address":
 		if e.ComplexityRoot.BuiltTransaction.Address == nil {
@@ -756,6 +952,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BuiltTransaction.Transaction(childComplexity), true
 
+	case "Cluster.genesisHash":
+		if e.ComplexityRoot.Cluster.GenesisHash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cluster.GenesisHash(childComplexity), true
+	case "Cluster.name":
+		if e.ComplexityRoot.Cluster.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Cluster.Name(childComplexity), true
+
 	case "ConfigChange.change":
 		if e.ComplexityRoot.ConfigChange.Change == nil {
 			break
@@ -799,6 +1008,85 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ConfigChange.Slot(childComplexity), true
 
+	case "ConfigChangeSpec.additionalAccounts":
+		if e.ComplexityRoot.ConfigChangeSpec.AdditionalAccounts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigChangeSpec.AdditionalAccounts(childComplexity), true
+	case "ConfigChangeSpec.hash":
+		if e.ComplexityRoot.ConfigChangeSpec.Hash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigChangeSpec.Hash(childComplexity), true
+	case "ConfigChangeSpec.kind":
+		if e.ComplexityRoot.ConfigChangeSpec.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigChangeSpec.Kind(childComplexity), true
+	case "ConfigChangeSpec.member":
+		if e.ComplexityRoot.ConfigChangeSpec.Member == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigChangeSpec.Member(childComplexity), true
+	case "ConfigChangeSpec.migration":
+		if e.ComplexityRoot.ConfigChangeSpec.Migration == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigChangeSpec.Migration(childComplexity), true
+	case "ConfigChangeSpec.migrationAddress":
+		if e.ComplexityRoot.ConfigChangeSpec.MigrationAddress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigChangeSpec.MigrationAddress(childComplexity), true
+	case "ConfigChangeSpec.newAuthority":
+		if e.ComplexityRoot.ConfigChangeSpec.NewAuthority == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigChangeSpec.NewAuthority(childComplexity), true
+	case "ConfigChangeSpec.program":
+		if e.ComplexityRoot.ConfigChangeSpec.Program == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigChangeSpec.Program(childComplexity), true
+	case "ConfigChangeSpec.programId":
+		if e.ComplexityRoot.ConfigChangeSpec.ProgramID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigChangeSpec.ProgramID(childComplexity), true
+	case "ConfigChangeSpec.rentCollector":
+		if e.ComplexityRoot.ConfigChangeSpec.RentCollector == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigChangeSpec.RentCollector(childComplexity), true
+	case "ConfigChangeSpec.seconds":
+		if e.ComplexityRoot.ConfigChangeSpec.Seconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigChangeSpec.Seconds(childComplexity), true
+	case "ConfigChangeSpec.spill":
+		if e.ComplexityRoot.ConfigChangeSpec.Spill == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigChangeSpec.Spill(childComplexity), true
+	case "ConfigChangeSpec.threshold":
+		if e.ComplexityRoot.ConfigChangeSpec.Threshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ConfigChangeSpec.Threshold(childComplexity), true
+
 	case "Event.commitment":
 		if e.ComplexityRoot.Event.Commitment == nil {
 			break
@@ -817,12 +1105,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Event.Data(childComplexity), true
+	case "Event.id":
+		if e.ComplexityRoot.Event.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.ID(childComplexity), true
 	case "Event.name":
 		if e.ComplexityRoot.Event.Name == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Event.Name(childComplexity), true
+	case "Event.occurredAt":
+		if e.ComplexityRoot.Event.OccurredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Event.OccurredAt(childComplexity), true
 	case "Event.position":
 		if e.ComplexityRoot.Event.Position == nil {
 			break
@@ -847,12 +1147,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Event.Slot(childComplexity), true
-	case "Event.time":
-		if e.ComplexityRoot.Event.Time == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Event.Time(childComplexity), true
 
 	case "EventConnection.edges":
 		if e.ComplexityRoot.EventConnection.Edges == nil {
@@ -917,6 +1211,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.EventPosition.Signature(childComplexity), true
 
+	case "Execution.executedAt":
+		if e.ComplexityRoot.Execution.ExecutedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Execution.ExecutedAt(childComplexity), true
 	case "Execution.executor":
 		if e.ComplexityRoot.Execution.Executor == nil {
 			break
@@ -935,12 +1235,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Execution.Slot(childComplexity), true
-	case "Execution.time":
-		if e.ComplexityRoot.Execution.Time == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Execution.Time(childComplexity), true
 
 	case "Governance.address":
 		if e.ComplexityRoot.Governance.Address == nil {
@@ -978,6 +1272,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Governance.GracePeriodSeconds(childComplexity), true
+	case "Governance.id":
+		if e.ComplexityRoot.Governance.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Governance.ID(childComplexity), true
 	case "Governance.memberSetSeqno":
 		if e.ComplexityRoot.Governance.MemberSetSeqno == nil {
 			break
@@ -1049,6 +1349,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Governance.UpdatedSlot(childComplexity), true
+	case "Governance.votingPeriodSeconds":
+		if e.ComplexityRoot.Governance.VotingPeriodSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Governance.VotingPeriodSeconds(childComplexity), true
 
 	case "GovernanceConnection.edges":
 		if e.ComplexityRoot.GovernanceConnection.Edges == nil {
@@ -1088,6 +1394,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.GovernanceEdge.Node(childComplexity), true
 
+	case "HandOver.handedOverAt":
+		if e.ComplexityRoot.HandOver.HandedOverAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HandOver.HandedOverAt(childComplexity), true
+	case "HandOver.newAuthority":
+		if e.ComplexityRoot.HandOver.NewAuthority == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HandOver.NewAuthority(childComplexity), true
+	case "HandOver.proposal":
+		if e.ComplexityRoot.HandOver.Proposal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HandOver.Proposal(childComplexity), true
+	case "HandOver.signature":
+		if e.ComplexityRoot.HandOver.Signature == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HandOver.Signature(childComplexity), true
+	case "HandOver.slot":
+		if e.ComplexityRoot.HandOver.Slot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.HandOver.Slot(childComplexity), true
+
 	case "IndexerCheckpoint.finalizedSlot":
 		if e.ComplexityRoot.IndexerCheckpoint.FinalizedSlot == nil {
 			break
@@ -1119,12 +1456,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.IndexerCheckpoint.UpdatedAt(childComplexity), true
 
-	case "IndexerStatus.chainTime":
-		if e.ComplexityRoot.IndexerStatus.ChainTime == nil {
+	case "IndexerStatus.chainClockAt":
+		if e.ComplexityRoot.IndexerStatus.ChainClockAt == nil {
 			break
 		}
 
-		return e.ComplexityRoot.IndexerStatus.ChainTime(childComplexity), true
+		return e.ComplexityRoot.IndexerStatus.ChainClockAt(childComplexity), true
 	case "IndexerStatus.chainTipSlot":
 		if e.ComplexityRoot.IndexerStatus.ChainTipSlot == nil {
 			break
@@ -1180,6 +1517,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ManagedProgram.Address(childComplexity), true
+	case "ManagedProgram.controlled":
+		if e.ComplexityRoot.ManagedProgram.Controlled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ManagedProgram.Controlled(childComplexity), true
 	case "ManagedProgram.currentHash":
 		if e.ComplexityRoot.ManagedProgram.CurrentHash == nil {
 			break
@@ -1192,13 +1535,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ManagedProgram.Governance(childComplexity), true
-	case "ManagedProgram.lastDeploySlot":
+	case "ManagedProgram.handOver":
+		if e.ComplexityRoot.ManagedProgram.HandOver == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ManagedProgram.HandOver(childComplexity), true
+	case "ManagedProgram.id":
+		if e.ComplexityRoot.ManagedProgram.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ManagedProgram.ID(childComplexity), true
+	case "ManagedProgram.lastDeployedSlot":
 		if e.ComplexityRoot.ManagedProgram.LastDeploySlot == nil {
 			break
 		}
 
 		return e.ComplexityRoot.ManagedProgram.LastDeploySlot(childComplexity), true
-	case "ManagedProgram.program":
+	case "ManagedProgram.programId":
 		if e.ComplexityRoot.ManagedProgram.Program == nil {
 			break
 		}
@@ -1320,6 +1675,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Member.Position(childComplexity), true
 
+	case "Migration.accountClosure":
+		if e.ComplexityRoot.Migration.AccountClosure == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Migration.AccountClosure(childComplexity), true
 	case "Migration.address":
 		if e.ComplexityRoot.Migration.Address == nil {
 			break
@@ -1356,12 +1717,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Migration.Discriminator(childComplexity), true
-	case "Migration.estimatedCompletion":
-		if e.ComplexityRoot.Migration.EstimatedCompletion == nil {
+	case "Migration.estimatedCompletionAt":
+		if e.ComplexityRoot.Migration.EstimatedCompletionAt == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Migration.EstimatedCompletion(childComplexity), true
+		return e.ComplexityRoot.Migration.EstimatedCompletionAt(childComplexity), true
 	case "Migration.fromVersion":
 		if e.ComplexityRoot.Migration.FromVersion == nil {
 			break
@@ -1374,6 +1735,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Migration.Governance(childComplexity), true
+	case "Migration.id":
+		if e.ComplexityRoot.Migration.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Migration.ID(childComplexity), true
 	case "Migration.migrateInstructionData":
 		if e.ComplexityRoot.Migration.MigrateInstructionData == nil {
 			break
@@ -1521,12 +1888,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MigrationProgress.Event(childComplexity), true
-	case "MigrationProgress.job":
-		if e.ComplexityRoot.MigrationProgress.Job == nil {
-			break
-		}
-
-		return e.ComplexityRoot.MigrationProgress.Job(childComplexity), true
 	case "MigrationProgress.migrated":
 		if e.ComplexityRoot.MigrationProgress.Migrated == nil {
 			break
@@ -1539,12 +1900,67 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MigrationProgress.Migration(childComplexity), true
+	case "MigrationProgress.migrationAddress":
+		if e.ComplexityRoot.MigrationProgress.MigrationAddress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MigrationProgress.MigrationAddress(childComplexity), true
 	case "MigrationProgress.total":
 		if e.ComplexityRoot.MigrationProgress.Total == nil {
 			break
 		}
 
 		return e.ComplexityRoot.MigrationProgress.Total(childComplexity), true
+
+	case "MigrationSpec.dataSize":
+		if e.ComplexityRoot.MigrationSpec.DataSize == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MigrationSpec.DataSize(childComplexity), true
+	case "MigrationSpec.discriminator":
+		if e.ComplexityRoot.MigrationSpec.Discriminator == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MigrationSpec.Discriminator(childComplexity), true
+	case "MigrationSpec.fromVersion":
+		if e.ComplexityRoot.MigrationSpec.FromVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MigrationSpec.FromVersion(childComplexity), true
+	case "MigrationSpec.migrateInstructionData":
+		if e.ComplexityRoot.MigrationSpec.MigrateInstructionData == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MigrationSpec.MigrateInstructionData(childComplexity), true
+	case "MigrationSpec.requiredHash":
+		if e.ComplexityRoot.MigrationSpec.RequiredHash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MigrationSpec.RequiredHash(childComplexity), true
+	case "MigrationSpec.toVersion":
+		if e.ComplexityRoot.MigrationSpec.ToVersion == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MigrationSpec.ToVersion(childComplexity), true
+	case "MigrationSpec.totalAccounts":
+		if e.ComplexityRoot.MigrationSpec.TotalAccounts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MigrationSpec.TotalAccounts(childComplexity), true
+	case "MigrationSpec.versionOffset":
+		if e.ComplexityRoot.MigrationSpec.VersionOffset == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MigrationSpec.VersionOffset(childComplexity), true
 
 	case "Mutation.buildApprove":
 		if e.ComplexityRoot.Mutation.BuildApprove == nil {
@@ -1693,6 +2109,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
+	case "Proposal.accountClosure":
+		if e.ComplexityRoot.Proposal.AccountClosure == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Proposal.AccountClosure(childComplexity), true
 	case "Proposal.accountStatus":
 		if e.ComplexityRoot.Proposal.AccountStatus == nil {
 			break
@@ -1722,6 +2144,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Proposal.Approvals(childComplexity, args["includeRevoked"].(*bool)), true
+	case "Proposal.approvalsNeeded":
+		if e.ComplexityRoot.Proposal.ApprovalsNeeded == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Proposal.ApprovalsNeeded(childComplexity), true
+	case "Proposal.approvalsStale":
+		if e.ComplexityRoot.Proposal.ApprovalsStale == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Proposal.ApprovalsStale(childComplexity), true
 	case "Proposal.approvedAt":
 		if e.ComplexityRoot.Proposal.ApprovedAt == nil {
 			break
@@ -1734,6 +2168,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Proposal.ApprovedSlot(childComplexity), true
+	case "Proposal.blockedOnExtend":
+		if e.ComplexityRoot.Proposal.BlockedOnExtend == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Proposal.BlockedOnExtend(childComplexity), true
 	case "Proposal.buffer":
 		if e.ComplexityRoot.Proposal.Buffer == nil {
 			break
@@ -1758,6 +2198,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Proposal.BuildHash(childComplexity), true
+	case "Proposal.cancelThreshold":
+		if e.ComplexityRoot.Proposal.CancelThreshold == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Proposal.CancelThreshold(childComplexity), true
 	case "Proposal.cancelVotes":
 		if e.ComplexityRoot.Proposal.CancelVotes == nil {
 			break
@@ -1818,6 +2264,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Proposal.Execution(childComplexity), true
+	case "Proposal.executionWindowEndsAt":
+		if e.ComplexityRoot.Proposal.ExecutionWindowEndsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Proposal.ExecutionWindowEndsAt(childComplexity), true
 	case "Proposal.extendBytesNeeded":
 		if e.ComplexityRoot.Proposal.ExtendBytesNeeded == nil {
 			break
@@ -1830,6 +2282,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Proposal.Governance(childComplexity), true
+	case "Proposal.id":
+		if e.ComplexityRoot.Proposal.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Proposal.ID(childComplexity), true
 	case "Proposal.index":
 		if e.ComplexityRoot.Proposal.Index == nil {
 			break
@@ -1866,6 +2324,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Proposal.MigrationSpec(childComplexity), true
+	case "Proposal.pendingApprovers":
+		if e.ComplexityRoot.Proposal.PendingApprovers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Proposal.PendingApprovers(childComplexity), true
 	case "Proposal.program":
 		if e.ComplexityRoot.Proposal.Program == nil {
 			break
@@ -1914,6 +2378,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Proposal.UpdatedSlot(childComplexity), true
+	case "Proposal.votingEndsAt":
+		if e.ComplexityRoot.Proposal.VotingEndsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Proposal.VotingEndsAt(childComplexity), true
 
 	case "ProposalConnection.edges":
 		if e.ComplexityRoot.ProposalConnection.Edges == nil {
@@ -1972,6 +2442,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ProposalUpdate.Proposal(childComplexity), true
 
+	case "Query.cluster":
+		if e.ComplexityRoot.Query.Cluster == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Cluster(childComplexity), true
 	case "Query.events":
 		if e.ComplexityRoot.Query.Events == nil {
 			break
@@ -2004,7 +2480,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Governances(childComplexity, args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Governances(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.indexerStatus":
 		if e.ComplexityRoot.Query.IndexerStatus == nil {
 			break
@@ -2033,7 +2509,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Migrations(childComplexity, args["filter"].(*MigrationFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Migrations(childComplexity, args["filter"].(*MigrationFilter), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
+	case "Query.node":
+		if e.ComplexityRoot.Query.Node == nil {
+			break
+		}
+
+		args, err := ec.field_Query_node_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Node(childComplexity, args["id"].(string)), true
 	case "Query.program":
 		if e.ComplexityRoot.Query.Program == nil {
 			break
@@ -2055,7 +2542,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Programs(childComplexity, args["governance"].(*string), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Programs(childComplexity, args["governance"].(*string), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.proposal":
 		if e.ComplexityRoot.Query.Proposal == nil {
 			break
@@ -2079,7 +2566,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Proposals(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filter"].(*ProposalFilter), args["orderBy"].(*ProposalOrder)), true
 
-	case "Release.deploySlot":
+	case "Release.deployedSlot":
 		if e.ComplexityRoot.Release.DeploySlot == nil {
 			break
 		}
@@ -2097,6 +2584,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Release.Hash(childComplexity), true
+	case "Release.id":
+		if e.ComplexityRoot.Release.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Release.ID(childComplexity), true
 	case "Release.number":
 		if e.ComplexityRoot.Release.Number == nil {
 			break
@@ -2109,12 +2602,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Release.PreviousHash(childComplexity), true
+	case "Release.programId":
+		if e.ComplexityRoot.Release.Program == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Release.Program(childComplexity), true
 	case "Release.proposal":
 		if e.ComplexityRoot.Release.Proposal == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Release.Proposal(childComplexity), true
+	case "Release.revocation":
+		if e.ComplexityRoot.Release.Revocation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Release.Revocation(childComplexity), true
+	case "Release.revokedAt":
+		if e.ComplexityRoot.Release.RevokedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Release.RevokedAt(childComplexity), true
 	case "Release.rollback":
 		if e.ComplexityRoot.Release.Rollback == nil {
 			break
@@ -2127,6 +2638,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Release.Signature(childComplexity), true
+
+	case "ReleaseRevocation.proposal":
+		if e.ComplexityRoot.ReleaseRevocation.Proposal == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReleaseRevocation.Proposal(childComplexity), true
+	case "ReleaseRevocation.revokedAt":
+		if e.ComplexityRoot.ReleaseRevocation.RevokedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReleaseRevocation.RevokedAt(childComplexity), true
+	case "ReleaseRevocation.signature":
+		if e.ComplexityRoot.ReleaseRevocation.Signature == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReleaseRevocation.Signature(childComplexity), true
+	case "ReleaseRevocation.slot":
+		if e.ComplexityRoot.ReleaseRevocation.Slot == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ReleaseRevocation.Slot(childComplexity), true
 
 	case "Rollback.executedAt":
 		if e.ComplexityRoot.Rollback.ExecutedAt == nil {
@@ -2229,7 +2765,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Subscription.Events(childComplexity, args["names"].([]string), args["after"].(*string)), true
+		return e.ComplexityRoot.Subscription.Events(childComplexity, args["names"].([]EventName), args["after"].(*string)), true
 	case "Subscription.migrationProgress":
 		if e.ComplexityRoot.Subscription.MigrationProgress == nil {
 			break
@@ -2459,8 +2995,8 @@ input ConfigChangeInput {
 
 input RevokeReleaseInput {
   program: PublicKey!
-  "The release's ELF sha256, hex."
-  hash: String!
+  "The release's ELF sha256."
+  hash: Hash!
 }
 
 input SetUpgradeAuthorityInput {
@@ -2529,7 +3065,9 @@ type Simulation {
 An entry of the audit log: one event the program emitted, in the global order the indexer
 committed it (seq).
 """
-type Event {
+type Event implements Node {
+  "A global id (node(id:) fetches the event again)."
+  id: ID!
   "Opaque cursor on seq: use it with events(after:) and as a subscription's after: argument."
   cursor: String!
   "The global order of the log."
@@ -2538,13 +3076,45 @@ type Event {
   signature: Signature!
   slot: U64!
   "The block's time; null when the node did not report one."
-  time: Timestamp
+  occurredAt: Timestamp
   "The event's name, e.g. ProposalApproved."
-  name: String!
+  name: EventName!
   "The decoded fields (public keys base58, hashes hex)."
   data: JSON!
-  "confirmed or finalized."
-  commitment: String!
+  commitment: Commitment!
+}
+
+"How final the block that holds an event is."
+enum Commitment {
+  "Voted on by a supermajority; can still be rolled back (rarely)."
+  CONFIRMED
+  "Rooted: it will not be rolled back."
+  FINALIZED
+}
+
+"""
+The events the program emits, spelled as its IDL spells them. A name outside this list is a
+validation error (GRAPHQL_VALIDATION_FAILED, HTTP 422), not an empty result.
+"""
+enum EventName {
+  ApprovalRevoked
+  CancelVoted
+  ConfigChanged
+  GovernanceInitialized
+  MigrationBatchProcessed
+  MigrationCompleted
+  MigrationJobClosed
+  MigrationStarted
+  ProgramExtended
+  ProgramRegistered
+  ProgramUpgraded
+  ProposalApproved
+  ProposalCancelled
+  ProposalClosed
+  ProposalCreated
+  ProposalExecuted
+  ProposalExpired
+  RejectVoted
 }
 
 "Where an event sits in its transaction: its identity on chain."
@@ -2560,7 +3130,13 @@ type EventPosition {
 
 input EventFilter {
   "Any of these event names."
-  names: [String!]
+  names: [EventName!]
+  "Events of this proposal: its timeline (created, approvals, cancel votes, execution)."
+  proposal: PublicKey
+  "Events of this governance, its proposals included."
+  governance: PublicKey
+  "Events that name this program id (registration, proposals targeting it, upgrades, migrations)."
+  program: PublicKey
   signature: Signature
   "Slot at least this."
   fromSlot: U64
@@ -2594,7 +3170,7 @@ type IndexerStatus {
   The chain's clock that derived statuses are computed at: the Clock sysvar's time the indexer
   last recorded, else the latest block time in the log.
   """
-  chainTime: Timestamp
+  chainClockAt: Timestamp
   "The newest confirmed slot the indexer saw on chain; null before it recorded one."
   chainTipSlot: U64
   "chainTipSlot - lastSlot, when the tip is known."
@@ -2620,12 +3196,22 @@ type IndexerCheckpoint {
   finalizedSlot: U64!
   updatedAt: Timestamp!
 }
+
+"The cluster the indexed history comes from, so that explorers can build links."
+type Cluster {
+  "The cluster's genesis hash (base58), as the indexer read it with getGenesisHash."
+  genesisHash: String!
+  "mainnet-beta, devnet or testnet when the genesis hash is one of theirs; otherwise custom (a local node, a private cluster)."
+  name: String!
+}
 `, BuiltIn: false},
 	{Name: "../schema/governance.graphqls", Input: `"""
 A governance: a set of members who approve proposals by threshold, with the timelocks that run
 between approval and execution.
 """
-type Governance {
+type Governance implements Node {
+  "A global id (node(id:) fetches the governance again)."
+  id: ID!
   "The Governance account address."
   address: PublicKey!
   "The one-time key the account address is derived from."
@@ -2683,6 +3269,14 @@ type GovernanceEdge {
   node: Governance!
 }
 
+"""
+An object with a global id. Ids are opaque and stable: node(id:) fetches the object again, of
+whatever type it is.
+"""
+interface Node {
+  id: ID!
+}
+
 "Relay page information."
 type PageInfo {
   hasNextPage: Boolean!
@@ -2696,6 +3290,77 @@ enum OrderDirection {
   DESC
 }
 `, BuiltIn: false},
+	{Name: "../schema/lifecycle.graphqls", Input: `"""
+An ended proposal's or migration job's account that was closed (` + "`" + `close_proposal` + "`" + `,
+` + "`" + `close_migration_job` + "`" + `): its rent went back, the account is gone from the chain, and its history
+stays here.
+"""
+type AccountClosure {
+  "The status the account ended in, as the program had it (lower case: executed, cancelled, rejected, expired; completed, cancelled)."
+  status: String!
+  "Who sent the close (anyone may)."
+  actor: PublicKey!
+  "Who got the rent: the governance's rent collector, or whoever paid for the account."
+  rentCollector: PublicKey!
+  "Lamports returned."
+  lamports: U64!
+  closedAt: Timestamp!
+  slot: U64!
+  signature: Signature!
+}
+
+extend type Proposal {
+  "Set once the ended proposal's account was closed; the proposal and its history stay."
+  accountClosure: AccountClosure
+  """
+  When the proposal stops taking votes unless approved: its creation plus the governance's voting
+  period; null when the governance has none. Past it an ACTIVE proposal's status is EXPIRED.
+  """
+  votingEndsAt: Timestamp
+}
+
+extend type Migration {
+  "Set once the ended job's account was closed; the job and its history stay."
+  accountClosure: AccountClosure
+}
+
+extend type Governance {
+  "Seconds an active proposal may gather approvals; 0: no limit (governances made before voting periods)."
+  votingPeriodSeconds: U64!
+}
+
+"An executed RevokeRelease config change that took a release's binary out of the rollback history."
+type ReleaseRevocation {
+  proposal: Proposal
+  revokedAt: Timestamp!
+  slot: U64!
+  signature: Signature!
+}
+
+extend type Release {
+  "Set once a RevokeRelease took this release's binary out of the rollback history: no rollback can return to it."
+  revocation: ReleaseRevocation
+  "When it was revoked; null while it can still be rolled back to (if it is in the history)."
+  revokedAt: Timestamp
+}
+
+"An executed SetUpgradeAuthority config change: the governance gave the program away or froze it."
+type HandOver {
+  "The program's new upgrade authority; null: the program was made immutable."
+  newAuthority: PublicKey
+  proposal: Proposal
+  handedOverAt: Timestamp!
+  slot: U64!
+  signature: Signature!
+}
+
+extend type ManagedProgram {
+  "False once the governance handed the program's upgrade authority over or made it immutable."
+  controlled: Boolean!
+  "The hand-over; null while the governance controls the program."
+  handOver: HandOver
+}
+`, BuiltIn: false},
 	{Name: "../schema/migration.graphqls", Input: `enum MigrationStatus {
   ACTIVE
   COMPLETED
@@ -2707,7 +3372,9 @@ enum OrderDirection {
 An account-state migration job: created by an executed migration proposal, driven batch by batch
 by permissionless cranks.
 """
-type Migration {
+type Migration implements Node {
+  "A global id (node(id:) fetches the job again)."
+  id: ID!
   "The MigrationJob account address."
   address: PublicKey!
   governance: Governance!
@@ -2730,7 +3397,7 @@ type Migration {
   "Accounts migrated per second of chain time since the start; null before any chain time passed."
   ratePerSecond: Float
   "When the migration completes at the current rate; null when completed or the rate is unknown."
-  estimatedCompletion: Timestamp
+  estimatedCompletionAt: Timestamp
   status: MigrationStatus!
   startedAt: Timestamp!
   startedSlot: U64!
@@ -2762,18 +3429,20 @@ type MigrationEdge {
 	{Name: "../schema/program.graphqls", Input: `"""
 A program whose upgrade authority the manager holds.
 """
-type ManagedProgram {
+type ManagedProgram implements Node {
+  "A global id (node(id:) fetches the program again)."
+  id: ID!
   "The managed program's id."
-  program: PublicKey!
+  programId: PublicKey!
   "The ManagedProgram account address."
   address: PublicKey!
   governance: Governance!
   programData: PublicKey!
   "The upgrade-authority PDA that now holds the program's authority."
   upgradeAuthority: PublicKey!
-  "sha256 (hex) of the deployed binary."
-  currentHash: String!
-  lastDeploySlot: U64!
+  "sha256 of the deployed binary."
+  currentHash: Hash!
+  lastDeployedSlot: U64!
   releaseCount: U64!
   registeredBy: PublicKey!
   registeredAt: Timestamp!
@@ -2793,15 +3462,19 @@ type ManagedProgram {
 }
 
 "One deployment of a managed program."
-type Release {
+type Release implements Node {
+  "A global id (node(id:) fetches the release again)."
+  id: ID!
+  "The managed program's id."
+  programId: PublicKey!
   "The program's release count after this deployment; 1 is the registration."
   number: U64!
-  hash: String!
-  previousHash: String
+  hash: Hash!
+  previousHash: Hash
   rollback: Boolean!
   "The proposal that deployed it; null for the registration."
   proposal: Proposal
-  deploySlot: U64!
+  deployedSlot: U64!
   deployedAt: Timestamp!
   signature: Signature!
 }
@@ -2831,8 +3504,9 @@ type ManagedProgramEdge {
 A proposal's status at the chain's clock. ACTIVE, APPROVED, EXECUTED, CANCELLED and EXPIRED are
 what the program's account says (APPROVED: the timelock is still running); READY_TO_EXECUTE,
 EXPIRED and STALE are also derived, because no transaction marks them: READY_TO_EXECUTE once the
-eta has passed and the grace period has not, EXPIRED once the grace period has passed (even
-before anyone calls ` + "`" + `expire` + "`" + `), STALE when a config change executed after the approvals were given.
+eta has passed and the grace period has not, EXPIRED once the grace period has passed, or an active
+proposal's voting period (see votingEndsAt: the program refuses votes then), even before anyone
+calls ` + "`" + `expire` + "`" + `, STALE when a config change executed after the approvals were given.
 """
 enum ProposalStatus {
   ACTIVE
@@ -2850,7 +3524,9 @@ enum ProposalStatus {
 A proposal: an upgrade, a rollback, a config change or a migration, approved by the governance's
 members and executed after its timelock.
 """
-type Proposal {
+type Proposal implements Node {
+  "A global id (node(id:) fetches the proposal again)."
+  id: ID!
   "The Proposal account address."
   address: PublicKey!
   governance: Governance!
@@ -2867,30 +3543,65 @@ type Proposal {
   program: ManagedProgram
   "The buffer holding the proposed binary (upgrades and rollbacks)."
   buffer: PublicKey
-  "sha256 (hex) of the buffer's binary, computed on chain."
-  bufferHash: String
+  "sha256 of the buffer's binary, computed on chain."
+  bufferHash: Hash
   bufferElfLength: U64
   "Bytes the programdata account must grow by before the upgrade can execute."
   extendBytesNeeded: U64!
-  "The config change, as decoded from the event (config change proposals)."
-  configChange: JSON
-  "The migration spec, as decoded from the event (migration proposals)."
-  migrationSpec: JSON
+  """
+  True while the proposal has not ended and its programdata must still grow (extendBytesNeeded
+  > 0): execution waits for that many bytes of extend_program (buildExtend, up to 10 KiB a
+  slot; the timelock executor does it by itself).
+  """
+  blockedOnExtend: Boolean!
+  "The config change (config change proposals)."
+  configChange: ConfigChangeSpec
+  "The migration spec (migration proposals)."
+  migrationSpec: MigrationSpec
   metadataUri: String!
-  "The build's commit hash (hex)."
-  buildHash: String!
+  "The build's commit hash, as the proposer gave it (zeros when not given)."
+  buildHash: Hash!
   proposer: PublicKey!
-  "How many current approvals the proposal has."
+  """
+  How many approvals the proposal's account holds. They count only while approvalsStale is
+  false: see approvalsNeeded.
+  """
   approvalCount: Int!
-  "Approvals needed."
+  "The threshold the last vote reported (the governance's at the time); approvalsNeeded is what is left to give now."
   threshold: Int!
+  """
+  Approvals still needed before the timelock starts, under the governance's current threshold
+  (the rollback threshold for rollbacks) and member set: stale approvals do not count. 0 once
+  the threshold is reached or the proposal has ended.
+  """
+  approvalsNeeded: Int!
+  """
+  True when a config change executed after the approvals were given (status STALE): the
+  approvals and cancel votes the account holds no longer count, and the next approval starts
+  counting again under the new member set.
+  """
+  approvalsStale: Boolean!
+  """
+  The governance's current members who have not approved under its current member set, in the
+  program's order; empty once the threshold is reached or the proposal has ended.
+  """
+  pendingApprovers: [Member!]!
+  "Votes to cancel the account holds (they do not count while approvalsStale)."
   cancelVotes: Int!
+  """
+  Cancel votes that cancel the proposal: as many as it needs to pass (the governance's
+  threshold, the rollback threshold for rollbacks). The proposer alone may cancel while still a
+  member and nobody else has approved.
+  """
+  cancelThreshold: Int!
   "The member set the approvals were given under."
   memberSetSeqno: U64!
   "Approvals in the order they were given; revoked ones only when asked."
   approvals(includeRevoked: Boolean = false): [Approval!]!
   "When the proposal can execute: set by the threshold-th approval, cleared by a revocation below it."
   eta: Timestamp
+  "The end of the execution window (eta + the governance's grace period): after it the proposal is EXPIRED."
+  executionWindowEndsAt: Timestamp
   createdAt: Timestamp!
   createdSlot: U64!
   createdSignature: Signature!
@@ -2915,12 +3626,14 @@ type Proposal {
 type Execution {
   signature: Signature!
   slot: U64!
-  time: Timestamp!
+  executedAt: Timestamp!
   executor: PublicKey!
 }
 
 "One member's approval of a proposal."
-type Approval {
+type Approval implements Node {
+  "A global id (node(id:) fetches the approval again)."
+  id: ID!
   proposalAddress: PublicKey!
   proposal: Proposal!
   member: PublicKey!
@@ -2946,11 +3659,22 @@ input ProposalFilter {
   createdAfter: Timestamp
   "Created strictly before this time."
   createdBefore: Timestamp
+  """
+  Proposals awaiting this member's approval: not ended (ACTIVE or STALE; APPROVED ones have
+  their approvals), in a governance this key is now a member of, without an approval of it
+  under the current member set.
+  """
+  awaitingApprovalBy: PublicKey
 }
 
 enum ProposalOrderField {
   "Creation time, then address: a stable key, so pages neither repeat nor skip rows."
   CREATED_AT
+  """
+  The eta, then address: proposals without an eta (never approved, or revoked below the
+  threshold) are left out. ASC lists what executes next first.
+  """
+  ETA
 }
 
 input ProposalOrder {
@@ -2976,8 +3700,7 @@ type ProposalEdge {
 type ConfigChange {
   proposal: Proposal!
   governance: Governance!
-  "The change, as decoded from the event."
-  change: JSON!
+  change: ConfigChangeSpec!
   "The governance's member_set_seqno after the change."
   memberSetSeqno: U64!
   executedAt: Timestamp!
@@ -2990,11 +3713,77 @@ type Rollback {
   proposal: Proposal!
   programId: PublicKey!
   program: ManagedProgram
-  fromHash: String!
-  toHash: String!
+  fromHash: Hash!
+  toHash: Hash!
   executedAt: Timestamp!
   slot: U64!
   signature: Signature!
+}
+
+enum ConfigChangeKind {
+  ADD_MEMBER
+  REMOVE_MEMBER
+  SET_THRESHOLD
+  SET_ROLLBACK_THRESHOLD
+  SET_TIMELOCK
+  SET_ROLLBACK_TIMELOCK
+  SET_GRACE_PERIOD
+  SET_VOTING_PERIOD
+  SET_SPILL
+  REVOKE_RELEASE
+  SET_UPGRADE_AUTHORITY
+  EXTEND_MIGRATION
+  CANCEL_MIGRATION
+  SET_RENT_COLLECTOR
+}
+
+"One config change: kind says which, and which of the other fields are set."
+type ConfigChangeSpec {
+  kind: ConfigChangeKind!
+  "ADD_MEMBER, REMOVE_MEMBER."
+  member: PublicKey
+  "SET_THRESHOLD, SET_ROLLBACK_THRESHOLD."
+  threshold: Int
+  "SET_TIMELOCK, SET_ROLLBACK_TIMELOCK, SET_GRACE_PERIOD, SET_VOTING_PERIOD."
+  seconds: U64
+  "SET_SPILL."
+  spill: PublicKey
+  "REVOKE_RELEASE, SET_UPGRADE_AUTHORITY: the managed program's id."
+  programId: PublicKey
+  "REVOKE_RELEASE, SET_UPGRADE_AUTHORITY: the managed program; null when not managed."
+  program: ManagedProgram
+  "REVOKE_RELEASE: the release's binary."
+  hash: Hash
+  "SET_UPGRADE_AUTHORITY: the new upgrade authority; null makes the program immutable."
+  newAuthority: PublicKey
+  "EXTEND_MIGRATION, CANCEL_MIGRATION: the MigrationJob account address."
+  migrationAddress: PublicKey
+  "EXTEND_MIGRATION, CANCEL_MIGRATION: the job; null when unknown."
+  migration: Migration
+  "EXTEND_MIGRATION."
+  additionalAccounts: U64
+  "SET_RENT_COLLECTOR: where closed accounts' rent goes; null sends it back to whoever paid for each account."
+  rentCollector: PublicKey
+}
+
+"What a migration proposal starts."
+type MigrationSpec {
+  "Version byte value of accounts still to migrate."
+  fromVersion: Int!
+  "Version byte value after migration."
+  toVersion: Int!
+  "Offset of the version byte in the account data."
+  versionOffset: Int!
+  "Data size accounts must have before migration; 0 accepts any size."
+  dataSize: U64!
+  "Discriminator (hex, 8 bytes) accounts must start with; null when not filtered."
+  discriminator: String
+  "The target's migrate instruction data (hex)."
+  migrateInstructionData: String!
+  "Accounts to migrate."
+  totalAccounts: U64!
+  "The binary the target must run when the job starts and when each batch runs."
+  requiredHash: Hash!
 }
 `, BuiltIn: false},
 	{Name: "../schema/query.graphqls", Input: `"""
@@ -3006,7 +3795,7 @@ type Query {
   "A governance by its account address; null when unknown."
   governance(address: PublicKey!): Governance
   "All governances, ordered by address."
-  governances(first: Int, after: String): GovernanceConnection!
+  governances(first: Int, after: String, last: Int, before: String): GovernanceConnection!
   "Proposals, newest first unless orderBy says otherwise."
   proposals(
     first: Int
@@ -3019,16 +3808,24 @@ type Query {
   "A proposal by its account address; null when unknown."
   proposal(address: PublicKey!): Proposal
   "Managed programs, ordered by program id."
-  programs(governance: PublicKey, first: Int, after: String): ManagedProgramConnection!
+  programs(governance: PublicKey, first: Int, after: String, last: Int, before: String): ManagedProgramConnection!
   "A managed program by its program id; null when not managed."
   program(program: PublicKey!): ManagedProgram
   "Migration jobs, newest first."
-  migrations(filter: MigrationFilter, first: Int, after: String): MigrationConnection!
+  migrations(filter: MigrationFilter, first: Int, after: String, last: Int, before: String): MigrationConnection!
   "A migration job by its account address; null when unknown."
   migration(address: PublicKey!): Migration
   "The audit log in seq order."
   events(filter: EventFilter, first: Int, after: String, last: Int, before: String): EventConnection!
   indexerStatus: IndexerStatus!
+  "The cluster the indexed history comes from; null before the indexer recorded one."
+  cluster: Cluster
+  """
+  The object with this global id (the id field of a Governance, ManagedProgram, Release,
+  Proposal, Approval, Migration or Event); null when it does not exist. A malformed id is
+  BAD_USER_INPUT.
+  """
+  node(id: ID!): Node
 }
 `, BuiltIn: false},
 	{Name: "../schema/scalars.graphqls", Input: `"""
@@ -3056,6 +3853,11 @@ scalar Timestamp
 A JSON value, passed through as the indexer decoded it (public keys base58, hashes hex).
 """
 scalar JSON
+
+"""
+A sha256 digest (a binary's, a build's): 64 lowercase hex characters. Inputs accept upper case too.
+"""
+scalar Hash
 `, BuiltIn: false},
 	{Name: "../schema/subscription.graphqls", Input: `"""
 Live updates, pushed when the indexer commits a batch. Every payload carries the cursor of the
@@ -3078,7 +3880,7 @@ type Subscription {
   "Migration jobs starting, advancing batch by batch, completing."
   migrationProgress(job: PublicKey, program: PublicKey, after: String): MigrationProgress!
   "The audit log, live."
-  events(names: [String!], after: String): Event!
+  events(names: [EventName!], after: String): Event!
 }
 
 type ProposalUpdate {
@@ -3100,7 +3902,8 @@ type ApprovalEvent {
   action: ApprovalAction!
   proposalAddress: PublicKey!
   proposal: Proposal!
-  governance: PublicKey!
+  governanceAddress: PublicKey!
+  governance: Governance!
   member: PublicKey!
   "Approvals after this one."
   approvals: Int!
@@ -3113,7 +3916,8 @@ type ApprovalEvent {
   staleReset: Boolean!
   signature: Signature!
   slot: U64!
-  time: Timestamp
+  "The block's time; null when the node did not report one."
+  occurredAt: Timestamp
 }
 
 "A step of a migration job, as the event reported it."
@@ -3121,7 +3925,8 @@ type MigrationProgress {
   cursor: String!
   "MigrationStarted, MigrationBatchProcessed or MigrationCompleted."
   event: Event!
-  job: PublicKey!
+  "The MigrationJob account address."
+  migrationAddress: PublicKey!
   "The job as it is now."
   migration: Migration!
   migrated: U64!
@@ -3138,8 +3943,30 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
 
+func (ec *executionContext) childFields_AccountClosure(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_AccountClosure_status(ctx, field)
+	case "actor":
+		return ec.fieldContext_AccountClosure_actor(ctx, field)
+	case "rentCollector":
+		return ec.fieldContext_AccountClosure_rentCollector(ctx, field)
+	case "lamports":
+		return ec.fieldContext_AccountClosure_lamports(ctx, field)
+	case "closedAt":
+		return ec.fieldContext_AccountClosure_closedAt(ctx, field)
+	case "slot":
+		return ec.fieldContext_AccountClosure_slot(ctx, field)
+	case "signature":
+		return ec.fieldContext_AccountClosure_signature(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AccountClosure", field.Name)
+}
+
 func (ec *executionContext) childFields_Approval(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "id":
+		return ec.fieldContext_Approval_id(ctx, field)
 	case "proposalAddress":
 		return ec.fieldContext_Approval_proposalAddress(ctx, field)
 	case "proposal":
@@ -3172,6 +3999,8 @@ func (ec *executionContext) childFields_ApprovalEvent(ctx context.Context, field
 		return ec.fieldContext_ApprovalEvent_proposalAddress(ctx, field)
 	case "proposal":
 		return ec.fieldContext_ApprovalEvent_proposal(ctx, field)
+	case "governanceAddress":
+		return ec.fieldContext_ApprovalEvent_governanceAddress(ctx, field)
 	case "governance":
 		return ec.fieldContext_ApprovalEvent_governance(ctx, field)
 	case "member":
@@ -3190,8 +4019,8 @@ func (ec *executionContext) childFields_ApprovalEvent(ctx context.Context, field
 		return ec.fieldContext_ApprovalEvent_signature(ctx, field)
 	case "slot":
 		return ec.fieldContext_ApprovalEvent_slot(ctx, field)
-	case "time":
-		return ec.fieldContext_ApprovalEvent_time(ctx, field)
+	case "occurredAt":
+		return ec.fieldContext_ApprovalEvent_occurredAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ApprovalEvent", field.Name)
 }
@@ -3224,6 +4053,16 @@ func (ec *executionContext) childFields_BuiltTransaction(ctx context.Context, fi
 	return nil, fmt.Errorf("no field named %q was found under type BuiltTransaction", field.Name)
 }
 
+func (ec *executionContext) childFields_Cluster(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "genesisHash":
+		return ec.fieldContext_Cluster_genesisHash(ctx, field)
+	case "name":
+		return ec.fieldContext_Cluster_name(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Cluster", field.Name)
+}
+
 func (ec *executionContext) childFields_ConfigChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "proposal":
@@ -3244,8 +4083,42 @@ func (ec *executionContext) childFields_ConfigChange(ctx context.Context, field 
 	return nil, fmt.Errorf("no field named %q was found under type ConfigChange", field.Name)
 }
 
+func (ec *executionContext) childFields_ConfigChangeSpec(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_ConfigChangeSpec_kind(ctx, field)
+	case "member":
+		return ec.fieldContext_ConfigChangeSpec_member(ctx, field)
+	case "threshold":
+		return ec.fieldContext_ConfigChangeSpec_threshold(ctx, field)
+	case "seconds":
+		return ec.fieldContext_ConfigChangeSpec_seconds(ctx, field)
+	case "spill":
+		return ec.fieldContext_ConfigChangeSpec_spill(ctx, field)
+	case "programId":
+		return ec.fieldContext_ConfigChangeSpec_programId(ctx, field)
+	case "program":
+		return ec.fieldContext_ConfigChangeSpec_program(ctx, field)
+	case "hash":
+		return ec.fieldContext_ConfigChangeSpec_hash(ctx, field)
+	case "newAuthority":
+		return ec.fieldContext_ConfigChangeSpec_newAuthority(ctx, field)
+	case "migrationAddress":
+		return ec.fieldContext_ConfigChangeSpec_migrationAddress(ctx, field)
+	case "migration":
+		return ec.fieldContext_ConfigChangeSpec_migration(ctx, field)
+	case "additionalAccounts":
+		return ec.fieldContext_ConfigChangeSpec_additionalAccounts(ctx, field)
+	case "rentCollector":
+		return ec.fieldContext_ConfigChangeSpec_rentCollector(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ConfigChangeSpec", field.Name)
+}
+
 func (ec *executionContext) childFields_Event(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "id":
+		return ec.fieldContext_Event_id(ctx, field)
 	case "cursor":
 		return ec.fieldContext_Event_cursor(ctx, field)
 	case "seq":
@@ -3256,8 +4129,8 @@ func (ec *executionContext) childFields_Event(ctx context.Context, field graphql
 		return ec.fieldContext_Event_signature(ctx, field)
 	case "slot":
 		return ec.fieldContext_Event_slot(ctx, field)
-	case "time":
-		return ec.fieldContext_Event_time(ctx, field)
+	case "occurredAt":
+		return ec.fieldContext_Event_occurredAt(ctx, field)
 	case "name":
 		return ec.fieldContext_Event_name(ctx, field)
 	case "data":
@@ -3312,8 +4185,8 @@ func (ec *executionContext) childFields_Execution(ctx context.Context, field gra
 		return ec.fieldContext_Execution_signature(ctx, field)
 	case "slot":
 		return ec.fieldContext_Execution_slot(ctx, field)
-	case "time":
-		return ec.fieldContext_Execution_time(ctx, field)
+	case "executedAt":
+		return ec.fieldContext_Execution_executedAt(ctx, field)
 	case "executor":
 		return ec.fieldContext_Execution_executor(ctx, field)
 	}
@@ -3322,6 +4195,8 @@ func (ec *executionContext) childFields_Execution(ctx context.Context, field gra
 
 func (ec *executionContext) childFields_Governance(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "id":
+		return ec.fieldContext_Governance_id(ctx, field)
 	case "address":
 		return ec.fieldContext_Governance_address(ctx, field)
 	case "createKey":
@@ -3356,6 +4231,8 @@ func (ec *executionContext) childFields_Governance(ctx context.Context, field gr
 		return ec.fieldContext_Governance_updatedAt(ctx, field)
 	case "updatedSlot":
 		return ec.fieldContext_Governance_updatedSlot(ctx, field)
+	case "votingPeriodSeconds":
+		return ec.fieldContext_Governance_votingPeriodSeconds(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Governance", field.Name)
 }
@@ -3384,6 +4261,22 @@ func (ec *executionContext) childFields_GovernanceEdge(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type GovernanceEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_HandOver(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "newAuthority":
+		return ec.fieldContext_HandOver_newAuthority(ctx, field)
+	case "proposal":
+		return ec.fieldContext_HandOver_proposal(ctx, field)
+	case "handedOverAt":
+		return ec.fieldContext_HandOver_handedOverAt(ctx, field)
+	case "slot":
+		return ec.fieldContext_HandOver_slot(ctx, field)
+	case "signature":
+		return ec.fieldContext_HandOver_signature(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type HandOver", field.Name)
+}
+
 func (ec *executionContext) childFields_IndexerCheckpoint(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "programId":
@@ -3408,8 +4301,8 @@ func (ec *executionContext) childFields_IndexerStatus(ctx context.Context, field
 		return ec.fieldContext_IndexerStatus_finalizedSlot(ctx, field)
 	case "lastSeq":
 		return ec.fieldContext_IndexerStatus_lastSeq(ctx, field)
-	case "chainTime":
-		return ec.fieldContext_IndexerStatus_chainTime(ctx, field)
+	case "chainClockAt":
+		return ec.fieldContext_IndexerStatus_chainClockAt(ctx, field)
 	case "chainTipSlot":
 		return ec.fieldContext_IndexerStatus_chainTipSlot(ctx, field)
 	case "lagSlots":
@@ -3426,8 +4319,10 @@ func (ec *executionContext) childFields_IndexerStatus(ctx context.Context, field
 
 func (ec *executionContext) childFields_ManagedProgram(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
-	case "program":
-		return ec.fieldContext_ManagedProgram_program(ctx, field)
+	case "id":
+		return ec.fieldContext_ManagedProgram_id(ctx, field)
+	case "programId":
+		return ec.fieldContext_ManagedProgram_programId(ctx, field)
 	case "address":
 		return ec.fieldContext_ManagedProgram_address(ctx, field)
 	case "governance":
@@ -3438,8 +4333,8 @@ func (ec *executionContext) childFields_ManagedProgram(ctx context.Context, fiel
 		return ec.fieldContext_ManagedProgram_upgradeAuthority(ctx, field)
 	case "currentHash":
 		return ec.fieldContext_ManagedProgram_currentHash(ctx, field)
-	case "lastDeploySlot":
-		return ec.fieldContext_ManagedProgram_lastDeploySlot(ctx, field)
+	case "lastDeployedSlot":
+		return ec.fieldContext_ManagedProgram_lastDeployedSlot(ctx, field)
 	case "releaseCount":
 		return ec.fieldContext_ManagedProgram_releaseCount(ctx, field)
 	case "registeredBy":
@@ -3454,6 +4349,10 @@ func (ec *executionContext) childFields_ManagedProgram(ctx context.Context, fiel
 		return ec.fieldContext_ManagedProgram_releases(ctx, field)
 	case "proposals":
 		return ec.fieldContext_ManagedProgram_proposals(ctx, field)
+	case "controlled":
+		return ec.fieldContext_ManagedProgram_controlled(ctx, field)
+	case "handOver":
+		return ec.fieldContext_ManagedProgram_handOver(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ManagedProgram", field.Name)
 }
@@ -3494,6 +4393,8 @@ func (ec *executionContext) childFields_Member(ctx context.Context, field graphq
 
 func (ec *executionContext) childFields_Migration(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "id":
+		return ec.fieldContext_Migration_id(ctx, field)
 	case "address":
 		return ec.fieldContext_Migration_address(ctx, field)
 	case "governance":
@@ -3526,8 +4427,8 @@ func (ec *executionContext) childFields_Migration(ctx context.Context, field gra
 		return ec.fieldContext_Migration_progress(ctx, field)
 	case "ratePerSecond":
 		return ec.fieldContext_Migration_ratePerSecond(ctx, field)
-	case "estimatedCompletion":
-		return ec.fieldContext_Migration_estimatedCompletion(ctx, field)
+	case "estimatedCompletionAt":
+		return ec.fieldContext_Migration_estimatedCompletionAt(ctx, field)
 	case "status":
 		return ec.fieldContext_Migration_status(ctx, field)
 	case "startedAt":
@@ -3540,6 +4441,8 @@ func (ec *executionContext) childFields_Migration(ctx context.Context, field gra
 		return ec.fieldContext_Migration_completedSlot(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_Migration_updatedAt(ctx, field)
+	case "accountClosure":
+		return ec.fieldContext_Migration_accountClosure(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Migration", field.Name)
 }
@@ -3574,8 +4477,8 @@ func (ec *executionContext) childFields_MigrationProgress(ctx context.Context, f
 		return ec.fieldContext_MigrationProgress_cursor(ctx, field)
 	case "event":
 		return ec.fieldContext_MigrationProgress_event(ctx, field)
-	case "job":
-		return ec.fieldContext_MigrationProgress_job(ctx, field)
+	case "migrationAddress":
+		return ec.fieldContext_MigrationProgress_migrationAddress(ctx, field)
 	case "migration":
 		return ec.fieldContext_MigrationProgress_migration(ctx, field)
 	case "migrated":
@@ -3588,6 +4491,28 @@ func (ec *executionContext) childFields_MigrationProgress(ctx context.Context, f
 		return ec.fieldContext_MigrationProgress_completed(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type MigrationProgress", field.Name)
+}
+
+func (ec *executionContext) childFields_MigrationSpec(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "fromVersion":
+		return ec.fieldContext_MigrationSpec_fromVersion(ctx, field)
+	case "toVersion":
+		return ec.fieldContext_MigrationSpec_toVersion(ctx, field)
+	case "versionOffset":
+		return ec.fieldContext_MigrationSpec_versionOffset(ctx, field)
+	case "dataSize":
+		return ec.fieldContext_MigrationSpec_dataSize(ctx, field)
+	case "discriminator":
+		return ec.fieldContext_MigrationSpec_discriminator(ctx, field)
+	case "migrateInstructionData":
+		return ec.fieldContext_MigrationSpec_migrateInstructionData(ctx, field)
+	case "totalAccounts":
+		return ec.fieldContext_MigrationSpec_totalAccounts(ctx, field)
+	case "requiredHash":
+		return ec.fieldContext_MigrationSpec_requiredHash(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MigrationSpec", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3606,6 +4531,8 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 
 func (ec *executionContext) childFields_Proposal(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "id":
+		return ec.fieldContext_Proposal_id(ctx, field)
 	case "address":
 		return ec.fieldContext_Proposal_address(ctx, field)
 	case "governance":
@@ -3630,6 +4557,8 @@ func (ec *executionContext) childFields_Proposal(ctx context.Context, field grap
 		return ec.fieldContext_Proposal_bufferElfLength(ctx, field)
 	case "extendBytesNeeded":
 		return ec.fieldContext_Proposal_extendBytesNeeded(ctx, field)
+	case "blockedOnExtend":
+		return ec.fieldContext_Proposal_blockedOnExtend(ctx, field)
 	case "configChange":
 		return ec.fieldContext_Proposal_configChange(ctx, field)
 	case "migrationSpec":
@@ -3644,14 +4573,24 @@ func (ec *executionContext) childFields_Proposal(ctx context.Context, field grap
 		return ec.fieldContext_Proposal_approvalCount(ctx, field)
 	case "threshold":
 		return ec.fieldContext_Proposal_threshold(ctx, field)
+	case "approvalsNeeded":
+		return ec.fieldContext_Proposal_approvalsNeeded(ctx, field)
+	case "approvalsStale":
+		return ec.fieldContext_Proposal_approvalsStale(ctx, field)
+	case "pendingApprovers":
+		return ec.fieldContext_Proposal_pendingApprovers(ctx, field)
 	case "cancelVotes":
 		return ec.fieldContext_Proposal_cancelVotes(ctx, field)
+	case "cancelThreshold":
+		return ec.fieldContext_Proposal_cancelThreshold(ctx, field)
 	case "memberSetSeqno":
 		return ec.fieldContext_Proposal_memberSetSeqno(ctx, field)
 	case "approvals":
 		return ec.fieldContext_Proposal_approvals(ctx, field)
 	case "eta":
 		return ec.fieldContext_Proposal_eta(ctx, field)
+	case "executionWindowEndsAt":
+		return ec.fieldContext_Proposal_executionWindowEndsAt(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Proposal_createdAt(ctx, field)
 	case "createdSlot":
@@ -3678,6 +4617,10 @@ func (ec *executionContext) childFields_Proposal(ctx context.Context, field grap
 		return ec.fieldContext_Proposal_rollbackResult(ctx, field)
 	case "migration":
 		return ec.fieldContext_Proposal_migration(ctx, field)
+	case "accountClosure":
+		return ec.fieldContext_Proposal_accountClosure(ctx, field)
+	case "votingEndsAt":
+		return ec.fieldContext_Proposal_votingEndsAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Proposal", field.Name)
 }
@@ -3720,6 +4663,10 @@ func (ec *executionContext) childFields_ProposalUpdate(ctx context.Context, fiel
 
 func (ec *executionContext) childFields_Release(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "id":
+		return ec.fieldContext_Release_id(ctx, field)
+	case "programId":
+		return ec.fieldContext_Release_programId(ctx, field)
 	case "number":
 		return ec.fieldContext_Release_number(ctx, field)
 	case "hash":
@@ -3730,14 +4677,32 @@ func (ec *executionContext) childFields_Release(ctx context.Context, field graph
 		return ec.fieldContext_Release_rollback(ctx, field)
 	case "proposal":
 		return ec.fieldContext_Release_proposal(ctx, field)
-	case "deploySlot":
-		return ec.fieldContext_Release_deploySlot(ctx, field)
+	case "deployedSlot":
+		return ec.fieldContext_Release_deployedSlot(ctx, field)
 	case "deployedAt":
 		return ec.fieldContext_Release_deployedAt(ctx, field)
 	case "signature":
 		return ec.fieldContext_Release_signature(ctx, field)
+	case "revocation":
+		return ec.fieldContext_Release_revocation(ctx, field)
+	case "revokedAt":
+		return ec.fieldContext_Release_revokedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Release", field.Name)
+}
+
+func (ec *executionContext) childFields_ReleaseRevocation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "proposal":
+		return ec.fieldContext_ReleaseRevocation_proposal(ctx, field)
+	case "revokedAt":
+		return ec.fieldContext_ReleaseRevocation_revokedAt(ctx, field)
+	case "slot":
+		return ec.fieldContext_ReleaseRevocation_slot(ctx, field)
+	case "signature":
+		return ec.fieldContext_ReleaseRevocation_signature(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ReleaseRevocation", field.Name)
 }
 
 func (ec *executionContext) childFields_Rollback(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4277,6 +5242,22 @@ func (ec *executionContext) field_Query_governances_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
 	return args, nil
 }
 
@@ -4321,6 +5302,36 @@ func (ec *executionContext) field_Query_migrations_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -4365,6 +5376,22 @@ func (ec *executionContext) field_Query_programs_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg4
 	return args, nil
 }
 
@@ -4470,8 +5497,8 @@ func (ec *executionContext) field_Subscription_events_args(ctx context.Context, 
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "names",
-		func(ctx context.Context, v any) ([]string, error) {
-			return ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+		func(ctx context.Context, v any) ([]EventName, error) {
+			return ec.unmarshalOEventName2ᚕgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐEventNameᚄ(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4629,6 +5656,190 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _AccountClosure_status(ctx context.Context, field graphql.CollectedField, obj *store.AccountClosure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountClosure_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountClosure_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccountClosure", field, false, false, "String")
+}
+
+func (ec *executionContext) _AccountClosure_actor(ctx context.Context, field graphql.CollectedField, obj *store.AccountClosure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountClosure_actor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Actor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNPublicKey2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountClosure_actor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccountClosure", field, false, false, "PublicKey")
+}
+
+func (ec *executionContext) _AccountClosure_rentCollector(ctx context.Context, field graphql.CollectedField, obj *store.AccountClosure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountClosure_rentCollector(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RentCollector, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNPublicKey2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountClosure_rentCollector(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccountClosure", field, false, false, "PublicKey")
+}
+
+func (ec *executionContext) _AccountClosure_lamports(ctx context.Context, field graphql.CollectedField, obj *store.AccountClosure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountClosure_lamports(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lamports, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNU642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountClosure_lamports(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccountClosure", field, false, false, "U64")
+}
+
+func (ec *executionContext) _AccountClosure_closedAt(ctx context.Context, field graphql.CollectedField, obj *store.AccountClosure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountClosure_closedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClosedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTimestamp2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountClosure_closedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccountClosure", field, false, false, "Timestamp")
+}
+
+func (ec *executionContext) _AccountClosure_slot(ctx context.Context, field graphql.CollectedField, obj *store.AccountClosure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountClosure_slot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Slot, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNU642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountClosure_slot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccountClosure", field, false, false, "U64")
+}
+
+func (ec *executionContext) _AccountClosure_signature(ctx context.Context, field graphql.CollectedField, obj *store.AccountClosure) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AccountClosure_signature(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Signature, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNSignature2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AccountClosure_signature(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AccountClosure", field, false, false, "Signature")
+}
+
+func (ec *executionContext) _Approval_id(ctx context.Context, field graphql.CollectedField, obj *store.Approval) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Approval_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Approval().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Approval_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Approval", field, true, true, "ID")
+}
 
 func (ec *executionContext) _Approval_proposalAddress(ctx context.Context, field graphql.CollectedField, obj *store.Approval) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -4947,16 +6158,16 @@ func (ec *executionContext) fieldContext_ApprovalEvent_proposal(_ context.Contex
 	return fc, nil
 }
 
-func (ec *executionContext) _ApprovalEvent_governance(ctx context.Context, field graphql.CollectedField, obj *ApprovalEvent) (ret graphql.Marshaler) {
+func (ec *executionContext) _ApprovalEvent_governanceAddress(ctx context.Context, field graphql.CollectedField, obj *ApprovalEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ApprovalEvent_governance(ctx, field)
+			return ec.fieldContext_ApprovalEvent_governanceAddress(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Governance, nil
+			return obj.GovernanceAddress, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -4966,8 +6177,40 @@ func (ec *executionContext) _ApprovalEvent_governance(ctx context.Context, field
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_ApprovalEvent_governance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_ApprovalEvent_governanceAddress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ApprovalEvent", field, false, false, "PublicKey")
+}
+
+func (ec *executionContext) _ApprovalEvent_governance(ctx context.Context, field graphql.CollectedField, obj *ApprovalEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ApprovalEvent_governance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ApprovalEvent().Governance(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Governance) graphql.Marshaler {
+			return ec.marshalNGovernance2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚋstoreᚐGovernance(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ApprovalEvent_governance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ApprovalEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Governance(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _ApprovalEvent_member(ctx context.Context, field graphql.CollectedField, obj *ApprovalEvent) (ret graphql.Marshaler) {
@@ -5154,16 +6397,16 @@ func (ec *executionContext) fieldContext_ApprovalEvent_slot(_ context.Context, f
 	return graphql.NewScalarFieldContext("ApprovalEvent", field, false, false, "U64")
 }
 
-func (ec *executionContext) _ApprovalEvent_time(ctx context.Context, field graphql.CollectedField, obj *ApprovalEvent) (ret graphql.Marshaler) {
+func (ec *executionContext) _ApprovalEvent_occurredAt(ctx context.Context, field graphql.CollectedField, obj *ApprovalEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ApprovalEvent_time(ctx, field)
+			return ec.fieldContext_ApprovalEvent_occurredAt(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Time, nil
+			return obj.OccurredAt, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
@@ -5173,7 +6416,7 @@ func (ec *executionContext) _ApprovalEvent_time(ctx context.Context, field graph
 		false,
 	)
 }
-func (ec *executionContext) fieldContext_ApprovalEvent_time(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_ApprovalEvent_occurredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ApprovalEvent", field, false, false, "Timestamp")
 }
 
@@ -5439,6 +6682,52 @@ func (ec *executionContext) fieldContext_BuiltTransaction_simulation(_ context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Cluster_genesisHash(ctx context.Context, field graphql.CollectedField, obj *Cluster) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cluster_genesisHash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GenesisHash, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cluster_genesisHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Cluster", field, false, false, "String")
+}
+
+func (ec *executionContext) _Cluster_name(ctx context.Context, field graphql.CollectedField, obj *Cluster) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Cluster_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Cluster_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Cluster", field, false, false, "String")
+}
+
 func (ec *executionContext) _ConfigChange_proposal(ctx context.Context, field graphql.CollectedField, obj *store.ConfigChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5512,18 +6801,27 @@ func (ec *executionContext) _ConfigChange_change(ctx context.Context, field grap
 			return ec.fieldContext_ConfigChange_change(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Change, nil
+			return ec.Resolvers.ConfigChange().Change(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v json.RawMessage) graphql.Marshaler {
-			return ec.marshalNJSON2encodingᚋjsonᚐRawMessage(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *ConfigChangeSpec) graphql.Marshaler {
+			return ec.marshalNConfigChangeSpec2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐConfigChangeSpec(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_ConfigChange_change(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ConfigChange", field, false, false, "JSON")
+	fc = &graphql.FieldContext{
+		Object:     "ConfigChange",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConfigChangeSpec(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _ConfigChange_memberSetSeqno(ctx context.Context, field graphql.CollectedField, obj *store.ConfigChange) (ret graphql.Marshaler) {
@@ -5616,6 +6914,346 @@ func (ec *executionContext) _ConfigChange_signature(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_ConfigChange_signature(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ConfigChange", field, false, false, "Signature")
+}
+
+func (ec *executionContext) _ConfigChangeSpec_kind(ctx context.Context, field graphql.CollectedField, obj *ConfigChangeSpec) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigChangeSpec_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v ConfigChangeKind) graphql.Marshaler {
+			return ec.marshalNConfigChangeKind2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐConfigChangeKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigChangeSpec_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigChangeSpec", field, false, false, "ConfigChangeKind")
+}
+
+func (ec *executionContext) _ConfigChangeSpec_member(ctx context.Context, field graphql.CollectedField, obj *ConfigChangeSpec) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigChangeSpec_member(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Member, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOPublicKey2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigChangeSpec_member(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigChangeSpec", field, false, false, "PublicKey")
+}
+
+func (ec *executionContext) _ConfigChangeSpec_threshold(ctx context.Context, field graphql.CollectedField, obj *ConfigChangeSpec) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigChangeSpec_threshold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Threshold, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigChangeSpec_threshold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigChangeSpec", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ConfigChangeSpec_seconds(ctx context.Context, field graphql.CollectedField, obj *ConfigChangeSpec) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigChangeSpec_seconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Seconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOU642ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigChangeSpec_seconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigChangeSpec", field, false, false, "U64")
+}
+
+func (ec *executionContext) _ConfigChangeSpec_spill(ctx context.Context, field graphql.CollectedField, obj *ConfigChangeSpec) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigChangeSpec_spill(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Spill, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOPublicKey2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigChangeSpec_spill(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigChangeSpec", field, false, false, "PublicKey")
+}
+
+func (ec *executionContext) _ConfigChangeSpec_programId(ctx context.Context, field graphql.CollectedField, obj *ConfigChangeSpec) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigChangeSpec_programId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProgramID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOPublicKey2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigChangeSpec_programId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigChangeSpec", field, false, false, "PublicKey")
+}
+
+func (ec *executionContext) _ConfigChangeSpec_program(ctx context.Context, field graphql.CollectedField, obj *ConfigChangeSpec) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigChangeSpec_program(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ConfigChangeSpec().Program(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.ManagedProgram) graphql.Marshaler {
+			return ec.marshalOManagedProgram2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚋstoreᚐManagedProgram(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigChangeSpec_program(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConfigChangeSpec",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ManagedProgram(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConfigChangeSpec_hash(ctx context.Context, field graphql.CollectedField, obj *ConfigChangeSpec) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigChangeSpec_hash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hash, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOHash2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigChangeSpec_hash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigChangeSpec", field, false, false, "Hash")
+}
+
+func (ec *executionContext) _ConfigChangeSpec_newAuthority(ctx context.Context, field graphql.CollectedField, obj *ConfigChangeSpec) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigChangeSpec_newAuthority(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NewAuthority, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOPublicKey2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigChangeSpec_newAuthority(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigChangeSpec", field, false, false, "PublicKey")
+}
+
+func (ec *executionContext) _ConfigChangeSpec_migrationAddress(ctx context.Context, field graphql.CollectedField, obj *ConfigChangeSpec) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigChangeSpec_migrationAddress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MigrationAddress, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOPublicKey2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigChangeSpec_migrationAddress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigChangeSpec", field, false, false, "PublicKey")
+}
+
+func (ec *executionContext) _ConfigChangeSpec_migration(ctx context.Context, field graphql.CollectedField, obj *ConfigChangeSpec) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigChangeSpec_migration(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ConfigChangeSpec().Migration(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Migration) graphql.Marshaler {
+			return ec.marshalOMigration2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚋstoreᚐMigration(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigChangeSpec_migration(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ConfigChangeSpec",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Migration(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ConfigChangeSpec_additionalAccounts(ctx context.Context, field graphql.CollectedField, obj *ConfigChangeSpec) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigChangeSpec_additionalAccounts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AdditionalAccounts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int64) graphql.Marshaler {
+			return ec.marshalOU642ᚖint64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigChangeSpec_additionalAccounts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigChangeSpec", field, false, false, "U64")
+}
+
+func (ec *executionContext) _ConfigChangeSpec_rentCollector(ctx context.Context, field graphql.CollectedField, obj *ConfigChangeSpec) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ConfigChangeSpec_rentCollector(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RentCollector, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOPublicKey2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ConfigChangeSpec_rentCollector(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ConfigChangeSpec", field, false, false, "PublicKey")
+}
+
+func (ec *executionContext) _Event_id(ctx context.Context, field graphql.CollectedField, obj *store.Event) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Event_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Event().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Event_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Event", field, true, true, "ID")
 }
 
 func (ec *executionContext) _Event_cursor(ctx context.Context, field graphql.CollectedField, obj *store.Event) (ret graphql.Marshaler) {
@@ -5742,16 +7380,16 @@ func (ec *executionContext) fieldContext_Event_slot(_ context.Context, field gra
 	return graphql.NewScalarFieldContext("Event", field, false, false, "U64")
 }
 
-func (ec *executionContext) _Event_time(ctx context.Context, field graphql.CollectedField, obj *store.Event) (ret graphql.Marshaler) {
+func (ec *executionContext) _Event_occurredAt(ctx context.Context, field graphql.CollectedField, obj *store.Event) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Event_time(ctx, field)
+			return ec.fieldContext_Event_occurredAt(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Event().Time(ctx, obj)
+			return ec.Resolvers.Event().OccurredAt(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
@@ -5761,7 +7399,7 @@ func (ec *executionContext) _Event_time(ctx context.Context, field graphql.Colle
 		false,
 	)
 }
-func (ec *executionContext) fieldContext_Event_time(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Event_occurredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Event", field, true, true, "Timestamp")
 }
 
@@ -5774,18 +7412,18 @@ func (ec *executionContext) _Event_name(ctx context.Context, field graphql.Colle
 			return ec.fieldContext_Event_name(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Name, nil
+			return ec.Resolvers.Event().Name(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v EventName) graphql.Marshaler {
+			return ec.marshalNEventName2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐEventName(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Event_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Event", field, false, false, "String")
+	return graphql.NewScalarFieldContext("Event", field, true, true, "EventName")
 }
 
 func (ec *executionContext) _Event_data(ctx context.Context, field graphql.CollectedField, obj *store.Event) (ret graphql.Marshaler) {
@@ -5820,18 +7458,18 @@ func (ec *executionContext) _Event_commitment(ctx context.Context, field graphql
 			return ec.fieldContext_Event_commitment(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Commitment, nil
+			return ec.Resolvers.Event().Commitment(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v Commitment) graphql.Marshaler {
+			return ec.marshalNCommitment2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐCommitment(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Event_commitment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Event", field, false, false, "String")
+	return graphql.NewScalarFieldContext("Event", field, true, true, "Commitment")
 }
 
 func (ec *executionContext) _EventConnection_edges(ctx context.Context, field graphql.CollectedField, obj *EventConnection) (ret graphql.Marshaler) {
@@ -6146,16 +7784,16 @@ func (ec *executionContext) fieldContext_Execution_slot(_ context.Context, field
 	return graphql.NewScalarFieldContext("Execution", field, false, false, "U64")
 }
 
-func (ec *executionContext) _Execution_time(ctx context.Context, field graphql.CollectedField, obj *Execution) (ret graphql.Marshaler) {
+func (ec *executionContext) _Execution_executedAt(ctx context.Context, field graphql.CollectedField, obj *Execution) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Execution_time(ctx, field)
+			return ec.fieldContext_Execution_executedAt(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Time, nil
+			return obj.ExecutedAt, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
@@ -6165,7 +7803,7 @@ func (ec *executionContext) _Execution_time(ctx context.Context, field graphql.C
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Execution_time(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Execution_executedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Execution", field, false, false, "Timestamp")
 }
 
@@ -6190,6 +7828,29 @@ func (ec *executionContext) _Execution_executor(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_Execution_executor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Execution", field, false, false, "PublicKey")
+}
+
+func (ec *executionContext) _Governance_id(ctx context.Context, field graphql.CollectedField, obj *store.Governance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Governance_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Governance().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Governance_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Governance", field, true, true, "ID")
 }
 
 func (ec *executionContext) _Governance_address(ctx context.Context, field graphql.CollectedField, obj *store.Governance) (ret graphql.Marshaler) {
@@ -6622,6 +8283,29 @@ func (ec *executionContext) fieldContext_Governance_updatedSlot(_ context.Contex
 	return graphql.NewScalarFieldContext("Governance", field, false, false, "U64")
 }
 
+func (ec *executionContext) _Governance_votingPeriodSeconds(ctx context.Context, field graphql.CollectedField, obj *store.Governance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Governance_votingPeriodSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Governance().VotingPeriodSeconds(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNU642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Governance_votingPeriodSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Governance", field, true, true, "U64")
+}
+
 func (ec *executionContext) _GovernanceConnection_edges(ctx context.Context, field graphql.CollectedField, obj *GovernanceConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6794,6 +8478,130 @@ func (ec *executionContext) fieldContext_GovernanceEdge_node(_ context.Context, 
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _HandOver_newAuthority(ctx context.Context, field graphql.CollectedField, obj *store.HandOver) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HandOver_newAuthority(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NewAuthority, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOPublicKey2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HandOver_newAuthority(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HandOver", field, false, false, "PublicKey")
+}
+
+func (ec *executionContext) _HandOver_proposal(ctx context.Context, field graphql.CollectedField, obj *store.HandOver) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HandOver_proposal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.HandOver().Proposal(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Proposal) graphql.Marshaler {
+			return ec.marshalOProposal2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚋstoreᚐProposal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_HandOver_proposal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "HandOver",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Proposal(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _HandOver_handedOverAt(ctx context.Context, field graphql.CollectedField, obj *store.HandOver) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HandOver_handedOverAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HandedOverAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTimestamp2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HandOver_handedOverAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HandOver", field, false, false, "Timestamp")
+}
+
+func (ec *executionContext) _HandOver_slot(ctx context.Context, field graphql.CollectedField, obj *store.HandOver) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HandOver_slot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Slot, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNU642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HandOver_slot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HandOver", field, false, false, "U64")
+}
+
+func (ec *executionContext) _HandOver_signature(ctx context.Context, field graphql.CollectedField, obj *store.HandOver) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_HandOver_signature(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Signature, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNSignature2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_HandOver_signature(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("HandOver", field, false, false, "Signature")
 }
 
 func (ec *executionContext) _IndexerCheckpoint_programId(ctx context.Context, field graphql.CollectedField, obj *store.Checkpoint) (ret graphql.Marshaler) {
@@ -6980,16 +8788,16 @@ func (ec *executionContext) fieldContext_IndexerStatus_lastSeq(_ context.Context
 	return graphql.NewScalarFieldContext("IndexerStatus", field, false, false, "U64")
 }
 
-func (ec *executionContext) _IndexerStatus_chainTime(ctx context.Context, field graphql.CollectedField, obj *IndexerStatus) (ret graphql.Marshaler) {
+func (ec *executionContext) _IndexerStatus_chainClockAt(ctx context.Context, field graphql.CollectedField, obj *IndexerStatus) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_IndexerStatus_chainTime(ctx, field)
+			return ec.fieldContext_IndexerStatus_chainClockAt(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.ChainTime, nil
+			return obj.ChainClockAt, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
@@ -6999,7 +8807,7 @@ func (ec *executionContext) _IndexerStatus_chainTime(ctx context.Context, field 
 		false,
 	)
 }
-func (ec *executionContext) fieldContext_IndexerStatus_chainTime(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_IndexerStatus_chainClockAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("IndexerStatus", field, false, false, "Timestamp")
 }
 
@@ -7127,13 +8935,36 @@ func (ec *executionContext) fieldContext_IndexerStatus_refusedTransactions(_ con
 	return graphql.NewScalarFieldContext("IndexerStatus", field, false, false, "Int")
 }
 
-func (ec *executionContext) _ManagedProgram_program(ctx context.Context, field graphql.CollectedField, obj *store.ManagedProgram) (ret graphql.Marshaler) {
+func (ec *executionContext) _ManagedProgram_id(ctx context.Context, field graphql.CollectedField, obj *store.ManagedProgram) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ManagedProgram_program(ctx, field)
+			return ec.fieldContext_ManagedProgram_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ManagedProgram().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ManagedProgram_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ManagedProgram", field, true, true, "ID")
+}
+
+func (ec *executionContext) _ManagedProgram_programId(ctx context.Context, field graphql.CollectedField, obj *store.ManagedProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ManagedProgram_programId(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.Program, nil
@@ -7146,7 +8977,7 @@ func (ec *executionContext) _ManagedProgram_program(ctx context.Context, field g
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_ManagedProgram_program(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_ManagedProgram_programId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ManagedProgram", field, false, false, "PublicKey")
 }
 
@@ -7264,23 +9095,23 @@ func (ec *executionContext) _ManagedProgram_currentHash(ctx context.Context, fie
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+			return ec.marshalNHash2string(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_ManagedProgram_currentHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ManagedProgram", field, false, false, "String")
+	return graphql.NewScalarFieldContext("ManagedProgram", field, false, false, "Hash")
 }
 
-func (ec *executionContext) _ManagedProgram_lastDeploySlot(ctx context.Context, field graphql.CollectedField, obj *store.ManagedProgram) (ret graphql.Marshaler) {
+func (ec *executionContext) _ManagedProgram_lastDeployedSlot(ctx context.Context, field graphql.CollectedField, obj *store.ManagedProgram) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ManagedProgram_lastDeploySlot(ctx, field)
+			return ec.fieldContext_ManagedProgram_lastDeployedSlot(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.LastDeploySlot, nil
@@ -7293,7 +9124,7 @@ func (ec *executionContext) _ManagedProgram_lastDeploySlot(ctx context.Context, 
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_ManagedProgram_lastDeploySlot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_ManagedProgram_lastDeployedSlot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ManagedProgram", field, false, false, "U64")
 }
 
@@ -7496,6 +9327,61 @@ func (ec *executionContext) fieldContext_ManagedProgram_proposals(ctx context.Co
 	if fc.Args, err = ec.field_ManagedProgram_proposals_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ManagedProgram_controlled(ctx context.Context, field graphql.CollectedField, obj *store.ManagedProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ManagedProgram_controlled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ManagedProgram().Controlled(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ManagedProgram_controlled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ManagedProgram", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _ManagedProgram_handOver(ctx context.Context, field graphql.CollectedField, obj *store.ManagedProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ManagedProgram_handOver(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ManagedProgram().HandOver(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.HandOver) graphql.Marshaler {
+			return ec.marshalOHandOver2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚋstoreᚐHandOver(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ManagedProgram_handOver(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ManagedProgram",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_HandOver(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -7718,6 +9604,29 @@ func (ec *executionContext) _Member_position(ctx context.Context, field graphql.
 }
 func (ec *executionContext) fieldContext_Member_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Member", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Migration_id(ctx context.Context, field graphql.CollectedField, obj *store.Migration) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Migration_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Migration().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Migration_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Migration", field, true, true, "ID")
 }
 
 func (ec *executionContext) _Migration_address(ctx context.Context, field graphql.CollectedField, obj *store.Migration) (ret graphql.Marshaler) {
@@ -8115,16 +10024,16 @@ func (ec *executionContext) fieldContext_Migration_ratePerSecond(_ context.Conte
 	return graphql.NewScalarFieldContext("Migration", field, true, true, "Float")
 }
 
-func (ec *executionContext) _Migration_estimatedCompletion(ctx context.Context, field graphql.CollectedField, obj *store.Migration) (ret graphql.Marshaler) {
+func (ec *executionContext) _Migration_estimatedCompletionAt(ctx context.Context, field graphql.CollectedField, obj *store.Migration) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Migration_estimatedCompletion(ctx, field)
+			return ec.fieldContext_Migration_estimatedCompletionAt(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Migration().EstimatedCompletion(ctx, obj)
+			return ec.Resolvers.Migration().EstimatedCompletionAt(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
@@ -8134,7 +10043,7 @@ func (ec *executionContext) _Migration_estimatedCompletion(ctx context.Context, 
 		false,
 	)
 }
-func (ec *executionContext) fieldContext_Migration_estimatedCompletion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Migration_estimatedCompletionAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Migration", field, true, true, "Timestamp")
 }
 
@@ -8274,6 +10183,38 @@ func (ec *executionContext) _Migration_updatedAt(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_Migration_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Migration", field, false, false, "Timestamp")
+}
+
+func (ec *executionContext) _Migration_accountClosure(ctx context.Context, field graphql.CollectedField, obj *store.Migration) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Migration_accountClosure(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Migration().AccountClosure(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.AccountClosure) graphql.Marshaler {
+			return ec.marshalOAccountClosure2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚋstoreᚐAccountClosure(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Migration_accountClosure(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Migration",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountClosure(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _MigrationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *MigrationConnection) (ret graphql.Marshaler) {
@@ -8505,16 +10446,16 @@ func (ec *executionContext) fieldContext_MigrationProgress_event(_ context.Conte
 	return fc, nil
 }
 
-func (ec *executionContext) _MigrationProgress_job(ctx context.Context, field graphql.CollectedField, obj *MigrationProgress) (ret graphql.Marshaler) {
+func (ec *executionContext) _MigrationProgress_migrationAddress(ctx context.Context, field graphql.CollectedField, obj *MigrationProgress) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_MigrationProgress_job(ctx, field)
+			return ec.fieldContext_MigrationProgress_migrationAddress(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Job, nil
+			return obj.MigrationAddress, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -8524,7 +10465,7 @@ func (ec *executionContext) _MigrationProgress_job(ctx context.Context, field gr
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_MigrationProgress_job(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_MigrationProgress_migrationAddress(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MigrationProgress", field, false, false, "PublicKey")
 }
 
@@ -8650,6 +10591,190 @@ func (ec *executionContext) _MigrationProgress_completed(ctx context.Context, fi
 }
 func (ec *executionContext) fieldContext_MigrationProgress_completed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MigrationProgress", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _MigrationSpec_fromVersion(ctx context.Context, field graphql.CollectedField, obj *MigrationSpec) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MigrationSpec_fromVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FromVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MigrationSpec_fromVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MigrationSpec", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MigrationSpec_toVersion(ctx context.Context, field graphql.CollectedField, obj *MigrationSpec) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MigrationSpec_toVersion(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ToVersion, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MigrationSpec_toVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MigrationSpec", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MigrationSpec_versionOffset(ctx context.Context, field graphql.CollectedField, obj *MigrationSpec) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MigrationSpec_versionOffset(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VersionOffset, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MigrationSpec_versionOffset(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MigrationSpec", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MigrationSpec_dataSize(ctx context.Context, field graphql.CollectedField, obj *MigrationSpec) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MigrationSpec_dataSize(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DataSize, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNU642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MigrationSpec_dataSize(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MigrationSpec", field, false, false, "U64")
+}
+
+func (ec *executionContext) _MigrationSpec_discriminator(ctx context.Context, field graphql.CollectedField, obj *MigrationSpec) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MigrationSpec_discriminator(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Discriminator, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MigrationSpec_discriminator(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MigrationSpec", field, false, false, "String")
+}
+
+func (ec *executionContext) _MigrationSpec_migrateInstructionData(ctx context.Context, field graphql.CollectedField, obj *MigrationSpec) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MigrationSpec_migrateInstructionData(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MigrateInstructionData, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MigrationSpec_migrateInstructionData(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MigrationSpec", field, false, false, "String")
+}
+
+func (ec *executionContext) _MigrationSpec_totalAccounts(ctx context.Context, field graphql.CollectedField, obj *MigrationSpec) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MigrationSpec_totalAccounts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalAccounts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNU642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MigrationSpec_totalAccounts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MigrationSpec", field, false, false, "U64")
+}
+
+func (ec *executionContext) _MigrationSpec_requiredHash(ctx context.Context, field graphql.CollectedField, obj *MigrationSpec) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MigrationSpec_requiredHash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequiredHash, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNHash2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MigrationSpec_requiredHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MigrationSpec", field, false, false, "Hash")
 }
 
 func (ec *executionContext) _Mutation_buildApprove(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -9228,6 +11353,29 @@ func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
 }
 
+func (ec *executionContext) _Proposal_id(ctx context.Context, field graphql.CollectedField, obj *store.Proposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Proposal_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Proposal().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Proposal_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Proposal", field, true, true, "ID")
+}
+
 func (ec *executionContext) _Proposal_address(ctx context.Context, field graphql.CollectedField, obj *store.Proposal) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9466,14 +11614,14 @@ func (ec *executionContext) _Proposal_bufferHash(ctx context.Context, field grap
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
+			return ec.marshalOHash2ᚖstring(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_Proposal_bufferHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Proposal", field, false, false, "String")
+	return graphql.NewScalarFieldContext("Proposal", field, false, false, "Hash")
 }
 
 func (ec *executionContext) _Proposal_bufferElfLength(ctx context.Context, field graphql.CollectedField, obj *store.Proposal) (ret graphql.Marshaler) {
@@ -9522,6 +11670,29 @@ func (ec *executionContext) fieldContext_Proposal_extendBytesNeeded(_ context.Co
 	return graphql.NewScalarFieldContext("Proposal", field, false, false, "U64")
 }
 
+func (ec *executionContext) _Proposal_blockedOnExtend(ctx context.Context, field graphql.CollectedField, obj *store.Proposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Proposal_blockedOnExtend(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Proposal().BlockedOnExtend(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Proposal_blockedOnExtend(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Proposal", field, true, true, "Boolean")
+}
+
 func (ec *executionContext) _Proposal_configChange(ctx context.Context, field graphql.CollectedField, obj *store.Proposal) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9531,18 +11702,27 @@ func (ec *executionContext) _Proposal_configChange(ctx context.Context, field gr
 			return ec.fieldContext_Proposal_configChange(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.ConfigChange, nil
+			return ec.Resolvers.Proposal().ConfigChange(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v json.RawMessage) graphql.Marshaler {
-			return ec.marshalOJSON2encodingᚋjsonᚐRawMessage(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *ConfigChangeSpec) graphql.Marshaler {
+			return ec.marshalOConfigChangeSpec2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐConfigChangeSpec(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_Proposal_configChange(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Proposal", field, false, false, "JSON")
+	fc = &graphql.FieldContext{
+		Object:     "Proposal",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ConfigChangeSpec(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Proposal_migrationSpec(ctx context.Context, field graphql.CollectedField, obj *store.Proposal) (ret graphql.Marshaler) {
@@ -9554,18 +11734,27 @@ func (ec *executionContext) _Proposal_migrationSpec(ctx context.Context, field g
 			return ec.fieldContext_Proposal_migrationSpec(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.MigrationSpec, nil
+			return ec.Resolvers.Proposal().MigrationSpec(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v json.RawMessage) graphql.Marshaler {
-			return ec.marshalOJSON2encodingᚋjsonᚐRawMessage(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *MigrationSpec) graphql.Marshaler {
+			return ec.marshalOMigrationSpec2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐMigrationSpec(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_Proposal_migrationSpec(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Proposal", field, false, false, "JSON")
+	fc = &graphql.FieldContext{
+		Object:     "Proposal",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MigrationSpec(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Proposal_metadataUri(ctx context.Context, field graphql.CollectedField, obj *store.Proposal) (ret graphql.Marshaler) {
@@ -9604,14 +11793,14 @@ func (ec *executionContext) _Proposal_buildHash(ctx context.Context, field graph
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+			return ec.marshalNHash2string(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Proposal_buildHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Proposal", field, false, false, "String")
+	return graphql.NewScalarFieldContext("Proposal", field, false, false, "Hash")
 }
 
 func (ec *executionContext) _Proposal_proposer(ctx context.Context, field graphql.CollectedField, obj *store.Proposal) (ret graphql.Marshaler) {
@@ -9683,6 +11872,84 @@ func (ec *executionContext) fieldContext_Proposal_threshold(_ context.Context, f
 	return graphql.NewScalarFieldContext("Proposal", field, false, false, "Int")
 }
 
+func (ec *executionContext) _Proposal_approvalsNeeded(ctx context.Context, field graphql.CollectedField, obj *store.Proposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Proposal_approvalsNeeded(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Proposal().ApprovalsNeeded(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Proposal_approvalsNeeded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Proposal", field, true, true, "Int")
+}
+
+func (ec *executionContext) _Proposal_approvalsStale(ctx context.Context, field graphql.CollectedField, obj *store.Proposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Proposal_approvalsStale(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Proposal().ApprovalsStale(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Proposal_approvalsStale(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Proposal", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _Proposal_pendingApprovers(ctx context.Context, field graphql.CollectedField, obj *store.Proposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Proposal_pendingApprovers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Proposal().PendingApprovers(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*store.Member) graphql.Marshaler {
+			return ec.marshalNMember2ᚕᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚋstoreᚐMemberᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Proposal_pendingApprovers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Proposal",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Member(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Proposal_cancelVotes(ctx context.Context, field graphql.CollectedField, obj *store.Proposal) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9704,6 +11971,29 @@ func (ec *executionContext) _Proposal_cancelVotes(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_Proposal_cancelVotes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Proposal", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Proposal_cancelThreshold(ctx context.Context, field graphql.CollectedField, obj *store.Proposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Proposal_cancelThreshold(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Proposal().CancelThreshold(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Proposal_cancelThreshold(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Proposal", field, true, true, "Int")
 }
 
 func (ec *executionContext) _Proposal_memberSetSeqno(ctx context.Context, field graphql.CollectedField, obj *store.Proposal) (ret graphql.Marshaler) {
@@ -9794,6 +12084,29 @@ func (ec *executionContext) _Proposal_eta(ctx context.Context, field graphql.Col
 }
 func (ec *executionContext) fieldContext_Proposal_eta(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Proposal", field, false, false, "Timestamp")
+}
+
+func (ec *executionContext) _Proposal_executionWindowEndsAt(ctx context.Context, field graphql.CollectedField, obj *store.Proposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Proposal_executionWindowEndsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Proposal().ExecutionWindowEndsAt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTimestamp2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Proposal_executionWindowEndsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Proposal", field, true, true, "Timestamp")
 }
 
 func (ec *executionContext) _Proposal_createdAt(ctx context.Context, field graphql.CollectedField, obj *store.Proposal) (ret graphql.Marshaler) {
@@ -10131,6 +12444,61 @@ func (ec *executionContext) fieldContext_Proposal_migration(_ context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _Proposal_accountClosure(ctx context.Context, field graphql.CollectedField, obj *store.Proposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Proposal_accountClosure(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Proposal().AccountClosure(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.AccountClosure) graphql.Marshaler {
+			return ec.marshalOAccountClosure2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚋstoreᚐAccountClosure(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Proposal_accountClosure(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Proposal",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AccountClosure(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Proposal_votingEndsAt(ctx context.Context, field graphql.CollectedField, obj *store.Proposal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Proposal_votingEndsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Proposal().VotingEndsAt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTimestamp2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Proposal_votingEndsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Proposal", field, true, true, "Timestamp")
+}
+
 func (ec *executionContext) _ProposalConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ProposalConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10446,7 +12814,7 @@ func (ec *executionContext) _Query_governances(ctx context.Context, field graphq
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Governances(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Governances(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *GovernanceConnection) graphql.Marshaler {
@@ -10578,7 +12946,7 @@ func (ec *executionContext) _Query_programs(ctx context.Context, field graphql.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Programs(ctx, fc.Args["governance"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Programs(ctx, fc.Args["governance"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ManagedProgramConnection) graphql.Marshaler {
@@ -10666,7 +13034,7 @@ func (ec *executionContext) _Query_migrations(ctx context.Context, field graphql
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Migrations(ctx, fc.Args["filter"].(*MigrationFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Migrations(ctx, fc.Args["filter"].(*MigrationFilter), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *MigrationConnection) graphql.Marshaler {
@@ -10820,6 +13188,82 @@ func (ec *executionContext) fieldContext_Query_indexerStatus(_ context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_cluster(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_cluster(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Cluster(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *Cluster) graphql.Marshaler {
+			return ec.marshalOCluster2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐCluster(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_cluster(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Cluster(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Node(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v Node) graphql.Marshaler {
+			return ec.marshalONode2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐNode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_node(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_node_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10896,6 +13340,52 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Release_id(ctx context.Context, field graphql.CollectedField, obj *store.Release) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Release_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Release().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Release_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Release", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Release_programId(ctx context.Context, field graphql.CollectedField, obj *store.Release) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Release_programId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Program, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNPublicKey2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Release_programId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Release", field, false, false, "PublicKey")
+}
+
 func (ec *executionContext) _Release_number(ctx context.Context, field graphql.CollectedField, obj *store.Release) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10932,14 +13422,14 @@ func (ec *executionContext) _Release_hash(ctx context.Context, field graphql.Col
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+			return ec.marshalNHash2string(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Release_hash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Release", field, false, false, "String")
+	return graphql.NewScalarFieldContext("Release", field, false, false, "Hash")
 }
 
 func (ec *executionContext) _Release_previousHash(ctx context.Context, field graphql.CollectedField, obj *store.Release) (ret graphql.Marshaler) {
@@ -10955,14 +13445,14 @@ func (ec *executionContext) _Release_previousHash(ctx context.Context, field gra
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
-			return ec.marshalOString2ᚖstring(ctx, selections, v)
+			return ec.marshalOHash2ᚖstring(ctx, selections, v)
 		},
 		true,
 		false,
 	)
 }
 func (ec *executionContext) fieldContext_Release_previousHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Release", field, false, false, "String")
+	return graphql.NewScalarFieldContext("Release", field, false, false, "Hash")
 }
 
 func (ec *executionContext) _Release_rollback(ctx context.Context, field graphql.CollectedField, obj *store.Release) (ret graphql.Marshaler) {
@@ -11020,13 +13510,13 @@ func (ec *executionContext) fieldContext_Release_proposal(_ context.Context, fie
 	return fc, nil
 }
 
-func (ec *executionContext) _Release_deploySlot(ctx context.Context, field graphql.CollectedField, obj *store.Release) (ret graphql.Marshaler) {
+func (ec *executionContext) _Release_deployedSlot(ctx context.Context, field graphql.CollectedField, obj *store.Release) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Release_deploySlot(ctx, field)
+			return ec.fieldContext_Release_deployedSlot(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.DeploySlot, nil
@@ -11039,7 +13529,7 @@ func (ec *executionContext) _Release_deploySlot(ctx context.Context, field graph
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Release_deploySlot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Release_deployedSlot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Release", field, false, false, "U64")
 }
 
@@ -11087,6 +13577,162 @@ func (ec *executionContext) _Release_signature(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_Release_signature(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Release", field, false, false, "Signature")
+}
+
+func (ec *executionContext) _Release_revocation(ctx context.Context, field graphql.CollectedField, obj *store.Release) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Release_revocation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Release().Revocation(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.ReleaseRevocation) graphql.Marshaler {
+			return ec.marshalOReleaseRevocation2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚋstoreᚐReleaseRevocation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Release_revocation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Release",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ReleaseRevocation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Release_revokedAt(ctx context.Context, field graphql.CollectedField, obj *store.Release) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Release_revokedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Release().RevokedAt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTimestamp2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Release_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Release", field, true, true, "Timestamp")
+}
+
+func (ec *executionContext) _ReleaseRevocation_proposal(ctx context.Context, field graphql.CollectedField, obj *store.ReleaseRevocation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReleaseRevocation_proposal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ReleaseRevocation().Proposal(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Proposal) graphql.Marshaler {
+			return ec.marshalOProposal2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚋstoreᚐProposal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ReleaseRevocation_proposal(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ReleaseRevocation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Proposal(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ReleaseRevocation_revokedAt(ctx context.Context, field graphql.CollectedField, obj *store.ReleaseRevocation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReleaseRevocation_revokedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevokedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTimestamp2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReleaseRevocation_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReleaseRevocation", field, false, false, "Timestamp")
+}
+
+func (ec *executionContext) _ReleaseRevocation_slot(ctx context.Context, field graphql.CollectedField, obj *store.ReleaseRevocation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReleaseRevocation_slot(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Slot, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNU642int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReleaseRevocation_slot(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReleaseRevocation", field, false, false, "U64")
+}
+
+func (ec *executionContext) _ReleaseRevocation_signature(ctx context.Context, field graphql.CollectedField, obj *store.ReleaseRevocation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ReleaseRevocation_signature(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Signature, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNSignature2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ReleaseRevocation_signature(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ReleaseRevocation", field, false, false, "Signature")
 }
 
 func (ec *executionContext) _Rollback_proposal(ctx context.Context, field graphql.CollectedField, obj *store.Rollback) (ret graphql.Marshaler) {
@@ -11189,14 +13835,14 @@ func (ec *executionContext) _Rollback_fromHash(ctx context.Context, field graphq
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+			return ec.marshalNHash2string(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Rollback_fromHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Rollback", field, false, false, "String")
+	return graphql.NewScalarFieldContext("Rollback", field, false, false, "Hash")
 }
 
 func (ec *executionContext) _Rollback_toHash(ctx context.Context, field graphql.CollectedField, obj *store.Rollback) (ret graphql.Marshaler) {
@@ -11212,14 +13858,14 @@ func (ec *executionContext) _Rollback_toHash(ctx context.Context, field graphql.
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+			return ec.marshalNHash2string(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Rollback_toHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Rollback", field, false, false, "String")
+	return graphql.NewScalarFieldContext("Rollback", field, false, false, "Hash")
 }
 
 func (ec *executionContext) _Rollback_executedAt(ctx context.Context, field graphql.CollectedField, obj *store.Rollback) (ret graphql.Marshaler) {
@@ -11548,7 +14194,7 @@ func (ec *executionContext) _Subscription_events(ctx context.Context, field grap
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Subscription().Events(ctx, fc.Args["names"].([]string), fc.Args["after"].(*string))
+			return ec.Resolvers.Subscription().Events(ctx, fc.Args["names"].([]EventName), fc.Args["after"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *store.Event) graphql.Marshaler {
@@ -13185,7 +15831,7 @@ func (ec *executionContext) unmarshalInputEventFilter(ctx context.Context, obj a
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"names", "signature", "fromSlot", "toSlot"}
+	fieldsInOrder := [...]string{"names", "proposal", "governance", "program", "signature", "fromSlot", "toSlot"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -13194,11 +15840,32 @@ func (ec *executionContext) unmarshalInputEventFilter(ctx context.Context, obj a
 		switch k {
 		case "names":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("names"))
-			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			data, err := ec.unmarshalOEventName2ᚕgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐEventNameᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Names = data
+		case "proposal":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("proposal"))
+			data, err := ec.unmarshalOPublicKey2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Proposal = data
+		case "governance":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("governance"))
+			data, err := ec.unmarshalOPublicKey2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Governance = data
+		case "program":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("program"))
+			data, err := ec.unmarshalOPublicKey2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Program = data
 		case "signature":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("signature"))
 			data, err := ec.unmarshalOSignature2ᚖstring(ctx, v)
@@ -13353,7 +16020,7 @@ func (ec *executionContext) unmarshalInputProposalFilter(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"governance", "status", "program", "proposer", "kind", "createdAfter", "createdBefore"}
+	fieldsInOrder := [...]string{"governance", "status", "program", "proposer", "kind", "createdAfter", "createdBefore", "awaitingApprovalBy"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -13409,6 +16076,13 @@ func (ec *executionContext) unmarshalInputProposalFilter(ctx context.Context, ob
 				return it, err
 			}
 			it.CreatedBefore = data
+		case "awaitingApprovalBy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("awaitingApprovalBy"))
+			data, err := ec.unmarshalOPublicKey2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AwaitingApprovalBy = data
 		}
 	}
 	return it, nil
@@ -13509,7 +16183,7 @@ func (ec *executionContext) unmarshalInputRevokeReleaseInput(ctx context.Context
 			it.Program = data
 		case "hash":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hash"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalNHash2string(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -13584,11 +16258,136 @@ func UnmarshalSetUpgradeAuthorityInput(ctx context.Context, raw any) (SetUpgrade
 
 // region    ************************** interface.gotpl ***************************
 
+func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj Node) graphql.Marshaler {
+	switch obj := (obj).(type) {
+	case nil:
+		return graphql.Null
+	case store.Release:
+		return ec._Release(ctx, sel, &obj)
+	case *store.Release:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Release(ctx, sel, obj)
+	case store.Proposal:
+		return ec._Proposal(ctx, sel, &obj)
+	case *store.Proposal:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Proposal(ctx, sel, obj)
+	case store.Migration:
+		return ec._Migration(ctx, sel, &obj)
+	case *store.Migration:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Migration(ctx, sel, obj)
+	case store.ManagedProgram:
+		return ec._ManagedProgram(ctx, sel, &obj)
+	case *store.ManagedProgram:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ManagedProgram(ctx, sel, obj)
+	case store.Governance:
+		return ec._Governance(ctx, sel, &obj)
+	case *store.Governance:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Governance(ctx, sel, obj)
+	case store.Event:
+		return ec._Event(ctx, sel, &obj)
+	case *store.Event:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Event(ctx, sel, obj)
+	case store.Approval:
+		return ec._Approval(ctx, sel, &obj)
+	case *store.Approval:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Approval(ctx, sel, obj)
+	default:
+		if typedObj, ok := obj.(graphql.Marshaler); ok {
+			return typedObj
+		} else {
+			panic(fmt.Errorf("unexpected type %T; non-generated variants of Node must implement graphql.Marshaler", obj))
+		}
+	}
+}
+
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
 
-var approvalImplementors = []string{"Approval"}
+var accountClosureImplementors = []string{"AccountClosure"}
+
+func (ec *executionContext) _AccountClosure(ctx context.Context, sel ast.SelectionSet, obj *store.AccountClosure) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, accountClosureImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AccountClosure")
+		case "status":
+			out.Values[i] = ec._AccountClosure_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "actor":
+			out.Values[i] = ec._AccountClosure_actor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rentCollector":
+			out.Values[i] = ec._AccountClosure_rentCollector(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lamports":
+			out.Values[i] = ec._AccountClosure_lamports(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "closedAt":
+			out.Values[i] = ec._AccountClosure_closedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "slot":
+			out.Values[i] = ec._AccountClosure_slot(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "signature":
+			out.Values[i] = ec._AccountClosure_signature(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var approvalImplementors = []string{"Approval", "Node"}
 
 func (ec *executionContext) _Approval(ctx context.Context, sel ast.SelectionSet, obj *store.Approval) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, approvalImplementors)
@@ -13599,6 +16398,12 @@ func (ec *executionContext) _Approval(ctx context.Context, sel ast.SelectionSet,
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Approval")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Approval_id(ctx, field, obj)
+				})
 		case "proposalAddress":
 			out.Values[i] = ec._Approval_proposalAddress(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -13694,11 +16499,17 @@ func (ec *executionContext) _ApprovalEvent(ctx context.Context, sel ast.Selectio
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ApprovalEvent_proposal(ctx, field, obj)
 				})
-		case "governance":
-			out.Values[i] = ec._ApprovalEvent_governance(ctx, field, obj)
+		case "governanceAddress":
+			out.Values[i] = ec._ApprovalEvent_governanceAddress(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "governance":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ApprovalEvent_governance(ctx, field, obj)
+				})
 		case "member":
 			out.Values[i] = ec._ApprovalEvent_member(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -13739,8 +16550,8 @@ func (ec *executionContext) _ApprovalEvent(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
-		case "time":
-			out.Values[i] = ec._ApprovalEvent_time(ctx, field, obj)
+		case "occurredAt":
+			out.Values[i] = ec._ApprovalEvent_occurredAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -13844,6 +16655,44 @@ func (ec *executionContext) _BuiltTransaction(ctx context.Context, sel ast.Selec
 	return out
 }
 
+var clusterImplementors = []string{"Cluster"}
+
+func (ec *executionContext) _Cluster(ctx context.Context, sel ast.SelectionSet, obj *Cluster) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, clusterImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Cluster")
+		case "genesisHash":
+			out.Values[i] = ec._Cluster_genesisHash(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._Cluster_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var configChangeImplementors = []string{"ConfigChange"}
 
 func (ec *executionContext) _ConfigChange(ctx context.Context, sel ast.SelectionSet, obj *store.ConfigChange) graphql.Marshaler {
@@ -13868,10 +16717,11 @@ func (ec *executionContext) _ConfigChange(ctx context.Context, sel ast.Selection
 					return ec._ConfigChange_governance(ctx, field, obj)
 				})
 		case "change":
-			out.Values[i] = ec._ConfigChange_change(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ConfigChange_change(ctx, field, obj)
+				})
 		case "memberSetSeqno":
 			out.Values[i] = ec._ConfigChange_memberSetSeqno(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -13909,7 +16759,102 @@ func (ec *executionContext) _ConfigChange(ctx context.Context, sel ast.Selection
 	return out
 }
 
-var eventImplementors = []string{"Event"}
+var configChangeSpecImplementors = []string{"ConfigChangeSpec"}
+
+func (ec *executionContext) _ConfigChangeSpec(ctx context.Context, sel ast.SelectionSet, obj *ConfigChangeSpec) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, configChangeSpecImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ConfigChangeSpec")
+		case "kind":
+			out.Values[i] = ec._ConfigChangeSpec_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "member":
+			out.Values[i] = ec._ConfigChangeSpec_member(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "threshold":
+			out.Values[i] = ec._ConfigChangeSpec_threshold(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "seconds":
+			out.Values[i] = ec._ConfigChangeSpec_seconds(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "spill":
+			out.Values[i] = ec._ConfigChangeSpec_spill(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "programId":
+			out.Values[i] = ec._ConfigChangeSpec_programId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "program":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ConfigChangeSpec_program(ctx, field, obj)
+				})
+		case "hash":
+			out.Values[i] = ec._ConfigChangeSpec_hash(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "newAuthority":
+			out.Values[i] = ec._ConfigChangeSpec_newAuthority(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "migrationAddress":
+			out.Values[i] = ec._ConfigChangeSpec_migrationAddress(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "migration":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ConfigChangeSpec_migration(ctx, field, obj)
+				})
+		case "additionalAccounts":
+			out.Values[i] = ec._ConfigChangeSpec_additionalAccounts(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rentCollector":
+			out.Values[i] = ec._ConfigChangeSpec_rentCollector(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var eventImplementors = []string{"Event", "Node"}
 
 func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, obj *store.Event) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, eventImplementors)
@@ -13920,6 +16865,12 @@ func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, ob
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Event")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Event_id(ctx, field, obj)
+				})
 		case "cursor":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -13947,27 +16898,29 @@ func (ec *executionContext) _Event(ctx context.Context, sel ast.SelectionSet, ob
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
-		case "time":
+		case "occurredAt":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
-					return ec._Event_time(ctx, field, obj)
+					return ec._Event_occurredAt(ctx, field, obj)
 				})
 		case "name":
-			out.Values[i] = ec._Event_name(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Event_name(ctx, field, obj)
+				})
 		case "data":
 			out.Values[i] = ec._Event_data(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "commitment":
-			out.Values[i] = ec._Event_commitment(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Event_commitment(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -14141,8 +17094,8 @@ func (ec *executionContext) _Execution(ctx context.Context, sel ast.SelectionSet
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
-		case "time":
-			out.Values[i] = ec._Execution_time(ctx, field, obj)
+		case "executedAt":
+			out.Values[i] = ec._Execution_executedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -14168,7 +17121,7 @@ func (ec *executionContext) _Execution(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
-var governanceImplementors = []string{"Governance"}
+var governanceImplementors = []string{"Governance", "Node"}
 
 func (ec *executionContext) _Governance(ctx context.Context, sel ast.SelectionSet, obj *store.Governance) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, governanceImplementors)
@@ -14179,6 +17132,12 @@ func (ec *executionContext) _Governance(ctx context.Context, sel ast.SelectionSe
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Governance")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Governance_id(ctx, field, obj)
+				})
 		case "address":
 			out.Values[i] = ec._Governance_address(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -14267,6 +17226,12 @@ func (ec *executionContext) _Governance(ctx context.Context, sel ast.SelectionSe
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "votingPeriodSeconds":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Governance_votingPeriodSeconds(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -14371,6 +17336,60 @@ func (ec *executionContext) _GovernanceEdge(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var handOverImplementors = []string{"HandOver"}
+
+func (ec *executionContext) _HandOver(ctx context.Context, sel ast.SelectionSet, obj *store.HandOver) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, handOverImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("HandOver")
+		case "newAuthority":
+			out.Values[i] = ec._HandOver_newAuthority(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "proposal":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._HandOver_proposal(ctx, field, obj)
+				})
+		case "handedOverAt":
+			out.Values[i] = ec._HandOver_handedOverAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "slot":
+			out.Values[i] = ec._HandOver_slot(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "signature":
+			out.Values[i] = ec._HandOver_signature(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var indexerCheckpointImplementors = []string{"IndexerCheckpoint"}
 
 func (ec *executionContext) _IndexerCheckpoint(ctx context.Context, sel ast.SelectionSet, obj *store.Checkpoint) graphql.Marshaler {
@@ -14450,8 +17469,8 @@ func (ec *executionContext) _IndexerStatus(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
-		case "chainTime":
-			out.Values[i] = ec._IndexerStatus_chainTime(ctx, field, obj)
+		case "chainClockAt":
+			out.Values[i] = ec._IndexerStatus_chainClockAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -14497,7 +17516,7 @@ func (ec *executionContext) _IndexerStatus(ctx context.Context, sel ast.Selectio
 	return out
 }
 
-var managedProgramImplementors = []string{"ManagedProgram"}
+var managedProgramImplementors = []string{"ManagedProgram", "Node"}
 
 func (ec *executionContext) _ManagedProgram(ctx context.Context, sel ast.SelectionSet, obj *store.ManagedProgram) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, managedProgramImplementors)
@@ -14508,8 +17527,14 @@ func (ec *executionContext) _ManagedProgram(ctx context.Context, sel ast.Selecti
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("ManagedProgram")
-		case "program":
-			out.Values[i] = ec._ManagedProgram_program(ctx, field, obj)
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ManagedProgram_id(ctx, field, obj)
+				})
+		case "programId":
+			out.Values[i] = ec._ManagedProgram_programId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -14539,8 +17564,8 @@ func (ec *executionContext) _ManagedProgram(ctx context.Context, sel ast.Selecti
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
-		case "lastDeploySlot":
-			out.Values[i] = ec._ManagedProgram_lastDeploySlot(ctx, field, obj)
+		case "lastDeployedSlot":
+			out.Values[i] = ec._ManagedProgram_lastDeployedSlot(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -14580,6 +17605,18 @@ func (ec *executionContext) _ManagedProgram(ctx context.Context, sel ast.Selecti
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ManagedProgram_proposals(ctx, field, obj)
+				})
+		case "controlled":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ManagedProgram_controlled(ctx, field, obj)
+				})
+		case "handOver":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ManagedProgram_handOver(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -14723,7 +17760,7 @@ func (ec *executionContext) _Member(ctx context.Context, sel ast.SelectionSet, o
 	return out
 }
 
-var migrationImplementors = []string{"Migration"}
+var migrationImplementors = []string{"Migration", "Node"}
 
 func (ec *executionContext) _Migration(ctx context.Context, sel ast.SelectionSet, obj *store.Migration) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, migrationImplementors)
@@ -14734,6 +17771,12 @@ func (ec *executionContext) _Migration(ctx context.Context, sel ast.SelectionSet
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Migration")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Migration_id(ctx, field, obj)
+				})
 		case "address":
 			out.Values[i] = ec._Migration_address(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -14819,11 +17862,11 @@ func (ec *executionContext) _Migration(ctx context.Context, sel ast.SelectionSet
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Migration_ratePerSecond(ctx, field, obj)
 				})
-		case "estimatedCompletion":
+		case "estimatedCompletionAt":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
-					return ec._Migration_estimatedCompletion(ctx, field, obj)
+					return ec._Migration_estimatedCompletionAt(ctx, field, obj)
 				})
 		case "status":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
@@ -14856,6 +17899,12 @@ func (ec *executionContext) _Migration(ctx context.Context, sel ast.SelectionSet
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "accountClosure":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Migration_accountClosure(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -14981,8 +18030,8 @@ func (ec *executionContext) _MigrationProgress(ctx context.Context, sel ast.Sele
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
-		case "job":
-			out.Values[i] = ec._MigrationProgress_job(ctx, field, obj)
+		case "migrationAddress":
+			out.Values[i] = ec._MigrationProgress_migrationAddress(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -15011,6 +18060,74 @@ func (ec *executionContext) _MigrationProgress(ctx context.Context, sel ast.Sele
 			out.Values[i] = ec._MigrationProgress_completed(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var migrationSpecImplementors = []string{"MigrationSpec"}
+
+func (ec *executionContext) _MigrationSpec(ctx context.Context, sel ast.SelectionSet, obj *MigrationSpec) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, migrationSpecImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MigrationSpec")
+		case "fromVersion":
+			out.Values[i] = ec._MigrationSpec_fromVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "toVersion":
+			out.Values[i] = ec._MigrationSpec_toVersion(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "versionOffset":
+			out.Values[i] = ec._MigrationSpec_versionOffset(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dataSize":
+			out.Values[i] = ec._MigrationSpec_dataSize(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "discriminator":
+			out.Values[i] = ec._MigrationSpec_discriminator(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "migrateInstructionData":
+			out.Values[i] = ec._MigrationSpec_migrateInstructionData(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalAccounts":
+			out.Values[i] = ec._MigrationSpec_totalAccounts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "requiredHash":
+			out.Values[i] = ec._MigrationSpec_requiredHash(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -15190,7 +18307,7 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
-var proposalImplementors = []string{"Proposal"}
+var proposalImplementors = []string{"Proposal", "Node"}
 
 func (ec *executionContext) _Proposal(ctx context.Context, sel ast.SelectionSet, obj *store.Proposal) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, proposalImplementors)
@@ -15201,6 +18318,12 @@ func (ec *executionContext) _Proposal(ctx context.Context, sel ast.SelectionSet,
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Proposal")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Proposal_id(ctx, field, obj)
+				})
 		case "address":
 			out.Values[i] = ec._Proposal_address(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -15266,16 +18389,24 @@ func (ec *executionContext) _Proposal(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "blockedOnExtend":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Proposal_blockedOnExtend(ctx, field, obj)
+				})
 		case "configChange":
-			out.Values[i] = ec._Proposal_configChange(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Proposal_configChange(ctx, field, obj)
+				})
 		case "migrationSpec":
-			out.Values[i] = ec._Proposal_migrationSpec(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Proposal_migrationSpec(ctx, field, obj)
+				})
 		case "metadataUri":
 			out.Values[i] = ec._Proposal_metadataUri(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -15301,11 +18432,35 @@ func (ec *executionContext) _Proposal(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "approvalsNeeded":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Proposal_approvalsNeeded(ctx, field, obj)
+				})
+		case "approvalsStale":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Proposal_approvalsStale(ctx, field, obj)
+				})
+		case "pendingApprovers":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Proposal_pendingApprovers(ctx, field, obj)
+				})
 		case "cancelVotes":
 			out.Values[i] = ec._Proposal_cancelVotes(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "cancelThreshold":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Proposal_cancelThreshold(ctx, field, obj)
+				})
 		case "memberSetSeqno":
 			out.Values[i] = ec._Proposal_memberSetSeqno(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -15322,6 +18477,12 @@ func (ec *executionContext) _Proposal(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "executionWindowEndsAt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Proposal_executionWindowEndsAt(ctx, field, obj)
+				})
 		case "createdAt":
 			out.Values[i] = ec._Proposal_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -15390,6 +18551,18 @@ func (ec *executionContext) _Proposal(ctx context.Context, sel ast.SelectionSet,
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Proposal_migration(ctx, field, obj)
+				})
+		case "accountClosure":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Proposal_accountClosure(ctx, field, obj)
+				})
+		case "votingEndsAt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Proposal_votingEndsAt(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -15618,6 +18791,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_indexerStatus(ctx, field)
 				})
+		case "cluster":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_cluster(ctx, field)
+				})
+		case "node":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_node(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -15649,7 +18834,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	return out
 }
 
-var releaseImplementors = []string{"Release"}
+var releaseImplementors = []string{"Release", "Node"}
 
 func (ec *executionContext) _Release(ctx context.Context, sel ast.SelectionSet, obj *store.Release) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, releaseImplementors)
@@ -15660,6 +18845,17 @@ func (ec *executionContext) _Release(ctx context.Context, sel ast.SelectionSet, 
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Release")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Release_id(ctx, field, obj)
+				})
+		case "programId":
+			out.Values[i] = ec._Release_programId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "number":
 			out.Values[i] = ec._Release_number(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -15686,8 +18882,8 @@ func (ec *executionContext) _Release(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Release_proposal(ctx, field, obj)
 				})
-		case "deploySlot":
-			out.Values[i] = ec._Release_deploySlot(ctx, field, obj)
+		case "deployedSlot":
+			out.Values[i] = ec._Release_deployedSlot(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -15698,6 +18894,67 @@ func (ec *executionContext) _Release(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "signature":
 			out.Values[i] = ec._Release_signature(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "revocation":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Release_revocation(ctx, field, obj)
+				})
+		case "revokedAt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Release_revokedAt(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var releaseRevocationImplementors = []string{"ReleaseRevocation"}
+
+func (ec *executionContext) _ReleaseRevocation(ctx context.Context, sel ast.SelectionSet, obj *store.ReleaseRevocation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, releaseRevocationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ReleaseRevocation")
+		case "proposal":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ReleaseRevocation_proposal(ctx, field, obj)
+				})
+		case "revokedAt":
+			out.Values[i] = ec._ReleaseRevocation_revokedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "slot":
+			out.Values[i] = ec._ReleaseRevocation_slot(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "signature":
+			out.Values[i] = ec._ReleaseRevocation_signature(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -16318,9 +19575,37 @@ func (ec *executionContext) marshalNBuiltTransaction2ᚖgithubᚗcomᚋupgrade�
 	return ec._BuiltTransaction(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNCommitment2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐCommitment(ctx context.Context, v any) (Commitment, error) {
+	var res Commitment
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCommitment2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐCommitment(ctx context.Context, sel ast.SelectionSet, v Commitment) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNConfigChangeInput2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐConfigChangeInput(ctx context.Context, v any) (*ConfigChangeInput, error) {
 	res, err := ec.unmarshalInputConfigChangeInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNConfigChangeKind2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐConfigChangeKind(ctx context.Context, v any) (ConfigChangeKind, error) {
+	var res ConfigChangeKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNConfigChangeKind2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐConfigChangeKind(ctx context.Context, sel ast.SelectionSet, v ConfigChangeKind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNConfigChangeSpec2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐConfigChangeSpec(ctx context.Context, sel ast.SelectionSet, v *ConfigChangeSpec) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ConfigChangeSpec!")
+		return graphql.Null
+	}
+	return ec._ConfigChangeSpec(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNEvent2ᚕᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚋstoreᚐEventᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.Event) graphql.Marshaler {
@@ -16377,6 +19662,16 @@ func (ec *executionContext) marshalNEventEdge2ᚖgithubᚗcomᚋupgradeᚑmanage
 		return graphql.Null
 	}
 	return ec._EventEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNEventName2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐEventName(ctx context.Context, v any) (EventName, error) {
+	var res EventName
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNEventName2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐEventName(ctx context.Context, sel ast.SelectionSet, v EventName) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNEventPosition2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐEventPosition(ctx context.Context, sel ast.SelectionSet, v *EventPosition) graphql.Marshaler {
@@ -16455,6 +19750,34 @@ func (ec *executionContext) marshalNGovernanceEdge2ᚖgithubᚗcomᚋupgradeᚑm
 		return graphql.Null
 	}
 	return ec._GovernanceEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNHash2string(ctx context.Context, v any) (string, error) {
+	res, err := UnmarshalHash(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNHash2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := MarshalHash(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Hash!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalID(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalID(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ID!")
+	}
+	return res
 }
 
 func (ec *executionContext) marshalNIndexerCheckpoint2ᚕᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚋstoreᚐCheckpointᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.Checkpoint) graphql.Marshaler {
@@ -17081,6 +20404,13 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
+func (ec *executionContext) marshalOAccountClosure2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚋstoreᚐAccountClosure(ctx context.Context, sel ast.SelectionSet, v *store.AccountClosure) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._AccountClosure(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -17119,11 +20449,25 @@ func (ec *executionContext) unmarshalOBuildOptions2ᚖgithubᚗcomᚋupgradeᚑm
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalOCluster2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐCluster(ctx context.Context, sel ast.SelectionSet, v *Cluster) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Cluster(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOConfigChange2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚋstoreᚐConfigChange(ctx context.Context, sel ast.SelectionSet, v *store.ConfigChange) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._ConfigChange(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOConfigChangeSpec2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐConfigChangeSpec(ctx context.Context, sel ast.SelectionSet, v *ConfigChangeSpec) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ConfigChangeSpec(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOEventFilter2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐEventFilter(ctx context.Context, v any) (*EventFilter, error) {
@@ -17132,6 +20476,42 @@ func (ec *executionContext) unmarshalOEventFilter2ᚖgithubᚗcomᚋupgradeᚑma
 	}
 	res, err := ec.unmarshalInputEventFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOEventName2ᚕgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐEventNameᚄ(ctx context.Context, v any) ([]EventName, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]EventName, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNEventName2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐEventName(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOEventName2ᚕgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐEventNameᚄ(ctx context.Context, sel ast.SelectionSet, v []EventName) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEventName2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐEventName(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalOExecution2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐExecution(ctx context.Context, sel ast.SelectionSet, v *Execution) graphql.Marshaler {
@@ -17171,6 +20551,31 @@ func (ec *executionContext) marshalOGovernance2ᚖgithubᚗcomᚋupgradeᚑmanag
 		return graphql.Null
 	}
 	return ec._Governance(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOHandOver2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚋstoreᚐHandOver(ctx context.Context, sel ast.SelectionSet, v *store.HandOver) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._HandOver(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOHash2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := UnmarshalHash(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOHash2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := MarshalHash(*v)
+	return res
 }
 
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {
@@ -17231,6 +20636,13 @@ func (ec *executionContext) unmarshalOMigrationFilter2ᚖgithubᚗcomᚋupgrade�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalOMigrationSpec2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐMigrationSpec(ctx context.Context, sel ast.SelectionSet, v *MigrationSpec) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._MigrationSpec(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOMigrationStatus2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐMigrationStatus(ctx context.Context, v any) (*MigrationStatus, error) {
 	if v == nil {
 		return nil, nil
@@ -17245,6 +20657,13 @@ func (ec *executionContext) marshalOMigrationStatus2ᚖgithubᚗcomᚋupgradeᚑ
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalONode2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐNode(ctx context.Context, sel ast.SelectionSet, v Node) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Node(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOProposal2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚋstoreᚐProposal(ctx context.Context, sel ast.SelectionSet, v *store.Proposal) graphql.Marshaler {
@@ -17360,6 +20779,13 @@ func (ec *executionContext) marshalOPublicKey2ᚖstring(ctx context.Context, sel
 	return res
 }
 
+func (ec *executionContext) marshalOReleaseRevocation2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚋstoreᚐReleaseRevocation(ctx context.Context, sel ast.SelectionSet, v *store.ReleaseRevocation) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ReleaseRevocation(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalORevokeReleaseInput2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐRevokeReleaseInput(ctx context.Context, v any) (*RevokeReleaseInput, error) {
 	if v == nil {
 		return nil, nil
@@ -17406,41 +20832,6 @@ func (ec *executionContext) marshalOSimulation2ᚖgithubᚗcomᚋupgradeᚑmanag
 		return graphql.Null
 	}
 	return ec._Simulation(ctx, sel, v)
-}
-
-func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
-	if v == nil {
-		return nil, nil
-	}
-	vSlice := graphql.CoerceList(v)
-	var err error
-	res := make([]string, len(vSlice))
-	for i := range vSlice {
-		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
-		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
-		if err != nil {
-			return nil, err
-		}
-	}
-	return res, nil
-}
-
-func (ec *executionContext) marshalOString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
-	if v == nil {
-		return graphql.Null
-	}
-	ret := make(graphql.Array, len(v))
-	for i := range v {
-		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
-	}
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
 }
 
 func (ec *executionContext) unmarshalOString2ᚖstring(ctx context.Context, v any) (*string, error) {

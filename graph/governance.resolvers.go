@@ -11,6 +11,11 @@ import (
 	"github.com/upgrade-manager/upgrade-manager/graph/store"
 )
 
+// ID is the resolver for the id field.
+func (r *governanceResolver) ID(ctx context.Context, obj *store.Governance) (string, error) {
+	return globalID(nodeGovernance, obj.Address), nil
+}
+
 // Members is the resolver for the members field.
 func (r *governanceResolver) Members(ctx context.Context, obj *store.Governance) ([]*store.Member, error) {
 	return loadMany(ctx, r.loadersFor(ctx).Members(), obj.Address)

@@ -100,6 +100,10 @@ type HandlerConfig struct {
 	// NoSharedSubscriptions runs every subscription on its own instead of
 	// once for all equal ones (for comparison in benchmarks).
 	NoSharedSubscriptions bool
+	// EncodePerSubscriber has the websocket transport encode every shared
+	// subscription event for each subscriber, instead of splicing each
+	// subscriber's id into one encoding (for comparison in benchmarks).
+	EncodePerSubscriber bool
 }
 
 // NewHandler returns the HTTP handler of the GraphQL server: /graphql
@@ -137,9 +141,14 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	metrics := NewMetrics(cfg.Registry)
 	guard := operationGuard{timeout: cfg.RequestTimeout, logger: cfg.Logger, subscriptions: metrics.subscriptions}
 	if !cfg.NoSharedSubscriptions {
-		guard.share = &shareGroups{buffer: max(r.SubscriberBuffer, 1), subscriptions: metrics.subscriptions}
+		guard.share = &shareGroups{buffer: max(r.SubscriberBuffer, 1), subscriptions: metrics.subscriptions, encodeEach: cfg.EncodePerSubscriber}
 	}
 	srv.Use(guard)
+	if guard.share != nil && !cfg.EncodePerSubscriber {
+		// After every check that can refuse an operation: an operation it
+		// sees is dispatched, and the share groups take its id.
+		srv.Use(operationIDs{})
+	}
 	srv.Use(loaderExtension{store: r.Store})
 	srv.Use(newMetricsExtension(metrics))
 	srv.SetErrorPresenter(errorPresenter(cfg.Logger))

@@ -38,23 +38,35 @@ func complexity(l Limits) ComplexityRoot {
 	k := costs{maxPage: l.MaxPageSize, defaultPage: l.DefaultPageSize, query: l.QueryCost, scan: l.ScanCost}
 	var c ComplexityRoot
 	const members = 16 // the program's maximum
-	c.Query.Proposals = func(child int, first *int, _ *string, last *int, _ *string, f *ProposalFilter, _ *ProposalOrder) int {
+	c.Query.Proposals = func(child int, first *int, _ *string, last *int, _ *string, f *ProposalFilter, o *ProposalOrder) int {
 		base := k.query
-		if !proposalFilterIndexed(f) {
+		if !proposalFilterIndexed(f, o) {
 			base = k.scan
 		}
 		return k.list(base, child, first, last)
 	}
-	c.Governance.Proposals = c.Query.Proposals
-	c.ManagedProgram.Proposals = c.Query.Proposals
-	c.Query.Governances = func(child int, first *int, _ *string) int { return k.list(k.query, child, first, nil) }
-	c.Query.Programs = func(child int, _ *string, first *int, _ *string) int { return k.list(k.query, child, first, nil) }
-	c.Query.Migrations = func(child int, f *MigrationFilter, first *int, _ *string) int {
+	// A governance's and a program's proposals carry a filter of their own,
+	// which the eta order's index does not serve.
+	nested := func(child int, first *int, after *string, last *int, before *string, f *ProposalFilter, o *ProposalOrder) int {
+		if o != nil && o.Field == ProposalOrderFieldEta {
+			return k.list(k.scan, child, first, last)
+		}
+		return c.Query.Proposals(child, first, after, last, before, f, o)
+	}
+	c.Governance.Proposals = nested
+	c.ManagedProgram.Proposals = nested
+	c.Query.Governances = func(child int, first *int, _ *string, last *int, _ *string) int {
+		return k.list(k.query, child, first, last)
+	}
+	c.Query.Programs = func(child int, _ *string, first *int, _ *string, last *int, _ *string) int {
+		return k.list(k.query, child, first, last)
+	}
+	c.Query.Migrations = func(child int, f *MigrationFilter, first *int, _ *string, last *int, _ *string) int {
 		base := k.query
 		if f != nil && f.Status == nil && (f.Governance != nil || f.Program != nil) {
 			base = k.scan // migration_job has no index on governance or program
 		}
-		return k.list(base, child, first, nil)
+		return k.list(base, child, first, last)
 	}
 	c.Query.Events = func(child int, _ *EventFilter, first *int, _ *string, last *int, _ *string) int {
 		return k.list(k.query, child, first, last) // names, signature and slots are indexed
@@ -73,6 +85,13 @@ func complexity(l Limits) ComplexityRoot {
 	c.MigrationConnection.TotalCount = count
 	c.EventConnection.TotalCount = count
 	c.Proposal.Approvals = func(child int, _ *bool) int { return k.query + members*max(child, 1) }
+	// The members and the approvals, one query each (batched over a page).
+	c.Proposal.PendingApprovers = func(child int) int { return 2*k.query + members*max(child, 1) }
+	c.ApprovalEvent.Governance = func(child int) int { return k.query + child }
+	c.ConfigChangeSpec.Program = func(child int) int { return k.query + child }
+	c.ConfigChangeSpec.Migration = func(child int) int { return k.query + child }
+	c.Query.Node = func(child int, _ string) int { return k.query + child }
+	c.Query.Cluster = func(child int) int { return k.query + child }
 	c.Governance.Members = func(child int) int { return k.query + members*max(child, 1) }
 	c.Governance.Programs = func(child int) int { return k.query + 10*max(child, 1) }
 	return c
@@ -98,17 +117,23 @@ func (k costs) rows(first, last *int) int {
 }
 
 // proposalFilterIndexed reports whether an index narrows the proposals f
-// selects: program, proposer and status have one (with the creation
-// order); governance, kind and the creation bounds alone walk the whole
-// creation-order index until a page is full.
-func proposalFilterIndexed(f *ProposalFilter) bool {
+// selects in order o: program, proposer and status have one (with the
+// creation order); governance, kind, awaitingApprovalBy and the creation
+// bounds alone walk the whole creation-order index until a page is full.
+// The eta order has an index of its own, which no filter shares: a
+// filtered page by eta sorts every match.
+func proposalFilterIndexed(f *ProposalFilter, o *ProposalOrder) bool {
+	if o != nil && o.Field == ProposalOrderFieldEta {
+		return f == nil || (f.Governance == nil && len(f.Status) == 0 && f.Program == nil && f.Proposer == nil &&
+			len(f.Kind) == 0 && f.CreatedAfter == nil && f.CreatedBefore == nil && f.AwaitingApprovalBy == nil)
+	}
 	if f == nil {
 		return true // the creation-order index, stopped after one page
 	}
 	if f.Program != nil || f.Proposer != nil || len(f.Status) > 0 {
 		return true
 	}
-	return f.Governance == nil && len(f.Kind) == 0
+	return f.Governance == nil && len(f.Kind) == 0 && f.AwaitingApprovalBy == nil
 }
 
 // shapeLimit rejects operations that nest deeper than depth, that carry

@@ -14,7 +14,11 @@ func (r *Resolver) proposals(ctx context.Context, first *int, after *string, las
 	if err != nil {
 		return nil, err
 	}
-	sp, err := parseKeys(p, parseProposalCursor)
+	order := store.OrderCreated
+	if orderBy != nil && orderBy.Field == ProposalOrderFieldEta {
+		order = store.OrderEta
+	}
+	sp, err := parseKeys(p, func(arg, s string) (*store.ProposalKey, error) { return parseProposalCursor(order, arg, s) })
 	if err != nil {
 		return nil, err
 	}
@@ -22,16 +26,17 @@ func (r *Resolver) proposals(ctx context.Context, first *int, after *string, las
 		return nil, badInput("filter: createdAfter must be before createdBefore")
 	}
 	desc := orderBy == nil || orderBy.Direction == OrderDirectionDesc
-	rows, more, err := r.Store.ListProposals(ctx, f, desc, sp)
+	rows, more, err := r.Store.ListProposals(ctx, f, order, desc, sp)
 	if err != nil {
 		return nil, err
 	}
 	c := &ProposalConnection{Nodes: rows, count: func(ctx context.Context) (int, error) {
-		return r.Store.CountProposals(ctx, f)
+		return r.Store.CountProposals(ctx, f, order)
 	}}
 	cursors := make([]string, len(rows))
 	for i, pr := range rows {
-		cursors[i] = proposalCursor(pr.Key())
+		k, _ := pr.Key(order) // the store left out what the order does not hold
+		cursors[i] = proposalCursor(order, k)
 		c.Edges = append(c.Edges, &ProposalEdge{Cursor: cursors[i], Node: pr})
 	}
 	c.PageInfo = pageInfo(p, cursors, more)

@@ -43,6 +43,7 @@ type loaders struct {
 	rollback            lazy[*dataloadgen.Loader[string, *store.Rollback]]
 	migrationByProposal lazy[*dataloadgen.Loader[string, *store.Migration]]
 	migration           lazy[*dataloadgen.Loader[string, *store.Migration]]
+	lifecycle           lifecycleLoaders // lifecycle_loaders.go
 }
 
 // lazy holds a value made on first use.

@@ -3,12 +3,14 @@ package graph_test
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/upgrade-manager/upgrade-manager/indexer/testkit"
 )
 
 // metric reads a gauge or counter without labels from base's /metrics.
@@ -43,13 +45,7 @@ func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 // waitMetric waits until metric name on base reaches at least want.
 func waitMetric(t *testing.T, base, name string, want float64) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for metric(t, base, name) < want {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not reach %v", name, want)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.Eventually(t, 0, fmt.Sprintf("%s to reach %v", name, want), func() bool { return metric(t, base, name) >= want })
 }
 
 func TestHealthAndMetrics(t *testing.T) {

@@ -12,6 +12,11 @@ import (
 	"github.com/upgrade-manager/upgrade-manager/graph/store"
 )
 
+// ID is the resolver for the id field.
+func (r *migrationResolver) ID(ctx context.Context, obj *store.Migration) (string, error) {
+	return globalID(nodeMigration, obj.Address), nil
+}
+
 // Governance is the resolver for the governance field.
 func (r *migrationResolver) Governance(ctx context.Context, obj *store.Migration) (*store.Governance, error) {
 	return mustLoad(ctx, r.loadersFor(ctx).Governance(), "governance", obj.GovernanceAddress)
@@ -40,8 +45,8 @@ func (r *migrationResolver) RatePerSecond(ctx context.Context, obj *store.Migrat
 	return migrationRate(obj), nil
 }
 
-// EstimatedCompletion is the resolver for the estimatedCompletion field.
-func (r *migrationResolver) EstimatedCompletion(ctx context.Context, obj *store.Migration) (*time.Time, error) {
+// EstimatedCompletionAt is the resolver for the estimatedCompletionAt field.
+func (r *migrationResolver) EstimatedCompletionAt(ctx context.Context, obj *store.Migration) (*time.Time, error) {
 	rate := migrationRate(obj)
 	if obj.CompletedAt != nil || rate == nil || *rate <= 0 {
 		return nil, nil

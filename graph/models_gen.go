@@ -15,12 +15,13 @@ import (
 
 // An approval given or revoked, as the event reported it.
 type ApprovalEvent struct {
-	Cursor          string          `json:"cursor"`
-	Action          ApprovalAction  `json:"action"`
-	ProposalAddress string          `json:"proposalAddress"`
-	Proposal        *store.Proposal `json:"proposal"`
-	Governance      string          `json:"governance"`
-	Member          string          `json:"member"`
+	Cursor            string            `json:"cursor"`
+	Action            ApprovalAction    `json:"action"`
+	ProposalAddress   string            `json:"proposalAddress"`
+	Proposal          *store.Proposal   `json:"proposal"`
+	GovernanceAddress string            `json:"governanceAddress"`
+	Governance        *store.Governance `json:"governance"`
+	Member            string            `json:"member"`
 	// Approvals after this one.
 	Approvals int `json:"approvals"`
 	Threshold int `json:"threshold"`
@@ -29,10 +30,11 @@ type ApprovalEvent struct {
 	// Set once the threshold is reached.
 	Eta *time.Time `json:"eta,omitempty"`
 	// True when older approvals were dropped first because the member set had changed.
-	StaleReset bool       `json:"staleReset"`
-	Signature  string     `json:"signature"`
-	Slot       int64      `json:"slot"`
-	Time       *time.Time `json:"time,omitempty"`
+	StaleReset bool   `json:"staleReset"`
+	Signature  string `json:"signature"`
+	Slot       int64  `json:"slot"`
+	// The block's time; null when the node did not report one.
+	OccurredAt *time.Time `json:"occurredAt,omitempty"`
 }
 
 // Options every builder takes.
@@ -108,6 +110,14 @@ type BuiltTransaction struct {
 	Simulation *Simulation `json:"simulation,omitempty"`
 }
 
+// The cluster the indexed history comes from, so that explorers can build links.
+type Cluster struct {
+	// The cluster's genesis hash (base58), as the indexer read it with getGenesisHash.
+	GenesisHash string `json:"genesisHash"`
+	// mainnet-beta, devnet or testnet when the genesis hash is one of theirs; otherwise custom (a local node, a private cluster).
+	Name string `json:"name"`
+}
+
 // Exactly one field.
 type ConfigChangeInput struct {
 	AddMember               *string `json:"addMember,omitempty"`
@@ -129,6 +139,35 @@ type ConfigChangeInput struct {
 	CancelMigration *string `json:"cancelMigration,omitempty"`
 }
 
+// One config change: kind says which, and which of the other fields are set.
+type ConfigChangeSpec struct {
+	Kind ConfigChangeKind `json:"kind"`
+	// ADD_MEMBER, REMOVE_MEMBER.
+	Member *string `json:"member,omitempty"`
+	// SET_THRESHOLD, SET_ROLLBACK_THRESHOLD.
+	Threshold *int `json:"threshold,omitempty"`
+	// SET_TIMELOCK, SET_ROLLBACK_TIMELOCK, SET_GRACE_PERIOD, SET_VOTING_PERIOD.
+	Seconds *int64 `json:"seconds,omitempty"`
+	// SET_SPILL.
+	Spill *string `json:"spill,omitempty"`
+	// REVOKE_RELEASE, SET_UPGRADE_AUTHORITY: the managed program's id.
+	ProgramID *string `json:"programId,omitempty"`
+	// REVOKE_RELEASE, SET_UPGRADE_AUTHORITY: the managed program; null when not managed.
+	Program *store.ManagedProgram `json:"program,omitempty"`
+	// REVOKE_RELEASE: the release's binary.
+	Hash *string `json:"hash,omitempty"`
+	// SET_UPGRADE_AUTHORITY: the new upgrade authority; null makes the program immutable.
+	NewAuthority *string `json:"newAuthority,omitempty"`
+	// EXTEND_MIGRATION, CANCEL_MIGRATION: the MigrationJob account address.
+	MigrationAddress *string `json:"migrationAddress,omitempty"`
+	// EXTEND_MIGRATION, CANCEL_MIGRATION: the job; null when unknown.
+	Migration *store.Migration `json:"migration,omitempty"`
+	// EXTEND_MIGRATION.
+	AdditionalAccounts *int64 `json:"additionalAccounts,omitempty"`
+	// SET_RENT_COLLECTOR: where closed accounts' rent goes; null sends it back to whoever paid for each account.
+	RentCollector *string `json:"rentCollector,omitempty"`
+}
+
 type EventEdge struct {
 	Cursor string       `json:"cursor"`
 	Node   *store.Event `json:"node"`
@@ -136,8 +175,14 @@ type EventEdge struct {
 
 type EventFilter struct {
 	// Any of these event names.
-	Names     []string `json:"names,omitempty"`
-	Signature *string  `json:"signature,omitempty"`
+	Names []EventName `json:"names,omitempty"`
+	// Events of this proposal: its timeline (created, approvals, cancel votes, execution).
+	Proposal *string `json:"proposal,omitempty"`
+	// Events of this governance, its proposals included.
+	Governance *string `json:"governance,omitempty"`
+	// Events that name this program id (registration, proposals targeting it, upgrades, migrations).
+	Program   *string `json:"program,omitempty"`
+	Signature *string `json:"signature,omitempty"`
 	// Slot at least this.
 	FromSlot *int64 `json:"fromSlot,omitempty"`
 	// Slot at most this.
@@ -157,10 +202,10 @@ type EventPosition struct {
 
 // The transaction that executed a proposal.
 type Execution struct {
-	Signature string    `json:"signature"`
-	Slot      int64     `json:"slot"`
-	Time      time.Time `json:"time"`
-	Executor  string    `json:"executor"`
+	Signature  string    `json:"signature"`
+	Slot       int64     `json:"slot"`
+	ExecutedAt time.Time `json:"executedAt"`
+	Executor   string    `json:"executor"`
 }
 
 type ExtendMigrationInput struct {
@@ -183,7 +228,7 @@ type IndexerStatus struct {
 	LastSeq *int64 `json:"lastSeq,omitempty"`
 	// The chain's clock that derived statuses are computed at: the Clock sysvar's time the indexer
 	// last recorded, else the latest block time in the log.
-	ChainTime *time.Time `json:"chainTime,omitempty"`
+	ChainClockAt *time.Time `json:"chainClockAt,omitempty"`
 	// The newest confirmed slot the indexer saw on chain; null before it recorded one.
 	ChainTipSlot *int64 `json:"chainTipSlot,omitempty"`
 	// chainTipSlot - lastSlot, when the tip is known.
@@ -219,7 +264,8 @@ type MigrationProgress struct {
 	Cursor string `json:"cursor"`
 	// MigrationStarted, MigrationBatchProcessed or MigrationCompleted.
 	Event *store.Event `json:"event"`
-	Job   string       `json:"job"`
+	// The MigrationJob account address.
+	MigrationAddress string `json:"migrationAddress"`
 	// The job as it is now.
 	Migration *store.Migration `json:"migration"`
 	Migrated  int64            `json:"migrated"`
@@ -227,6 +273,26 @@ type MigrationProgress struct {
 	// The batch's index (MigrationBatchProcessed only).
 	BatchIndex *int64 `json:"batchIndex,omitempty"`
 	Completed  bool   `json:"completed"`
+}
+
+// What a migration proposal starts.
+type MigrationSpec struct {
+	// Version byte value of accounts still to migrate.
+	FromVersion int `json:"fromVersion"`
+	// Version byte value after migration.
+	ToVersion int `json:"toVersion"`
+	// Offset of the version byte in the account data.
+	VersionOffset int `json:"versionOffset"`
+	// Data size accounts must have before migration; 0 accepts any size.
+	DataSize int64 `json:"dataSize"`
+	// Discriminator (hex, 8 bytes) accounts must start with; null when not filtered.
+	Discriminator *string `json:"discriminator,omitempty"`
+	// The target's migrate instruction data (hex).
+	MigrateInstructionData string `json:"migrateInstructionData"`
+	// Accounts to migrate.
+	TotalAccounts int64 `json:"totalAccounts"`
+	// The binary the target must run when the job starts and when each batch runs.
+	RequiredHash string `json:"requiredHash"`
 }
 
 // Builders of unsigned transactions, for wallets and multisigs. Each checks the intent against the
@@ -264,6 +330,10 @@ type ProposalFilter struct {
 	CreatedAfter *time.Time `json:"createdAfter,omitempty"`
 	// Created strictly before this time.
 	CreatedBefore *time.Time `json:"createdBefore,omitempty"`
+	// Proposals awaiting this member's approval: not ended (ACTIVE or STALE; APPROVED ones have
+	// their approvals), in a governance this key is now a member of, without an approval of it
+	// under the current member set.
+	AwaitingApprovalBy *string `json:"awaitingApprovalBy,omitempty"`
 }
 
 type ProposalOrder struct {
@@ -287,7 +357,7 @@ type Query struct {
 
 type RevokeReleaseInput struct {
 	Program string `json:"program"`
-	// The release's ELF sha256, hex.
+	// The release's ELF sha256.
 	Hash string `json:"hash"`
 }
 
@@ -366,6 +436,232 @@ func (e *ApprovalAction) UnmarshalJSON(b []byte) error {
 }
 
 func (e ApprovalAction) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// How final the block that holds an event is.
+type Commitment string
+
+const (
+	// Voted on by a supermajority; can still be rolled back (rarely).
+	CommitmentConfirmed Commitment = "CONFIRMED"
+	// Rooted: it will not be rolled back.
+	CommitmentFinalized Commitment = "FINALIZED"
+)
+
+var AllCommitment = []Commitment{
+	CommitmentConfirmed,
+	CommitmentFinalized,
+}
+
+func (e Commitment) IsValid() bool {
+	switch e {
+	case CommitmentConfirmed, CommitmentFinalized:
+		return true
+	}
+	return false
+}
+
+func (e Commitment) String() string {
+	return string(e)
+}
+
+func (e *Commitment) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Commitment(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Commitment", str)
+	}
+	return nil
+}
+
+func (e Commitment) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Commitment) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Commitment) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ConfigChangeKind string
+
+const (
+	ConfigChangeKindAddMember            ConfigChangeKind = "ADD_MEMBER"
+	ConfigChangeKindRemoveMember         ConfigChangeKind = "REMOVE_MEMBER"
+	ConfigChangeKindSetThreshold         ConfigChangeKind = "SET_THRESHOLD"
+	ConfigChangeKindSetRollbackThreshold ConfigChangeKind = "SET_ROLLBACK_THRESHOLD"
+	ConfigChangeKindSetTimelock          ConfigChangeKind = "SET_TIMELOCK"
+	ConfigChangeKindSetRollbackTimelock  ConfigChangeKind = "SET_ROLLBACK_TIMELOCK"
+	ConfigChangeKindSetGracePeriod       ConfigChangeKind = "SET_GRACE_PERIOD"
+	ConfigChangeKindSetVotingPeriod      ConfigChangeKind = "SET_VOTING_PERIOD"
+	ConfigChangeKindSetSpill             ConfigChangeKind = "SET_SPILL"
+	ConfigChangeKindRevokeRelease        ConfigChangeKind = "REVOKE_RELEASE"
+	ConfigChangeKindSetUpgradeAuthority  ConfigChangeKind = "SET_UPGRADE_AUTHORITY"
+	ConfigChangeKindExtendMigration      ConfigChangeKind = "EXTEND_MIGRATION"
+	ConfigChangeKindCancelMigration      ConfigChangeKind = "CANCEL_MIGRATION"
+	ConfigChangeKindSetRentCollector     ConfigChangeKind = "SET_RENT_COLLECTOR"
+)
+
+var AllConfigChangeKind = []ConfigChangeKind{
+	ConfigChangeKindAddMember,
+	ConfigChangeKindRemoveMember,
+	ConfigChangeKindSetThreshold,
+	ConfigChangeKindSetRollbackThreshold,
+	ConfigChangeKindSetTimelock,
+	ConfigChangeKindSetRollbackTimelock,
+	ConfigChangeKindSetGracePeriod,
+	ConfigChangeKindSetVotingPeriod,
+	ConfigChangeKindSetSpill,
+	ConfigChangeKindRevokeRelease,
+	ConfigChangeKindSetUpgradeAuthority,
+	ConfigChangeKindExtendMigration,
+	ConfigChangeKindCancelMigration,
+	ConfigChangeKindSetRentCollector,
+}
+
+func (e ConfigChangeKind) IsValid() bool {
+	switch e {
+	case ConfigChangeKindAddMember, ConfigChangeKindRemoveMember, ConfigChangeKindSetThreshold, ConfigChangeKindSetRollbackThreshold, ConfigChangeKindSetTimelock, ConfigChangeKindSetRollbackTimelock, ConfigChangeKindSetGracePeriod, ConfigChangeKindSetVotingPeriod, ConfigChangeKindSetSpill, ConfigChangeKindRevokeRelease, ConfigChangeKindSetUpgradeAuthority, ConfigChangeKindExtendMigration, ConfigChangeKindCancelMigration, ConfigChangeKindSetRentCollector:
+		return true
+	}
+	return false
+}
+
+func (e ConfigChangeKind) String() string {
+	return string(e)
+}
+
+func (e *ConfigChangeKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ConfigChangeKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ConfigChangeKind", str)
+	}
+	return nil
+}
+
+func (e ConfigChangeKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ConfigChangeKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ConfigChangeKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The events the program emits, spelled as its IDL spells them. A name outside this list is a
+// validation error (GRAPHQL_VALIDATION_FAILED, HTTP 422), not an empty result.
+type EventName string
+
+const (
+	EventNameApprovalRevoked         EventName = "ApprovalRevoked"
+	EventNameCancelVoted             EventName = "CancelVoted"
+	EventNameConfigChanged           EventName = "ConfigChanged"
+	EventNameGovernanceInitialized   EventName = "GovernanceInitialized"
+	EventNameMigrationBatchProcessed EventName = "MigrationBatchProcessed"
+	EventNameMigrationCompleted      EventName = "MigrationCompleted"
+	EventNameMigrationJobClosed      EventName = "MigrationJobClosed"
+	EventNameMigrationStarted        EventName = "MigrationStarted"
+	EventNameProgramExtended         EventName = "ProgramExtended"
+	EventNameProgramRegistered       EventName = "ProgramRegistered"
+	EventNameProgramUpgraded         EventName = "ProgramUpgraded"
+	EventNameProposalApproved        EventName = "ProposalApproved"
+	EventNameProposalCancelled       EventName = "ProposalCancelled"
+	EventNameProposalClosed          EventName = "ProposalClosed"
+	EventNameProposalCreated         EventName = "ProposalCreated"
+	EventNameProposalExecuted        EventName = "ProposalExecuted"
+	EventNameProposalExpired         EventName = "ProposalExpired"
+	EventNameRejectVoted             EventName = "RejectVoted"
+)
+
+var AllEventName = []EventName{
+	EventNameApprovalRevoked,
+	EventNameCancelVoted,
+	EventNameConfigChanged,
+	EventNameGovernanceInitialized,
+	EventNameMigrationBatchProcessed,
+	EventNameMigrationCompleted,
+	EventNameMigrationJobClosed,
+	EventNameMigrationStarted,
+	EventNameProgramExtended,
+	EventNameProgramRegistered,
+	EventNameProgramUpgraded,
+	EventNameProposalApproved,
+	EventNameProposalCancelled,
+	EventNameProposalClosed,
+	EventNameProposalCreated,
+	EventNameProposalExecuted,
+	EventNameProposalExpired,
+	EventNameRejectVoted,
+}
+
+func (e EventName) IsValid() bool {
+	switch e {
+	case EventNameApprovalRevoked, EventNameCancelVoted, EventNameConfigChanged, EventNameGovernanceInitialized, EventNameMigrationBatchProcessed, EventNameMigrationCompleted, EventNameMigrationJobClosed, EventNameMigrationStarted, EventNameProgramExtended, EventNameProgramRegistered, EventNameProgramUpgraded, EventNameProposalApproved, EventNameProposalCancelled, EventNameProposalClosed, EventNameProposalCreated, EventNameProposalExecuted, EventNameProposalExpired, EventNameRejectVoted:
+		return true
+	}
+	return false
+}
+
+func (e EventName) String() string {
+	return string(e)
+}
+
+func (e *EventName) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = EventName(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid EventName", str)
+	}
+	return nil
+}
+
+func (e EventName) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *EventName) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e EventName) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
@@ -548,15 +844,19 @@ type ProposalOrderField string
 const (
 	// Creation time, then address: a stable key, so pages neither repeat nor skip rows.
 	ProposalOrderFieldCreatedAt ProposalOrderField = "CREATED_AT"
+	// The eta, then address: proposals without an eta (never approved, or revoked below the
+	// threshold) are left out. ASC lists what executes next first.
+	ProposalOrderFieldEta ProposalOrderField = "ETA"
 )
 
 var AllProposalOrderField = []ProposalOrderField{
 	ProposalOrderFieldCreatedAt,
+	ProposalOrderFieldEta,
 }
 
 func (e ProposalOrderField) IsValid() bool {
 	switch e {
-	case ProposalOrderFieldCreatedAt:
+	case ProposalOrderFieldCreatedAt, ProposalOrderFieldEta:
 		return true
 	}
 	return false
@@ -600,8 +900,9 @@ func (e ProposalOrderField) MarshalJSON() ([]byte, error) {
 // A proposal's status at the chain's clock. ACTIVE, APPROVED, EXECUTED, CANCELLED and EXPIRED are
 // what the program's account says (APPROVED: the timelock is still running); READY_TO_EXECUTE,
 // EXPIRED and STALE are also derived, because no transaction marks them: READY_TO_EXECUTE once the
-// eta has passed and the grace period has not, EXPIRED once the grace period has passed (even
-// before anyone calls `expire`), STALE when a config change executed after the approvals were given.
+// eta has passed and the grace period has not, EXPIRED once the grace period has passed, or an active
+// proposal's voting period (see votingEndsAt: the program refuses votes then), even before anyone
+// calls `expire`, STALE when a config change executed after the approvals were given.
 type ProposalStatus string
 
 const (

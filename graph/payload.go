@@ -36,10 +36,10 @@ func approvalEvent(e *store.Event) (*ApprovalEvent, error) {
 		return nil, err
 	}
 	a := &ApprovalEvent{
-		Cursor:    EventCursor(e.Seq),
-		Signature: e.Signature,
-		Slot:      e.Slot,
-		Time:      e.BlockTime,
+		Cursor:     EventCursor(e.Seq),
+		Signature:  e.Signature,
+		Slot:       e.Slot,
+		OccurredAt: e.BlockTime,
 	}
 	var (
 		status upgrademanager.ProposalStatus
@@ -48,12 +48,12 @@ func approvalEvent(e *store.Event) (*ApprovalEvent, error) {
 	switch ev := ev.(type) {
 	case *upgrademanager.ProposalApproved:
 		a.Action = ApprovalActionApproved
-		a.ProposalAddress, a.Governance, a.Member = ev.Proposal.String(), ev.Governance.String(), ev.Member.String()
+		a.ProposalAddress, a.GovernanceAddress, a.Member = ev.Proposal.String(), ev.Governance.String(), ev.Member.String()
 		a.Approvals, a.Threshold, a.StaleReset = int(ev.Approvals), int(ev.Threshold), ev.StaleReset
 		status, eta = ev.Status, ev.Eta
 	case *upgrademanager.ApprovalRevoked:
 		a.Action = ApprovalActionRevoked
-		a.ProposalAddress, a.Governance, a.Member = ev.Proposal.String(), ev.Governance.String(), ev.Member.String()
+		a.ProposalAddress, a.GovernanceAddress, a.Member = ev.Proposal.String(), ev.Governance.String(), ev.Member.String()
 		a.Approvals, a.Threshold = int(ev.Approvals), int(ev.Threshold)
 		status, eta = ev.Status, ev.Eta
 	default:
@@ -79,12 +79,12 @@ func migrationProgress(e *store.Event) (*MigrationProgress, error) {
 	p := &MigrationProgress{Cursor: EventCursor(e.Seq), Event: e}
 	switch ev := ev.(type) {
 	case *upgrademanager.MigrationStarted:
-		p.Job, p.Total = ev.Job.String(), int64(ev.Spec.TotalAccounts)
+		p.MigrationAddress, p.Total = ev.Job.String(), int64(ev.Spec.TotalAccounts)
 	case *upgrademanager.MigrationBatchProcessed:
 		batch := int64(ev.BatchIndex)
-		p.Job, p.Migrated, p.Total, p.BatchIndex = ev.Job.String(), int64(ev.Migrated), int64(ev.Total), &batch
+		p.MigrationAddress, p.Migrated, p.Total, p.BatchIndex = ev.Job.String(), int64(ev.Migrated), int64(ev.Total), &batch
 	case *upgrademanager.MigrationCompleted:
-		p.Job, p.Migrated, p.Total, p.Completed = ev.Job.String(), int64(ev.Migrated), int64(ev.Total), true
+		p.MigrationAddress, p.Migrated, p.Total, p.Completed = ev.Job.String(), int64(ev.Migrated), int64(ev.Total), true
 	default:
 		return nil, fmt.Errorf("event %d is a %s, not a migration event", e.Seq, ev.EventName())
 	}

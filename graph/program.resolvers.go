@@ -7,9 +7,15 @@ package graph
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/upgrade-manager/upgrade-manager/graph/store"
 )
+
+// ID is the resolver for the id field.
+func (r *managedProgramResolver) ID(ctx context.Context, obj *store.ManagedProgram) (string, error) {
+	return globalID(nodeProgram, obj.Program), nil
+}
 
 // Governance is the resolver for the governance field.
 func (r *managedProgramResolver) Governance(ctx context.Context, obj *store.ManagedProgram) (*store.Governance, error) {
@@ -45,6 +51,11 @@ func (r *managedProgramResolver) Proposals(ctx context.Context, obj *store.Manag
 // TotalCount is the resolver for the totalCount field.
 func (r *managedProgramConnectionResolver) TotalCount(ctx context.Context, obj *ManagedProgramConnection) (int, error) {
 	return count(ctx, obj.count)
+}
+
+// ID is the resolver for the id field.
+func (r *releaseResolver) ID(ctx context.Context, obj *store.Release) (string, error) {
+	return globalID(nodeRelease, obj.Program+":"+strconv.FormatInt(obj.Number, 10)), nil
 }
 
 // Proposal is the resolver for the proposal field.

@@ -7,9 +7,17 @@ package graph
 
 import (
 	"context"
+	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/upgrade-manager/upgrade-manager/graph/store"
 )
+
+// ID is the resolver for the id field.
+func (r *approvalResolver) ID(ctx context.Context, obj *store.Approval) (string, error) {
+	return globalID(nodeApproval, strconv.FormatInt(obj.Seq, 10)), nil
+}
 
 // Proposal is the resolver for the proposal field.
 func (r *approvalResolver) Proposal(ctx context.Context, obj *store.Approval) (*store.Proposal, error) {
@@ -24,6 +32,36 @@ func (r *configChangeResolver) Proposal(ctx context.Context, obj *store.ConfigCh
 // Governance is the resolver for the governance field.
 func (r *configChangeResolver) Governance(ctx context.Context, obj *store.ConfigChange) (*store.Governance, error) {
 	return mustLoad(ctx, r.loadersFor(ctx).Governance(), "governance", obj.GovernanceAddress)
+}
+
+// Change is the resolver for the change field.
+func (r *configChangeResolver) Change(ctx context.Context, obj *store.ConfigChange) (*ConfigChangeSpec, error) {
+	c, err := configChangeSpec(obj.Change)
+	if err == nil && c == nil {
+		err = fmt.Errorf("config change of proposal %s is empty", obj.ProposalAddress)
+	}
+	return c, err
+}
+
+// Program is the resolver for the program field.
+func (r *configChangeSpecResolver) Program(ctx context.Context, obj *ConfigChangeSpec) (*store.ManagedProgram, error) {
+	if obj.ProgramID == nil {
+		return nil, nil
+	}
+	return loadOne(ctx, r.loadersFor(ctx).Program(), *obj.ProgramID)
+}
+
+// Migration is the resolver for the migration field.
+func (r *configChangeSpecResolver) Migration(ctx context.Context, obj *ConfigChangeSpec) (*store.Migration, error) {
+	if obj.MigrationAddress == nil {
+		return nil, nil
+	}
+	return loadOne(ctx, r.loadersFor(ctx).Migration(), *obj.MigrationAddress)
+}
+
+// ID is the resolver for the id field.
+func (r *proposalResolver) ID(ctx context.Context, obj *store.Proposal) (string, error) {
+	return globalID(nodeProposal, obj.Address), nil
 }
 
 // Governance is the resolver for the governance field.
@@ -57,6 +95,67 @@ func (r *proposalResolver) Program(ctx context.Context, obj *store.Proposal) (*s
 	return loadOne(ctx, r.loadersFor(ctx).Program(), *obj.ProgramID)
 }
 
+// BlockedOnExtend is the resolver for the blockedOnExtend field.
+func (r *proposalResolver) BlockedOnExtend(ctx context.Context, obj *store.Proposal) (bool, error) {
+	return proposalOpen(obj) && obj.ExtendBytesNeeded > 0, nil
+}
+
+// ConfigChange is the resolver for the configChange field.
+func (r *proposalResolver) ConfigChange(ctx context.Context, obj *store.Proposal) (*ConfigChangeSpec, error) {
+	return configChangeSpec(obj.ConfigChange)
+}
+
+// MigrationSpec is the resolver for the migrationSpec field.
+func (r *proposalResolver) MigrationSpec(ctx context.Context, obj *store.Proposal) (*MigrationSpec, error) {
+	return migrationSpec(obj.MigrationSpec)
+}
+
+// ApprovalsNeeded is the resolver for the approvalsNeeded field.
+func (r *proposalResolver) ApprovalsNeeded(ctx context.Context, obj *store.Proposal) (int, error) {
+	return approvalsNeeded(obj), nil
+}
+
+// ApprovalsStale is the resolver for the approvalsStale field.
+func (r *proposalResolver) ApprovalsStale(ctx context.Context, obj *store.Proposal) (bool, error) {
+	return approvalsStale(obj), nil
+}
+
+// PendingApprovers is the resolver for the pendingApprovers field.
+func (r *proposalResolver) PendingApprovers(ctx context.Context, obj *store.Proposal) ([]*store.Member, error) {
+	if approvalsNeeded(obj) == 0 {
+		return []*store.Member{}, nil
+	}
+	l := r.loadersFor(ctx)
+	members, err := loadMany(ctx, l.Members(), obj.GovernanceAddress)
+	if err != nil {
+		return nil, err
+	}
+	approved := map[string]bool{}
+	if !approvalsStale(obj) {
+		approvals, err := loadMany(ctx, l.Approvals(), obj.Address)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range approvals {
+			if a.RevokedAt == nil && a.MemberSetSeqno == obj.MemberSetSeqno {
+				approved[a.Member] = true
+			}
+		}
+	}
+	pending := make([]*store.Member, 0, len(members))
+	for _, m := range members {
+		if !approved[m.Address] {
+			pending = append(pending, m)
+		}
+	}
+	return pending, nil
+}
+
+// CancelThreshold is the resolver for the cancelThreshold field.
+func (r *proposalResolver) CancelThreshold(ctx context.Context, obj *store.Proposal) (int, error) {
+	return currentThreshold(obj), nil
+}
+
 // Approvals is the resolver for the approvals field.
 func (r *proposalResolver) Approvals(ctx context.Context, obj *store.Proposal, includeRevoked *bool) ([]*store.Approval, error) {
 	rows, err := loadMany(ctx, r.loadersFor(ctx).Approvals(), obj.Address)
@@ -72,12 +171,17 @@ func (r *proposalResolver) Approvals(ctx context.Context, obj *store.Proposal, i
 	return current, nil
 }
 
+// ExecutionWindowEndsAt is the resolver for the executionWindowEndsAt field.
+func (r *proposalResolver) ExecutionWindowEndsAt(ctx context.Context, obj *store.Proposal) (*time.Time, error) {
+	return obj.WindowEnd, nil
+}
+
 // Execution is the resolver for the execution field.
 func (r *proposalResolver) Execution(ctx context.Context, obj *store.Proposal) (*Execution, error) {
 	if obj.ExecutedSignature == nil || obj.ExecutedAt == nil || obj.ExecutedSlot == nil {
 		return nil, nil
 	}
-	e := &Execution{Signature: *obj.ExecutedSignature, Slot: *obj.ExecutedSlot, Time: *obj.ExecutedAt}
+	e := &Execution{Signature: *obj.ExecutedSignature, Slot: *obj.ExecutedSlot, ExecutedAt: *obj.ExecutedAt}
 	if obj.Executor != nil {
 		e.Executor = *obj.Executor
 	}
@@ -127,6 +231,8 @@ func (r *Resolver) Approval() ApprovalResolver { return &approvalResolver{r} }
 
 func (r *Resolver) ConfigChange() ConfigChangeResolver { return &configChangeResolver{r} }
 
+func (r *Resolver) ConfigChangeSpec() ConfigChangeSpecResolver { return &configChangeSpecResolver{r} }
+
 func (r *Resolver) Proposal() ProposalResolver { return &proposalResolver{r} }
 
 func (r *Resolver) ProposalConnection() ProposalConnectionResolver {
@@ -138,6 +244,7 @@ func (r *Resolver) Rollback() RollbackResolver { return &rollbackResolver{r} }
 type (
 	approvalResolver           struct{ *Resolver }
 	configChangeResolver       struct{ *Resolver }
+	configChangeSpecResolver   struct{ *Resolver }
 	proposalResolver           struct{ *Resolver }
 	proposalConnectionResolver struct{ *Resolver }
 	rollbackResolver           struct{ *Resolver }

@@ -18,8 +18,8 @@ func (r *queryResolver) Governance(ctx context.Context, address string) (*store.
 }
 
 // Governances is the resolver for the governances field.
-func (r *queryResolver) Governances(ctx context.Context, first *int, after *string) (*GovernanceConnection, error) {
-	p, err := r.pageArgs(first, after, nil, nil)
+func (r *queryResolver) Governances(ctx context.Context, first *int, after *string, last *int, before *string) (*GovernanceConnection, error) {
+	p, err := r.pageArgs(first, after, last, before)
 	if err != nil {
 		return nil, err
 	}
@@ -52,8 +52,8 @@ func (r *queryResolver) Proposal(ctx context.Context, address string) (*store.Pr
 }
 
 // Programs is the resolver for the programs field.
-func (r *queryResolver) Programs(ctx context.Context, governance *string, first *int, after *string) (*ManagedProgramConnection, error) {
-	p, err := r.pageArgs(first, after, nil, nil)
+func (r *queryResolver) Programs(ctx context.Context, governance *string, first *int, after *string, last *int, before *string) (*ManagedProgramConnection, error) {
+	p, err := r.pageArgs(first, after, last, before)
 	if err != nil {
 		return nil, err
 	}
@@ -83,8 +83,8 @@ func (r *queryResolver) Program(ctx context.Context, program string) (*store.Man
 }
 
 // Migrations is the resolver for the migrations field.
-func (r *queryResolver) Migrations(ctx context.Context, filter *MigrationFilter, first *int, after *string) (*MigrationConnection, error) {
-	p, err := r.pageArgs(first, after, nil, nil)
+func (r *queryResolver) Migrations(ctx context.Context, filter *MigrationFilter, first *int, after *string, last *int, before *string) (*MigrationConnection, error) {
+	p, err := r.pageArgs(first, after, last, before)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +136,8 @@ func (r *queryResolver) Events(ctx context.Context, filter *EventFilter, first *
 	}
 	var f store.EventFilter
 	if filter != nil {
-		f = store.EventFilter{Names: filter.Names, Signature: filter.Signature, FromSlot: filter.FromSlot, ToSlot: filter.ToSlot}
+		f = store.EventFilter{Names: eventNames(filter.Names), Signature: filter.Signature, FromSlot: filter.FromSlot,
+			ToSlot: filter.ToSlot, Proposal: filter.Proposal, Governance: filter.Governance, Program: filter.Program}
 		if f.FromSlot != nil && f.ToSlot != nil && *f.FromSlot > *f.ToSlot {
 			return nil, badInput("filter: fromSlot is after toSlot")
 		}
@@ -163,7 +164,7 @@ func (r *queryResolver) IndexerStatus(ctx context.Context) (*IndexerStatus, erro
 	if err != nil {
 		return nil, err
 	}
-	out := &IndexerStatus{Checkpoints: st.Checkpoints, LastSeq: st.LastSeq, ChainTime: st.ChainTime,
+	out := &IndexerStatus{Checkpoints: st.Checkpoints, LastSeq: st.LastSeq, ChainClockAt: st.ChainTime,
 		DeadLetters: int(min(st.DeadLetters, math.MaxInt32)), RefusedTransactions: int(min(st.RefusedTransactions, math.MaxInt32))}
 	if out.Checkpoints == nil {
 		out.Checkpoints = []*store.Checkpoint{}
@@ -184,6 +185,20 @@ func (r *queryResolver) IndexerStatus(ctx context.Context) (*IndexerStatus, erro
 		}
 	}
 	return out, nil
+}
+
+// Cluster is the resolver for the cluster field.
+func (r *queryResolver) Cluster(ctx context.Context) (*Cluster, error) {
+	c, err := r.Store.Cluster(ctx)
+	if err != nil || c == nil {
+		return nil, err
+	}
+	return &Cluster{GenesisHash: c.GenesisHash, Name: clusterName(c.GenesisHash)}, nil
+}
+
+// Node is the resolver for the node field.
+func (r *queryResolver) Node(ctx context.Context, id string) (Node, error) {
+	return r.node(ctx, id)
 }
 
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }

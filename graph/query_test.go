@@ -102,7 +102,7 @@ func TestScenarioQueries(t *testing.T) {
 				Position int
 			}
 			Programs []struct {
-				Program     string
+				ProgramID   string
 				CurrentHash string
 				Releases    []struct {
 					Number   string
@@ -140,9 +140,9 @@ func TestScenarioQueries(t *testing.T) {
 			}
 		}
 		IndexerStatus struct {
-			LastSeq   string
-			LastSlot  string
-			ChainTime string
+			LastSeq      string
+			LastSlot     string
+			ChainClockAt string
 		}
 		Events struct {
 			TotalCount int
@@ -152,7 +152,7 @@ func TestScenarioQueries(t *testing.T) {
 		governance(address: $g) {
 			address threshold memberSetSeqno
 			members { address position }
-			programs { program currentHash releases { number hash rollback proposal { address } } }
+			programs { programId currentHash releases { number hash rollback proposal { address } } }
 			proposals(first: 100) {
 				totalCount
 				nodes {
@@ -164,7 +164,7 @@ func TestScenarioQueries(t *testing.T) {
 				}
 			}
 		}
-		indexerStatus { lastSeq lastSlot chainTime }
+		indexerStatus { lastSeq lastSlot chainClockAt }
 		events { totalCount }
 	}`, map[string]any{"g": governance}, &data)
 
@@ -232,7 +232,7 @@ func TestScenarioQueries(t *testing.T) {
 	if data.Events.TotalCount != nEvents {
 		t.Errorf("events totalCount = %d, want %d", data.Events.TotalCount, nEvents)
 	}
-	if data.IndexerStatus.LastSeq == "" || data.IndexerStatus.ChainTime == "" {
+	if data.IndexerStatus.LastSeq == "" || data.IndexerStatus.ChainClockAt == "" {
 		t.Errorf("indexerStatus = %+v", data.IndexerStatus)
 	}
 }
@@ -243,10 +243,10 @@ func TestNotFoundIsNull(t *testing.T) {
 	var data struct {
 		Governance *struct{ Address string }
 		Proposal   *struct{ Address string }
-		Program    *struct{ Program string }
+		Program    *struct{ ProgramID string }
 	}
 	key := "11111111111111111111111111111111"
-	b.query(t, `query($k: PublicKey!) { governance(address: $k) { address } proposal(address: $k) { address } program(program: $k) { program } }`,
+	b.query(t, `query($k: PublicKey!) { governance(address: $k) { address } proposal(address: $k) { address } program(program: $k) { programId } }`,
 		map[string]any{"k": key}, &data)
 	if data.Governance != nil || data.Proposal != nil || data.Program != nil {
 		t.Errorf("unknown keys resolved to %+v", data)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"os"
 	"slices"
 	"testing"
 	"time"
@@ -30,9 +29,6 @@ import (
 // after which events are gone, and a refetch no longer finds the proposal.
 func TestSubscribersLearnOfReverts(t *testing.T) {
 	t.Parallel()
-	if os.Getenv("SKIP_LOCALNET") != "" {
-		t.Skip("SKIP_LOCALNET is set")
-	}
 	payer := solana.NewWallet().PrivateKey
 	node := localnettest.Start(t, localnettest.Options{FinalizationDepth: 64, Fund: []solana.PublicKey{payer.PublicKey()}})
 	client := rpc.New(node.RPCURL)

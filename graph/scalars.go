@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -156,4 +157,22 @@ func truncate(s string) string {
 		return s[:max] + "..."
 	}
 	return s
+}
+
+// MarshalHash writes a sha256 digest as the read model keeps it: lowercase
+// hex.
+func MarshalHash(s string) graphql.Marshaler { return graphql.MarshalString(s) }
+
+// UnmarshalHash accepts 64 hex characters and returns them in lower case,
+// as the read model stores digests.
+func UnmarshalHash(v any) (string, error) {
+	s, ok := v.(string)
+	if !ok {
+		return "", badInput("Hash must be a hex string, got %s", jsonKind(v))
+	}
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != 32 {
+		return "", badInput("Hash %q must be 64 hex characters (a sha256 digest)", truncate(s))
+	}
+	return hex.EncodeToString(b), nil
 }

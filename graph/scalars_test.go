@@ -2,6 +2,7 @@ package graph
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/upgrade-manager/upgrade-manager/graph/store"
@@ -28,6 +29,10 @@ func TestScalarInput(t *testing.T) {
 		{"u64 float", func(v any) error { _, err := UnmarshalU64(v); return err }, 1.5, false},
 		{"timestamp", func(v any) error { _, err := UnmarshalTimestamp(v); return err }, "2026-01-01T00:00:00Z", true},
 		{"timestamp date only", func(v any) error { _, err := UnmarshalTimestamp(v); return err }, "2026-01-01", false},
+		{"hash", func(v any) error { _, err := UnmarshalHash(v); return err }, "10C2625F35594BC23489EB59F5D0DF7A0382926D3CBD47E237A7C6917A8B6143", true},
+		{"hash too short", func(v any) error { _, err := UnmarshalHash(v); return err }, "10c2625f", false},
+		{"hash not hex", func(v any) error { _, err := UnmarshalHash(v); return err }, "zz" + strings.Repeat("0", 62), false},
+		{"hash base58", func(v any) error { _, err := UnmarshalHash(v); return err }, key, false},
 	}
 	for _, tt := range tests {
 		err := tt.fn(tt.in)
@@ -45,13 +50,16 @@ func TestScalarInput(t *testing.T) {
 // or is a BAD_USER_INPUT error, never a panic.
 func FuzzCursors(f *testing.F) {
 	f.Add(EventCursor(42))
-	f.Add(proposalCursor(store.ProposalKey{Address: "x"}))
+	f.Add(proposalCursor(store.OrderCreated, store.ProposalKey{Address: "x"}))
+	f.Add(globalID(nodeEvent, "7"))
 	f.Add("ZXY6")
 	f.Add("%%%")
 	f.Fuzz(func(t *testing.T, s string) {
 		for _, parse := range []func() error{
 			func() error { _, err := ParseEventCursor("after", s); return err },
-			func() error { _, err := parseProposalCursor("after", s); return err },
+			func() error { _, err := parseProposalCursor(store.OrderCreated, "after", s); return err },
+			func() error { _, err := parseProposalCursor(store.OrderEta, "after", s); return err },
+			func() error { _, _, err := parseGlobalID(s); return err },
 			func() error { _, err := parseMigrationCursor("after", s); return err },
 			func() error { _, err := parseKeyCursor("after", cursorGovernance, s); return err },
 		} {
@@ -66,4 +74,13 @@ func FuzzCursors(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Hashes come back as the read model stores them: lower case.
+func TestHashInputIsLowerCased(t *testing.T) {
+	t.Parallel()
+	got, err := UnmarshalHash("ABCDEF" + strings.Repeat("0", 58))
+	if err != nil || got != "abcdef"+strings.Repeat("0", 58) {
+		t.Errorf("UnmarshalHash = %q, %v", got, err)
+	}
 }

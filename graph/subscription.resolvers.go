@@ -21,9 +21,18 @@ func (r *approvalEventResolver) Proposal(ctx context.Context, obj *ApprovalEvent
 	return mustLoad(ctx, r.eventLoaders(ctx, seq).Proposal(), "proposal", obj.ProposalAddress)
 }
 
+// Governance is the resolver for the governance field.
+func (r *approvalEventResolver) Governance(ctx context.Context, obj *ApprovalEvent) (*store.Governance, error) {
+	seq, err := ParseEventCursor("cursor", obj.Cursor)
+	if err != nil {
+		return nil, err
+	}
+	return mustLoad(ctx, r.eventLoaders(ctx, seq).Governance(), "governance", obj.GovernanceAddress)
+}
+
 // Migration is the resolver for the migration field.
 func (r *migrationProgressResolver) Migration(ctx context.Context, obj *MigrationProgress) (*store.Migration, error) {
-	return mustLoad(ctx, r.eventLoaders(ctx, obj.Event.Seq).Migration(), "migration", obj.Job)
+	return mustLoad(ctx, r.eventLoaders(ctx, obj.Event.Seq).Migration(), "migration", obj.MigrationAddress)
 }
 
 // Proposal is the resolver for the proposal field.
@@ -87,13 +96,13 @@ func (r *subscriptionResolver) MigrationProgress(ctx context.Context, job *strin
 }
 
 // Events is the resolver for the events field.
-func (r *subscriptionResolver) Events(ctx context.Context, names []string, after *string) (<-chan *store.Event, error) {
+func (r *subscriptionResolver) Events(ctx context.Context, names []EventName, after *string) (<-chan *store.Event, error) {
 	set := make(map[string]bool, len(names))
 	for _, n := range names {
-		set[n] = true
+		set[string(n)] = true
 	}
 	match := func(e *store.Event) bool { return len(set) == 0 || set[e.Name] }
-	return stream(ctx, r.Resolver, after, names, match, nil, func(_ context.Context, e *store.Event) (*store.Event, bool, error) {
+	return stream(ctx, r.Resolver, after, eventNames(names), match, nil, func(_ context.Context, e *store.Event) (*store.Event, bool, error) {
 		return e, true, nil
 	})
 }

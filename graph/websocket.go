@@ -14,8 +14,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/coder/websocket"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
 // Close codes the server sends on a websocket. 4400 to 4429 are
@@ -88,8 +91,9 @@ func (l *wsLimiter) acquire(addr string) (release func(), refusal string) {
 	}, ""
 }
 
-// connState marks an operation's context as coming over a websocket.
-type connState struct{}
+// connState marks an operation's context as coming over a websocket; conn
+// is the connection once accepted.
+type connState struct{ conn *wsConn }
 
 type connStateKey struct{}
 
@@ -168,6 +172,9 @@ func (u wsImplementation) Accept(w http.ResponseWriter, r *http.Request, o trans
 	}
 	c := &wsConn{conn: conn, limiter: u.limiter, active: map[string]struct{}{}, strict: conn.Subprotocol() == graphqlTransportWS}
 	c.write = func(b []byte) { _ = conn.Write(context.Background(), websocket.MessageText, b) }
+	if cs := connStateFrom(r.Context()); cs != nil {
+		cs.conn = c
+	}
 	return c, nil
 }
 
@@ -183,8 +190,13 @@ type wsConn struct {
 	// write sends a message the transport does not know of.
 	write func([]byte)
 
-	mu       sync.Mutex
-	active   map[string]struct{}
+	mu     sync.Mutex
+	active map[string]struct{}
+	// started is the id of the last start message passed to the
+	// transport, until operationIDs takes it; ids maps the subscriptions
+	// it took it for to their ids, until the share groups take them.
+	started  string
+	ids      map[*graphql.OperationContext]string
 	inited   bool
 	closing  chan struct{} // set once a close handshake started
 	deadline *time.Timer
@@ -231,6 +243,12 @@ func (c *wsConn) NextReader() (int, io.Reader, error) {
 // whether to pass it on, or a close code and reason. A subscription over
 // the limits is answered here with an error for its id and not passed on.
 func (c *wsConn) check(data []byte) (pass bool, closeCode int, reason string) {
+	// Only the message passed on now can be the next operation: a start
+	// the transport dropped (a payload it could not decode) leaves no id
+	// for another.
+	c.mu.Lock()
+	c.started = ""
+	c.mu.Unlock()
 	var m clientMessage
 	strict := c.strict
 	if err := json.Unmarshal(data, &m); err != nil {
@@ -285,6 +303,7 @@ func (c *wsConn) check(data []byte) (pass bool, closeCode int, reason string) {
 	}
 	c.mu.Lock()
 	c.active[id] = struct{}{}
+	c.started = id
 	c.mu.Unlock()
 	return true, 0, ""
 }
@@ -349,6 +368,7 @@ func (c *wsConn) Close() error {
 	c.mu.Lock()
 	c.stopDeadline()
 	closing := c.closing != nil
+	c.ids = nil
 	for id := range c.active {
 		delete(c.active, id)
 		c.limiter.ops.Add(-1)
@@ -380,4 +400,102 @@ func (c *wsConn) stopDeadline() {
 		c.deadline.Stop()
 		c.deadline = nil
 	}
+}
+
+// operationIDs tells the share groups which operation id of which
+// connection a subscription is, so they can write its data messages
+// themselves (see dataFrame). The transport reads a start message and
+// creates its operation context on the connection's one reader
+// goroutine, before it reads the next message: the id check saw last is
+// the operation's.
+type operationIDs struct{}
+
+var (
+	_ graphql.HandlerExtension        = operationIDs{}
+	_ graphql.OperationContextMutator = operationIDs{}
+)
+
+func (operationIDs) ExtensionName() string                   { return "OperationIDs" }
+func (operationIDs) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (operationIDs) MutateOperationContext(ctx context.Context, op *graphql.OperationContext) *gqlerror.Error {
+	cs := connStateFrom(ctx)
+	if cs == nil || cs.conn == nil {
+		return nil
+	}
+	c := cs.conn
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	id := c.started
+	c.started = ""
+	if id != "" && op.Operation != nil && op.Operation.Operation == ast.Subscription {
+		if c.ids == nil {
+			c.ids = map[*graphql.OperationContext]string{}
+		}
+		c.ids[op] = id
+	}
+	return nil
+}
+
+// takeID returns the id of subscription op on c and forgets it.
+func (c *wsConn) takeID(op *graphql.OperationContext) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	id, ok := c.ids[op]
+	delete(c.ids, op)
+	return id, ok
+}
+
+// dataFrame writes the data messages of one subscription on one
+// connection, from a payload encoded once for every subscriber: gqlgen's
+// transport writes {"payload":P,"id":I,"type":T} (fields in that order,
+// encoding/json's escaping), so the message is the shared
+// {"payload":P,"id": , then this subscriber's id and type.
+type dataFrame struct {
+	c *wsConn
+	// tail is the JSON-quoted id and the rest of the message.
+	tail []byte
+}
+
+// dataHead starts every subscriber's data message of payload, the
+// response as the transport would encode it.
+func dataHead(payload []byte) []byte {
+	const pre, post = `{"payload":`, `,"id":`
+	b := make([]byte, 0, len(pre)+len(payload)+len(post))
+	return append(append(append(b, pre...), payload...), post...)
+}
+
+// newDataFrame returns the writer of subscription id's data messages on
+// c, or nil when the transport must write them (an empty id, which its
+// message leaves out).
+func newDataFrame(c *wsConn, id string) *dataFrame {
+	if id == "" {
+		return nil
+	}
+	quoted, err := json.Marshal(id)
+	if err != nil {
+		return nil
+	}
+	typ := `,"type":"data"}` // graphql-ws
+	if c.strict {
+		typ = `,"type":"next"}`
+	}
+	return &dataFrame{c: c, tail: append(quoted, typ...)}
+}
+
+// write sends head followed by the subscriber's tail as one message,
+// put together in a buffer of pool (of *[]byte), which an idle
+// subscriber does not hold.
+func (f *dataFrame) write(pool *sync.Pool, head []byte) error {
+	bp, _ := pool.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	b := append(append((*bp)[:0], head...), f.tail...)
+	err := f.c.conn.Write(context.Background(), websocket.MessageText, b)
+	if cap(b) <= 64<<10 {
+		*bp = b
+		pool.Put(bp)
+	}
+	return err
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -13,7 +12,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/gagliardetto/solana-go"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/upgrade-manager/upgrade-manager/indexer/decode"
@@ -47,9 +45,9 @@ type Snapshot struct {
 	Events       []ChainEvent
 	Transactions int // successful transactions of the program
 	Accounts     map[string]um.Account
-	// BufferLocks are the program's ["buffer_lock", buffer] accounts (not in the IDL's
-	// accounts, so decoded here), by address.
-	BufferLocks map[string]bufferLock
+	// BufferLocks are the program's ["buffer_lock", buffer] accounts, by address (kept apart
+	// from Accounts, whose rows the read model mirrors).
+	BufferLocks map[string]*um.BufferLock
 	Now         int64 // the chain's clock
 }
 
@@ -97,7 +95,7 @@ func (c *Checker) ReadChain(ctx context.Context) (*Snapshot, error) {
 		slots = append(slots, s)
 	}
 	sort.Slice(slots, func(i, j int) bool { return slots[i] < slots[j] })
-	snap := &Snapshot{Accounts: map[string]um.Account{}, BufferLocks: map[string]bufferLock{}}
+	snap := &Snapshot{Accounts: map[string]um.Account{}, BufferLocks: map[string]*um.BufferLock{}}
 	for _, slot := range slots {
 		ours := map[string]bool{}
 		for _, s := range bySlot[slot] {
@@ -161,13 +159,13 @@ func (c *Checker) ReadChain(ctx context.Context) (*Snapshot, error) {
 		if err != nil {
 			return nil, fmt.Errorf("account %s: %w", a.Pubkey, err)
 		}
-		if lock, ok := decodeBufferLock(data); ok {
-			snap.BufferLocks[a.Pubkey] = lock
-			continue
-		}
 		acc, err := um.DecodeAccount(data)
 		if err != nil {
 			return nil, fmt.Errorf("account %s: %w", a.Pubkey, err)
+		}
+		if lock, ok := acc.(*um.BufferLock); ok {
+			snap.BufferLocks[a.Pubkey] = lock
+			continue
 		}
 		snap.Accounts[a.Pubkey] = acc
 	}
@@ -230,7 +228,8 @@ func (c *Checker) Check(ctx context.Context, snap *Snapshot) ([]string, error) {
 	for _, q := range []struct{ table, col string }{
 		{"governance", "address"}, {"proposal", "address"}, {"managed_program", "address"}, {"migration_job", "address"},
 	} {
-		rows, err := c.db.Query(ctx, "SELECT "+q.col+" FROM "+q.table)
+		// A closed proposal or job keeps its row (account_closure says so); its account is gone.
+		rows, err := c.db.Query(ctx, "SELECT "+q.col+" FROM "+q.table+" x WHERE NOT EXISTS (SELECT 1 FROM account_closure c WHERE c.address = x."+q.col+")")
 		if err != nil {
 			return nil, err
 		}
@@ -562,23 +561,4 @@ func (c *Checker) CheckSubscribers(ctx context.Context, subs []*Subscriber) (bad
 		}
 	}
 	return bad, reverted, nil
-}
-
-// bufferLock is the program's BufferLock account: discriminator, layout version, bump, buffer,
-// proposal, payer.
-type bufferLock struct {
-	Buffer, Proposal solana.PublicKey
-}
-
-// bufferLockDiscriminator is Anchor's sha256("account:BufferLock")[:8].
-var bufferLockDiscriminator = func() [8]byte {
-	h := sha256.Sum256([]byte("account:BufferLock"))
-	return [8]byte(h[:8])
-}()
-
-func decodeBufferLock(data []byte) (bufferLock, bool) {
-	if len(data) < 8+2+64 || [8]byte(data[:8]) != bufferLockDiscriminator {
-		return bufferLock{}, false
-	}
-	return bufferLock{Buffer: solana.PublicKeyFromBytes(data[10:42]), Proposal: solana.PublicKeyFromBytes(data[42:74])}, true
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/coder/websocket/wsjson"
 
 	"github.com/upgrade-manager/upgrade-manager/graph"
+	"github.com/upgrade-manager/upgrade-manager/indexer/chain"
 )
 
 // The two GraphQL websocket protocols.
@@ -62,7 +62,11 @@ type Subscriber struct {
 
 // NewSubscriber returns a subscriber of url (http://host/graphql) over protocol.
 func NewSubscriber(name, url, protocol string) *Subscriber {
-	return &Subscriber{Name: name, url: "ws" + strings.TrimPrefix(url, "http"), protocol: protocol, cursor: graph.EventCursor(0)}
+	ws, err := chain.WebsocketEndpoint(url, "")
+	if err != nil {
+		ws = url // Run reports the dial error
+	}
+	return &Subscriber{Name: name, url: ws, protocol: protocol, cursor: graph.EventCursor(0)}
 }
 
 // Run subscribes, and resubscribes after every cut, until ctx ends.

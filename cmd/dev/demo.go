@@ -232,6 +232,13 @@ func (d *demo) play(ctx context.Context) error {
 	return nil
 }
 
+// The query and the subscription the tour offers to paste into GraphiQL
+// (the demo's test runs them there).
+const (
+	tourQuery        = `{ proposals(first: 5) { edges { node { address kind status approvalsNeeded pendingApprovers { address } eta executionWindowEndsAt } } } }`
+	tourSubscription = `subscription { approvals { action member approvals threshold proposal { address status approvalsNeeded } } }`
+)
+
 // tour prints where to look and what to type next.
 func (d *demo) tour(graphqlURL, gov, target, rollback string) {
 	ui := strings.TrimSuffix(graphqlURL, "graphql")
@@ -241,16 +248,16 @@ The demo is done; the system stays up for you to explore.
 
 GraphiQL: %s
   A query to paste:
-    { proposals(first: 5) { edges { node { address kind status approvalCount eta } } } }
+    %s
   A subscription to paste (then approve below and watch it arrive):
-    subscription { approvals { proposal approver approvalCount } }
+    %s
 
 Approve the pending rollback as member 5 with the CLI:
   %s approve %s --keypair %s
 See the governance's proposals:
   %s status --governance %s --chain
 Governance %s, program %s. Interrupt (Ctrl-C) to stop everything.
-`, ui, umctl, rollback, d.members[4], umctl, gov, gov, target)
+`, ui, tourQuery, tourSubscription, umctl, rollback, d.members[4], umctl, gov, gov, target)
 }
 
 func (d *demo) say(format string, args ...any) {

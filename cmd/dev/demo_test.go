@@ -125,10 +125,10 @@ func TestDemoThenGraphiQLInABrowser(t *testing.T) {
 		text, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.body.innerText`))
 		t.Fatalf("GraphiQL at %s did not render its editor: %v\npage: %q\nrequests: %q", page, err, text, requests())
 	}
-	runInGraphiQL(t, bctx, `{ proposals(first: 5) { edges { node { address kind status } } } }`)
+	runInGraphiQL(t, bctx, tourQuery)
 	waitForResponse(t, bctx, "EXECUTED", time.Minute)
 
-	runInGraphiQL(t, bctx, fmt.Sprintf(`subscription { approvals(proposal: %q) { action member approvals proposalAddress } }`, rollback))
+	runInGraphiQL(t, bctx, tourSubscription)
 	// The subscription is live once the server counts it; give the page a moment to send it.
 	time.Sleep(time.Second)
 	umctl := filepath.Join(t.TempDir(), "umctl")

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 
 	"github.com/upgrade-manager/upgrade-manager/indexer"
+	"github.com/upgrade-manager/upgrade-manager/indexer/chain"
 )
 
 // runIndexer follows the local node and keeps the
@@ -54,5 +56,11 @@ func localnetURLs(args []string) (rpcURL, wsURL string) {
 		}
 		wsPort = strconv.Itoa(n + 1)
 	}
-	return "http://127.0.0.1:" + rpcPort, "ws://127.0.0.1:" + wsPort
+	rpcURL = "http://" + net.JoinHostPort("127.0.0.1", rpcPort)
+	wsURL, err := chain.WebsocketEndpoint(rpcURL, wsPort)
+	if err != nil {
+		// A port the node would refuse too: the indexer reports the URL.
+		wsURL = "ws://" + net.JoinHostPort("127.0.0.1", wsPort)
+	}
+	return rpcURL, wsURL
 }

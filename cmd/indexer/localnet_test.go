@@ -17,6 +17,7 @@ import (
 
 	"github.com/upgrade-manager/upgrade-manager/indexer"
 	"github.com/upgrade-manager/upgrade-manager/indexer/localnettest"
+	"github.com/upgrade-manager/upgrade-manager/indexer/testkit"
 	"github.com/upgrade-manager/upgrade-manager/indexer/txbuild"
 	"github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 	"github.com/upgrade-manager/upgrade-manager/migrations/pgtest"
@@ -33,9 +34,6 @@ type localnet struct {
 
 func startLocalnet(t *testing.T, opts localnettest.Options) *localnet {
 	t.Helper()
-	if os.Getenv("SKIP_LOCALNET") != "" {
-		t.Skip("SKIP_LOCALNET is set")
-	}
 	payer, member := solana.NewWallet().PrivateKey, solana.NewWallet().PrivateKey
 	opts.Fund = append(opts.Fund, payer.PublicKey(), member.PublicKey())
 	n := localnettest.Start(t, opts)
@@ -151,7 +149,7 @@ func TestLocalnetEndToEnd(t *testing.T) {
 	dbURL := pgtest.NewDB(t)
 	m := NewMain()
 	m.Stdout, m.Stderr = os.Stderr, os.Stderr
-	m.Logger = testLoggerFor(t)
+	m.Logger = testkit.Logger(t)
 	m.Config = Config{Command: "run", LogLevel: "info", Service: indexer.Config{
 		RPCURL: l.node.RPCURL, WSURL: l.node.WSURL, DatabaseURL: dbURL,
 		ProgramID: upgrademanager.ProgramID.String(), Commitment: "confirmed", Start: "earliest",

@@ -190,7 +190,7 @@ func TestRunFollowsTheChainAndServesMetrics(t *testing.T) {
 	}
 	for _, name := range []string{
 		"upgrade_manager_indexer_last_applied_slot 18",
-		`upgrade_manager_indexer_events_applied_total{name="ProposalCreated"} 10`,
+		`upgrade_manager_indexer_events_applied_total{name="ProposalCreated"} 11`,
 		"upgrade_manager_indexer_chain_tip_slot",
 		"upgrade_manager_indexer_lag_slots",
 		`upgrade_manager_indexer_rpc_requests_total{method="getSignaturesForAddress"}`,
@@ -199,7 +199,7 @@ func TestRunFollowsTheChainAndServesMetrics(t *testing.T) {
 		"upgrade_manager_indexer_backfilled_signatures_total",
 		fmt.Sprintf("upgrade_manager_indexer_truncated_transactions_total %d", truncated),
 		// Promoted, or written finalized at once when the listing already
-		// said so (the count depends on when the sync listed them; all 63
+		// said so (the count depends on when the sync listed them; all 80
 		// are finalized, checked above).
 		"upgrade_manager_indexer_promoted_transactions_total",
 		`upgrade_manager_indexer_rpc_request_duration_seconds_bucket{method="getTransaction"`,
@@ -238,7 +238,7 @@ func TestRunFollowsTheChainAndServesMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = r.Close()
-	if out := r.Stdout.(*bytes.Buffer).String(); !strings.Contains(out, "rebuilt projections from 74 events") {
+	if out := r.Stdout.(*bytes.Buffer).String(); !strings.Contains(out, "rebuilt projections from 84 events") {
 		t.Errorf("replay printed %q", out)
 	}
 	if replayed := scenario.DumpProjections(t, pool, false); !scenario.EqualDumps(live, replayed) {
@@ -286,12 +286,4 @@ func get(t *testing.T, url string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
-}
-
-// testLoggerFor logs to stderr when INDEXER_TEST_LOG is set.
-func testLoggerFor(t testing.TB) *slog.Logger {
-	if os.Getenv("INDEXER_TEST_LOG") == "" {
-		return slog.New(slog.DiscardHandler)
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, nil)).With("test", t.Name())
 }

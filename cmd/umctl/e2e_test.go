@@ -20,6 +20,7 @@ import (
 	"github.com/mr-tron/base58"
 
 	"github.com/upgrade-manager/upgrade-manager/indexer/localnettest"
+	"github.com/upgrade-manager/upgrade-manager/indexer/testkit"
 	"github.com/upgrade-manager/upgrade-manager/indexer/txbuild"
 	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
@@ -189,11 +190,33 @@ func (w *world) advanceClock(seconds int64) {
 		w.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var out struct{ Error *json.RawMessage }
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Error != nil {
-		w.t.Fatalf("dev_advanceClock: %v", err)
+	var out struct {
+		Result struct{ Slot uint64 }
+		Error  *json.RawMessage
 	}
-	time.Sleep(500 * time.Millisecond)
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Error != nil {
+		w.t.Fatalf("dev_advanceClock: %v %s", err, errorText(out.Error))
+	}
+	w.waitConfirmedPast(out.Result.Slot)
+}
+
+// waitConfirmedPast waits until a slot after slot is confirmed: what the
+// node changed in slot (the clock, an account) is then what confirmed
+// reads and preflight see.
+func (w *world) waitConfirmedPast(slot uint64) {
+	w.t.Helper()
+	testkit.Eventually(w.t, 0, fmt.Sprintf("a confirmed slot after %d", slot), func() bool {
+		s, err := w.rpc.GetSlot(w.ctx(), rpc.CommitmentConfirmed)
+		return err == nil && s > slot
+	})
+}
+
+// errorText renders a JSON-RPC error, or nothing when there is none.
+func errorText(e *json.RawMessage) string {
+	if e == nil {
+		return ""
+	}
+	return string(*e)
 }
 
 var resumeRE = regexp.MustCompile(`--resume (\S+?)` + "`")
@@ -427,4 +450,13 @@ func TestConfigChangeAndRefusalsWithTheCLI(t *testing.T) {
 	w.refused("NOT_A_MEMBER", "cancel", out["proposal"].(string), "--keypair", w.payer)
 	w.ok("cancel", out["proposal"].(string), "--keypair", m0)
 	w.refused("PROPOSAL_NOT_OPEN", "cancel", out["proposal"].(string), "--keypair", m0)
+
+	// Ended proposals close: anyone sends it, the rent goes back to the proposer.
+	pending := w.ok("propose", "config", "--governance", w.gov, "--grace-period", "96h", "--keypair", m0)["proposal"].(string)
+	w.refused("NOT_ENDED", "close", pending, "--keypair", w.payer)
+	closed := w.ok("close", rejected, "--keypair", w.payer)
+	if closed["rentCollector"] != w.keys[0].PublicKey().String() {
+		t.Fatalf("close: rent to %v, want the proposer %s", closed["rentCollector"], w.keys[0].PublicKey().String())
+	}
+	w.refused("NOT_FOUND", "close", rejected, "--keypair", w.payer)
 }

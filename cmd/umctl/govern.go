@@ -64,6 +64,7 @@ func initCmd(fs *flag.FlagSet) body {
 	fs.Var(&rollbackTimelock, "rollback-timelock", "timelock of rollbacks (default 1h)")
 	fs.Var(&grace, "grace-period", "how long after the eta an approved proposal may execute (default 14 days)")
 	spill := fs.String("spill", "", "account that gets upgrade buffers' lamports back (default: the fee payer)")
+	rentCollector := fs.String("rent-collector", "", "account that gets the rent of closed proposals and migration jobs (default: whoever paid for each)")
 	return func(c *cli, ctx context.Context, _ []string) (any, error) {
 		if c.signOnly {
 			return nil, errors.New("init also signs with a one-time create key it generates, so it cannot print a message for others to sign; run it with a local fee payer (the members may be any keys, vaults included)")
@@ -85,6 +86,14 @@ func initCmd(fs *flag.FlagSet) body {
 				return nil, err
 			}
 		}
+		var collector *solana.PublicKey
+		if *rentCollector != "" {
+			k, err := parseKey("--rent-collector", *rentCollector)
+			if err != nil {
+				return nil, err
+			}
+			collector = &k
+		}
 		tl, rtl := um.DefaultTimelockSeconds, um.DefaultRollbackTimelockSeconds
 		if timelock.v != nil {
 			tl = *timelock.v
@@ -102,7 +111,7 @@ func initCmd(fs *flag.FlagSet) body {
 		ix, gov := c.build.InitGovernance(payer.pub, createKey.PublicKey(), um.InitializeGovernanceArgs{
 			Members: members, Threshold: uint8(*threshold), RollbackThreshold: uint8(rb),
 			TimelockSeconds: timelock.v, RollbackTimelockSeconds: rollbackTimelock.v, GracePeriodSeconds: grace.v,
-			Spill: spillKey,
+			Spill: spillKey, RentCollector: collector,
 		})
 		return c.submit(ctx, action{
 			summary: fmt.Sprintf("create a %d-of-%d governance", *threshold, len(members)),
@@ -214,6 +223,7 @@ func proposeConfigCmd(fs *flag.FlagSet) body {
 	fs.Var(&rbTimelock, "rollback-timelock", "set the rollback timelock")
 	fs.Var(&grace, "grace-period", "set the grace period")
 	spill := fs.String("spill", "", "set the spill account")
+	rentCollector := fs.String("rent-collector", "", "set who gets the rent of closed proposals and jobs (\"payer\": whoever paid for each)")
 	var voting optSeconds
 	fs.Var(&voting, "voting-period", "set the voting period: how long an active proposal takes votes")
 	revoke := fs.String("revoke-release", "", "take a release (its ELF sha256, hex) out of --program's rollback history")
@@ -265,6 +275,17 @@ func proposeConfigCmd(fs *flag.FlagSet) body {
 			}
 			changes = append(changes, um.ConfigChange{Kind: um.ConfigChangeKindSetSpill, SetSpill: um.ConfigChangeSetSpill{Spill: k}})
 		}
+		if *rentCollector != "" {
+			var k *solana.PublicKey
+			if *rentCollector != "payer" {
+				key, err := parseKey("--rent-collector", *rentCollector)
+				if err != nil {
+					return nil, err
+				}
+				k = &key
+			}
+			changes = append(changes, um.ConfigChange{Kind: um.ConfigChangeKindSetRentCollector, SetRentCollector: um.ConfigChangeSetRentCollector{RentCollector: k}})
+		}
 		if voting.v != nil {
 			changes = append(changes, um.ConfigChange{Kind: um.ConfigChangeKindSetVotingPeriod, SetVotingPeriod: um.ConfigChangeSetVotingPeriod{Seconds: *voting.v}})
 		}
@@ -274,7 +295,7 @@ func proposeConfigCmd(fs *flag.FlagSet) body {
 		}
 		changes = append(changes, more...)
 		if len(changes) != 1 {
-			return nil, fmt.Errorf("give exactly one change (--add-member, --remove-member, --threshold, --rollback-threshold, --timelock, --rollback-timelock, --grace-period, --spill, --voting-period, --revoke-release, --set-upgrade-authority, --make-immutable, --extend-migration, --cancel-migration); got %d", len(changes))
+			return nil, fmt.Errorf("give exactly one change (--add-member, --remove-member, --threshold, --rollback-threshold, --timelock, --rollback-timelock, --grace-period, --spill, --rent-collector, --voting-period, --revoke-release, --set-upgrade-authority, --make-immutable, --extend-migration, --cancel-migration); got %d", len(changes))
 		}
 		m, err := c.member()
 		if err != nil {

@@ -86,6 +86,7 @@ func commands() []command {
 		{"reject", "PROPOSAL", "vote against a proposal (rejected once approval is impossible)", voteCmd("reject")},
 		{"execute", "PROPOSAL", "execute an approved proposal after its timelock (extends the program first when needed)", executeCmd},
 		{"extend", "PROPOSAL", "grow a program's programdata so an approved upgrade fits", extendCmd},
+		{"close", "PROPOSAL", "close an ended proposal (--job: its migration job); the rent goes to the rent collector", closeCmd},
 		{"status", "", "a governance's proposals: approvals, who is missing, time to eta or expiry", statusCmd},
 		{"show", "PROPOSAL", "everything about a proposal, with its history", showCmd},
 		{"migration status", "PROPOSAL", "progress of a migration proposal's job", migrationStatusCmd},

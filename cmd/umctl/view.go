@@ -194,25 +194,30 @@ func (c *cli) graphql(ctx context.Context, query string, vars map[string]any, in
 func (c *cli) statusFromGraphQL(ctx context.Context, gov solana.PublicKey) (any, error) {
 	var data struct {
 		Governance *struct {
-			Threshold          int
-			GracePeriodSeconds json.Number
-			Members            []struct{ Address string }
+			Threshold int
+			Members   []struct{ Address string }
 		}
 		Proposals struct {
 			Nodes []struct {
 				Address, Kind, Status string
 				Index                 json.Number
 				ApprovalCount         int
-				Threshold             int
-				Approvals             []struct{ Member string }
+				ApprovalsStale        bool
+				CancelThreshold       int
+				MemberSetSeqno        string
+				Approvals             []struct{ Member, MemberSetSeqno string }
 				Eta                   *string
+				ExecutionWindowEndsAt *string
 			}
 		}
 	}
+	// The server works out what counts: stale approvals (approvalsStale), the threshold under
+	// the governance's current settings (cancelThreshold: the same as approving's) and the end
+	// of the execution window.
 	err := c.graphql(ctx, `query($g: PublicKey!) {
-  governance(address: $g) { threshold gracePeriodSeconds members { address } }
+  governance(address: $g) { threshold members { address } }
   proposals(filter: {governance: $g}, first: 100, orderBy: {field: CREATED_AT, direction: ASC}) {
-    nodes { address index kind status approvalCount threshold approvals { member } eta }
+    nodes { address index kind status approvalCount approvalsStale cancelThreshold memberSetSeqno approvals { member memberSetSeqno } eta executionWindowEndsAt }
   }
 }`, map[string]any{"g": gov.String()}, &data)
 	if err != nil {
@@ -222,7 +227,6 @@ func (c *cli) statusFromGraphQL(ctx context.Context, gov solana.PublicKey) (any,
 		return nil, &txbuild.Error{Code: txbuild.CodeNotFound, Message: fmt.Sprintf("the read model does not know governance %s", gov), Hint: "check the address, or read the chain with --chain"}
 	}
 	res := statusResult{Governance: gov.String(), Source: "graphql " + c.graphqlURL, Threshold: data.Governance.Threshold, Proposals: []proposalRow{}}
-	grace, _ := data.Governance.GracePeriodSeconds.Int64()
 	for _, m := range data.Governance.Members {
 		res.Members = append(res.Members, m.Address)
 	}
@@ -233,21 +237,30 @@ func (c *cli) statusFromGraphQL(ctx context.Context, gov solana.PublicKey) (any,
 	for _, n := range data.Proposals.Nodes {
 		idx, _ := n.Index.Int64()
 		row := proposalRow{Index: uint64(idx), Address: n.Address, Kind: strings.ToLower(n.Kind), Status: strings.ToLower(n.Status),
-			Approvals: n.ApprovalCount, Threshold: n.Threshold, Eta: n.Eta, Missing: []string{}}
+			Approvals: n.ApprovalCount, Threshold: n.CancelThreshold, Eta: n.Eta, Missing: []string{}}
 		approved := map[string]bool{}
-		for _, a := range n.Approvals {
-			approved[a.Member] = true
+		if n.ApprovalsStale {
+			row.Approvals = 0 // given under an older member set: they no longer count
+		} else {
+			for _, a := range n.Approvals {
+				// Approvals dropped by a stale reset stay listed under their older seqno.
+				if a.MemberSetSeqno == n.MemberSetSeqno {
+					approved[a.Member] = true
+				}
+			}
 		}
 		for _, m := range res.Members {
 			if !approved[m] {
 				row.Missing = append(row.Missing, m)
 			}
 		}
-		if n.Eta != nil && (row.Status == "approved" || row.Status == "ready_to_execute") {
-			if t, err := time.Parse(time.RFC3339, *n.Eta); err == nil {
-				if left := t.Unix() - now; left > 0 {
+		if n.Eta != nil && n.ExecutionWindowEndsAt != nil && (row.Status == "approved" || row.Status == "ready_to_execute") {
+			eta, err1 := time.Parse(time.RFC3339, *n.Eta)
+			end, err2 := time.Parse(time.RFC3339, *n.ExecutionWindowEndsAt)
+			if err1 == nil && err2 == nil {
+				if left := eta.Unix() - now; left > 0 {
 					row.SecondsToEta = &left
-				} else if exp := t.Unix() + grace - now; exp > 0 {
+				} else if exp := end.Unix() - now; exp > 0 {
 					row.SecondsToExpiry = &exp
 				}
 			}
@@ -407,7 +420,7 @@ func (c *cli) graphqlHistory(ctx context.Context, addr solana.PublicKey) ([]map[
 				Member, ApprovedAt, Signature string
 				RevokedAt, RevokedSignature   *string
 			}
-			Execution *struct{ Signature, Time, Executor string }
+			Execution *struct{ Signature, ExecutedAt, Executor string }
 			ClosedAt  *string
 			ClosedSig *string `json:"closedSignature"`
 			Status    string
@@ -416,7 +429,7 @@ func (c *cli) graphqlHistory(ctx context.Context, addr solana.PublicKey) ([]map[
 	err := c.graphql(ctx, `query($p: PublicKey!) { proposal(address: $p) {
   createdAt createdSignature proposer approvedAt status
   approvals(includeRevoked: true) { member approvedAt signature revokedAt revokedSignature }
-  execution { signature time executor } closedAt closedSignature } }`, map[string]any{"p": addr.String()}, &data)
+  execution { signature executedAt executor } closedAt closedSignature } }`, map[string]any{"p": addr.String()}, &data)
 	if err != nil {
 		return nil, err
 	}
@@ -435,7 +448,7 @@ func (c *cli) graphqlHistory(ctx context.Context, addr solana.PublicKey) ([]map[
 		out = append(out, map[string]any{"event": "threshold reached", "time": *p.ApprovedAt})
 	}
 	if p.Execution != nil {
-		out = append(out, map[string]any{"event": "executed", "time": p.Execution.Time, "by": p.Execution.Executor, "signature": p.Execution.Signature})
+		out = append(out, map[string]any{"event": "executed", "time": p.Execution.ExecutedAt, "by": p.Execution.Executor, "signature": p.Execution.Signature})
 	}
 	if p.ClosedAt != nil && p.Execution == nil {
 		out = append(out, map[string]any{"event": strings.ToLower(p.Status), "time": *p.ClosedAt, "signature": deref(p.ClosedSig)})

@@ -119,14 +119,26 @@ func TestListenerCatchesUpAfterReconnect(t *testing.T) {
 
 	// Kill the listener's connection, then commit without notifying: the
 	// notifications of that time are lost with the connection.
-	if _, err := pool.Exec(t.Context(), `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-		WHERE application_name = $1`, fanout.ApplicationName); err != nil {
-		t.Fatal(err)
-	}
+	killListener(t, pool)
 	insertEvent(t, pool, 2)
 	insertEvent(t, pool, 3)
 	expect(t, sub, 3)
 	expect(t, sub, 4)
+}
+
+// killListener ends the listener connections on the test's own database
+// (the cluster is shared with other tests' listeners) and fails unless it
+// ended one.
+func killListener(t *testing.T, pool *pgxpool.Pool) {
+	t.Helper()
+	var killed int
+	if err := pool.QueryRow(t.Context(), `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE application_name = $1 AND datname = current_database()`, fanout.ApplicationName).Scan(&killed); err != nil {
+		t.Fatal(err)
+	}
+	if killed != 1 {
+		t.Fatalf("ended %d listener connections on this test's database, want 1", killed)
+	}
 }
 
 func expect(t *testing.T, sub *fanout.Subscription, seq int64) {
@@ -231,10 +243,7 @@ func TestRevertWhileReconnectingEndsSubscriptions(t *testing.T) {
 	if _, err := pool.Exec(t.Context(), `DELETE FROM chain_event WHERE seq = 1`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pool.Exec(t.Context(), `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-		WHERE application_name = $1`, fanout.ApplicationName); err != nil {
-		t.Fatal(err)
-	}
+	killListener(t, pool)
 	select {
 	case e, ok := <-sub.Events():
 		if ok {

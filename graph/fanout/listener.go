@@ -12,12 +12,13 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/upgrade-manager/upgrade-manager/graph/store"
-	idxstore "github.com/upgrade-manager/upgrade-manager/indexer/store"
+	"github.com/upgrade-manager/upgrade-manager/indexer/backoff"
+	"github.com/upgrade-manager/upgrade-manager/indexer/notify"
 )
 
 // Channel is the notification channel the indexer signals committed
 // batches on.
-const Channel = idxstore.NotifyChannel
+const Channel = notify.Channel
 
 // ApplicationName is the listener connection's application_name, so
 // operators can tell it apart in pg_stat_activity.
@@ -74,7 +75,8 @@ func (l *Listener) Ready() <-chan struct{} {
 // Connected reports whether the listener's connection is up.
 func (l *Listener) Connected() bool { return l.connected.Load() }
 
-// Run listens until ctx ends, reconnecting with exponential backoff, and
+// Run listens until ctx ends, reconnecting with exponential backoff (with
+// jitter, so that replicas do not reconnect in step), and
 // returns nil then. Events committed before the first connection are not
 // published: subscribers that want history read it with a cursor.
 func (l *Listener) Run(ctx context.Context) error {
@@ -83,22 +85,20 @@ func (l *Listener) Run(ctx context.Context) error {
 		cursor  int64
 		started bool
 	)
-	backoff := l.MinBackoff
+	b := backoff.Backoff{Min: l.MinBackoff, Max: l.MaxBackoff}
 	for {
 		listened, err := l.session(ctx, &cursor, &started)
 		if ctx.Err() != nil {
 			return nil
 		}
 		if listened {
-			backoff = l.MinBackoff
+			b.Reset()
 		}
-		l.Logger.Warn("listener connection lost", slog.Any("error", err), slog.Duration("retry_in", backoff))
-		select {
-		case <-ctx.Done():
+		wait := b.Next()
+		l.Logger.Warn("listener connection lost", slog.Any("error", err), slog.Duration("retry_in", wait))
+		if backoff.Sleep(ctx, wait) != nil {
 			return nil
-		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, l.MaxBackoff)
 		l.Metrics.reconnected()
 	}
 }
@@ -158,8 +158,8 @@ func (l *Listener) session(ctx context.Context, cursor *int64, started *bool) (b
 		}
 		l.Metrics.notified()
 		// Decoded leniently: the indexer may add fields, which pass through.
-		var note idxstore.Notification
-		decoded := json.Unmarshal([]byte(n.Payload), &note) == nil
+		note, err := notify.Decode(n.Payload)
+		decoded := err == nil
 		if decoded && !note.Rebuilt && note.LastSeq > 0 && note.LastSeq <= *cursor {
 			continue // already published: a notification queued behind one we caught up past
 		}

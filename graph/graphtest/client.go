@@ -8,9 +8,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/coder/websocket"
+
+	"github.com/upgrade-manager/upgrade-manager/indexer/chain"
 )
 
 // Response is a GraphQL response.
@@ -199,4 +200,10 @@ func (c *WS) read(ctx context.Context) (wsMessage, error) {
 }
 
 // WSURL turns an http:// base URL into the ws:// URL of its /graphql.
-func WSURL(base string) string { return "ws" + strings.TrimPrefix(base, "http") + "/graphql" }
+func WSURL(base string) string {
+	u, err := chain.WebsocketEndpoint(base+"/graphql", "")
+	if err != nil {
+		panic(err) // a test server's base URL is always http://host:port
+	}
+	return u
+}

@@ -54,6 +54,9 @@ type EventFilter struct {
 	Signature *string
 	FromSlot  *int64 // inclusive
 	ToSlot    *int64 // inclusive
+	// Proposal, Governance and Program match the keys the event's data
+	// names (chain_event_*_key_idx serve them).
+	Proposal, Governance, Program *string
 }
 
 func (f EventFilter) apply(w *where) {
@@ -69,6 +72,43 @@ func (f EventFilter) apply(w *where) {
 	if f.ToSlot != nil {
 		w.add("slot <= %s", *f.ToSlot)
 	}
+	if f.Proposal != nil {
+		w.add("data->>'proposal' = %s", *f.Proposal)
+	}
+	if f.Governance != nil {
+		w.add("data->>'governance' = %s", *f.Governance)
+	}
+	if f.Program != nil {
+		w.add("data->>'program' = %s", *f.Program)
+	}
+}
+
+// EventBySeq returns the event with seq; nil when there is none.
+func (s *Store) EventBySeq(ctx context.Context, seq int64) (*Event, error) {
+	rows, err := collect(ctx, s.db, "events", scanEvent, `SELECT `+eventColumns+` FROM chain_event WHERE seq = $1`, seq)
+	if err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	return rows[0], nil
+}
+
+// Cluster is the cluster the indexed history comes from.
+type Cluster struct {
+	GenesisHash string
+}
+
+// Cluster returns the cluster the indexer recorded; nil before it
+// recorded one. The indexer refuses to mix clusters, so every followed
+// program has the same one.
+func (s *Store) Cluster(ctx context.Context) (*Cluster, error) {
+	rows, err := collect(ctx, s.db, "cluster", func(row pgx.Row) (*Cluster, error) {
+		var c Cluster
+		return &c, row.Scan(&c.GenesisHash)
+	}, `SELECT genesis_hash FROM indexed_cluster ORDER BY first_seen DESC LIMIT 1`)
+	if err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	return rows[0], nil
 }
 
 // ListEvents returns a page of the events that match f in seq order, and

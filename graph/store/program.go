@@ -61,20 +61,34 @@ func (s *Store) CountPrograms(ctx context.Context, governance *string) (int, err
 	return s.count(ctx, "managed programs", `SELECT count(*) FROM managed_program`+w.sql(), w.args...)
 }
 
+const releaseColumns = `r.program, r.release_number, r.hash, r.previous_hash, r.rollback, r.proposal,
+	r.deploy_slot, r.deployed_at, r.signature`
+
+func scanRelease(row pgx.Row) (*Release, error) {
+	var r Release
+	err := row.Scan(&r.Program, &r.Number, &r.Hash, &r.PreviousHash, &r.Rollback, &r.ProposalAddress,
+		&r.DeploySlot, &r.DeployedAt, &r.Signature)
+	return &r, err
+}
+
 // ReleasesByProgram returns each program's releases, newest first, at most
 // limit per program, by program id.
 func (s *Store) ReleasesByProgram(ctx context.Context, programs []string, limit int) (map[string][]*Release, error) {
-	rows, err := collect(ctx, s.db, "releases", func(row pgx.Row) (*Release, error) {
-		var r Release
-		err := row.Scan(&r.Program, &r.Number, &r.Hash, &r.PreviousHash, &r.Rollback, &r.ProposalAddress,
-			&r.DeploySlot, &r.DeployedAt, &r.Signature)
-		return &r, err
-	}, `SELECT r.program, r.release_number, r.hash, r.previous_hash, r.rollback, r.proposal,
-			r.deploy_slot, r.deployed_at, r.signature
+	rows, err := collect(ctx, s.db, "releases", scanRelease, `SELECT `+releaseColumns+`
 		FROM unnest($1::text[]) AS k(program)
 		CROSS JOIN LATERAL (
 			SELECT * FROM program_release WHERE program = k.program
 			ORDER BY release_number DESC LIMIT $2
 		) r`, programs, limit)
 	return groupBy(rows, func(r *Release) string { return r.Program }), err
+}
+
+// Release returns release number of program; nil when there is none.
+func (s *Store) Release(ctx context.Context, program string, number int64) (*Release, error) {
+	rows, err := collect(ctx, s.db, "releases", scanRelease, `SELECT `+releaseColumns+`
+		FROM program_release r WHERE r.program = $1 AND r.release_number = $2`, program, number)
+	if err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	return rows[0], nil
 }

@@ -30,7 +30,7 @@ var storedStatuses = map[string][]string{
 	StatusReady:     {StatusApproved},
 	StatusExecuted:  {StatusExecuted},
 	StatusCancelled: {StatusCancelled},
-	StatusExpired:   {StatusApproved, StatusExpired},
+	StatusExpired:   {StatusActive, StatusApproved, StatusExpired},
 	StatusStale:     {StatusActive, StatusApproved},
 	StatusRejected:  {StatusRejected},
 }
@@ -40,7 +40,9 @@ const proposalColumns = `p.address, p.governance, p.index, p.kind, p.program, p.
 	p.proposer, p.status, proposal_effective_status(p, g, c.at), p.approvals, p.threshold, p.cancel_votes,
 	p.member_set_seqno, p.eta, p.created_at, p.created_slot, p.created_signature, p.approved_at,
 	p.approved_slot, p.executed_at, p.executed_slot, p.executed_signature, p.executor, p.closed_at,
-	p.closed_signature, p.updated_at, p.updated_slot`
+	p.closed_signature, p.updated_at, p.updated_slot,
+	CASE WHEN p.kind = 'rollback' THEN g.rollback_threshold ELSE g.threshold END,
+	p.eta + make_interval(secs => g.grace_period_seconds)`
 
 // proposalFrom joins what proposal_effective_status needs. A proposal
 // whose governance row is missing keeps its account status.
@@ -55,7 +57,7 @@ func scanProposal(row pgx.Row) (*Proposal, error) {
 		&p.Proposer, &p.StoredStatus, &p.EffectiveStatus, &p.ApprovalCount, &p.Threshold, &p.CancelVotes,
 		&p.MemberSetSeqno, &p.Eta, &p.CreatedAt, &p.CreatedSlot, &p.CreatedSignature, &p.ApprovedAt,
 		&p.ApprovedSlot, &p.ExecutedAt, &p.ExecutedSlot, &p.ExecutedSignature, &p.Executor, &p.ClosedAt,
-		&p.ClosedSignature, &p.UpdatedAt, &p.UpdatedSlot)
+		&p.ClosedSignature, &p.UpdatedAt, &p.UpdatedSlot, &p.GovernanceThreshold, &p.WindowEnd)
 	p.ConfigChange, p.MigrationSpec = configChange, migration
 	// The exact bytes, when the indexer had to escape them in metadata_uri:
 	// a GraphQL string carries NULs (as \u0000) but not invalid UTF-8,
@@ -77,6 +79,10 @@ type ProposalFilter struct {
 	Kinds         []string
 	CreatedAfter  *time.Time // inclusive
 	CreatedBefore *time.Time // exclusive
+	// AwaitingApprovalBy selects the open proposals (active or stale) of
+	// the governances this key is a member of that it has not approved
+	// under the governance's current member set.
+	AwaitingApprovalBy *string
 }
 
 func (f ProposalFilter) apply(w *where) {
@@ -98,6 +104,15 @@ func (f ProposalFilter) apply(w *where) {
 	if f.CreatedBefore != nil {
 		w.add("p.created_at < %s", *f.CreatedBefore)
 	}
+	if f.AwaitingApprovalBy != nil {
+		m := w.arg(*f.AwaitingApprovalBy)
+		w.conds = append(w.conds,
+			"p.status IN ('active', 'approved')",
+			"p.governance IN (SELECT governance FROM governance_member WHERE member = "+m+")",
+			"proposal_effective_status(p, g, c.at) IN ('active', 'stale')",
+			"NOT EXISTS (SELECT 1 FROM approval a WHERE a.proposal = p.address AND a.member = "+m+
+				" AND a.revoked_at IS NULL AND a.member_set_seqno = g.member_set_seqno)")
+	}
 	if len(f.Statuses) > 0 {
 		var stored []string
 		for _, s := range f.Statuses {
@@ -112,26 +127,50 @@ func (f ProposalFilter) apply(w *where) {
 	}
 }
 
-// ProposalKey is the position of a proposal in the creation order: its
-// creation time, then its address.
+// ProposalOrder is an order of proposals.
+type ProposalOrder int
+
+const (
+	// OrderCreated orders by creation time, then address.
+	OrderCreated ProposalOrder = iota
+	// OrderEta orders by eta, then address, and leaves out proposals
+	// without an eta.
+	OrderEta
+)
+
+// ProposalKey is the position of a proposal in an order: its creation
+// time or eta, then its address.
 type ProposalKey struct {
-	CreatedAt time.Time
-	Address   string
+	At      time.Time
+	Address string
 }
 
-// Key returns p's position in the creation order.
-func (p *Proposal) Key() ProposalKey { return ProposalKey{CreatedAt: p.CreatedAt, Address: p.Address} }
+// Key returns p's position in order o; false when o leaves p out.
+func (p *Proposal) Key(o ProposalOrder) (ProposalKey, bool) {
+	if o == OrderEta {
+		if p.Eta == nil {
+			return ProposalKey{}, false
+		}
+		return ProposalKey{At: *p.Eta, Address: p.Address}, true
+	}
+	return ProposalKey{At: p.CreatedAt, Address: p.Address}, true
+}
 
-// ListProposals returns a page of the proposals that match f in creation
-// order (newest first when desc), and whether more lie beyond the page.
-func (s *Store) ListProposals(ctx context.Context, f ProposalFilter, desc bool, p Page[ProposalKey]) ([]*Proposal, bool, error) {
+// ListProposals returns a page of the proposals that match f in order o
+// (descending when desc), and whether more lie beyond the page.
+func (s *Store) ListProposals(ctx context.Context, f ProposalFilter, o ProposalOrder, desc bool, p Page[ProposalKey]) ([]*Proposal, bool, error) {
 	var w where
 	f.apply(&w)
-	dir := keyset(&w, "(p.created_at, p.address)", desc, p, func(k *ProposalKey) []any {
-		return []any{k.CreatedAt, k.Address}
+	col := "p.created_at"
+	if o == OrderEta {
+		col = "p.eta"
+		w.conds = append(w.conds, "p.eta IS NOT NULL")
+	}
+	dir := keyset(&w, "("+col+", p.address)", desc, p, func(k *ProposalKey) []any {
+		return []any{k.At, k.Address}
 	})
 	rows, err := collect(ctx, s.db, "proposals", scanProposal,
-		`SELECT `+proposalColumns+proposalFrom+w.sql()+orderBy(dir, "p.created_at", "p.address")+
+		`SELECT `+proposalColumns+proposalFrom+w.sql()+orderBy(dir, col, "p.address")+
 			` LIMIT `+w.arg(p.Limit+1), w.args...)
 	if err != nil {
 		return nil, false, err
@@ -140,10 +179,13 @@ func (s *Store) ListProposals(ctx context.Context, f ProposalFilter, desc bool, 
 	return rows, more, nil
 }
 
-// CountProposals returns how many proposals match f.
-func (s *Store) CountProposals(ctx context.Context, f ProposalFilter) (int, error) {
+// CountProposals returns how many proposals match f and are in order o.
+func (s *Store) CountProposals(ctx context.Context, f ProposalFilter, o ProposalOrder) (int, error) {
 	var w where
 	f.apply(&w)
+	if o == OrderEta {
+		w.conds = append(w.conds, "p.eta IS NOT NULL")
+	}
 	return s.count(ctx, "proposals", `SELECT count(*)`+proposalFrom+w.sql(), w.args...)
 }
 
@@ -154,16 +196,30 @@ func (s *Store) ProposalsByAddress(ctx context.Context, addresses []string) (map
 	return byKey(rows, func(p *Proposal) string { return p.Address }), err
 }
 
+const approvalColumns = `proposal, member, member_set_seqno, approved_at, slot, signature, seq, revoked_at, revoked_signature`
+
+func scanApproval(row pgx.Row) (*Approval, error) {
+	var a Approval
+	err := row.Scan(&a.ProposalAddress, &a.Member, &a.MemberSetSeqno, &a.ApprovedAt, &a.Slot, &a.Signature,
+		&a.Seq, &a.RevokedAt, &a.RevokedSignature)
+	return &a, err
+}
+
+// ApprovalBySeq returns the approval given by the event with seq; nil when
+// there is none.
+func (s *Store) ApprovalBySeq(ctx context.Context, seq int64) (*Approval, error) {
+	rows, err := collect(ctx, s.db, "approvals", scanApproval, `SELECT `+approvalColumns+` FROM approval WHERE seq = $1`, seq)
+	if err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	return rows[0], nil
+}
+
 // ApprovalsByProposal returns each proposal's approvals, revoked ones
 // included, in the order they were given, by proposal address.
 func (s *Store) ApprovalsByProposal(ctx context.Context, proposals []string) (map[string][]*Approval, error) {
-	rows, err := collect(ctx, s.db, "approvals", func(row pgx.Row) (*Approval, error) {
-		var a Approval
-		err := row.Scan(&a.ProposalAddress, &a.Member, &a.MemberSetSeqno, &a.ApprovedAt, &a.Slot, &a.Signature,
-			&a.Seq, &a.RevokedAt, &a.RevokedSignature)
-		return &a, err
-	}, `SELECT proposal, member, member_set_seqno, approved_at, slot, signature, seq, revoked_at, revoked_signature
-		FROM approval WHERE proposal = ANY($1) ORDER BY proposal, seq`, proposals)
+	rows, err := collect(ctx, s.db, "approvals", scanApproval,
+		`SELECT `+approvalColumns+` FROM approval WHERE proposal = ANY($1) ORDER BY proposal, seq`, proposals)
 	return groupBy(rows, func(a *Approval) string { return a.ProposalAddress }), err
 }
 

@@ -102,6 +102,13 @@ type Proposal struct {
 	ClosedSignature   *string
 	UpdatedAt         time.Time
 	UpdatedSlot       int64
+	// GovernanceThreshold is the approvals the governance needs now for a
+	// proposal of this kind (its rollback threshold for rollbacks); nil
+	// when the governance row is missing.
+	GovernanceThreshold *int
+	// WindowEnd is eta plus the governance's grace period: the end of the
+	// execution window; nil without an eta.
+	WindowEnd *time.Time
 }
 
 // Approval is a row of approval.

@@ -28,6 +28,28 @@ func TestWebsocketURL(t *testing.T) {
 	}
 }
 
+func TestWebsocketEndpoint(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ in, port, want string }{
+		{"http://127.0.0.1:8899", "", "ws://127.0.0.1:8899"},
+		{"http://127.0.0.1:7000", "7005", "ws://127.0.0.1:7005"},
+		{"http://127.0.0.1:41234/graphql", "", "ws://127.0.0.1:41234/graphql"},
+		{"https://rpc.example.com/v1?api-key=x", "443", "wss://rpc.example.com:443/v1?api-key=x"},
+		{"wss://rpc.example.com", "", "wss://rpc.example.com"},
+		{"http://[::1]:1", "2", "ws://[::1]:2"},
+	} {
+		got, err := WebsocketEndpoint(c.in, c.port)
+		if err != nil || got != c.want {
+			t.Errorf("WebsocketEndpoint(%q, %q) = %q, %v; want %q", c.in, c.port, got, err, c.want)
+		}
+	}
+	for _, bad := range []string{"ftp://x", "127.0.0.1:8899", "http://[::1"} {
+		if got, err := WebsocketEndpoint(bad, ""); err == nil {
+			t.Errorf("WebsocketEndpoint(%q) = %q, want an error", bad, got)
+		}
+	}
+}
+
 func TestClassify(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {

@@ -14,7 +14,8 @@ import (
 	"github.com/gagliardetto/solana-go/rpc"
 	"github.com/gagliardetto/solana-go/rpc/jsonrpc"
 
-	"github.com/upgrade-manager/upgrade-manager/indexer/internal/backoff"
+	"github.com/upgrade-manager/upgrade-manager/indexer/backoff"
+	"github.com/upgrade-manager/upgrade-manager/indexer/commitment"
 	"github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
@@ -39,13 +40,14 @@ var (
 // default backoff, about a minute.
 const blockAttempts = 8
 
-// Commitment is an RPC commitment level.
-type Commitment string
+// Commitment is an RPC commitment level: the project's one commitment
+// type, package commitment's.
+type Commitment = commitment.Level
 
 // The commitments the indexer reads at.
 const (
-	Confirmed Commitment = "confirmed"
-	Finalized Commitment = "finalized"
+	Confirmed = commitment.Confirmed
+	Finalized = commitment.Finalized
 )
 
 // ClientConfig configures a Client.

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/upgrade-manager/upgrade-manager/indexer/internal/backoff"
+	"github.com/upgrade-manager/upgrade-manager/indexer/backoff"
 )
 
 // maxRetryAfter caps a Retry-After the client follows: a node asking for

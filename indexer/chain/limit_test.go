@@ -10,6 +10,7 @@ import (
 
 	"github.com/upgrade-manager/upgrade-manager/indexer/chain"
 	"github.com/upgrade-manager/upgrade-manager/indexer/rpctest"
+	"github.com/upgrade-manager/upgrade-manager/indexer/testkit"
 )
 
 // Retry-After, in seconds or as an HTTP date, holds every worker of the
@@ -40,9 +41,7 @@ func TestRetryAfterHoldsEveryWorker(t *testing.T) {
 			}
 			wg.Go(slot)
 			// The other workers start once the client has read the 429.
-			for rateLimited(t, reg) == 0 {
-				time.Sleep(time.Millisecond)
-			}
+			testkit.Eventually(t, 0, "the client to read the 429", func() bool { return rateLimited(t, reg) > 0 })
 			for range 3 {
 				wg.Go(slot)
 			}

@@ -12,7 +12,7 @@ import (
 	"github.com/gagliardetto/solana-go/rpc"
 	"github.com/gagliardetto/solana-go/rpc/ws"
 
-	"github.com/upgrade-manager/upgrade-manager/indexer/internal/backoff"
+	"github.com/upgrade-manager/upgrade-manager/indexer/backoff"
 )
 
 // Log is one logsSubscribe notification: a transaction that mentions the
@@ -133,11 +133,25 @@ func redactURL(u string) string {
 
 // WebsocketURL derives the websocket endpoint from an HTTP JSON-RPC one as
 // Solana's tools do: http becomes ws, https wss, and port 8899 (the
-// validator's default RPC port) becomes 8900.
+// validator's default RPC port) becomes 8900; other ports are kept.
 func WebsocketURL(rpcURL string) (string, error) {
-	u, err := url.Parse(rpcURL)
+	port := ""
+	if u, err := url.Parse(rpcURL); err == nil && u.Port() == "8899" {
+		port = "8900"
+	}
+	return WebsocketEndpoint(rpcURL, port)
+}
+
+// WebsocketEndpoint turns an HTTP URL into the websocket URL of the same
+// server: http becomes ws and https wss (a ws or wss URL is kept), the host
+// and path are kept, and the port becomes port unless port is empty. It is
+// the project's one derivation of a websocket URL: the indexer's -ws-url
+// default (WebsocketURL), cmd/dev's localnet URLs, GraphQL's subscription
+// URL in tests and cmd/chaos.
+func WebsocketEndpoint(httpURL, port string) (string, error) {
+	u, err := url.Parse(httpURL)
 	if err != nil {
-		return "", fmt.Errorf("parse rpc url: %w", err)
+		return "", fmt.Errorf("parse url: %w", err)
 	}
 	switch u.Scheme {
 	case "http":
@@ -146,10 +160,10 @@ func WebsocketURL(rpcURL string) (string, error) {
 		u.Scheme = "wss"
 	case "ws", "wss":
 	default:
-		return "", fmt.Errorf("rpc url %q: scheme must be http or https", redactURL(rpcURL))
+		return "", fmt.Errorf("url %q: scheme must be http or https", redactURL(httpURL))
 	}
-	if u.Port() == "8899" {
-		u.Host = net.JoinHostPort(u.Hostname(), "8900")
+	if port != "" {
+		u.Host = net.JoinHostPort(u.Hostname(), port)
 	}
 	return u.String(), nil
 }

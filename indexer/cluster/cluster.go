@@ -12,16 +12,55 @@ import (
 	"sync"
 	"time"
 
-	"github.com/upgrade-manager/upgrade-manager/indexer/store"
+	"github.com/jackc/pgx/v5"
 )
 
 // ErrUnchecked is Guard.Check's answer before the first comparison
 // succeeded, or while the indexer has not recorded the database's cluster.
 var ErrUnchecked = errors.New("the database's cluster is not checked against the RPC yet")
 
-// ErrOtherCluster is Guard.Check's answer while the database holds another
-// cluster's data than the RPC serves.
-var ErrOtherCluster = store.ErrOtherCluster
+// ErrOtherCluster is Guard.Check's and Check's answer while the database
+// holds another cluster's data than the RPC serves.
+var ErrOtherCluster = errors.New("the database holds another cluster's data")
+
+// ErrNotRecorded is Check's answer before the indexer recorded the
+// database's cluster.
+var ErrNotRecorded = errors.New("the indexer has not recorded the database's cluster yet")
+
+// Querier is what Check reads with: *pgxpool.Pool, *pgx.Conn and pgx.Tx
+// implement it.
+type Querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// Check reports whether the database's data came from the cluster whose
+// genesis hash is genesis: nil when the recorded cluster of programID (of
+// every program when programID is empty) is that one; ErrNotRecorded when
+// none is recorded yet (the indexer has not checked the cluster); an error
+// wrapping ErrOtherCluster otherwise. Readers (GraphQL, the cranks) serve
+// and act only on nil, so that after a local node restarts they never
+// show or act on the previous cluster's rows while the indexer resets. It
+// lives here, not in indexer/store, so that a reader checks the cluster
+// without linking the writer.
+func Check(ctx context.Context, db Querier, programID, genesis string) error {
+	rows, err := db.Query(ctx, `SELECT DISTINCT genesis_hash FROM indexed_cluster WHERE $1 = '' OR program_id = $1`, programID)
+	if err != nil {
+		return fmt.Errorf("read indexed cluster: %w", err)
+	}
+	hashes, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("read indexed cluster: %w", err)
+	}
+	if len(hashes) == 0 {
+		return ErrNotRecorded
+	}
+	for _, h := range hashes {
+		if h != genesis {
+			return fmt.Errorf("%w: database genesis %s, RPC genesis %s", ErrOtherCluster, h, genesis)
+		}
+	}
+	return nil
+}
 
 // GenesisFunc returns the RPC's genesis hash.
 type GenesisFunc func(ctx context.Context) (string, error)
@@ -29,7 +68,7 @@ type GenesisFunc func(ctx context.Context) (string, error)
 // Guard compares the RPC's cluster with the database's every Interval.
 type Guard struct {
 	Genesis GenesisFunc
-	DB      store.DBTX
+	DB      Querier
 	// ProgramID limits the comparison to one program's data; empty
 	// compares every program's.
 	ProgramID string
@@ -62,11 +101,11 @@ func (g *Guard) Refresh(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read the RPC's genesis hash: %w", err)
 	}
-	err = store.CheckCluster(ctx, g.DB, g.ProgramID, genesis)
+	err = Check(ctx, g.DB, g.ProgramID, genesis)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, ErrNotRecorded):
 		err = ErrUnchecked
-	case err != nil && !errors.Is(err, store.ErrOtherCluster):
+	case err != nil && !errors.Is(err, ErrOtherCluster):
 		return err
 	}
 	g.mu.Lock()

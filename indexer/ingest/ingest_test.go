@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -23,6 +22,7 @@ import (
 	"github.com/upgrade-manager/upgrade-manager/indexer/rpctest"
 	"github.com/upgrade-manager/upgrade-manager/indexer/scenario"
 	"github.com/upgrade-manager/upgrade-manager/indexer/store"
+	"github.com/upgrade-manager/upgrade-manager/indexer/testkit"
 	"github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 	"github.com/upgrade-manager/upgrade-manager/migrations/pgtest"
 )
@@ -100,20 +100,13 @@ func newBundle(t *testing.T, f *scenario.File, pool *pgxpool.Pool) *bundle {
 	return b
 }
 
-func testLogger(t *testing.T) *slog.Logger {
-	if os.Getenv("INGEST_LOG") == "" {
-		return slog.New(slog.DiscardHandler)
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name())
-}
-
 // newIngester builds an ingester with fresh metrics registered in b.reg
 // (replacing earlier ones).
 func (b *bundle) newIngester(withLogs bool) *ingest.Ingester {
 	b.t.Helper()
 	b.reg = prometheus.NewRegistry()
 	cm := chain.NewMetrics(b.reg)
-	logger := testLogger(b.t)
+	logger := testkit.Logger(b.t)
 	client := chain.NewClient(chain.ClientConfig{URL: b.srv.URL(), MinBackoff: 5 * time.Millisecond,
 		MaxBackoff: 100 * time.Millisecond, RatePerSecond: b.rate, Metrics: cm, Logger: logger})
 	b.t.Cleanup(func() { _ = client.Close() })
@@ -198,7 +191,7 @@ func (b *bundle) waitApplied(upTo int) {
 			want = append(want, tx.Signature)
 		}
 	}
-	eventually(b.t, fmt.Sprintf("%d transactions applied", len(want)), func() bool {
+	testkit.Eventually(b.t, 0, fmt.Sprintf("%d transactions applied", len(want)), func() bool {
 		got, err := store.AppliedSignatures(context.Background(), b.pool, want)
 		return err == nil && len(got) == len(want)
 	})
@@ -274,19 +267,6 @@ func assertCount(t *testing.T, db store.DBTX, sql string, want int) {
 	}
 }
 
-// eventually polls cond until it holds; tests never assert timings, so the
-// deadline is only there to end a hung test.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for: %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // metric returns the sum of the samples of the metric called name.
 func (b *bundle) metric(name string, labels ...string) float64 {
 	b.t.Helper()
@@ -329,7 +309,7 @@ func TestLifecycleLandsExpectedProjections(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	b.start(b.newIngester(true))
-	eventually(t, "subscribed", func() bool { return b.srv.Subscribers() == 1 })
+	testkit.Eventually(t, 0, "subscribed", func() bool { return b.srv.Subscribers() == 1 })
 	for i := range b.slots {
 		b.publish(i, i+1)
 		b.waitApplied(i + 1)
@@ -400,7 +380,7 @@ func TestWebsocketSeveredMidScenarioMissesNothing(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	b.start(b.newIngester(true))
-	eventually(t, "subscribed", func() bool { return b.srv.Subscribers() == 1 })
+	testkit.Eventually(t, 0, "subscribed", func() bool { return b.srv.Subscribers() == 1 })
 	third := len(b.slots) / 3
 	b.publish(0, third)
 	b.waitApplied(third)
@@ -409,7 +389,7 @@ func TestWebsocketSeveredMidScenarioMissesNothing(t *testing.T) {
 	b.srv.SetNotifyMode(rpctest.NotifyMode{Drop: true})
 	b.srv.Sever()
 	b.publish(third, 2*third)
-	eventually(t, "resubscribed", func() bool { return b.srv.Subscribers() == 1 })
+	testkit.Eventually(t, 0, "resubscribed", func() bool { return b.srv.Subscribers() == 1 })
 	b.waitApplied(2 * third)
 
 	// Sever again while notifications flow.
@@ -433,7 +413,7 @@ func TestRestartMidScenarioAppliesEveryEventOnce(t *testing.T) {
 	id := b.start(b.newIngester(true))
 	b.publish(0, half)
 	// Kill it as soon as anything is applied, whatever it is doing.
-	eventually(t, "first transactions applied", func() bool {
+	testkit.Eventually(t, 0, "first transactions applied", func() bool {
 		var n int
 		_ = b.pool.QueryRow(t.Context(), `SELECT count(*) FROM ingested_transaction`).Scan(&n)
 		return n > 0
@@ -454,8 +434,9 @@ func TestDuplicateAndOutOfOrderNotifications(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	b.srv.ListWithinSlotReversed(true)
-	b.start(b.newIngester(true))
-	eventually(t, "subscribed", func() bool { return b.srv.Subscribers() == 1 })
+	in := b.newIngester(true)
+	b.start(in)
+	testkit.Eventually(t, 0, "subscribed", func() bool { return b.srv.Subscribers() == 1 })
 	b.srv.SetNotifyMode(rpctest.NotifyMode{Duplicate: true, Reverse: true})
 	b.publish(0, 4)
 	// Hold notifications back and deliver them late, after newer ones.
@@ -466,8 +447,19 @@ func TestDuplicateAndOutOfOrderNotifications(t *testing.T) {
 	b.srv.Release()
 	b.waitApplied(len(b.slots))
 	// The late notifications arrive after everything is applied: nothing
-	// changes.
-	time.Sleep(50 * time.Millisecond)
+	// changes. Wait until the ingester has received every notification
+	// (each transaction twice), then sync once more with what they left
+	// (hints, prefetched transactions): a sync that surely runs after them.
+	sent := 0
+	for _, g := range b.slots {
+		sent += 2 * len(g)
+	}
+	testkit.Eventually(t, 0, fmt.Sprintf("%d notifications received", sent), func() bool {
+		return b.metric("upgrade_manager_indexer_log_notifications_total") == float64(sent)
+	})
+	if err := in.Sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	b.assertComplete()
 }
 
@@ -475,7 +467,7 @@ func TestRateLimitedRPCBacksOffAndSkipsNothing(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	b.start(b.newIngester(true))
-	eventually(t, "subscribed", func() bool { return b.srv.Subscribers() == 1 })
+	testkit.Eventually(t, 0, "subscribed", func() bool { return b.srv.Subscribers() == 1 })
 	b.publish(0, 3)
 	b.waitApplied(3)
 	b.srv.RateLimit(25)
@@ -505,7 +497,7 @@ func TestAbandonedTransactionIsReverted(t *testing.T) {
 	}
 	var status string
 	var migrated int
-	if err := b.pool.QueryRow(t.Context(), `SELECT status, migrated_count FROM migration_job`).Scan(&status, &migrated); err != nil {
+	if err := b.pool.QueryRow(t.Context(), `SELECT status, migrated_count FROM migration_job WHERE address = $1`, scenario.MigrationJob).Scan(&status, &migrated); err != nil {
 		t.Fatal(err)
 	}
 	if status != "active" || migrated != 200 {
@@ -521,7 +513,7 @@ func TestAbandonedTransactionIsReverted(t *testing.T) {
 	again.Slot, again.BlockIndex = 41, 0
 	again.Result = withSlot(t, lastTx.Result, 41)
 	b.srv.Publish(again)
-	eventually(t, "re-landed transaction applied", func() bool {
+	testkit.Eventually(t, 0, "re-landed transaction applied", func() bool {
 		var n int
 		_ = b.pool.QueryRow(t.Context(), `SELECT count(*) FROM chain_event WHERE signature = $1 AND slot = 41`, lastTx.Signature).Scan(&n)
 		return n == 2
@@ -539,13 +531,13 @@ func TestReconcileAppliesWhatTheListingMissed(t *testing.T) {
 	missed := b.scenario.Transactions[6] // ApprovalRevoked
 	b.srv.Unlist(missed.Signature)
 	b.publish(0, len(b.slots))
-	eventually(t, "the rest applied", func() bool {
+	testkit.Eventually(t, 0, "the rest applied", func() bool {
 		cp, err := store.GetCheckpoint(context.Background(), b.pool, b.scenario.ProgramID)
 		return err == nil && cp.LastSignature == b.lastSig(len(b.slots)-1)
 	})
 	// Reconcile does nothing before the first sync has finished (the
 	// checkpoint moves inside it).
-	eventually(t, "ready", in.Ready)
+	testkit.Eventually(t, 0, "ready", in.Ready)
 	applied, err := store.AppliedSignatures(t.Context(), b.pool, []string{missed.Signature})
 	if err != nil || applied[missed.Signature] {
 		t.Fatalf("the unlisted transaction was applied before reconciliation (%v)", err)
@@ -593,12 +585,12 @@ func TestStartLatestSkipsHistory(t *testing.T) {
 	b.publish(0, 7) // slots 10 to 16
 	b.cfg.Start = ingest.StartLatest
 	b.start(b.newIngester(true))
-	eventually(t, "checkpoint created", func() bool {
+	testkit.Eventually(t, 0, "checkpoint created", func() bool {
 		_, err := store.GetCheckpoint(context.Background(), b.pool, b.scenario.ProgramID)
 		return err == nil
 	})
 	b.publish(7, len(b.slots))
-	eventually(t, "later transactions applied", func() bool {
+	testkit.Eventually(t, 0, "later transactions applied", func() bool {
 		cp, err := store.GetCheckpoint(context.Background(), b.pool, b.scenario.ProgramID)
 		return err == nil && cp.LastSignature == b.lastSig(len(b.slots)-1)
 	})
@@ -672,7 +664,7 @@ func TestOtherClusterIsRefusedOrReset(t *testing.T) {
 	b.cfg.ResetOnNewCluster = true
 	b.publish(0, 1)
 	b.start(b.newIngester(true))
-	eventually(t, "the new cluster's transactions alone", func() bool {
+	testkit.Eventually(t, 0, "the new cluster's transactions alone", func() bool {
 		var n int
 		_ = b.pool.QueryRow(context.Background(), `SELECT count(*) FROM ingested_transaction`).Scan(&n)
 		return n == len(b.slots[0])
@@ -681,13 +673,74 @@ func TestOtherClusterIsRefusedOrReset(t *testing.T) {
 	assertCount(t, b.pool, `SELECT count(*) FROM governance`, 1)
 }
 
+// TestAnotherDeploymentsDatabaseIsRefused: an indexer pointed at a database
+// another program's indexer claimed refuses to start, with
+// -reset-on-new-cluster too (that flag resets its own cluster's data,
+// never another deployment's), and writes nothing.
+func TestAnotherDeploymentsDatabaseIsRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	const other = "BPFLoaderUpgradeab1e11111111111111111111111"
+	if err := store.SetClusterGenesis(t.Context(), b.pool, other, "otherGenesis"); err != nil {
+		t.Fatal(err)
+	}
+	b.cfg.ResetOnNewCluster = true
+	b.publish(0, len(b.slots))
+	err := b.newIngester(true).Run(t.Context())
+	if !errors.Is(err, store.ErrOtherDeployment) {
+		t.Fatalf("Run on another deployment's database = %v, want ErrOtherDeployment", err)
+	}
+	if !strings.Contains(err.Error(), other) || !strings.Contains(err.Error(), b.scenario.ProgramID) {
+		t.Errorf("error %q does not name both program ids", err)
+	}
+	assertCount(t, b.pool, `SELECT count(*) FROM ingested_transaction`, 0)
+	assertCount(t, b.pool, `SELECT count(*) FROM indexed_cluster WHERE program_id = '`+other+`'`, 1)
+}
+
+// TestClaimTakenWhileRunningStops: when the database stops being the
+// indexer's (an operator reset it and another program's indexer claimed
+// it), the running indexer stops with ErrOtherDeployment instead of
+// retrying for ever.
+func TestClaimTakenWhileRunningStops(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.cfg.FinalityInterval = 20 * time.Millisecond
+	in := b.newIngester(true)
+	done := make(chan error, 1)
+	go func() { done <- in.Run(t.Context()) }()
+	b.publish(0, 2)
+	b.waitApplied(2)
+	const other = "BPFLoaderUpgradeab1e11111111111111111111111"
+	// One transaction, so that the running indexer cannot claim the
+	// emptied database again in between.
+	err := pgx.BeginFunc(t.Context(), b.pool, func(tx pgx.Tx) error {
+		if err := store.Reset(t.Context(), tx, b.scenario.ProgramID); err != nil {
+			return err
+		}
+		return store.Claim(t.Context(), tx, other)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.publish(2, len(b.slots))
+	select {
+	case err := <-done:
+		if !errors.Is(err, store.ErrOtherDeployment) {
+			t.Fatalf("Run after another program claimed the database = %v, want ErrOtherDeployment", err)
+		}
+	case <-time.After(testkit.DefaultWithin): // only ends a hung test
+		t.Fatal("Run went on retrying on another program's database")
+	}
+	assertCount(t, b.pool, `SELECT count(*) FROM ingested_transaction`, 0)
+}
+
 func TestFinalizedCommitmentWritesFinalizedRowsOnly(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	b.cfg.Commitment = store.Finalized
 	in := b.newIngester(true)
 	b.start(in)
-	eventually(t, "subscribed", func() bool { return b.srv.Subscribers() == 1 })
+	testkit.Eventually(t, 0, "subscribed", func() bool { return b.srv.Subscribers() == 1 })
 	b.publish(0, len(b.slots))
 	b.srv.SetSlots(18, 12)
 	// Only what is finalized is applied: slots up to 12.
@@ -715,7 +768,7 @@ func TestClusterChangeWhileRunningStops(t *testing.T) {
 	go func() { done <- in.Run(t.Context()) }()
 	b.publish(0, len(b.slots))
 	b.waitApplied(len(b.slots))
-	eventually(t, "ready", in.Ready)
+	testkit.Eventually(t, 0, "ready", in.Ready)
 	b.srv.SetGenesis("GH7ome3EiwEr7tu9JuTh2dpYWBJK3z69Xm1ZE3MEE6JC")
 	select {
 	case err := <-done:

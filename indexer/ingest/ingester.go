@@ -15,9 +15,9 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/upgrade-manager/upgrade-manager/indexer/backoff"
 	"github.com/upgrade-manager/upgrade-manager/indexer/chain"
 	"github.com/upgrade-manager/upgrade-manager/indexer/decode"
-	"github.com/upgrade-manager/upgrade-manager/indexer/internal/backoff"
 	"github.com/upgrade-manager/upgrade-manager/indexer/store"
 )
 
@@ -206,7 +206,9 @@ var ErrOtherCluster = errors.New("the database was filled from another cluster")
 // Run ingests until ctx ends, then returns nil. A batch being written when
 // ctx ends is committed or rolled back whole. It returns ErrOtherCluster
 // when the RPC serves another cluster than the database was filled from
-// (unless Config.ResetOnNewCluster).
+// (unless Config.ResetOnNewCluster), and an error wrapping
+// store.ErrOtherDeployment when another program's indexer claimed the
+// database.
 func (in *Ingester) Run(ctx context.Context) error {
 	if err := in.checkCluster(ctx); err != nil {
 		if ctx.Err() != nil {
@@ -224,6 +226,10 @@ func (in *Ingester) Run(ctx context.Context) error {
 	g.Go(func() error { return in.reconcileLoop(gctx) })
 	g.Go(func() error { return in.clusterLoop(gctx) })
 	err := g.Wait()
+	// A sync that was in flight when another loop failed (the cluster
+	// changed) may have marked the ingester ready after that loop said it
+	// was not: an ingester that stopped is not ready.
+	in.ready.Store(false)
 	if ctx.Err() != nil {
 		return nil
 	}
@@ -269,7 +275,7 @@ func (in *Ingester) checkCluster(ctx context.Context) error {
 	b := backoff.Backoff{Min: in.cfg.MinBackoff, Max: in.cfg.MaxBackoff}
 	for {
 		err := in.matchCluster(ctx, genesis)
-		if err == nil || errors.Is(err, ErrOtherCluster) {
+		if err == nil || errors.Is(err, ErrOtherCluster) || errors.Is(err, store.ErrOtherDeployment) {
 			return err
 		}
 		in.logger.Warn("database unavailable; retrying", slog.String("error", err.Error()))
@@ -279,7 +285,13 @@ func (in *Ingester) checkCluster(ctx context.Context) error {
 	}
 }
 
+// matchCluster claims the database for the program (refusing another
+// program's database before anything else, -reset-on-new-cluster or not),
+// then compares the clusters.
 func (in *Ingester) matchCluster(ctx context.Context, genesis string) error {
+	if err := store.Claim(ctx, in.db, in.cfg.ProgramID); err != nil {
+		return err
+	}
 	stored, err := store.ClusterGenesis(ctx, in.db, in.cfg.ProgramID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -344,6 +356,9 @@ func (in *Ingester) syncLoop(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		if errors.Is(err, store.ErrOtherDeployment) {
+			return err // another program's indexer claimed the database: retrying cannot help
+		}
 		next := in.cfg.PollInterval
 		if err != nil {
 			in.metrics.syncError()
@@ -372,7 +387,11 @@ func (in *Ingester) tick(ctx context.Context, name string, interval time.Duratio
 			return nil
 		case <-t.C:
 		}
-		if err := fn(ctx); err != nil && ctx.Err() == nil {
+		err := fn(ctx)
+		if errors.Is(err, store.ErrOtherDeployment) {
+			return err
+		}
+		if err != nil && ctx.Err() == nil {
 			in.logger.Warn(name+" failed; retrying at the next tick", slog.String("error", err.Error()))
 		}
 	}
@@ -471,7 +490,7 @@ func (in *Ingester) prefetchLoop(ctx context.Context) error {
 				case <-ctx.Done():
 					return nil
 				case sig := <-in.prefetchQueue:
-					raw, err := in.chain.Transaction(ctx, sig, chain.Commitment(in.cfg.Commitment))
+					raw, err := in.chain.Transaction(ctx, sig, in.cfg.Commitment)
 					if err == nil {
 						in.cache.put(sig, raw)
 					}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/upgrade-manager/upgrade-manager/indexer/rpctest"
 	"github.com/upgrade-manager/upgrade-manager/indexer/store"
+	"github.com/upgrade-manager/upgrade-manager/indexer/testkit"
 )
 
 // multiSlot returns the index of the first slot group with several
@@ -89,7 +90,7 @@ func TestSlotWithoutKnownOrderIsNotCommitted(t *testing.T) {
 			if i > 0 {
 				b.waitApplied(i)
 			}
-			eventually(t, "syncs stopped at the slot", func() bool {
+			testkit.Eventually(t, 0, "syncs stopped at the slot", func() bool {
 				return b.metric("upgrade_manager_indexer_sync_errors_total") >= 2
 			})
 			assertCount(t, b.pool, fmt.Sprintf(`SELECT count(*) FROM ingested_transaction WHERE slot >= %d`, slot), 0)

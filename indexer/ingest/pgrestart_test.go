@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/upgrade-manager/upgrade-manager/indexer/scenario"
+	"github.com/upgrade-manager/upgrade-manager/indexer/testkit"
 	"github.com/upgrade-manager/upgrade-manager/migrations"
 	"github.com/upgrade-manager/upgrade-manager/migrations/pgcluster"
 )
@@ -47,13 +48,13 @@ func TestPostgresRestartMidRunLosesNothing(t *testing.T) {
 	}
 	b := newBundle(t, f, pool)
 	b.start(b.newIngester(true))
-	eventually(t, "subscribed", func() bool { return b.srv.Subscribers() == 1 })
+	testkit.Eventually(t, 0, "subscribed", func() bool { return b.srv.Subscribers() == 1 })
 	b.publish(0, 3)
 	b.waitApplied(3)
 
 	stopCluster(cluster)
 	b.publish(3, 6)
-	eventually(t, "the indexer meets the stopped database", func() bool {
+	testkit.Eventually(t, 0, "the indexer meets the stopped database", func() bool {
 		return b.metric("upgrade_manager_indexer_sync_errors_total")+b.metric("upgrade_manager_indexer_database_errors_total") > 0
 	})
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/upgrade-manager/upgrade-manager/indexer/rpctest"
+	"github.com/upgrade-manager/upgrade-manager/indexer/testkit"
 )
 
 // The indexer against a free-tier RPC: 429s with Retry-After while it
@@ -19,7 +20,7 @@ func TestRetryAfterAndRateCap(t *testing.T) {
 	b.rate = rate
 	b.srv.Inject(rpctest.Fault{Method: "getTransaction", HTTPStatus: http.StatusTooManyRequests, RetryAfter: "1", Times: 3})
 	b.start(b.newIngester(true))
-	eventually(t, "subscribed", func() bool { return b.srv.Subscribers() == 1 })
+	testkit.Eventually(t, 0, "subscribed", func() bool { return b.srv.Subscribers() == 1 })
 	b.publish(0, len(b.slots))
 	b.waitApplied(len(b.slots))
 	b.assertComplete()

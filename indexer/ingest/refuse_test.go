@@ -13,6 +13,7 @@ import (
 	"github.com/upgrade-manager/upgrade-manager/indexer/ingest"
 	"github.com/upgrade-manager/upgrade-manager/indexer/scenario"
 	"github.com/upgrade-manager/upgrade-manager/indexer/store"
+	"github.com/upgrade-manager/upgrade-manager/indexer/testkit"
 	"github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
@@ -158,7 +159,7 @@ func TestRefusedTransactionIsDeadLetteredThenReplayed(t *testing.T) {
 	b.refuseTrigger(victim.Signature, "22023", -1)
 	b.start(b.newIngester(true))
 	b.publish(0, len(b.slots))
-	eventually(t, "checkpoint past the refused transaction", func() bool {
+	testkit.Eventually(t, 0, "checkpoint past the refused transaction", func() bool {
 		cp, err := store.GetCheckpoint(t.Context(), b.pool, b.scenario.ProgramID)
 		return err == nil && cp.LastSignature == b.lastSig(len(b.slots)-1)
 	})

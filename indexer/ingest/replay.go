@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/upgrade-manager/upgrade-manager/indexer/chain"
 	"github.com/upgrade-manager/upgrade-manager/indexer/store"
 )
 
@@ -32,7 +31,7 @@ func RetryRefused(ctx context.Context, db store.DBTX, programID string, d Decode
 		return rep, err
 	}
 	for _, r := range refused {
-		t, err := decodeTransaction(d, nil, r.Signature, r.Raw, chain.Commitment(r.Commitment))
+		t, err := decodeTransaction(d, nil, r.Signature, r.Raw, r.Commitment)
 		if err != nil {
 			// Its result did not parse when it was first fetched either;
 			// keep it for a later version.

@@ -14,8 +14,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/upgrade-manager/upgrade-manager/indexer/backoff"
 	"github.com/upgrade-manager/upgrade-manager/indexer/chain"
-	"github.com/upgrade-manager/upgrade-manager/indexer/internal/backoff"
 	"github.com/upgrade-manager/upgrade-manager/indexer/store"
 )
 
@@ -27,7 +27,7 @@ const pageSize = 1000
 // transaction it cannot fetch, having applied the ones before it, so the
 // checkpoint never passes an unapplied transaction.
 func (in *Ingester) Sync(ctx context.Context) error {
-	commitment := chain.Commitment(in.cfg.Commitment)
+	commitment := in.cfg.Commitment
 	tip, err := in.chain.Slot(ctx, commitment)
 	if err != nil {
 		return err
@@ -336,7 +336,7 @@ func decodeTransaction(dec Decoder, m *Metrics, sig string, raw json.RawMessage,
 		Slot:       d.Header.Slot,
 		BlockTime:  d.Header.Time(),
 		BlockIndex: -1,
-		Commitment: store.Commitment(c),
+		Commitment: c,
 		Failed:     d.Header.Failed,
 		Raw:        raw,
 	}

@@ -38,6 +38,7 @@ func initializeGovernance(payer, createKey solana.PublicKey, members []solana.Pu
 	data.WriteByte(0)    // grace_period_seconds: None
 	data.Write(payer[:]) // spill
 	data.WriteByte(0)    // voting_period_seconds: None
+	data.WriteByte(0)    // rent_collector: None
 
 	pid := localnettest.ManagerProgramID
 	governance, _, err := solana.FindProgramAddress([][]byte{[]byte("governance"), createKey[:]}, pid)

@@ -2,13 +2,13 @@ package localnettest_test
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/gagliardetto/solana-go/rpc"
 
 	"github.com/upgrade-manager/upgrade-manager/indexer/localnettest"
+	"github.com/upgrade-manager/upgrade-manager/indexer/testkit"
 )
 
 // Abandon abandons the slot it was asked to even when the tip moves on
@@ -18,9 +18,6 @@ import (
 // never came. It abandons nothing before the slot either.
 func TestAbandonWhileTheTipMoves(t *testing.T) {
 	t.Parallel()
-	if os.Getenv("SKIP_LOCALNET") != "" {
-		t.Skip("SKIP_LOCALNET is set")
-	}
 	node := localnettest.Start(t, localnettest.Options{FinalizationDepth: 64})
 	client := rpc.New(node.RPCURL)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
@@ -34,9 +31,7 @@ func TestAbandonWhileTheTipMoves(t *testing.T) {
 		return s
 	}
 	// A slot past the genesis, with slots after it.
-	for tip() < 4 {
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.Eventually(t, 0, "slot 4", func() bool { return tip() >= 4 })
 	slot := tip() - 2
 
 	// The first try's count is read, then the tip moves two slots on.
@@ -46,9 +41,7 @@ func TestAbandonWhileTheTipMoves(t *testing.T) {
 			return
 		}
 		from := tip()
-		for tip() < from+2 {
-			time.Sleep(20 * time.Millisecond)
-		}
+		testkit.Eventually(t, 0, "the tip to move two slots", func() bool { return tip() >= from+2 })
 		moved = true
 	})
 	rb, err := node.Abandon(ctx, slot)

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/upgrade-manager/upgrade-manager/indexer/chain"
 )
 
 // Tx is a transaction the server can publish.
@@ -235,7 +237,13 @@ func New(program string) *Server {
 func (s *Server) URL() string { return s.srv.URL }
 
 // WSURL is the websocket endpoint.
-func (s *Server) WSURL() string { return "ws" + strings.TrimPrefix(s.srv.URL, "http") }
+func (s *Server) WSURL() string {
+	u, err := chain.WebsocketEndpoint(s.srv.URL, "")
+	if err != nil {
+		panic(err) // httptest's URL is always http://host:port
+	}
+	return u
+}
 
 // Close severs every connection and stops the server.
 func (s *Server) Close() {

@@ -93,6 +93,7 @@ func AssertProjections(t testing.TB, db Querier) {
 		{"7", "config_change", "rejected", "0", "3", "0", "1", "0", "-", "true", "false", "false"},
 		{"8", "config_change", "executed", "3", "3", "0", "1", "0", "18", "false", "true", "false"},
 		{"9", "migration", "executed", "3", "3", "0", "1", "0", "18", "false", "true", "false"},
+		{"10", "migration", "executed", "3", "3", "0", "1", "0", "18", "false", "true", "false"},
 	})
 	payloads := rowStrings(t, db, `SELECT index, coalesce(config_change::text, '-'), coalesce(migration->>'total_accounts', '-')
 		FROM proposal WHERE config_change IS NOT NULL OR migration IS NOT NULL ORDER BY index`)
@@ -103,11 +104,12 @@ func AssertProjections(t testing.TB, db Querier) {
 		{"7", `{"SetVotingPeriod": {"seconds": 604800}}`, "-"},
 		{"8", `{"RevokeRelease": {"hash": "` + HashV2 + `", "program": "` + ManagedProgram + `"}}`, "-"},
 		{"9", "-", "210"},
+		{"10", "-", "0"},
 	})
 	// Effective statuses at the chain's last clock: every proposal is closed.
 	eff := rowStrings(t, db, `SELECT proposal_effective_status(p, g, to_timestamp(1769130000))
 		FROM proposal p JOIN governance g ON g.address = p.governance ORDER BY p.index`)
-	check("effective statuses", flatten(eff), []string{"executed", "executed", "cancelled", "cancelled", "expired", "cancelled", "executed", "rejected", "executed", "executed"})
+	check("effective statuses", flatten(eff), []string{"executed", "executed", "cancelled", "cancelled", "expired", "cancelled", "executed", "rejected", "executed", "executed", "executed"})
 
 	approvals := rowStrings(t, db, `SELECT p.index, count(*), count(a.revoked_seq),
 		count(*) FILTER (WHERE a.member_set_seqno < g.member_set_seqno)
@@ -115,7 +117,7 @@ func AssertProjections(t testing.TB, db Querier) {
 		GROUP BY p.index ORDER BY p.index`)
 	check("approvals per proposal (given, revoked, stale)", approvals, [][]string{
 		{"0", "4", "1", "4"}, {"1", "2", "0", "2"}, {"3", "1", "0", "1"}, {"4", "3", "0", "3"},
-		{"5", "4", "0", "3"}, {"6", "3", "0", "3"}, {"8", "3", "0", "0"}, {"9", "3", "0", "0"},
+		{"5", "4", "0", "3"}, {"6", "3", "0", "3"}, {"8", "3", "0", "0"}, {"9", "3", "0", "0"}, {"10", "3", "0", "0"},
 	})
 	revoked := rowStrings(t, db, `SELECT member, revoked_signature FROM approval WHERE revoked_seq IS NOT NULL`)
 	check("revoked approval", revoked, [][]string{{"9hSR6S7WPtxmTojgo6GG3k4yDPecgJY292j7xrsUGWBu",
@@ -129,10 +131,12 @@ func AssertProjections(t testing.TB, db Querier) {
 
 	job := rowStrings(t, db, `SELECT address, proposal, program, from_version, to_version, version_offset,
 		data_size, coalesce(discriminator, '-'), migrate_ix_data, total_accounts, migrated_count, batch_count,
-		status, completed_slot IS NOT NULL FROM migration_job`)
+		status, completed_slot IS NOT NULL FROM migration_job WHERE address = $1`, MigrationJob)
 	check("migration job", job, [][]string{{MigrationJob, "D8pNmWiJgercfUoNpkYCLJMzXiSytGQNmDtswiTgBRER",
 		"PerpMarket111111111111111111111111111111111", "1", "2", "8", "59", "aabc8fe47a40f7d0",
 		"0f843b32c706fb2e", "210", "210", "11", "completed", "true"}})
+
+	assertLifecycle(t, db)
 
 	// A row's last_seq is the highest seq of the events folded into it.
 	var maxSeq, lastSeq int64
@@ -202,6 +206,7 @@ func flatten(rows [][]string) []string {
 var ProjectionTables = []string{
 	"governance", "governance_member", "managed_program", "program_release", "proposal",
 	"approval", "config_change", "rollback", "migration_job",
+	"account_closure", "release_revocation", "program_hand_over", // 00013
 }
 
 // DumpProjections returns every row of every projection table as JSON,
@@ -212,7 +217,7 @@ func DumpProjections(t testing.TB, db Querier, withoutSeqs bool) map[string][]st
 	out := map[string][]string{}
 	drop := ""
 	if withoutSeqs {
-		drop = " - 'last_seq' - 'seq' - 'revoked_seq'"
+		drop = " - 'last_seq' - 'seq' - 'revoked_seq' - 'voting_period_seq'"
 	}
 	for _, table := range ProjectionTables {
 		rows := rowStrings(t, db, `SELECT (to_jsonb(x)`+drop+`)::text FROM `+table+` x`)

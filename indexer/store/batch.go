@@ -3,13 +3,13 @@ package store
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/upgrade-manager/upgrade-manager/indexer/notify"
 	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
@@ -181,7 +181,7 @@ func applyBatch(ctx context.Context, tx pgx.Tx, programID string, txs []Transact
 		}
 		subj.fill(&n)
 	}
-	out.Notification, err = notify(ctx, tx, n)
+	out.Notification, err = sendNotification(ctx, tx, n)
 	return out, err
 }
 
@@ -396,26 +396,16 @@ func insertDeadLetters(ctx context.Context, tx pgx.Tx, r deadLetterRows) error {
 	return nil
 }
 
-// maxNotifyPayload keeps a payload under PostgreSQL's 8,000-byte NOTIFY
-// limit.
-const maxNotifyPayload = 7900
-
-// notify queues n as the transaction's NOTIFY, sent when it commits, with
-// LastSeq filled in. Lists too long for a payload are dropped and Truncated
-// set.
-func notify(ctx context.Context, tx pgx.Tx, n Notification) (Notification, error) {
+// sendNotification sends n on NotifyChannel with the log's last seq.
+func sendNotification(ctx context.Context, tx pgx.Tx, n Notification) (Notification, error) {
 	if err := tx.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM chain_event`).Scan(&n.LastSeq); err != nil {
 		return n, fmt.Errorf("read last seq: %w", err)
 	}
-	payload, err := json.Marshal(n)
-	if err == nil && len(payload) > maxNotifyPayload {
-		n.Signatures, n.RemovedSeqs, n.Proposals, n.Governances, n.Truncated = nil, nil, nil, nil, true
-		payload, err = json.Marshal(n)
-	}
+	payload, n, err := notify.Encode(n)
 	if err != nil {
-		return n, fmt.Errorf("encode notification: %w", err)
+		return n, err
 	}
-	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, NotifyChannel, string(payload)); err != nil {
+	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, NotifyChannel, payload); err != nil {
 		return n, fmt.Errorf("notify: %w", err)
 	}
 	return n, nil

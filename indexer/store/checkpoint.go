@@ -66,6 +66,9 @@ func advanceCheckpoint(ctx context.Context, db DBTX, programID, sig string, slot
 // SetReconciled records that every finalized transaction of programID up to
 // sig (in slot) has been compared with the chain. It never moves backwards.
 func SetReconciled(ctx context.Context, db DBTX, programID, sig string, slot uint64) error {
+	if err := Claim(ctx, db, programID); err != nil {
+		return err
+	}
 	tag, err := db.Exec(ctx, `UPDATE ingest_checkpoint
 		SET reconciled_signature = $2, reconciled_slot = $3, updated_at = now()
 		WHERE program_id = $1 AND reconciled_slot <= $3`, programID, sig, int64(slot))
@@ -108,6 +111,9 @@ func AppliedSignatures(ctx context.Context, db DBTX, sigs []string) (map[string]
 // transaction, unless it exists: indexing then starts with the transactions
 // of slot and later ones instead of the program's whole history.
 func InitCheckpoint(ctx context.Context, db DBTX, programID string, slot uint64) error {
+	if err := Claim(ctx, db, programID); err != nil {
+		return err
+	}
 	_, err := db.Exec(ctx, `INSERT INTO ingest_checkpoint (program_id, last_signature, last_slot)
 		VALUES ($1, '', $2) ON CONFLICT (program_id) DO NOTHING`, programID, int64(slot))
 	if err != nil {

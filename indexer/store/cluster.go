@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/upgrade-manager/upgrade-manager/indexer/cluster"
 )
 
 // ClusterGenesis returns the genesis hash of the cluster programID's data
@@ -23,8 +25,12 @@ func ClusterGenesis(ctx context.Context, db DBTX, programID string) (string, err
 	return h, nil
 }
 
-// SetClusterGenesis records the genesis hash of programID's cluster.
+// SetClusterGenesis records the genesis hash of programID's cluster,
+// claiming the database for programID (see Claim).
 func SetClusterGenesis(ctx context.Context, db DBTX, programID, genesisHash string) error {
+	if err := Claim(ctx, db, programID); err != nil {
+		return err
+	}
 	_, err := db.Exec(ctx, `INSERT INTO indexed_cluster (program_id, genesis_hash) VALUES ($1, $2)
 		ON CONFLICT (program_id) DO UPDATE SET genesis_hash = excluded.genesis_hash, first_seen = now()`,
 		programID, genesisHash)
@@ -34,25 +40,24 @@ func SetClusterGenesis(ctx context.Context, db DBTX, programID, genesisHash stri
 	return nil
 }
 
-// Reset empties everything the indexer wrote for programID (the event log,
-// applied transactions, dead letters, projections, checkpoint, chain tip
-// and cluster) in one transaction that notifies once, so the program is
-// indexed again from scratch.
+// Reset empties everything the indexer wrote (the event log, applied
+// transactions, dead letters, projections, checkpoint, chain tip, cluster
+// and the database's claim) in one transaction that notifies once, so the
+// program is indexed again from scratch. It is programID's deployment's
+// reset: on a database another program claimed it returns an error
+// wrapping ErrOtherDeployment and empties nothing.
 func Reset(ctx context.Context, db DBTX, programID string) error {
 	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
 		if err := lockWriter(ctx, tx, programID); err != nil {
 			return fmt.Errorf("lock writer: %w", err)
 		}
-		tables := append([]string{"chain_event", "ingested_transaction", "dead_letter"}, projectionTables...)
+		// One deployment per database: its rows are all the rows.
+		tables := append([]string{"chain_event", "ingested_transaction", "dead_letter",
+			"ingest_checkpoint", "chain_tip", "indexed_cluster", "deployment"}, projectionTables...)
 		if _, err := tx.Exec(ctx, `TRUNCATE `+strings.Join(tables, ", ")); err != nil {
-			return fmt.Errorf("empty the event log and projections: %w", err)
+			return fmt.Errorf("empty the indexer's tables: %w", err)
 		}
-		for _, table := range []string{"ingest_checkpoint", "chain_tip", "indexed_cluster"} {
-			if _, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE program_id = $1`, programID); err != nil {
-				return fmt.Errorf("empty %s: %w", table, err)
-			}
-		}
-		_, err := notify(ctx, tx, Notification{Rebuilt: true, Reason: RebuildReset})
+		_, err := sendNotification(ctx, tx, Notification{Rebuilt: true, Reason: RebuildReset})
 		return err
 	})
 	if err != nil {
@@ -63,31 +68,14 @@ func Reset(ctx context.Context, db DBTX, programID string) error {
 
 // ErrOtherCluster is returned by CheckCluster when the database holds data
 // of another cluster than the one asked about.
-var ErrOtherCluster = errors.New("the database holds another cluster's data")
+var ErrOtherCluster = cluster.ErrOtherCluster
 
-// CheckCluster reports whether the database's data came from the cluster
-// whose genesis hash is genesis: nil when the recorded cluster of programID
-// (of every program when programID is empty) is that one; ErrNotFound when
-// none is recorded yet (the indexer has not checked the cluster); an error
-// wrapping ErrOtherCluster otherwise. Readers (GraphQL, the cranks) serve
-// and act only on nil, so that after a local node restarts they never
-// show or act on the previous cluster's rows while the indexer resets.
+// CheckCluster is cluster.Check, with ErrNotFound when no cluster is
+// recorded yet.
 func CheckCluster(ctx context.Context, db DBTX, programID, genesis string) error {
-	rows, err := db.Query(ctx, `SELECT DISTINCT genesis_hash FROM indexed_cluster WHERE $1 = '' OR program_id = $1`, programID)
-	if err != nil {
-		return fmt.Errorf("read indexed cluster: %w", err)
-	}
-	hashes, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return fmt.Errorf("read indexed cluster: %w", err)
-	}
-	if len(hashes) == 0 {
+	err := cluster.Check(ctx, db, programID, genesis)
+	if errors.Is(err, cluster.ErrNotRecorded) {
 		return ErrNotFound
 	}
-	for _, h := range hashes {
-		if h != genesis {
-			return fmt.Errorf("%w: database genesis %s, RPC genesis %s", ErrOtherCluster, h, genesis)
-		}
-	}
-	return nil
+	return err
 }

@@ -178,7 +178,7 @@ func Revert(ctx context.Context, db DBTX, programID string, sigs []string) (Reve
 			return fmt.Errorf("read newest slot: %w", err)
 		}
 		n.Slot = uint64(maxSlot)
-		out.Notification, err = notify(ctx, tx, n)
+		out.Notification, err = sendNotification(ctx, tx, n)
 		return err
 	})
 	if err != nil {
@@ -198,6 +198,9 @@ type ChainTip struct {
 
 // SetChainTip records tip for programID.
 func SetChainTip(ctx context.Context, db DBTX, programID string, tip ChainTip) error {
+	if err := Claim(ctx, db, programID); err != nil {
+		return err
+	}
 	_, err := db.Exec(ctx, `INSERT INTO chain_tip (program_id, confirmed_slot, finalized_slot, chain_time, updated_at)
 		VALUES ($1, $2, $3, $4, now())
 		ON CONFLICT (program_id) DO UPDATE SET

@@ -25,8 +25,16 @@
 // values the tables cannot hold (an unsigned 64-bit value beyond bigint)
 // is a dead letter.
 //
-// A single writer per database is assumed for seq order to equal commit
-// order (readers page chain_event by seq); ApplyBatch, Rebuild and Revert
-// take a transaction-scoped advisory lock so that a second indexer waits
-// instead of interleaving.
+// One deployment per database, one writer at a time. The log and the
+// projections are one program's: the first indexer that writes claims the
+// database for its program id (Claim, migration 00015), every writer checks
+// the claim, and a second program id is refused with ErrOtherDeployment
+// (foreign keys refuse its rows whatever code writes them). Reset empties
+// everything, the claim included. Readers page chain_event by seq and rely
+// on seq order being commit order: every transaction that appends to the
+// log (ApplyBatch, RefuseTransaction, RetryRefused, Rebuild, Revert, Reset)
+// first takes the database's transaction-scoped writer lock
+// (migrations.WriterLock), draws its seqs after it and holds it until it
+// commits, so a transaction can only draw seqs above every committed one
+// and no reader past a seq ever misses a lower one committed later.
 package store

@@ -254,329 +254,394 @@ func ptr[T any](v T) *T { return &v }
 func (p *projection) apply(e loggedEvent) {
 	switch f := e.Event.(type) {
 	case *um.GovernanceInitialized:
-		at := unixTime(f.Timestamp)
-		p.governances[b58(f.Governance)] = &governanceRow{
-			Address:                 b58(f.Governance),
-			CreateKey:               b58(f.CreateKey),
-			Threshold:               int16(f.Threshold),
-			RollbackThreshold:       int16(f.RollbackThreshold),
-			TimelockSeconds:         int64(f.TimelockSeconds),
-			RollbackTimelockSeconds: int64(f.RollbackTimelockSeconds),
-			GracePeriodSeconds:      int64(f.GracePeriodSeconds),
-			Spill:                   b58(f.Spill),
-			MemberSetSeqno:          int64(f.MemberSetSeqno),
-			CreatedAt:               at,
-			CreatedSlot:             e.Slot,
-			CreatedSignature:        e.Signature,
-			UpdatedAt:               at,
-			UpdatedSlot:             e.Slot,
-			LastSeq:                 e.Seq,
-			Members:                 b58s(f.Members),
-			MembersDirty:            true,
-			dirty:                   true,
-		}
-
+		p.applyGovernanceInitialized(f, e)
 	case *um.ConfigChanged:
-		at := unixTime(f.Timestamp)
-		p.configChanges = append(p.configChanges, configChangeRow{
-			Proposal:       b58(f.Proposal),
-			Governance:     b58(f.Governance),
-			Change:         jsonOf(&f.Change),
-			MemberSetSeqno: int64(f.MemberSetSeqno),
-			ExecutedAt:     at,
-			Slot:           e.Slot,
-			Signature:      e.Signature,
-			Seq:            e.Seq,
-		})
-		p.applyJobChange(&f.Change, unixTime(f.Timestamp), e)
-		g := p.governances[b58(f.Governance)]
-		if g == nil {
-			p.orphans++
-			return
-		}
-		g.Threshold = int16(f.Threshold)
-		g.RollbackThreshold = int16(f.RollbackThreshold)
-		g.TimelockSeconds = int64(f.TimelockSeconds)
-		g.RollbackTimelockSeconds = int64(f.RollbackTimelockSeconds)
-		g.GracePeriodSeconds = int64(f.GracePeriodSeconds)
-		g.Spill = b58(f.Spill)
-		g.MemberSetSeqno = int64(f.MemberSetSeqno)
-		g.Members = b58s(f.Members)
-		g.MembersDirty = true
-		g.touch(at, e)
-
+		p.applyConfigChanged(f, e)
 	case *um.ProgramRegistered:
-		at := unixTime(f.Timestamp)
-		p.programs[b58(f.Program)] = &managedProgramRow{
-			Program:             b58(f.Program),
-			Governance:          b58(f.Governance),
-			Address:             b58(f.ManagedProgram),
-			Programdata:         b58(f.Programdata),
-			UpgradeAuthority:    b58(f.UpgradeAuthority),
-			CurrentHash:         hexOf(f.DeployedHash[:]),
-			LastDeploySlot:      int64(f.LastDeploySlot),
-			ReleaseCount:        1,
-			RegisteredBy:        b58(f.Actor),
-			RegisteredAt:        at,
-			RegisteredSlot:      e.Slot,
-			RegisteredSignature: e.Signature,
-			LastSeq:             e.Seq,
-			dirty:               true,
-		}
-		p.releases = append(p.releases, programReleaseRow{
-			Program:       b58(f.Program),
-			ReleaseNumber: 1,
-			Hash:          hexOf(f.DeployedHash[:]),
-			DeploySlot:    int64(f.LastDeploySlot),
-			DeployedAt:    at,
-			Signature:     e.Signature,
-			Seq:           e.Seq,
-		})
-
+		p.applyProgramRegistered(f, e)
 	case *um.ProgramUpgraded:
-		at := unixTime(f.Timestamp)
-		p.releases = append(p.releases, programReleaseRow{
-			Program:       b58(f.Program),
-			ReleaseNumber: int64(f.ReleaseCount),
-			Hash:          hexOf(f.NewHash[:]),
-			PreviousHash:  ptr(hexOf(f.PreviousHash[:])),
-			Rollback:      f.Rollback,
-			Proposal:      ptr(b58(f.Proposal)),
-			DeploySlot:    int64(f.DeploySlot),
-			DeployedAt:    at,
-			Signature:     e.Signature,
-			Seq:           e.Seq,
-		})
-		if f.Rollback {
-			p.rollbacks = append(p.rollbacks, rollbackRow{
-				Proposal:   b58(f.Proposal),
-				Program:    b58(f.Program),
-				FromHash:   hexOf(f.PreviousHash[:]),
-				ToHash:     hexOf(f.NewHash[:]),
-				ExecutedAt: at,
-				Slot:       e.Slot,
-				Signature:  e.Signature,
-				Seq:        e.Seq,
-			})
-		}
-		m := p.programs[b58(f.Program)]
-		if m == nil {
-			p.orphans++
-			return
-		}
-		m.CurrentHash = hexOf(f.NewHash[:])
-		m.LastDeploySlot = int64(f.DeploySlot)
-		m.ReleaseCount = int64(f.ReleaseCount)
-		m.LastSeq = max(m.LastSeq, e.Seq)
-		m.dirty = true
-
+		p.applyProgramUpgraded(f, e)
 	case *um.ProposalCreated:
-		at := unixTime(f.Timestamp)
-		row := &proposalRow{
-			Address:           b58(f.Proposal),
-			Governance:        b58(f.Governance),
-			Index:             int64(f.Index),
-			Kind:              kindName(f.Kind.String()),
-			Program:           noneIfDefault(b58(f.Program)),
-			Buffer:            noneIfDefault(b58(f.Buffer)),
-			ExtendBytesNeeded: int64(f.ExtendBytesNeeded),
-			ConfigChange:      jsonOrNil(jsonOf(f.ConfigChange)),
-			Migration:         jsonOrNil(jsonOf(f.Migration)),
-			MetadataURI:       DisplayText(storableText(f.MetadataURI)),
-			MetadataURIBytes:  exactBytes(storableText(f.MetadataURI)),
-			BuildHash:         hexOf(f.BuildHash[:]),
-			Proposer:          b58(f.Proposer),
-			Status:            "active",
-			Threshold:         int16(f.Threshold),
-			MemberSetSeqno:    int64(f.MemberSetSeqno),
-			CreatedAt:         at,
-			CreatedSlot:       e.Slot,
-			CreatedSignature:  e.Signature,
-			UpdatedAt:         at,
-			UpdatedSlot:       e.Slot,
-			LastSeq:           e.Seq,
-			dirty:             true,
-		}
-		if row.Buffer != nil {
-			row.BufferHash = ptr(hexOf(f.BufferHash[:]))
-			row.BufferElfLen = ptr(int64(f.BufferElfLen))
-		}
-		p.proposals[b58(f.Proposal)] = row
-
+		p.applyProposalCreated(f, e)
 	case *um.ProposalApproved:
-		at := unixTime(f.Timestamp)
-		p.approvals[memberKey{b58(f.Proposal), b58(f.Member)}] = append(p.approvals[memberKey{b58(f.Proposal), b58(f.Member)}], &approvalRow{
-			Proposal:       b58(f.Proposal),
-			Member:         b58(f.Member),
-			MemberSetSeqno: int64(f.MemberSetSeqno),
-			ApprovedAt:     at,
-			Slot:           e.Slot,
-			Signature:      e.Signature,
-			Seq:            e.Seq,
-			dirty:          true,
-		})
-		r := p.proposal(b58(f.Proposal))
-		if r == nil {
-			return
-		}
-		if f.StaleReset {
-			// The program dropped the approvals and cancel votes given
-			// under the older member set before counting this one.
-			r.CancelVotes = 0
-			r.ApprovedAt, r.ApprovedSlot = nil, nil
-		}
-		r.setVotes(int16(f.Approvals), int16(f.Threshold), f.Status.String(), f.Eta, int64(f.MemberSetSeqno), at, e)
-
+		p.applyProposalApproved(f, e)
 	case *um.ApprovalRevoked:
-		at := unixTime(f.Timestamp)
-		rows := p.approvals[memberKey{b58(f.Proposal), b58(f.Member)}]
-		for i := len(rows) - 1; i >= 0; i-- {
-			if rows[i].RevokedSeq == nil {
-				rows[i].RevokedAt = &at
-				rows[i].RevokedSignature = ptr(e.Signature)
-				rows[i].RevokedSeq = ptr(e.Seq)
-				rows[i].dirty = true
-				break
-			}
-		}
-		r := p.proposal(b58(f.Proposal))
-		if r == nil {
-			return
-		}
-		r.setVotes(int16(f.Approvals), int16(f.Threshold), f.Status.String(), f.Eta, int64(f.MemberSetSeqno), at, e)
-
+		p.applyApprovalRevoked(f, e)
 	case *um.CancelVoted:
-		r := p.proposal(b58(f.Proposal))
-		if r == nil {
-			return
-		}
-		if int64(f.MemberSetSeqno) != r.MemberSetSeqno {
-			// The vote reset approvals given under an older member set.
-			r.Approvals = 0
-			r.Status = "active"
-			r.Eta, r.ApprovedAt, r.ApprovedSlot = nil, nil, nil
-			r.MemberSetSeqno = int64(f.MemberSetSeqno)
-		}
-		r.CancelVotes = int16(f.CancelVotes)
-		r.touch(unixTime(f.Timestamp), e)
-
+		p.applyCancelVoted(f, e)
 	case *um.RejectVoted:
-		r := p.proposal(b58(f.Proposal))
-		if r == nil {
-			return
-		}
-		at := unixTime(f.Timestamp)
-		if int64(f.MemberSetSeqno) != r.MemberSetSeqno {
-			// The vote reset approvals given under an older member set.
-			r.Approvals = 0
-			r.Status = "active"
-			r.Eta, r.ApprovedAt, r.ApprovedSlot = nil, nil, nil
-			r.MemberSetSeqno = int64(f.MemberSetSeqno)
-		}
-		if f.Status == um.ProposalStatusRejected {
-			r.Status = "rejected"
-			r.ClosedAt = &at
-			r.ClosedSignature = ptr(e.Signature)
-		}
-		r.touch(at, e)
-
+		p.applyRejectVoted(f, e)
 	case *um.ProposalCancelled:
-		r := p.proposal(b58(f.Proposal))
-		if r == nil {
-			return
-		}
-		at := unixTime(f.Timestamp)
-		if g := p.governances[b58(f.Governance)]; g != nil && g.MemberSetSeqno != r.MemberSetSeqno {
-			// Like every vote, the cancel first dropped approvals given under an
-			// older member set (the program's reset_if_stale); the event does not
-			// say so when the proposer cancels alone, the governance does.
-			r.Approvals = 0
-			r.Eta, r.ApprovedAt, r.ApprovedSlot = nil, nil, nil
-			r.MemberSetSeqno = g.MemberSetSeqno
-		}
-		r.Status = "cancelled"
-		r.CancelVotes = int16(f.CancelVotes)
-		r.ClosedAt = &at
-		r.ClosedSignature = ptr(e.Signature)
-		r.touch(at, e)
-
+		p.applyProposalCancelled(f, e)
 	case *um.ProposalExpired:
-		r := p.proposal(b58(f.Proposal))
-		if r == nil {
-			return
+		p.applyProposalExpired(f, e)
+	case *um.ProgramExtended:
+		p.applyProgramExtended(f, e)
+	case *um.ProposalExecuted:
+		p.applyProposalExecuted(f, e)
+	case *um.MigrationStarted:
+		p.applyMigrationStarted(f, e)
+	case *um.MigrationBatchProcessed:
+		p.applyMigrationBatchProcessed(f, e)
+	case *um.MigrationCompleted:
+		p.applyMigrationCompleted(f, e)
+	}
+}
+
+// applyGovernanceInitialized creates the governance row with its members.
+func (p *projection) applyGovernanceInitialized(f *um.GovernanceInitialized, e loggedEvent) {
+	at := unixTime(f.Timestamp)
+	p.governances[b58(f.Governance)] = &governanceRow{
+		Address:                 b58(f.Governance),
+		CreateKey:               b58(f.CreateKey),
+		Threshold:               int16(f.Threshold),
+		RollbackThreshold:       int16(f.RollbackThreshold),
+		TimelockSeconds:         int64(f.TimelockSeconds),
+		RollbackTimelockSeconds: int64(f.RollbackTimelockSeconds),
+		GracePeriodSeconds:      int64(f.GracePeriodSeconds),
+		Spill:                   b58(f.Spill),
+		MemberSetSeqno:          int64(f.MemberSetSeqno),
+		CreatedAt:               at,
+		CreatedSlot:             e.Slot,
+		CreatedSignature:        e.Signature,
+		UpdatedAt:               at,
+		UpdatedSlot:             e.Slot,
+		LastSeq:                 e.Seq,
+		Members:                 b58s(f.Members),
+		MembersDirty:            true,
+		dirty:                   true,
+	}
+}
+
+// applyConfigChanged records an executed config change and applies it to the governance (and to a migration job it changes).
+func (p *projection) applyConfigChanged(f *um.ConfigChanged, e loggedEvent) {
+	at := unixTime(f.Timestamp)
+	p.configChanges = append(p.configChanges, configChangeRow{
+		Proposal:       b58(f.Proposal),
+		Governance:     b58(f.Governance),
+		Change:         jsonOf(&f.Change),
+		MemberSetSeqno: int64(f.MemberSetSeqno),
+		ExecutedAt:     at,
+		Slot:           e.Slot,
+		Signature:      e.Signature,
+		Seq:            e.Seq,
+	})
+	p.applyJobChange(&f.Change, unixTime(f.Timestamp), e)
+	g := p.governances[b58(f.Governance)]
+	if g == nil {
+		p.orphans++
+		return
+	}
+	g.Threshold = int16(f.Threshold)
+	g.RollbackThreshold = int16(f.RollbackThreshold)
+	g.TimelockSeconds = int64(f.TimelockSeconds)
+	g.RollbackTimelockSeconds = int64(f.RollbackTimelockSeconds)
+	g.GracePeriodSeconds = int64(f.GracePeriodSeconds)
+	g.Spill = b58(f.Spill)
+	g.MemberSetSeqno = int64(f.MemberSetSeqno)
+	g.Members = b58s(f.Members)
+	g.MembersDirty = true
+	g.touch(at, e)
+}
+
+// applyProgramRegistered creates the managed program with its first release.
+func (p *projection) applyProgramRegistered(f *um.ProgramRegistered, e loggedEvent) {
+	at := unixTime(f.Timestamp)
+	p.programs[b58(f.Program)] = &managedProgramRow{
+		Program:             b58(f.Program),
+		Governance:          b58(f.Governance),
+		Address:             b58(f.ManagedProgram),
+		Programdata:         b58(f.Programdata),
+		UpgradeAuthority:    b58(f.UpgradeAuthority),
+		CurrentHash:         hexOf(f.DeployedHash[:]),
+		LastDeploySlot:      int64(f.LastDeploySlot),
+		ReleaseCount:        1,
+		RegisteredBy:        b58(f.Actor),
+		RegisteredAt:        at,
+		RegisteredSlot:      e.Slot,
+		RegisteredSignature: e.Signature,
+		LastSeq:             e.Seq,
+		dirty:               true,
+	}
+	p.releases = append(p.releases, programReleaseRow{
+		Program:       b58(f.Program),
+		ReleaseNumber: 1,
+		Hash:          hexOf(f.DeployedHash[:]),
+		DeploySlot:    int64(f.LastDeploySlot),
+		DeployedAt:    at,
+		Signature:     e.Signature,
+		Seq:           e.Seq,
+	})
+}
+
+// applyProgramUpgraded records a release (and a rollback) and moves the managed program to it.
+func (p *projection) applyProgramUpgraded(f *um.ProgramUpgraded, e loggedEvent) {
+	at := unixTime(f.Timestamp)
+	p.releases = append(p.releases, programReleaseRow{
+		Program:       b58(f.Program),
+		ReleaseNumber: int64(f.ReleaseCount),
+		Hash:          hexOf(f.NewHash[:]),
+		PreviousHash:  ptr(hexOf(f.PreviousHash[:])),
+		Rollback:      f.Rollback,
+		Proposal:      ptr(b58(f.Proposal)),
+		DeploySlot:    int64(f.DeploySlot),
+		DeployedAt:    at,
+		Signature:     e.Signature,
+		Seq:           e.Seq,
+	})
+	if f.Rollback {
+		p.rollbacks = append(p.rollbacks, rollbackRow{
+			Proposal:   b58(f.Proposal),
+			Program:    b58(f.Program),
+			FromHash:   hexOf(f.PreviousHash[:]),
+			ToHash:     hexOf(f.NewHash[:]),
+			ExecutedAt: at,
+			Slot:       e.Slot,
+			Signature:  e.Signature,
+			Seq:        e.Seq,
+		})
+	}
+	m := p.programs[b58(f.Program)]
+	if m == nil {
+		p.orphans++
+		return
+	}
+	m.CurrentHash = hexOf(f.NewHash[:])
+	m.LastDeploySlot = int64(f.DeploySlot)
+	m.ReleaseCount = int64(f.ReleaseCount)
+	m.LastSeq = max(m.LastSeq, e.Seq)
+	m.dirty = true
+}
+
+// applyProposalCreated creates the proposal row.
+func (p *projection) applyProposalCreated(f *um.ProposalCreated, e loggedEvent) {
+	at := unixTime(f.Timestamp)
+	row := &proposalRow{
+		Address:           b58(f.Proposal),
+		Governance:        b58(f.Governance),
+		Index:             int64(f.Index),
+		Kind:              kindName(f.Kind.String()),
+		Program:           noneIfDefault(b58(f.Program)),
+		Buffer:            noneIfDefault(b58(f.Buffer)),
+		ExtendBytesNeeded: int64(f.ExtendBytesNeeded),
+		ConfigChange:      jsonOrNil(jsonOf(f.ConfigChange)),
+		Migration:         jsonOrNil(jsonOf(f.Migration)),
+		MetadataURI:       DisplayText(storableText(f.MetadataURI)),
+		MetadataURIBytes:  exactBytes(storableText(f.MetadataURI)),
+		BuildHash:         hexOf(f.BuildHash[:]),
+		Proposer:          b58(f.Proposer),
+		Status:            "active",
+		Threshold:         int16(f.Threshold),
+		MemberSetSeqno:    int64(f.MemberSetSeqno),
+		CreatedAt:         at,
+		CreatedSlot:       e.Slot,
+		CreatedSignature:  e.Signature,
+		UpdatedAt:         at,
+		UpdatedSlot:       e.Slot,
+		LastSeq:           e.Seq,
+		dirty:             true,
+	}
+	if row.Buffer != nil {
+		row.BufferHash = ptr(hexOf(f.BufferHash[:]))
+		row.BufferElfLen = ptr(int64(f.BufferElfLen))
+	}
+	p.proposals[b58(f.Proposal)] = row
+}
+
+// applyProposalApproved records an approval and the proposal's new vote counts.
+func (p *projection) applyProposalApproved(f *um.ProposalApproved, e loggedEvent) {
+	at := unixTime(f.Timestamp)
+	p.approvals[memberKey{b58(f.Proposal), b58(f.Member)}] = append(p.approvals[memberKey{b58(f.Proposal), b58(f.Member)}], &approvalRow{
+		Proposal:       b58(f.Proposal),
+		Member:         b58(f.Member),
+		MemberSetSeqno: int64(f.MemberSetSeqno),
+		ApprovedAt:     at,
+		Slot:           e.Slot,
+		Signature:      e.Signature,
+		Seq:            e.Seq,
+		dirty:          true,
+	})
+	r := p.proposal(b58(f.Proposal))
+	if r == nil {
+		return
+	}
+	if f.StaleReset {
+		// The program dropped the approvals and cancel votes given
+		// under the older member set before counting this one.
+		r.CancelVotes = 0
+		r.ApprovedAt, r.ApprovedSlot = nil, nil
+	}
+	r.setVotes(int16(f.Approvals), int16(f.Threshold), f.Status.String(), f.Eta, int64(f.MemberSetSeqno), at, e)
+}
+
+// applyApprovalRevoked marks the member's newest approval revoked and records the new vote counts.
+func (p *projection) applyApprovalRevoked(f *um.ApprovalRevoked, e loggedEvent) {
+	at := unixTime(f.Timestamp)
+	rows := p.approvals[memberKey{b58(f.Proposal), b58(f.Member)}]
+	for i := len(rows) - 1; i >= 0; i-- {
+		if rows[i].RevokedSeq == nil {
+			rows[i].RevokedAt = &at
+			rows[i].RevokedSignature = ptr(e.Signature)
+			rows[i].RevokedSeq = ptr(e.Seq)
+			rows[i].dirty = true
+			break
 		}
-		at := unixTime(f.Timestamp)
-		r.Status = "expired"
+	}
+	r := p.proposal(b58(f.Proposal))
+	if r == nil {
+		return
+	}
+	r.setVotes(int16(f.Approvals), int16(f.Threshold), f.Status.String(), f.Eta, int64(f.MemberSetSeqno), at, e)
+}
+
+// applyCancelVoted records a cancel vote.
+func (p *projection) applyCancelVoted(f *um.CancelVoted, e loggedEvent) {
+	r := p.proposal(b58(f.Proposal))
+	if r == nil {
+		return
+	}
+	if int64(f.MemberSetSeqno) != r.MemberSetSeqno {
+		// The vote reset approvals given under an older member set.
+		r.Approvals = 0
+		r.Status = "active"
+		r.Eta, r.ApprovedAt, r.ApprovedSlot = nil, nil, nil
+		r.MemberSetSeqno = int64(f.MemberSetSeqno)
+	}
+	r.CancelVotes = int16(f.CancelVotes)
+	r.touch(unixTime(f.Timestamp), e)
+}
+
+// applyRejectVoted records a reject vote, and the rejection when it decided.
+func (p *projection) applyRejectVoted(f *um.RejectVoted, e loggedEvent) {
+	r := p.proposal(b58(f.Proposal))
+	if r == nil {
+		return
+	}
+	at := unixTime(f.Timestamp)
+	if int64(f.MemberSetSeqno) != r.MemberSetSeqno {
+		// The vote reset approvals given under an older member set.
+		r.Approvals = 0
+		r.Status = "active"
+		r.Eta, r.ApprovedAt, r.ApprovedSlot = nil, nil, nil
+		r.MemberSetSeqno = int64(f.MemberSetSeqno)
+	}
+	if f.Status == um.ProposalStatusRejected {
+		r.Status = "rejected"
 		r.ClosedAt = &at
 		r.ClosedSignature = ptr(e.Signature)
-		r.touch(at, e)
-
-	case *um.ProgramExtended:
-		r := p.proposal(b58(f.Proposal))
-		if r == nil {
-			return
-		}
-		r.ExtendBytesNeeded = int64(f.RemainingBytes)
-		r.touch(unixTime(f.Timestamp), e)
-
-	case *um.ProposalExecuted:
-		r := p.proposal(b58(f.Proposal))
-		if r == nil {
-			return
-		}
-		at := unixTime(f.Timestamp)
-		r.Status = "executed"
-		r.Eta = etaTime(f.Eta)
-		r.ExecutedAt = &at
-		r.ExecutedSlot = ptr(e.Slot)
-		r.ExecutedSignature = ptr(e.Signature)
-		r.Executor = ptr(b58(f.Executor))
-		r.touch(at, e)
-
-	case *um.MigrationStarted:
-		at := unixTime(f.Timestamp)
-		p.jobs[b58(f.Job)] = &migrationJobRow{
-			Address:       b58(f.Job),
-			Governance:    b58(f.Governance),
-			Proposal:      b58(f.Proposal),
-			Program:       b58(f.Program),
-			FromVersion:   int16(f.Spec.FromVersion),
-			ToVersion:     int16(f.Spec.ToVersion),
-			VersionOffset: int32(f.Spec.VersionOffset),
-			DataSize:      int64(f.Spec.DataSize),
-			Discriminator: hexOrNil(f.Spec.Discriminator),
-			MigrateIxData: hexOf(f.Spec.MigrateIxData),
-			TotalAccounts: int64(f.Spec.TotalAccounts),
-			Status:        "active",
-			StartedAt:     at,
-			StartedSlot:   e.Slot,
-			UpdatedAt:     at,
-			LastSeq:       e.Seq,
-			dirty:         true,
-		}
-
-	case *um.MigrationBatchProcessed:
-		j := p.job(b58(f.Job))
-		if j == nil {
-			return
-		}
-		j.MigratedCount = int64(f.Migrated)
-		j.BatchCount = max(j.BatchCount, int64(f.BatchIndex)+1)
-		j.touch(unixTime(f.Timestamp), e)
-
-	case *um.MigrationCompleted:
-		j := p.job(b58(f.Job))
-		if j == nil {
-			return
-		}
-		at := unixTime(f.Timestamp)
-		j.MigratedCount = int64(f.Migrated)
-		j.BatchCount = int64(f.Batches)
-		j.Status = "completed"
-		j.CompletedAt = &at
-		j.CompletedSlot = ptr(e.Slot)
-		j.touch(at, e)
 	}
+	r.touch(at, e)
+}
+
+// applyProposalCancelled closes the proposal as cancelled.
+func (p *projection) applyProposalCancelled(f *um.ProposalCancelled, e loggedEvent) {
+	r := p.proposal(b58(f.Proposal))
+	if r == nil {
+		return
+	}
+	at := unixTime(f.Timestamp)
+	if g := p.governances[b58(f.Governance)]; g != nil && g.MemberSetSeqno != r.MemberSetSeqno {
+		// Like every vote, the cancel first dropped approvals given under an
+		// older member set (the program's reset_if_stale); the event does not
+		// say so when the proposer cancels alone, the governance does.
+		r.Approvals = 0
+		r.Eta, r.ApprovedAt, r.ApprovedSlot = nil, nil, nil
+		r.MemberSetSeqno = g.MemberSetSeqno
+	}
+	r.Status = "cancelled"
+	r.CancelVotes = int16(f.CancelVotes)
+	r.ClosedAt = &at
+	r.ClosedSignature = ptr(e.Signature)
+	r.touch(at, e)
+}
+
+// applyProposalExpired closes the proposal as expired.
+func (p *projection) applyProposalExpired(f *um.ProposalExpired, e loggedEvent) {
+	r := p.proposal(b58(f.Proposal))
+	if r == nil {
+		return
+	}
+	at := unixTime(f.Timestamp)
+	r.Status = "expired"
+	r.ClosedAt = &at
+	r.ClosedSignature = ptr(e.Signature)
+	r.touch(at, e)
+}
+
+// applyProgramExtended records how many bytes the program still has to grow.
+func (p *projection) applyProgramExtended(f *um.ProgramExtended, e loggedEvent) {
+	r := p.proposal(b58(f.Proposal))
+	if r == nil {
+		return
+	}
+	r.ExtendBytesNeeded = int64(f.RemainingBytes)
+	r.touch(unixTime(f.Timestamp), e)
+}
+
+// applyProposalExecuted closes the proposal as executed.
+func (p *projection) applyProposalExecuted(f *um.ProposalExecuted, e loggedEvent) {
+	r := p.proposal(b58(f.Proposal))
+	if r == nil {
+		return
+	}
+	at := unixTime(f.Timestamp)
+	r.Status = "executed"
+	r.Eta = etaTime(f.Eta)
+	r.ExecutedAt = &at
+	r.ExecutedSlot = ptr(e.Slot)
+	r.ExecutedSignature = ptr(e.Signature)
+	r.Executor = ptr(b58(f.Executor))
+	r.touch(at, e)
+}
+
+// applyMigrationStarted creates the migration job row.
+func (p *projection) applyMigrationStarted(f *um.MigrationStarted, e loggedEvent) {
+	at := unixTime(f.Timestamp)
+	p.jobs[b58(f.Job)] = &migrationJobRow{
+		Address:       b58(f.Job),
+		Governance:    b58(f.Governance),
+		Proposal:      b58(f.Proposal),
+		Program:       b58(f.Program),
+		FromVersion:   int16(f.Spec.FromVersion),
+		ToVersion:     int16(f.Spec.ToVersion),
+		VersionOffset: int32(f.Spec.VersionOffset),
+		DataSize:      int64(f.Spec.DataSize),
+		Discriminator: hexOrNil(f.Spec.Discriminator),
+		MigrateIxData: hexOf(f.Spec.MigrateIxData),
+		TotalAccounts: int64(f.Spec.TotalAccounts),
+		Status:        "active",
+		StartedAt:     at,
+		StartedSlot:   e.Slot,
+		UpdatedAt:     at,
+		LastSeq:       e.Seq,
+		dirty:         true,
+	}
+}
+
+// applyMigrationBatchProcessed records a migration batch's progress.
+func (p *projection) applyMigrationBatchProcessed(f *um.MigrationBatchProcessed, e loggedEvent) {
+	j := p.job(b58(f.Job))
+	if j == nil {
+		return
+	}
+	j.MigratedCount = int64(f.Migrated)
+	j.BatchCount = max(j.BatchCount, int64(f.BatchIndex)+1)
+	j.touch(unixTime(f.Timestamp), e)
+}
+
+// applyMigrationCompleted closes the migration job as completed.
+func (p *projection) applyMigrationCompleted(f *um.MigrationCompleted, e loggedEvent) {
+	j := p.job(b58(f.Job))
+	if j == nil {
+		return
+	}
+	at := unixTime(f.Timestamp)
+	j.MigratedCount = int64(f.Migrated)
+	j.BatchCount = int64(f.Batches)
+	j.Status = "completed"
+	j.CompletedAt = &at
+	j.CompletedSlot = ptr(e.Slot)
+	j.touch(at, e)
 }
 
 // applyJobChange folds an executed ExtendMigration (the total grows and a completed job is active

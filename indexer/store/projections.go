@@ -17,6 +17,7 @@ import (
 var projectionTables = []string{
 	"governance_member", "governance", "managed_program", "program_release",
 	"proposal", "approval", "config_change", "rollback", "migration_job",
+	"account_closure", "release_revocation", "program_hand_over", // lifecycle.go
 }
 
 // keys are the rows a run of events touches, to load before folding.
@@ -99,6 +100,9 @@ func projectIncrementally(ctx context.Context, tx pgx.Tx, events []loggedEvent) 
 		p.apply(e)
 	}
 	if err := writeProjection(ctx, tx, p); err != nil {
+		return 0, err
+	}
+	if err := projectLifecycle(ctx, tx, events); err != nil {
 		return 0, err
 	}
 	return p.orphans, nil

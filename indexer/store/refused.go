@@ -72,7 +72,7 @@ func RefuseTransaction(ctx context.Context, db DBTX, programID string, t Transac
 		if err := advanceCheckpoint(ctx, tx, programID, t.Signature, t.Slot); err != nil {
 			return err
 		}
-		out.Notification, err = notify(ctx, tx, Notification{Slot: t.Slot})
+		out.Notification, err = sendNotification(ctx, tx, Notification{Slot: t.Slot})
 		return err
 	})
 	if err != nil {

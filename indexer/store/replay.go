@@ -46,7 +46,7 @@ func Rebuild(ctx context.Context, db DBTX, programID string) (Rebuilt, error) {
 		if err := tx.QueryRow(ctx, `SELECT coalesce(max(slot), 0) FROM chain_event`).Scan(&slot); err != nil {
 			return fmt.Errorf("read newest slot: %w", err)
 		}
-		out.Notification, err = notify(ctx, tx, Notification{Slot: uint64(slot), Rebuilt: true, Reason: RebuildReplay})
+		out.Notification, err = sendNotification(ctx, tx, Notification{Slot: uint64(slot), Rebuilt: true, Reason: RebuildReplay})
 		return err
 	})
 	if err != nil {
@@ -84,6 +84,9 @@ func rebuild(ctx context.Context, tx pgx.Tx) (orphans int, err error) {
 		return 0, fmt.Errorf("fold event log: %w", err)
 	}
 	if err := copyProjection(ctx, tx, p); err != nil {
+		return 0, err
+	}
+	if err := rebuildLifecycle(ctx, tx); err != nil {
 		return 0, err
 	}
 	return p.orphans, nil

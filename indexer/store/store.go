@@ -4,13 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"hash/fnv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/upgrade-manager/upgrade-manager/indexer/commitment"
+	"github.com/upgrade-manager/upgrade-manager/indexer/notify"
 	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
+	"github.com/upgrade-manager/upgrade-manager/migrations"
 )
 
 // DBTX is what the store's functions run on: *pgxpool.Pool, *pgx.Conn and
@@ -28,63 +30,29 @@ type DBTX interface {
 // ErrNotFound is returned when a looked-up row does not exist.
 var ErrNotFound = errors.New("not found")
 
-// Commitment is the commitment level a transaction was read at.
-type Commitment string
+// Commitment is the commitment level a transaction was read at: the
+// project's one commitment type, package commitment's.
+type Commitment = commitment.Level
 
 // The commitments the event log records.
 const (
-	Confirmed Commitment = "confirmed"
-	Finalized Commitment = "finalized"
+	Confirmed = commitment.Confirmed
+	Finalized = commitment.Finalized
 )
 
 // NotifyChannel is the channel ApplyBatch, Rebuild and Revert notify once per
-// committed transaction.
-const NotifyChannel = "upgrade_manager_events"
+// committed transaction (the contract lives in package notify).
+const NotifyChannel = notify.Channel
 
 // Notification is the JSON payload of every NOTIFY on NotifyChannel.
-type Notification struct {
-	// LastSeq is the highest chain_event seq at commit: a listener reads
-	// chain_event (and projection rows) with seq above its cursor.
-	LastSeq int64 `json:"last_seq"`
-	// Slot is the highest slot of the committed batch.
-	Slot uint64 `json:"slot"`
-	// Rebuilt is set when the projections were rebuilt from the log (a
-	// revert, replay, or a transaction found older than applied ones): rows
-	// may have changed or disappeared without a newer seq, so a listener
-	// should refetch what it shows instead of paging by seq alone.
-	Rebuilt bool `json:"rebuilt,omitempty"`
-	// Reason says why the projections were rebuilt: RebuildRevert,
-	// RebuildLate, RebuildReplay or RebuildReset; empty when they were not.
-	Reason string `json:"reason,omitempty"`
-	// Signatures are the transactions a revert removed (their events are
-	// gone from chain_event) or a late batch placed before applied ones.
-	Signatures []string `json:"signatures,omitempty"`
-	// RemovedSeqs are the chain_event seqs a revert deleted: a listener
-	// that showed those events drops them.
-	RemovedSeqs []int64 `json:"removed_seqs,omitempty"`
-	// Proposals and Governances are the addresses whose projection rows may
-	// have changed without a newer seq (what the reverted or late events
-	// were about); refetch them. Empty for replay and reset: everything may
-	// have changed.
-	Proposals   []string `json:"proposals,omitempty"`
-	Governances []string `json:"governances,omitempty"`
-	// Truncated says the lists were cut to fit PostgreSQL's 8,000-byte
-	// NOTIFY payload: refetch everything.
-	Truncated bool `json:"truncated,omitempty"`
-}
+type Notification = notify.Payload
 
 // Why projections were rebuilt (Notification.Reason).
 const (
-	// RebuildRevert: confirmed transactions whose slot was abandoned were
-	// removed.
-	RebuildRevert = "revert"
-	// RebuildLate: a transaction older than applied ones was applied in its
-	// place (a listing that had skipped it, a re-landed or replayed one).
-	RebuildLate = "late"
-	// RebuildReplay: indexer replay rebuilt everything from the log.
-	RebuildReplay = "replay"
-	// RebuildReset: the indexer emptied its tables for a new cluster.
-	RebuildReset = "reset"
+	RebuildRevert = notify.RebuildRevert
+	RebuildLate   = notify.RebuildLate
+	RebuildReplay = notify.RebuildReplay
+	RebuildReset  = notify.RebuildReset
 )
 
 // Transaction is one transaction of the program as the indexer applies it:
@@ -142,14 +110,16 @@ type DeadLetter struct {
 	Raw              []byte
 }
 
-// lockKey returns the advisory lock key of programID's writer.
-func lockKey(programID string) int64 {
-	h := fnv.New64a()
-	_, _ = h.Write([]byte("upgrade_manager_indexer:" + programID))
-	return int64(h.Sum64())
-}
-
-// lockWriter takes the transaction-scoped writer lock of programID.
+// lockWriter takes the database's transaction-scoped writer lock and
+// checks that the database is programID's deployment, claiming it when
+// unclaimed (an error wrapping ErrOtherDeployment when another program
+// claimed it). Every transaction that appends to chain_event takes it
+// first, before it draws seqs, and holds it until it commits: so one
+// transaction at a time draws seqs and commits, and seq order is commit
+// order, which readers that page chain_event by seq rely on (a seq drawn
+// by a transaction that commits after a higher one would be skipped by a
+// reader already past the higher one). The lock is one per database, not
+// per program, because the log is.
 //
 // It also makes the transaction plan every statement for its arguments: a
 // cached generic plan chosen while the tables were small (a seq scan for
@@ -157,9 +127,14 @@ func lockKey(programID string) int64 {
 // ANALYZE, and the look-ups of every batch would scan whole tables.
 func lockWriter(ctx context.Context, tx pgx.Tx, programID string) error {
 	b := &pgx.Batch{}
-	b.Queue("SELECT pg_advisory_xact_lock($1)", lockKey(programID))
+	b.Queue("SELECT pg_advisory_xact_lock($1)", migrations.LockKey(migrations.WriterLock))
 	b.Queue("SET LOCAL plan_cache_mode = force_custom_plan")
-	return tx.SendBatch(ctx, b).Close()
+	var claimed string
+	queueClaim(b, programID, &claimed)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	return checkClaim(claimed, programID)
 }
 
 func unixTime(sec int64) time.Time { return time.Unix(sec, 0).UTC() }

@@ -170,7 +170,7 @@ func TestApplyBatchIsIdempotent(t *testing.T) {
 	b.applyInBatches(t, b.txs, 63)
 	AssertScenarioProjections(t, b.pool)
 	assertCount(t, b.pool, "SELECT count(*) FROM chain_event", expectedEventCount(b.txs))
-	assertCount(t, b.pool, "SELECT count(*) FROM approval", 23)
+	assertCount(t, b.pool, "SELECT count(*) FROM approval", 26)
 }
 
 func TestApplyBatchOutOfOrderDeliveryEndsInChainOrder(t *testing.T) {
@@ -313,7 +313,7 @@ func TestRevertRemovesTransactionAndRebuilds(t *testing.T) {
 		last.Signature).Scan(&seqs); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.pool.QueryRow(t.Context(), `SELECT proposal, governance FROM migration_job`).Scan(&proposal, &governance); err != nil {
+	if err := b.pool.QueryRow(t.Context(), `SELECT proposal, governance FROM migration_job WHERE address = $1`, scenario.MigrationJob).Scan(&proposal, &governance); err != nil {
 		t.Fatal(err)
 	}
 	got, err := store.Revert(t.Context(), b.pool, b.programID(), []string{last.Signature})
@@ -333,7 +333,7 @@ func TestRevertRemovesTransactionAndRebuilds(t *testing.T) {
 	}
 	var status string
 	var migrated, batches int64
-	if err := b.pool.QueryRow(t.Context(), `SELECT status, migrated_count, batch_count FROM migration_job`).Scan(&status, &migrated, &batches); err != nil {
+	if err := b.pool.QueryRow(t.Context(), `SELECT status, migrated_count, batch_count FROM migration_job WHERE address = $1`, scenario.MigrationJob).Scan(&status, &migrated, &batches); err != nil {
 		t.Fatal(err)
 	}
 	if status != "active" || migrated != 200 || batches != 10 {

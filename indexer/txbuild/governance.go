@@ -172,6 +172,13 @@ func (b *Builder) Extend(payer, address solana.PublicKey, p *um.Proposal) *solan
 func (b *Builder) Execute(executor, address solana.PublicKey, p *um.Proposal, spill solana.PublicKey) (*solana.GenericInstruction, error) {
 	switch p.Kind {
 	case um.ProposalKindUpgrade, um.ProposalKindRollback:
+		// Proposals made before buffer locks existed (layout 1) hold none; the program refuses
+		// an execution that leaves out the lock of any later one.
+		var lock *solana.PublicKey
+		if p.LayoutVersion >= um.BufferLockLayoutVersion {
+			l := b.BufferLock(p.Buffer)
+			lock = &l
+		}
 		return b.client.NewExecuteUpgradeInstruction(um.ExecuteUpgradeAccounts{
 			Executor:         executor,
 			Governance:       p.Governance,
@@ -180,7 +187,7 @@ func (b *Builder) Execute(executor, address solana.PublicKey, p *um.Proposal, sp
 			TargetProgram:    p.Program,
 			Programdata:      Programdata(p.Program),
 			Buffer:           p.Buffer,
-			BufferLock:       b.BufferLock(p.Buffer),
+			BufferLock:       lock,
 			Proposer:         p.Proposer,
 			Spill:            spill,
 			UpgradeAuthority: b.UpgradeAuthority(p.Program),

@@ -25,6 +25,7 @@ type Account interface {
 }
 
 var (
+	_ Account = (*BufferLock)(nil)
 	_ Account = (*Governance)(nil)
 	_ Account = (*ManagedProgram)(nil)
 	_ Account = (*MigrationJob)(nil)
@@ -33,11 +34,34 @@ var (
 
 // Account discriminators as little-endian integers, for DecodeAccount's switch.
 const (
+	accountDiscBufferLock     = 0xc95c4c75968cc5c5
 	accountDiscGovernance     = 0x312fd9490d588f12
 	accountDiscManagedProgram = 0x0e2a10482a457dc8
 	accountDiscMigrationJob   = 0xc9280140f542dd22
 	accountDiscProposal       = 0x21358874bbbd5e1a
 )
+
+// AccountName returns "BufferLock".
+func (*BufferLock) AccountName() string { return "BufferLock" }
+
+// Discriminator returns the bytes that start a BufferLock account's data.
+func (*BufferLock) Discriminator() [8]byte {
+	return [8]byte{0xc5, 0xc5, 0x8c, 0x96, 0x75, 0x4c, 0x5c, 0xc9}
+}
+
+// UnmarshalAccount decodes a BufferLock account's data: its discriminator, then
+// the fields. Bytes after the fields are allowed: accounts are allocated
+// with room to spare.
+func (v *BufferLock) UnmarshalAccount(data []byte) error {
+	if len(data) < 8 {
+		return idlcodec.ShortError("BufferLock discriminator", 0, 8, len(data))
+	}
+	if binary.LittleEndian.Uint64(data) != accountDiscBufferLock {
+		return idlcodec.UnknownDiscriminatorError("account BufferLock", data[:8])
+	}
+	_, err := v.UnmarshalBorsh(data[8:])
+	return idlcodec.Shift(err, 8)
+}
 
 // AccountName returns "Governance".
 func (*Governance) AccountName() string { return "Governance" }
@@ -129,7 +153,7 @@ func (v *Proposal) UnmarshalAccount(data []byte) error {
 
 // AccountNames lists the account types in IDL order.
 func AccountNames() []string {
-	return []string{"Governance", "ManagedProgram", "MigrationJob", "Proposal"}
+	return []string{"BufferLock", "Governance", "ManagedProgram", "MigrationJob", "Proposal"}
 }
 
 // DecodeAccount decodes an account's data by its discriminator. Bytes after
@@ -140,6 +164,8 @@ func DecodeAccount(data []byte) (Account, error) {
 	}
 	var a Account
 	switch binary.LittleEndian.Uint64(data) {
+	case accountDiscBufferLock:
+		a = new(BufferLock)
 	case accountDiscGovernance:
 		a = new(Governance)
 	case accountDiscManagedProgram:

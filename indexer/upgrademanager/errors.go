@@ -122,6 +122,12 @@ const (
 	ErrInvalidMigrationExtension ErrorCode = 6053
 	// ErrAlreadyRejected (6054): Member has already rejected this proposal.
 	ErrAlreadyRejected ErrorCode = 6054
+	// ErrProposalNotEnded (6055): Proposal is still open; only executed, cancelled, rejected or expired proposals can be closed.
+	ErrProposalNotEnded ErrorCode = 6055
+	// ErrMigrationJobNotEnded (6056): Migration job is still active; only completed or cancelled jobs can be closed.
+	ErrMigrationJobNotEnded ErrorCode = 6056
+	// ErrWrongRentCollector (6057): Rent destination is not the governance's rent collector (or, without one, the account's payer).
+	ErrWrongRentCollector ErrorCode = 6057
 )
 
 // Name returns the code's IDL name, or "" when the program defines no such code.
@@ -237,6 +243,12 @@ func (c ErrorCode) Name() string {
 		return "InvalidMigrationExtension"
 	case ErrAlreadyRejected:
 		return "AlreadyRejected"
+	case ErrProposalNotEnded:
+		return "ProposalNotEnded"
+	case ErrMigrationJobNotEnded:
+		return "MigrationJobNotEnded"
+	case ErrWrongRentCollector:
+		return "WrongRentCollector"
 	}
 	return ""
 }
@@ -354,6 +366,12 @@ func (c ErrorCode) Message() string {
 		return "A migration extension must add at least one account"
 	case ErrAlreadyRejected:
 		return "Member has already rejected this proposal"
+	case ErrProposalNotEnded:
+		return "Proposal is still open; only executed, cancelled, rejected or expired proposals can be closed"
+	case ErrMigrationJobNotEnded:
+		return "Migration job is still active; only completed or cancelled jobs can be closed"
+	case ErrWrongRentCollector:
+		return "Rent destination is not the governance's rent collector (or, without one, the account's payer)"
 	}
 	return ""
 }

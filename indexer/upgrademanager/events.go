@@ -31,12 +31,14 @@ var (
 	_ Event = (*GovernanceInitialized)(nil)
 	_ Event = (*MigrationBatchProcessed)(nil)
 	_ Event = (*MigrationCompleted)(nil)
+	_ Event = (*MigrationJobClosed)(nil)
 	_ Event = (*MigrationStarted)(nil)
 	_ Event = (*ProgramExtended)(nil)
 	_ Event = (*ProgramRegistered)(nil)
 	_ Event = (*ProgramUpgraded)(nil)
 	_ Event = (*ProposalApproved)(nil)
 	_ Event = (*ProposalCancelled)(nil)
+	_ Event = (*ProposalClosed)(nil)
 	_ Event = (*ProposalCreated)(nil)
 	_ Event = (*ProposalExecuted)(nil)
 	_ Event = (*ProposalExpired)(nil)
@@ -52,12 +54,14 @@ const (
 	EventNameGovernanceInitialized   = "GovernanceInitialized"
 	EventNameMigrationBatchProcessed = "MigrationBatchProcessed"
 	EventNameMigrationCompleted      = "MigrationCompleted"
+	EventNameMigrationJobClosed      = "MigrationJobClosed"
 	EventNameMigrationStarted        = "MigrationStarted"
 	EventNameProgramExtended         = "ProgramExtended"
 	EventNameProgramRegistered       = "ProgramRegistered"
 	EventNameProgramUpgraded         = "ProgramUpgraded"
 	EventNameProposalApproved        = "ProposalApproved"
 	EventNameProposalCancelled       = "ProposalCancelled"
+	EventNameProposalClosed          = "ProposalClosed"
 	EventNameProposalCreated         = "ProposalCreated"
 	EventNameProposalExecuted        = "ProposalExecuted"
 	EventNameProposalExpired         = "ProposalExpired"
@@ -72,12 +76,14 @@ const (
 	eventDiscGovernanceInitialized   = 0x0f1e2c2a1a67bb29
 	eventDiscMigrationBatchProcessed = 0xc5bc6c0c1ab2f6cb
 	eventDiscMigrationCompleted      = 0xf106f96ac07b2ddf
+	eventDiscMigrationJobClosed      = 0x7809ba6c47fab961
 	eventDiscMigrationStarted        = 0x2fdb8325b5de2c1a
 	eventDiscProgramExtended         = 0x74434d48cbdb3748
 	eventDiscProgramRegistered       = 0x07e055719edeb1d3
 	eventDiscProgramUpgraded         = 0x0dd1fadc04dc6674
 	eventDiscProposalApproved        = 0x31582b9de49b3146
 	eventDiscProposalCancelled       = 0x0e094e812e683bfd
+	eventDiscProposalClosed          = 0x1b613769a42f5a39
 	eventDiscProposalCreated         = 0xce330d516ca008ba
 	eventDiscProposalExecuted        = 0x536f5365c9bdd55c
 	eventDiscProposalExpired         = 0xdfa685d5340a0830
@@ -132,6 +138,14 @@ func (*MigrationCompleted) Discriminator() [8]byte {
 	return [8]byte{0xdf, 0x2d, 0x7b, 0xc0, 0x6a, 0xf9, 0x06, 0xf1}
 }
 
+// EventName returns "MigrationJobClosed".
+func (*MigrationJobClosed) EventName() string { return EventNameMigrationJobClosed }
+
+// Discriminator returns the bytes that precede MigrationJobClosed's encoding.
+func (*MigrationJobClosed) Discriminator() [8]byte {
+	return [8]byte{0x61, 0xb9, 0xfa, 0x47, 0x6c, 0xba, 0x09, 0x78}
+}
+
 // EventName returns "MigrationStarted".
 func (*MigrationStarted) EventName() string { return EventNameMigrationStarted }
 
@@ -178,6 +192,14 @@ func (*ProposalCancelled) EventName() string { return EventNameProposalCancelled
 // Discriminator returns the bytes that precede ProposalCancelled's encoding.
 func (*ProposalCancelled) Discriminator() [8]byte {
 	return [8]byte{0xfd, 0x3b, 0x68, 0x2e, 0x81, 0x4e, 0x09, 0x0e}
+}
+
+// EventName returns "ProposalClosed".
+func (*ProposalClosed) EventName() string { return EventNameProposalClosed }
+
+// Discriminator returns the bytes that precede ProposalClosed's encoding.
+func (*ProposalClosed) Discriminator() [8]byte {
+	return [8]byte{0x39, 0x5a, 0x2f, 0xa4, 0x69, 0x37, 0x61, 0x1b}
 }
 
 // EventName returns "ProposalCreated".
@@ -228,6 +250,8 @@ func NewEvent(name string) Event {
 		return new(MigrationBatchProcessed)
 	case EventNameMigrationCompleted:
 		return new(MigrationCompleted)
+	case EventNameMigrationJobClosed:
+		return new(MigrationJobClosed)
 	case EventNameMigrationStarted:
 		return new(MigrationStarted)
 	case EventNameProgramExtended:
@@ -240,6 +264,8 @@ func NewEvent(name string) Event {
 		return new(ProposalApproved)
 	case EventNameProposalCancelled:
 		return new(ProposalCancelled)
+	case EventNameProposalClosed:
+		return new(ProposalClosed)
 	case EventNameProposalCreated:
 		return new(ProposalCreated)
 	case EventNameProposalExecuted:
@@ -254,7 +280,7 @@ func NewEvent(name string) Event {
 
 // EventNames lists the events in IDL order.
 func EventNames() []string {
-	return []string{"ApprovalRevoked", "CancelVoted", "ConfigChanged", "GovernanceInitialized", "MigrationBatchProcessed", "MigrationCompleted", "MigrationStarted", "ProgramExtended", "ProgramRegistered", "ProgramUpgraded", "ProposalApproved", "ProposalCancelled", "ProposalCreated", "ProposalExecuted", "ProposalExpired", "RejectVoted"}
+	return []string{"ApprovalRevoked", "CancelVoted", "ConfigChanged", "GovernanceInitialized", "MigrationBatchProcessed", "MigrationCompleted", "MigrationJobClosed", "MigrationStarted", "ProgramExtended", "ProgramRegistered", "ProgramUpgraded", "ProposalApproved", "ProposalCancelled", "ProposalClosed", "ProposalCreated", "ProposalExecuted", "ProposalExpired", "RejectVoted"}
 }
 
 // DecodeEvent decodes data, an event's discriminator followed by its borsh
@@ -279,6 +305,8 @@ func DecodeEvent(data []byte) (Event, error) {
 		e = new(MigrationBatchProcessed)
 	case eventDiscMigrationCompleted:
 		e = new(MigrationCompleted)
+	case eventDiscMigrationJobClosed:
+		e = new(MigrationJobClosed)
 	case eventDiscMigrationStarted:
 		e = new(MigrationStarted)
 	case eventDiscProgramExtended:
@@ -291,6 +319,8 @@ func DecodeEvent(data []byte) (Event, error) {
 		e = new(ProposalApproved)
 	case eventDiscProposalCancelled:
 		e = new(ProposalCancelled)
+	case eventDiscProposalClosed:
+		e = new(ProposalClosed)
 	case eventDiscProposalCreated:
 		e = new(ProposalCreated)
 	case eventDiscProposalExecuted:

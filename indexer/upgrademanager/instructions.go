@@ -80,6 +80,66 @@ func (p *Program) NewCancelInstruction(accounts CancelAccounts) *solana.GenericI
 	}, dst)
 }
 
+// CloseMigrationJobAccounts are the accounts of close_migration_job the caller chooses; the
+// builder adds fixed addresses, the event authority and the program.
+type CloseMigrationJobAccounts struct {
+	// Signer is the account signer (signer).
+	Signer solana.PublicKey
+	// Governance is the account governance.
+	Governance solana.PublicKey
+	// Job is the account job (writable).
+	Job solana.PublicKey
+	// RentCollector is the account rent_collector (writable).
+	RentCollector solana.PublicKey
+}
+
+// NewCloseMigrationJobInstruction builds the instruction close_migration_job.
+//
+// Closes a completed or cancelled migration job; its rent goes to the governance's rent
+// collector (or back to whoever paid it); permissionless.
+func (p *Program) NewCloseMigrationJobInstruction(accounts CloseMigrationJobAccounts) *solana.GenericInstruction {
+	dst := make([]byte, 0, 8)
+	dst = append(dst, 0xe9, 0xe6, 0xe1, 0xa3, 0x07, 0x05, 0xbd, 0x8f)
+	return solana.NewInstruction(p.id, solana.AccountMetaSlice{
+		{PublicKey: accounts.Signer, IsSigner: true},
+		{PublicKey: accounts.Governance},
+		{PublicKey: accounts.Job, IsWritable: true},
+		{PublicKey: accounts.RentCollector, IsWritable: true},
+		{PublicKey: p.eventAuthority}, // event_authority
+		{PublicKey: p.id},             // program
+	}, dst)
+}
+
+// CloseProposalAccounts are the accounts of close_proposal the caller chooses; the
+// builder adds fixed addresses, the event authority and the program.
+type CloseProposalAccounts struct {
+	// Signer is the account signer (signer).
+	Signer solana.PublicKey
+	// Governance is the account governance.
+	Governance solana.PublicKey
+	// Proposal is the account proposal (writable).
+	Proposal solana.PublicKey
+	// RentCollector is the account rent_collector (writable).
+	RentCollector solana.PublicKey
+}
+
+// NewCloseProposalInstruction builds the instruction close_proposal.
+//
+// Closes an executed, cancelled, rejected or expired proposal; its rent goes to the
+// governance's rent collector (or back to the proposer); permissionless.
+func (p *Program) NewCloseProposalInstruction(accounts CloseProposalAccounts) *solana.GenericInstruction {
+	dst := make([]byte, 0, 8)
+	dst = append(dst, 0xd5, 0xb2, 0x8b, 0x13, 0x32, 0xbf, 0x52, 0xf5)
+	return solana.NewInstruction(p.id, solana.AccountMetaSlice{
+		{PublicKey: accounts.Signer, IsSigner: true},
+		{PublicKey: accounts.Governance},
+		{PublicKey: accounts.Proposal, IsWritable: true},
+		{PublicKey: accounts.RentCollector, IsWritable: true},
+		{PublicKey: p.eventAuthority}, // event_authority
+		{PublicKey: p.id},             // program
+	}, dst)
+}
+
 // ExecuteConfigChangeAccounts are the accounts of execute_config_change the caller chooses; the
 // builder adds fixed addresses, the event authority and the program.
 type ExecuteConfigChangeAccounts struct {
@@ -179,8 +239,10 @@ type ExecuteUpgradeAccounts struct {
 	Programdata solana.PublicKey
 	// Buffer is the account buffer (writable).
 	Buffer solana.PublicKey
-	// BufferLock is the account buffer_lock (writable).
-	BufferLock solana.PublicKey
+	// BufferLock is the account buffer_lock (writable; optional: nil passes the program ID in its place).
+	// The buffer's lock, closed here (its rent goes back to the proposer). Every proposal made
+	// since layout 2 holds one until it ends; only older proposals pass none.
+	BufferLock *solana.PublicKey
 	// Proposer is the account proposer (writable).
 	Proposer solana.PublicKey
 	// Spill is the account spill (writable).
@@ -203,7 +265,7 @@ func (p *Program) NewExecuteUpgradeInstruction(accounts ExecuteUpgradeAccounts) 
 		{PublicKey: accounts.TargetProgram, IsWritable: true},
 		{PublicKey: accounts.Programdata, IsWritable: true},
 		{PublicKey: accounts.Buffer, IsWritable: true},
-		{PublicKey: accounts.BufferLock, IsWritable: true},
+		p.optionalMeta(accounts.BufferLock, true, false),
 		{PublicKey: accounts.Proposer, IsWritable: true},
 		{PublicKey: accounts.Spill, IsWritable: true},
 		{PublicKey: accounts.UpgradeAuthority},
@@ -319,7 +381,7 @@ type InitializeGovernanceAccounts struct {
 //
 // Creates a governance: members, threshold, rollback threshold, timelocks, spill account.
 func (p *Program) NewInitializeGovernanceInstruction(args InitializeGovernanceArgs, accounts InitializeGovernanceAccounts) *solana.GenericInstruction {
-	dst := make([]byte, 0, 50)
+	dst := make([]byte, 0, 51)
 	dst = append(dst, 0xab, 0x57, 0x65, 0xed, 0x1b, 0x6b, 0xc9, 0x39)
 	dst = args.AppendBorsh(dst)
 	return solana.NewInstruction(p.id, solana.AccountMetaSlice{
@@ -635,6 +697,8 @@ func (p *Program) optionalMeta(k *solana.PublicKey, writable, signer bool) *sola
 const (
 	ixDiscApprove              = 0x4c61757324d94a45
 	ixDiscCancel               = 0xbedcecdb29dfdbe8
+	ixDiscCloseMigrationJob    = 0x8fbd0507a3e1e6e9
+	ixDiscCloseProposal        = 0xf552bf32138bb2d5
 	ixDiscExecuteConfigChange  = 0x4776f167ecc69664
 	ixDiscExecuteMigration     = 0x84c723b6d588e828
 	ixDiscExecuteUpgrade       = 0x18d72742da64dbcd
@@ -662,6 +726,10 @@ func InstructionName(data []byte) (string, bool) {
 		return "approve", true
 	case ixDiscCancel:
 		return "cancel", true
+	case ixDiscCloseMigrationJob:
+		return "close_migration_job", true
+	case ixDiscCloseProposal:
+		return "close_proposal", true
 	case ixDiscExecuteConfigChange:
 		return "execute_config_change", true
 	case ixDiscExecuteMigration:

@@ -56,7 +56,12 @@ func (p *Program) mustFind(seeds ...[]byte) solana.PublicKey {
 // AccountLayoutVersion is the constant ACCOUNT_LAYOUT_VERSION.
 //
 // Layout version of the accounts this program writes.
-const AccountLayoutVersion uint8 = 2
+const AccountLayoutVersion uint8 = 3
+
+// BufferLockLayoutVersion is the constant BUFFER_LOCK_LAYOUT_VERSION.
+//
+// First layout version whose upgrade and rollback proposals hold a `BufferLock`.
+const BufferLockLayoutVersion uint8 = 2
 
 // BufferLockSeed is the constant BUFFER_LOCK_SEED. Use it as []byte(BufferLockSeed).
 //

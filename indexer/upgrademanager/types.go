@@ -100,6 +100,73 @@ func (v *ApprovalRevoked) AppendJSON(dst []byte) []byte {
 // MarshalJSON renders v as AppendJSON does.
 func (v *ApprovalRevoked) MarshalJSON() ([]byte, error) { return v.AppendJSON(nil), nil }
 
+// BufferLock is the account BufferLock of upgrade_manager.
+//
+// Marks a buffer as backing one open proposal, so no second proposal can name it (and, by
+// cancelling alone, close a buffer others approved). Created by `propose_upgrade` and
+// `propose_rollback`, closed when the proposal ends. PDA: `["buffer_lock", buffer]`.
+type BufferLock struct {
+	LayoutVersion uint8
+	Bump          uint8
+	Buffer        solana.PublicKey
+	// The open proposal the buffer backs.
+	Proposal solana.PublicKey
+	// Paid the lock's rent and gets it back when the proposal ends.
+	Payer    solana.PublicKey
+	Reserved [16]byte
+}
+
+// UnmarshalBorsh decodes v from the start of b and returns how many bytes it read.
+func (v *BufferLock) UnmarshalBorsh(b []byte) (int, error) {
+	n := 0
+	if len(b)-n < 114 {
+		return n, idlcodec.ShortError("BufferLock.layout_version", n, 114, len(b)-n)
+	}
+	{
+		s := b[n : n+114]
+		v.LayoutVersion = s[0]
+		v.Bump = s[1]
+		v.Buffer = solana.PublicKey(s[2 : 2+32])
+		v.Proposal = solana.PublicKey(s[34 : 34+32])
+		v.Payer = solana.PublicKey(s[66 : 66+32])
+		v.Reserved = [16]byte(s[98 : 98+16])
+	}
+	n += 114
+	return n, nil
+}
+
+// AppendBorsh appends v's borsh encoding to dst.
+func (v *BufferLock) AppendBorsh(dst []byte) []byte {
+	dst = append(dst, v.LayoutVersion)
+	dst = append(dst, v.Bump)
+	dst = append(dst, v.Buffer[:]...)
+	dst = append(dst, v.Proposal[:]...)
+	dst = append(dst, v.Payer[:]...)
+	dst = append(dst, v.Reserved[:]...)
+	return dst
+}
+
+// AppendJSON appends v as JSON: fields keyed by their IDL names, pubkeys in
+// base58, byte arrays in hex, 128-bit integers as decimal strings.
+func (v *BufferLock) AppendJSON(dst []byte) []byte {
+	dst = append(dst, "{\"layout_version\":"...)
+	dst = idlcodec.AppendJSONUint(dst, uint64(v.LayoutVersion))
+	dst = append(dst, ",\"bump\":"...)
+	dst = idlcodec.AppendJSONUint(dst, uint64(v.Bump))
+	dst = append(dst, ",\"buffer\":"...)
+	dst = idlcodec.AppendJSONBase58(dst, v.Buffer[:])
+	dst = append(dst, ",\"proposal\":"...)
+	dst = idlcodec.AppendJSONBase58(dst, v.Proposal[:])
+	dst = append(dst, ",\"payer\":"...)
+	dst = idlcodec.AppendJSONBase58(dst, v.Payer[:])
+	dst = append(dst, ",\"reserved\":"...)
+	dst = idlcodec.AppendJSONHex(dst, v.Reserved[:])
+	return append(dst, '}')
+}
+
+// MarshalJSON renders v as AppendJSON does.
+func (v *BufferLock) MarshalJSON() ([]byte, error) { return v.AppendJSON(nil), nil }
+
 // CancelVoted is the event CancelVoted of upgrade_manager.
 type CancelVoted struct {
 	SchemaVersion  uint8
@@ -207,6 +274,8 @@ type ConfigChange struct {
 	SetVotingPeriod ConfigChangeSetVotingPeriod
 	// SetUpgradeAuthority is set when Kind is ConfigChangeKindSetUpgradeAuthority.
 	SetUpgradeAuthority ConfigChangeSetUpgradeAuthority
+	// SetRentCollector is set when Kind is ConfigChangeKindSetRentCollector.
+	SetRentCollector ConfigChangeSetRentCollector
 }
 
 // ConfigChangeKind names a variant of ConfigChange.
@@ -227,6 +296,7 @@ const (
 	ConfigChangeKindCancelMigration      ConfigChangeKind = 10
 	ConfigChangeKindSetVotingPeriod      ConfigChangeKind = 11
 	ConfigChangeKindSetUpgradeAuthority  ConfigChangeKind = 12
+	ConfigChangeKindSetRentCollector     ConfigChangeKind = 13
 )
 
 // String returns the variant's IDL name.
@@ -258,6 +328,8 @@ func (k ConfigChangeKind) String() string {
 		return "SetVotingPeriod"
 	case ConfigChangeKindSetUpgradeAuthority:
 		return "SetUpgradeAuthority"
+	case ConfigChangeKindSetRentCollector:
+		return "SetRentCollector"
 	}
 	return "ConfigChangeKind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -348,6 +420,12 @@ func (v *ConfigChange) UnmarshalBorsh(b []byte) (int, error) {
 			return 1, idlcodec.Shift(err, 1)
 		}
 		return 1 + m, nil
+	case ConfigChangeKindSetRentCollector:
+		m, err := v.SetRentCollector.UnmarshalBorsh(b[1:])
+		if err != nil {
+			return 1, idlcodec.Shift(err, 1)
+		}
+		return 1 + m, nil
 	}
 	return 0, idlcodec.InvalidTagError("ConfigChange", 0, b[0])
 }
@@ -382,6 +460,8 @@ func (v *ConfigChange) AppendBorsh(dst []byte) []byte {
 		dst = v.SetVotingPeriod.AppendBorsh(dst)
 	case ConfigChangeKindSetUpgradeAuthority:
 		dst = v.SetUpgradeAuthority.AppendBorsh(dst)
+	case ConfigChangeKindSetRentCollector:
+		dst = v.SetRentCollector.AppendBorsh(dst)
 	}
 	return dst
 }
@@ -441,6 +521,10 @@ func (v *ConfigChange) AppendJSON(dst []byte) []byte {
 	case ConfigChangeKindSetUpgradeAuthority:
 		dst = append(dst, "{\"SetUpgradeAuthority\":"...)
 		dst = v.SetUpgradeAuthority.AppendJSON(dst)
+		return append(dst, '}')
+	case ConfigChangeKindSetRentCollector:
+		dst = append(dst, "{\"SetRentCollector\":"...)
+		dst = v.SetRentCollector.AppendJSON(dst)
 		return append(dst, '}')
 	}
 	return idlcodec.AppendJSONString(dst, v.Kind.String())
@@ -967,6 +1051,64 @@ func (v *ConfigChangeSetUpgradeAuthority) MarshalJSON() ([]byte, error) {
 	return v.AppendJSON(nil), nil
 }
 
+// ConfigChangeSetRentCollector holds the fields of the variant ConfigChange::SetRentCollector.
+type ConfigChangeSetRentCollector struct {
+	RentCollector *solana.PublicKey
+}
+
+// UnmarshalBorsh decodes v from the start of b and returns how many bytes it read.
+func (v *ConfigChangeSetRentCollector) UnmarshalBorsh(b []byte) (int, error) {
+	n := 0
+	var err error
+	{
+		var some0 bool
+		if some0, n, err = idlcodec.ReadOption(b, n, "ConfigChange::SetRentCollector.rent_collector"); err != nil {
+			return n, err
+		}
+		if some0 {
+			p0 := new(solana.PublicKey)
+			if len(b)-n < 32 {
+				return n, idlcodec.ShortError("ConfigChange::SetRentCollector.rent_collector", n, 32, len(b)-n)
+			}
+			{
+				s := b[n : n+32]
+				(*p0) = solana.PublicKey(s[0:32])
+			}
+			n += 32
+			v.RentCollector = p0
+		} else {
+			v.RentCollector = nil
+		}
+	}
+	return n, nil
+}
+
+// AppendBorsh appends v's borsh encoding to dst.
+func (v *ConfigChangeSetRentCollector) AppendBorsh(dst []byte) []byte {
+	if v.RentCollector == nil {
+		dst = append(dst, 0)
+	} else {
+		dst = append(dst, 1)
+		dst = append(dst, (*v.RentCollector)[:]...)
+	}
+	return dst
+}
+
+// AppendJSON appends v as JSON: fields keyed by their IDL names, pubkeys in
+// base58, byte arrays in hex, 128-bit integers as decimal strings.
+func (v *ConfigChangeSetRentCollector) AppendJSON(dst []byte) []byte {
+	dst = append(dst, "{\"rent_collector\":"...)
+	if v.RentCollector == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = idlcodec.AppendJSONBase58(dst, (*v.RentCollector)[:])
+	}
+	return append(dst, '}')
+}
+
+// MarshalJSON renders v as AppendJSON does.
+func (v *ConfigChangeSetRentCollector) MarshalJSON() ([]byte, error) { return v.AppendJSON(nil), nil }
+
 // ConfigChanged is the event ConfigChanged of upgrade_manager.
 type ConfigChanged struct {
 	SchemaVersion           uint8
@@ -1151,8 +1293,11 @@ type Governance struct {
 	// Seconds after its creation an active proposal may gather approvals; then it expires.
 	// 0 in governances created before voting periods existed: their proposals wait forever.
 	VotingPeriodSeconds int64
+	// Receives the rent of closed proposals and migration jobs; the default key means "whoever
+	// paid for each account" (a proposal's proposer, a job's executor). Never the closer.
+	RentCollector solana.PublicKey
 	// Room for the next layout.
-	Reserved [56]byte
+	Reserved [24]byte
 }
 
 // UnmarshalBorsh decodes v from the start of b and returns how many bytes it read.
@@ -1195,7 +1340,8 @@ func (v *Governance) UnmarshalBorsh(b []byte) (int, error) {
 		v.MemberSetSeqno = binary.LittleEndian.Uint64(s[58 : 58+8])
 		v.ProposalCount = binary.LittleEndian.Uint64(s[66 : 66+8])
 		v.VotingPeriodSeconds = int64(binary.LittleEndian.Uint64(s[74 : 74+8]))
-		v.Reserved = [56]byte(s[82 : 82+56])
+		v.RentCollector = solana.PublicKey(s[82 : 82+32])
+		v.Reserved = [24]byte(s[114 : 114+24])
 	}
 	n += 138
 	return n, nil
@@ -1219,6 +1365,7 @@ func (v *Governance) AppendBorsh(dst []byte) []byte {
 	dst = binary.LittleEndian.AppendUint64(dst, v.MemberSetSeqno)
 	dst = binary.LittleEndian.AppendUint64(dst, v.ProposalCount)
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(v.VotingPeriodSeconds))
+	dst = append(dst, v.RentCollector[:]...)
 	dst = append(dst, v.Reserved[:]...)
 	return dst
 }
@@ -1259,6 +1406,8 @@ func (v *Governance) AppendJSON(dst []byte) []byte {
 	dst = idlcodec.AppendJSONUint(dst, v.ProposalCount)
 	dst = append(dst, ",\"voting_period_seconds\":"...)
 	dst = idlcodec.AppendJSONInt(dst, v.VotingPeriodSeconds)
+	dst = append(dst, ",\"rent_collector\":"...)
+	dst = idlcodec.AppendJSONBase58(dst, v.RentCollector[:])
 	dst = append(dst, ",\"reserved\":"...)
 	dst = idlcodec.AppendJSONHex(dst, v.Reserved[:])
 	return append(dst, '}')
@@ -1415,6 +1564,8 @@ type InitializeGovernanceArgs struct {
 	Spill                   solana.PublicKey
 	// Seconds an active proposal may gather approvals; `None` takes the default (14 days).
 	VotingPeriodSeconds *int64
+	// Receives the rent of closed proposals and migration jobs; `None`: whoever paid for each.
+	RentCollector *solana.PublicKey
 }
 
 // UnmarshalBorsh decodes v from the start of b and returns how many bytes it read.
@@ -1530,6 +1681,26 @@ func (v *InitializeGovernanceArgs) UnmarshalBorsh(b []byte) (int, error) {
 			v.VotingPeriodSeconds = nil
 		}
 	}
+	{
+		var some0 bool
+		if some0, n, err = idlcodec.ReadOption(b, n, "InitializeGovernanceArgs.rent_collector"); err != nil {
+			return n, err
+		}
+		if some0 {
+			p0 := new(solana.PublicKey)
+			if len(b)-n < 32 {
+				return n, idlcodec.ShortError("InitializeGovernanceArgs.rent_collector", n, 32, len(b)-n)
+			}
+			{
+				s := b[n : n+32]
+				(*p0) = solana.PublicKey(s[0:32])
+			}
+			n += 32
+			v.RentCollector = p0
+		} else {
+			v.RentCollector = nil
+		}
+	}
 	return n, nil
 }
 
@@ -1565,6 +1736,12 @@ func (v *InitializeGovernanceArgs) AppendBorsh(dst []byte) []byte {
 	} else {
 		dst = append(dst, 1)
 		dst = binary.LittleEndian.AppendUint64(dst, uint64((*v.VotingPeriodSeconds)))
+	}
+	if v.RentCollector == nil {
+		dst = append(dst, 0)
+	} else {
+		dst = append(dst, 1)
+		dst = append(dst, (*v.RentCollector)[:]...)
 	}
 	return dst
 }
@@ -1610,6 +1787,12 @@ func (v *InitializeGovernanceArgs) AppendJSON(dst []byte) []byte {
 		dst = append(dst, "null"...)
 	} else {
 		dst = idlcodec.AppendJSONInt(dst, (*v.VotingPeriodSeconds))
+	}
+	dst = append(dst, ",\"rent_collector\":"...)
+	if v.RentCollector == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = idlcodec.AppendJSONBase58(dst, (*v.RentCollector)[:])
 	}
 	return append(dst, '}')
 }
@@ -1945,7 +2128,10 @@ type MigrationJob struct {
 	StartedSlot   uint64
 	CompletedAt   int64
 	CompletedSlot uint64
-	Reserved      [32]byte
+	// Paid the job's rent (the executor of the migration proposal); gets it back when the job
+	// is closed unless the governance has a rent collector. The default key in jobs created
+	// before layout 3: their rent goes to the governance's spill account.
+	Payer solana.PublicKey
 }
 
 // UnmarshalBorsh decodes v from the start of b and returns how many bytes it read.
@@ -1986,7 +2172,7 @@ func (v *MigrationJob) UnmarshalBorsh(b []byte) (int, error) {
 		v.StartedSlot = binary.LittleEndian.Uint64(s[25 : 25+8])
 		v.CompletedAt = int64(binary.LittleEndian.Uint64(s[33 : 33+8]))
 		v.CompletedSlot = binary.LittleEndian.Uint64(s[41 : 41+8])
-		v.Reserved = [32]byte(s[49 : 49+32])
+		v.Payer = solana.PublicKey(s[49 : 49+32])
 	}
 	n += 81
 	return n, nil
@@ -2008,7 +2194,7 @@ func (v *MigrationJob) AppendBorsh(dst []byte) []byte {
 	dst = binary.LittleEndian.AppendUint64(dst, v.StartedSlot)
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(v.CompletedAt))
 	dst = binary.LittleEndian.AppendUint64(dst, v.CompletedSlot)
-	dst = append(dst, v.Reserved[:]...)
+	dst = append(dst, v.Payer[:]...)
 	return dst
 }
 
@@ -2043,13 +2229,112 @@ func (v *MigrationJob) AppendJSON(dst []byte) []byte {
 	dst = idlcodec.AppendJSONInt(dst, v.CompletedAt)
 	dst = append(dst, ",\"completed_slot\":"...)
 	dst = idlcodec.AppendJSONUint(dst, v.CompletedSlot)
-	dst = append(dst, ",\"reserved\":"...)
-	dst = idlcodec.AppendJSONHex(dst, v.Reserved[:])
+	dst = append(dst, ",\"payer\":"...)
+	dst = idlcodec.AppendJSONBase58(dst, v.Payer[:])
 	return append(dst, '}')
 }
 
 // MarshalJSON renders v as AppendJSON does.
 func (v *MigrationJob) MarshalJSON() ([]byte, error) { return v.AppendJSON(nil), nil }
+
+// MigrationJobClosed is the event MigrationJobClosed of upgrade_manager.
+//
+// A completed or cancelled migration job's account was closed; its rent went to
+// `rent_collector`.
+type MigrationJobClosed struct {
+	SchemaVersion uint8
+	Governance    solana.PublicKey
+	Job           solana.PublicKey
+	Proposal      solana.PublicKey
+	Program       solana.PublicKey
+	// The status it ended in.
+	Status        MigrationStatus
+	Migrated      uint64
+	Actor         solana.PublicKey
+	RentCollector solana.PublicKey
+	// Lamports returned.
+	Lamports  uint64
+	Timestamp int64
+	Slot      uint64
+}
+
+// UnmarshalBorsh decodes v from the start of b and returns how many bytes it read.
+func (v *MigrationJobClosed) UnmarshalBorsh(b []byte) (int, error) {
+	n := 0
+	if len(b)-n < 226 {
+		return n, idlcodec.ShortError("MigrationJobClosed.schema_version", n, 226, len(b)-n)
+	}
+	{
+		s := b[n : n+226]
+		v.SchemaVersion = s[0]
+		v.Governance = solana.PublicKey(s[1 : 1+32])
+		v.Job = solana.PublicKey(s[33 : 33+32])
+		v.Proposal = solana.PublicKey(s[65 : 65+32])
+		v.Program = solana.PublicKey(s[97 : 97+32])
+		if s[129] >= 3 {
+			return n + 129, idlcodec.InvalidTagError("MigrationJobClosed.status", n+129, s[129])
+		}
+		v.Status = MigrationStatus(s[129])
+		v.Migrated = binary.LittleEndian.Uint64(s[130 : 130+8])
+		v.Actor = solana.PublicKey(s[138 : 138+32])
+		v.RentCollector = solana.PublicKey(s[170 : 170+32])
+		v.Lamports = binary.LittleEndian.Uint64(s[202 : 202+8])
+		v.Timestamp = int64(binary.LittleEndian.Uint64(s[210 : 210+8]))
+		v.Slot = binary.LittleEndian.Uint64(s[218 : 218+8])
+	}
+	n += 226
+	return n, nil
+}
+
+// AppendBorsh appends v's borsh encoding to dst.
+func (v *MigrationJobClosed) AppendBorsh(dst []byte) []byte {
+	dst = append(dst, v.SchemaVersion)
+	dst = append(dst, v.Governance[:]...)
+	dst = append(dst, v.Job[:]...)
+	dst = append(dst, v.Proposal[:]...)
+	dst = append(dst, v.Program[:]...)
+	dst = v.Status.AppendBorsh(dst)
+	dst = binary.LittleEndian.AppendUint64(dst, v.Migrated)
+	dst = append(dst, v.Actor[:]...)
+	dst = append(dst, v.RentCollector[:]...)
+	dst = binary.LittleEndian.AppendUint64(dst, v.Lamports)
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(v.Timestamp))
+	dst = binary.LittleEndian.AppendUint64(dst, v.Slot)
+	return dst
+}
+
+// AppendJSON appends v as JSON: fields keyed by their IDL names, pubkeys in
+// base58, byte arrays in hex, 128-bit integers as decimal strings.
+func (v *MigrationJobClosed) AppendJSON(dst []byte) []byte {
+	dst = append(dst, "{\"schema_version\":"...)
+	dst = idlcodec.AppendJSONUint(dst, uint64(v.SchemaVersion))
+	dst = append(dst, ",\"governance\":"...)
+	dst = idlcodec.AppendJSONBase58(dst, v.Governance[:])
+	dst = append(dst, ",\"job\":"...)
+	dst = idlcodec.AppendJSONBase58(dst, v.Job[:])
+	dst = append(dst, ",\"proposal\":"...)
+	dst = idlcodec.AppendJSONBase58(dst, v.Proposal[:])
+	dst = append(dst, ",\"program\":"...)
+	dst = idlcodec.AppendJSONBase58(dst, v.Program[:])
+	dst = append(dst, ",\"status\":"...)
+	dst = v.Status.AppendJSON(dst)
+	dst = append(dst, ",\"migrated\":"...)
+	dst = idlcodec.AppendJSONUint(dst, v.Migrated)
+	dst = append(dst, ",\"actor\":"...)
+	dst = idlcodec.AppendJSONBase58(dst, v.Actor[:])
+	dst = append(dst, ",\"rent_collector\":"...)
+	dst = idlcodec.AppendJSONBase58(dst, v.RentCollector[:])
+	dst = append(dst, ",\"lamports\":"...)
+	dst = idlcodec.AppendJSONUint(dst, v.Lamports)
+	dst = append(dst, ",\"timestamp\":"...)
+	dst = idlcodec.AppendJSONInt(dst, v.Timestamp)
+	dst = append(dst, ",\"slot\":"...)
+	dst = idlcodec.AppendJSONUint(dst, v.Slot)
+	return append(dst, '}')
+}
+
+// MarshalJSON renders v as AppendJSON does.
+func (v *MigrationJobClosed) MarshalJSON() ([]byte, error) { return v.AppendJSON(nil), nil }
 
 // MigrationSpec is the type MigrationSpec of upgrade_manager.
 //
@@ -3014,6 +3299,94 @@ func (v *ProposalCancelled) AppendJSON(dst []byte) []byte {
 
 // MarshalJSON renders v as AppendJSON does.
 func (v *ProposalCancelled) MarshalJSON() ([]byte, error) { return v.AppendJSON(nil), nil }
+
+// ProposalClosed is the event ProposalClosed of upgrade_manager.
+//
+// An ended proposal's account was closed; its rent went to `rent_collector`.
+type ProposalClosed struct {
+	SchemaVersion uint8
+	Governance    solana.PublicKey
+	Proposal      solana.PublicKey
+	Index         uint64
+	// The status it ended in.
+	Status        ProposalStatus
+	Actor         solana.PublicKey
+	RentCollector solana.PublicKey
+	// Lamports returned.
+	Lamports  uint64
+	Timestamp int64
+	Slot      uint64
+}
+
+// UnmarshalBorsh decodes v from the start of b and returns how many bytes it read.
+func (v *ProposalClosed) UnmarshalBorsh(b []byte) (int, error) {
+	n := 0
+	if len(b)-n < 162 {
+		return n, idlcodec.ShortError("ProposalClosed.schema_version", n, 162, len(b)-n)
+	}
+	{
+		s := b[n : n+162]
+		v.SchemaVersion = s[0]
+		v.Governance = solana.PublicKey(s[1 : 1+32])
+		v.Proposal = solana.PublicKey(s[33 : 33+32])
+		v.Index = binary.LittleEndian.Uint64(s[65 : 65+8])
+		if s[73] >= 6 {
+			return n + 73, idlcodec.InvalidTagError("ProposalClosed.status", n+73, s[73])
+		}
+		v.Status = ProposalStatus(s[73])
+		v.Actor = solana.PublicKey(s[74 : 74+32])
+		v.RentCollector = solana.PublicKey(s[106 : 106+32])
+		v.Lamports = binary.LittleEndian.Uint64(s[138 : 138+8])
+		v.Timestamp = int64(binary.LittleEndian.Uint64(s[146 : 146+8]))
+		v.Slot = binary.LittleEndian.Uint64(s[154 : 154+8])
+	}
+	n += 162
+	return n, nil
+}
+
+// AppendBorsh appends v's borsh encoding to dst.
+func (v *ProposalClosed) AppendBorsh(dst []byte) []byte {
+	dst = append(dst, v.SchemaVersion)
+	dst = append(dst, v.Governance[:]...)
+	dst = append(dst, v.Proposal[:]...)
+	dst = binary.LittleEndian.AppendUint64(dst, v.Index)
+	dst = v.Status.AppendBorsh(dst)
+	dst = append(dst, v.Actor[:]...)
+	dst = append(dst, v.RentCollector[:]...)
+	dst = binary.LittleEndian.AppendUint64(dst, v.Lamports)
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(v.Timestamp))
+	dst = binary.LittleEndian.AppendUint64(dst, v.Slot)
+	return dst
+}
+
+// AppendJSON appends v as JSON: fields keyed by their IDL names, pubkeys in
+// base58, byte arrays in hex, 128-bit integers as decimal strings.
+func (v *ProposalClosed) AppendJSON(dst []byte) []byte {
+	dst = append(dst, "{\"schema_version\":"...)
+	dst = idlcodec.AppendJSONUint(dst, uint64(v.SchemaVersion))
+	dst = append(dst, ",\"governance\":"...)
+	dst = idlcodec.AppendJSONBase58(dst, v.Governance[:])
+	dst = append(dst, ",\"proposal\":"...)
+	dst = idlcodec.AppendJSONBase58(dst, v.Proposal[:])
+	dst = append(dst, ",\"index\":"...)
+	dst = idlcodec.AppendJSONUint(dst, v.Index)
+	dst = append(dst, ",\"status\":"...)
+	dst = v.Status.AppendJSON(dst)
+	dst = append(dst, ",\"actor\":"...)
+	dst = idlcodec.AppendJSONBase58(dst, v.Actor[:])
+	dst = append(dst, ",\"rent_collector\":"...)
+	dst = idlcodec.AppendJSONBase58(dst, v.RentCollector[:])
+	dst = append(dst, ",\"lamports\":"...)
+	dst = idlcodec.AppendJSONUint(dst, v.Lamports)
+	dst = append(dst, ",\"timestamp\":"...)
+	dst = idlcodec.AppendJSONInt(dst, v.Timestamp)
+	dst = append(dst, ",\"slot\":"...)
+	dst = idlcodec.AppendJSONUint(dst, v.Slot)
+	return append(dst, '}')
+}
+
+// MarshalJSON renders v as AppendJSON does.
+func (v *ProposalClosed) MarshalJSON() ([]byte, error) { return v.AppendJSON(nil), nil }
 
 // ProposalCreated is the event ProposalCreated of upgrade_manager.
 type ProposalCreated struct {

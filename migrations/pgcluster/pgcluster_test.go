@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/upgrade-manager/upgrade-manager/indexer/testkit"
 	"github.com/upgrade-manager/upgrade-manager/migrations/pgcluster"
 )
 
@@ -115,7 +116,7 @@ func TestStartTempRemovesDirOnStop(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 
-	c, err := pgcluster.StartTemp(ctx, pgcluster.Config{Logger: testLogger(t)})
+	c, err := pgcluster.StartTemp(ctx, pgcluster.Config{Logger: testkit.Logger(t)})
 	if err != nil {
 		t.Fatalf("StartTemp: %v", err)
 	}
@@ -134,7 +135,7 @@ func TestStartTempReapsOrphans(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 
-	orphan, err := pgcluster.StartTemp(ctx, pgcluster.Config{Logger: testLogger(t)})
+	orphan, err := pgcluster.StartTemp(ctx, pgcluster.Config{Logger: testkit.Logger(t)})
 	if err != nil {
 		t.Fatalf("StartTemp: %v", err)
 	}
@@ -150,7 +151,7 @@ func TestStartTempReapsOrphans(t *testing.T) {
 		t.Fatalf("rewrite owner: %v", err)
 	}
 
-	c, err := pgcluster.StartTemp(ctx, pgcluster.Config{Logger: testLogger(t)})
+	c, err := pgcluster.StartTemp(ctx, pgcluster.Config{Logger: testkit.Logger(t)})
 	if err != nil {
 		t.Fatalf("StartTemp: %v", err)
 	}
@@ -174,7 +175,7 @@ func TestStartTempRejectsDir(t *testing.T) {
 
 func start(t *testing.T, cfg pgcluster.Config) *pgcluster.Cluster {
 	t.Helper()
-	cfg.Logger = testLogger(t)
+	cfg.Logger = testkit.Logger(t)
 	c, err := pgcluster.Start(t.Context(), cfg)
 	if err != nil {
 		t.Fatalf("Start: %v", err)

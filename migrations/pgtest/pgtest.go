@@ -19,10 +19,6 @@ import (
 	"github.com/upgrade-manager/upgrade-manager/migrations/pgcluster"
 )
 
-// templateLockKey is the advisory lock that serializes template builds
-// across test binaries sharing a server.
-const templateLockKey int64 = 0x75706d5f74706c // "upm_tpl"
-
 // Timeouts for work that outlives a single test's context: dropping its
 // database after it, and building the template, which may first wait for
 // another test binary that is building it.
@@ -145,7 +141,7 @@ func ensureTemplate(ctx context.Context, admin string) (string, error) {
 	// Closing the session releases the advisory lock too.
 	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
 
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", templateLockKey); err != nil {
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", migrations.LockKey(migrations.TemplateLock)); err != nil {
 		return "", fmt.Errorf("lock template build: %w", err)
 	}
 	var exists bool

@@ -27,7 +27,8 @@ func TestNewDBGivesDistinctMigratedDatabases(t *testing.T) {
 		t.Fatalf("both databases are %s", a.Config().Database)
 	}
 
-	if _, err := a.Exec(ctx, `INSERT INTO ingest_checkpoint (program_id, last_signature, last_slot) VALUES ('p', 's', 1)`); err != nil {
+	if _, err := a.Exec(ctx, `INSERT INTO deployment (program_id) VALUES ('p');
+		INSERT INTO ingest_checkpoint (program_id, last_signature, last_slot) VALUES ('p', 's', 1)`); err != nil {
 		t.Fatalf("insert: %v", err)
 	}
 	var n int

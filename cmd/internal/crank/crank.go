@@ -14,7 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	readmodel "github.com/upgrade-manager/upgrade-manager/graph/store"
-	"github.com/upgrade-manager/upgrade-manager/indexer/store"
+	"github.com/upgrade-manager/upgrade-manager/indexer/backoff"
+	"github.com/upgrade-manager/upgrade-manager/indexer/cluster"
 	"github.com/upgrade-manager/upgrade-manager/indexer/txbuild"
 )
 
@@ -126,6 +127,10 @@ func (k *Crank) Run(ctx context.Context) error {
 	}
 	k.log.Info("running", "rpc", rpcName, "payer", c.Payer.PublicKey(), "program", c.ProgramID, "commitment", c.Commitment, "dry_run", c.DryRun, "once", c.Once)
 	clusterState := ""
+	// After a failed scan (RPC or database down, cluster not recorded yet)
+	// the next waits longer, with jitter, so replicas do not hammer a node
+	// that is down in step.
+	retry := backoff.Backoff{Min: c.PollInterval, Max: 8 * c.PollInterval}
 	for {
 		if err := k.leader.Check(ctx); err != nil {
 			return err
@@ -157,10 +162,14 @@ func (k *Crank) Run(ctx context.Context) error {
 		if c.Once {
 			return err
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(c.PollInterval):
+		wait := c.PollInterval
+		if err != nil {
+			wait = retry.Next()
+		} else {
+			retry.Reset()
+		}
+		if err := backoff.Sleep(ctx, wait); err != nil {
+			return err
 		}
 	}
 }
@@ -172,8 +181,8 @@ func (k *Crank) checkCluster(ctx context.Context, client *rpc.Client) error {
 	if err != nil {
 		return fmt.Errorf("RPC %s: get genesis hash: %s", k.redact(k.cfg.RPCURL), k.redact(err.Error()))
 	}
-	if err := store.CheckCluster(ctx, k.db, k.cfg.ProgramID.String(), genesis.String()); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
+	if err := cluster.Check(ctx, k.db, k.cfg.ProgramID.String(), genesis.String()); err != nil {
+		if errors.Is(err, cluster.ErrNotRecorded) {
 			return errors.New("the indexer has not recorded the database's cluster yet")
 		}
 		return err

@@ -3,19 +3,13 @@ package crank
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-)
 
-// lockKey is the advisory-lock key of one crank kind, shared by every replica.
-func lockKey(kind string) int64 {
-	h := fnv.New64a()
-	h.Write([]byte("upgrade_manager_crank:" + kind))
-	return int64(h.Sum64())
-}
+	"github.com/upgrade-manager/upgrade-manager/migrations"
+)
 
 // leader holds a session-level PostgreSQL advisory lock on its own connection: the replica that
 // holds it is the active one for its kind. Losing the connection loses the lock, so Lost reports
@@ -32,7 +26,7 @@ func acquireLeadership(ctx context.Context, databaseURL, kind string, interval t
 	if err != nil {
 		return nil, fmt.Errorf("connect for the %s lock: %w", kind, err)
 	}
-	key := lockKey(kind)
+	key := migrations.LockKey(migrations.CrankLock(kind))
 	logged := false
 	for {
 		var ok bool

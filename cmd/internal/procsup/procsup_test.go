@@ -8,18 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+	"github.com/upgrade-manager/upgrade-manager/indexer/testkit"
+)
 
 func TestKillRestartsAndStopLeavesNothing(t *testing.T) {
 	dir := t.TempDir()
@@ -48,15 +39,15 @@ func TestKillRestartsAndStopLeavesNothing(t *testing.T) {
 		}
 		return pids
 	}
-	waitFor(t, "first child", func() bool { return len(children()) == 1 })
+	testkit.Eventually(t, 0, "first child", func() bool { return len(children()) == 1 })
 	if err := s.Kill("worker"); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.WaitRunning(ctx, "worker", 2); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the killed run's child to die", func() bool { return !alive(children()[0]) })
-	waitFor(t, "second child", func() bool { return len(children()) == 2 })
+	testkit.Eventually(t, 0, "the killed run's child to die", func() bool { return !alive(children()[0]) })
+	testkit.Eventually(t, 0, "second child", func() bool { return len(children()) == 2 })
 	st := s.Stats()["worker"]
 	if st.Kills != 1 || st.Starts != 2 || st.Crashes != 0 {
 		t.Fatalf("stats = %+v", st)
@@ -83,7 +74,7 @@ func TestCrashIsCountedAndRestarted(t *testing.T) {
 	if err := s.Start(Spec{Name: "crashy", Path: "/bin/sh", Args: []string{"-c", "exit 3"}, RestartDelay: 5 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "three crashes", func() bool { return s.Stats()["crashy"].Crashes >= 3 })
+	testkit.Eventually(t, 0, "three crashes", func() bool { return s.Stats()["crashy"].Crashes >= 3 })
 	st := s.Stats()["crashy"]
 	if !strings.Contains(st.CrashErrors[0], "exit status 3") {
 		t.Fatalf("crash errors = %v", st.CrashErrors)

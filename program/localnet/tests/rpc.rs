@@ -30,6 +30,7 @@ fn governance_ix(
             rollback_timelock_seconds: None,
             grace_period_seconds: None,
             voting_period_seconds: None,
+            rent_collector: None,
             spill: payer.pubkey(),
         },
     )

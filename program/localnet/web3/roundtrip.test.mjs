@@ -101,6 +101,7 @@ test('web3.js round trip through localnet', { timeout: 120_000 }, async () => {
       Buffer.from([0, 0]),                // rollback_timelock_seconds, grace_period_seconds: None
       payer.publicKey.toBuffer(),         // spill
       Buffer.from([0]),                   // voting_period_seconds: None
+      Buffer.from([0]),                   // rent_collector: None
     ]);
     const ix = new TransactionInstruction({
       programId,

@@ -215,6 +215,7 @@ impl Fixture {
                     rollback_timelock_seconds: None,
                     grace_period_seconds: None,
                     voting_period_seconds: None,
+                    rent_collector: None,
                     spill,
                 },
             )],

@@ -704,7 +704,7 @@ pub mod build {
                 target_program: *target,
                 programdata: solana_loader_v3_interface::get_program_data_address(target),
                 buffer: *buffer,
-                buffer_lock: pda::buffer_lock(buffer),
+                buffer_lock: Some(pda::buffer_lock(buffer)),
                 proposer: *proposer,
                 spill: *spill,
                 upgrade_authority: pda::upgrade_authority(target),
@@ -836,6 +836,46 @@ pub mod build {
         i.accounts
             .extend(accounts.iter().map(|k| AccountMeta::new(*k, false)));
         i
+    }
+
+    pub fn close_proposal(
+        signer: &Pubkey,
+        governance: &Pubkey,
+        proposal: &Pubkey,
+        rent_collector: &Pubkey,
+    ) -> Instruction {
+        let (event_authority, program) = ev();
+        manager_ix(
+            ax::CloseProposal {
+                signer: *signer,
+                governance: *governance,
+                proposal: *proposal,
+                rent_collector: *rent_collector,
+                event_authority,
+                program,
+            },
+            ix::CloseProposal {},
+        )
+    }
+
+    pub fn close_migration_job(
+        signer: &Pubkey,
+        governance: &Pubkey,
+        job: &Pubkey,
+        rent_collector: &Pubkey,
+    ) -> Instruction {
+        let (event_authority, program) = ev();
+        manager_ix(
+            ax::CloseMigrationJob {
+                signer: *signer,
+                governance: *governance,
+                job: *job,
+                rent_collector: *rent_collector,
+                event_authority,
+                program,
+            },
+            ix::CloseMigrationJob {},
+        )
     }
 
     /// The loader's SetAuthority for a buffer: locks it to the target's upgrade-authority PDA.

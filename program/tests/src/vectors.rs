@@ -200,6 +200,8 @@ fn check_roundtrip(name: &str, body: &[u8]) {
         "MigrationStarted" => rt::<MigrationStarted>(body),
         "MigrationBatchProcessed" => rt::<MigrationBatchProcessed>(body),
         "MigrationCompleted" => rt::<MigrationCompleted>(body),
+        "ProposalClosed" => rt::<ProposalClosed>(body),
+        "MigrationJobClosed" => rt::<MigrationJobClosed>(body),
         other => panic!("event {other} has no round-trip check; add it here"),
     }
 }

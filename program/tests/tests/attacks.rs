@@ -189,6 +189,7 @@ async fn rollback_path_has_floors() {
         rollback_timelock_seconds: rollback_timelock,
         grace_period_seconds: None,
         voting_period_seconds: None,
+        rent_collector: None,
         spill: Pubkey::new_unique(),
     };
     let cases = [

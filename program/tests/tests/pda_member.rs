@@ -35,6 +35,7 @@ async fn a_vault_pda_proposes_approves_and_revokes_through_cpi() {
                 rollback_timelock_seconds: None,
                 grace_period_seconds: None,
                 voting_period_seconds: None,
+                rent_collector: None,
                 spill: payer,
             },
         )],

@@ -23,6 +23,7 @@ async fn initialize_rejects_bad_member_sets() {
         rollback_timelock_seconds: None,
         grace_period_seconds: None,
         voting_period_seconds: None,
+        rent_collector: None,
         spill: Pubkey::new_unique(),
     };
     let cases = [
@@ -61,6 +62,7 @@ async fn register_requires_the_current_authority() {
                 rollback_timelock_seconds: None,
                 grace_period_seconds: None,
                 voting_period_seconds: None,
+                rent_collector: None,
                 spill: payer,
             },
         )],
@@ -149,12 +151,11 @@ async fn execute_only_inside_the_window_with_the_proposed_buffer() {
     f.h.fails_with(&[f.execute(&p, &buffer)], &[], code(E::TimelockNotElapsed))
         .await;
     f.h.advance_time(48 * HOUR).await;
-    f.h.fails_with(
-        &[f.execute(&p, &other)],
-        &[],
-        code(E::ProposalAccountMismatch),
-    )
-    .await;
+    // Another buffer, with the proposal's own lock (the other buffer has none).
+    let mut ix = f.execute(&p, &other);
+    ix.accounts[7].pubkey = pda::buffer_lock(&buffer);
+    f.h.fails_with(&[ix], &[], code(E::ProposalAccountMismatch))
+        .await;
     f.h.advance_time(14 * DAY).await;
     f.h.fails_with(&[f.execute(&p, &buffer)], &[], code(E::ProposalExpired))
         .await;
@@ -275,12 +276,11 @@ async fn config_changes_are_validated() {
     .await;
     // Executing a config change through the upgrade path is refused.
     let (p, buffer) = (r3, f.m[0]);
-    f.h.fails_with(
-        &[f.execute(&p, &buffer)],
-        &[],
-        code(E::ProposalAccountMismatch),
-    )
-    .await;
+    let mut ix = f.execute(&p, &buffer);
+    // A config change holds no lock: the optional account is left out.
+    ix.accounts[7] = solana_sdk::instruction::AccountMeta::new_readonly(upgrade_manager::ID, false);
+    f.h.fails_with(&[ix], &[], code(E::ProposalAccountMismatch))
+        .await;
 }
 
 #[tokio::test]
@@ -510,6 +510,7 @@ async fn proposals_check_their_accounts_and_arguments() {
                 rollback_timelock_seconds: None,
                 grace_period_seconds: None,
                 voting_period_seconds: None,
+                rent_collector: None,
                 spill: payer,
             },
         )],

@@ -47,6 +47,7 @@ async fn scenario() {
                 rollback_timelock_seconds: None,
                 grace_period_seconds: None,
                 voting_period_seconds: None,
+                rent_collector: None,
                 spill,
             },
         )],
@@ -440,8 +441,35 @@ async fn scenario() {
         &[&members[0]],
     )
     .await;
+    // 14. A second migration with nothing to migrate, proposed alongside: it completes as it
+    // starts, and then rent comes back: anyone closes its job (the rent to the executor who paid
+    // it) and the ended revoke and migration proposals (their rent to their proposer). Their rows
+    // stay in the read model, marked closed.
+    let p10 = pda::proposal(&gov, 10);
+    h.ok(
+        &[build::propose_migration(
+            &m[1],
+            &gov,
+            10,
+            &perp_market::ID,
+            MigrationSpec {
+                from_version: 1,
+                to_version: 2,
+                version_offset: perp_market::VERSION_OFFSET as u32,
+                data_size: perp_market::POSITION_V1_LEN as u64,
+                discriminator: Some(perp_market::POSITION_DISCRIMINATOR),
+                migrate_ix_data: migrate_position_data(),
+                total_accounts: 0,
+                required_hash,
+            },
+        )],
+        &[&members[1]],
+    )
+    .await;
     for i in [0, 1, 2] {
         h.ok(&[build::approve(&m[i], &gov, &p9)], &[&members[i]])
+            .await;
+        h.ok(&[build::approve(&m[i], &gov, &p10)], &[&members[i]])
             .await;
     }
     h.advance_time(48 * HOUR).await;
@@ -456,6 +484,45 @@ async fn scenario() {
     )
     .await;
     let job = pda::migration(&p9);
+    h.ok(
+        &[build::execute_migration(
+            &payer,
+            &gov,
+            &p10,
+            &perp_market::ID,
+        )],
+        &[],
+    )
+    .await;
+    let empty_job = pda::migration(&p10);
+    let j: MigrationJob = h.anchor_account(&empty_job).await;
+    assert_eq!(j.status, MigrationStatus::Completed);
+    let closer = &members[5];
+    h.ok(
+        &[build::close_migration_job(&m[5], &gov, &empty_job, &payer)],
+        &[closer],
+    )
+    .await;
+    assert!(h.account(&empty_job).await.is_none());
+    h.ok(
+        &[
+            build::close_proposal(&m[5], &gov, &p8, &m[0]),
+            build::close_proposal(&m[5], &gov, &p10, &m[1]),
+        ],
+        &[closer],
+    )
+    .await;
+    assert!(h.account(&p8).await.is_none());
+    assert!(h.account(&p10).await.is_none());
+    // An active job cannot be closed.
+    h.fails_with(
+        &[build::close_migration_job(&m[5], &gov, &job, &payer)],
+        &[closer],
+        code(E::MigrationJobNotEnded),
+    )
+    .await;
+
+    // 15. The first migration's batches.
     let mut all = positions.clone();
     all.push(opened);
     for chunk in all.chunks(20) {

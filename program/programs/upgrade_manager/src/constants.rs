@@ -64,6 +64,9 @@ pub const MIN_THRESHOLD: u8 = 2;
 /// Version of every event's layout; bumped when a field is added.
 #[constant]
 pub const EVENT_SCHEMA_VERSION: u8 = 2;
+/// First layout version whose upgrade and rollback proposals hold a `BufferLock`.
+#[constant]
+pub const BUFFER_LOCK_LAYOUT_VERSION: u8 = 2;
 /// Layout version of the accounts this program writes.
 #[constant]
-pub const ACCOUNT_LAYOUT_VERSION: u8 = 2;
+pub const ACCOUNT_LAYOUT_VERSION: u8 = 3;

@@ -115,4 +115,10 @@ pub enum UpgradeManagerError {
     InvalidMigrationExtension,
     #[msg("Member has already rejected this proposal")]
     AlreadyRejected,
+    #[msg("Proposal is still open; only executed, cancelled, rejected or expired proposals can be closed")]
+    ProposalNotEnded,
+    #[msg("Migration job is still active; only completed or cancelled jobs can be closed")]
+    MigrationJobNotEnded,
+    #[msg("Rent destination is not the governance's rent collector (or, without one, the account's payer)")]
+    WrongRentCollector,
 }

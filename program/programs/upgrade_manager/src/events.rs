@@ -4,7 +4,7 @@
 
 use anchor_lang::prelude::*;
 
-use crate::state::{ConfigChange, MigrationSpec, ProposalKind, ProposalStatus};
+use crate::state::{ConfigChange, MigrationSpec, MigrationStatus, ProposalKind, ProposalStatus};
 
 #[event]
 pub struct GovernanceInitialized {
@@ -256,6 +256,43 @@ pub struct MigrationCompleted {
     pub migrated: u64,
     pub total: u64,
     pub batches: u64,
+    pub timestamp: i64,
+    pub slot: u64,
+}
+
+/// An ended proposal's account was closed; its rent went to `rent_collector`.
+#[event]
+pub struct ProposalClosed {
+    pub schema_version: u8,
+    pub governance: Pubkey,
+    pub proposal: Pubkey,
+    pub index: u64,
+    /// The status it ended in.
+    pub status: ProposalStatus,
+    pub actor: Pubkey,
+    pub rent_collector: Pubkey,
+    /// Lamports returned.
+    pub lamports: u64,
+    pub timestamp: i64,
+    pub slot: u64,
+}
+
+/// A completed or cancelled migration job's account was closed; its rent went to
+/// `rent_collector`.
+#[event]
+pub struct MigrationJobClosed {
+    pub schema_version: u8,
+    pub governance: Pubkey,
+    pub job: Pubkey,
+    pub proposal: Pubkey,
+    pub program: Pubkey,
+    /// The status it ended in.
+    pub status: MigrationStatus,
+    pub migrated: u64,
+    pub actor: Pubkey,
+    pub rent_collector: Pubkey,
+    /// Lamports returned.
+    pub lamports: u64,
     pub timestamp: i64,
     pub slot: u64,
 }

@@ -133,4 +133,16 @@ pub mod upgrade_manager {
     ) -> Result<()> {
         instructions::handle_migrate_batch(ctx)
     }
+
+    /// Closes an executed, cancelled, rejected or expired proposal; its rent goes to the
+    /// governance's rent collector (or back to the proposer); permissionless.
+    pub fn close_proposal(ctx: Context<CloseProposal>) -> Result<()> {
+        instructions::handle_close_proposal(ctx)
+    }
+
+    /// Closes a completed or cancelled migration job; its rent goes to the governance's rent
+    /// collector (or back to whoever paid it); permissionless.
+    pub fn close_migration_job(ctx: Context<CloseMigrationJob>) -> Result<()> {
+        instructions::handle_close_migration_job(ctx)
+    }
 }

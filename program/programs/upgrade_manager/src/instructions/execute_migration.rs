@@ -62,6 +62,7 @@ pub fn handle_execute_migration(ctx: Context<ExecuteMigration>) -> Result<()> {
     job.status = MigrationStatus::Active;
     job.started_at = clock.unix_timestamp;
     job.started_slot = clock.slot;
+    job.payer = ctx.accounts.executor.key();
     let completed = spec.total_accounts == 0;
     if completed {
         job.status = MigrationStatus::Completed;

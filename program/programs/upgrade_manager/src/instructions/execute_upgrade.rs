@@ -31,9 +31,10 @@ pub struct ExecuteUpgrade<'info> {
     /// CHECK: must be the proposal's buffer; its hash is checked again.
     #[account(mut, address = proposal.buffer @ UpgradeManagerError::ProposalAccountMismatch)]
     pub buffer: UncheckedAccount<'info>,
-    /// CHECK: the buffer's lock PDA, closed here (checked in `BufferLock::close`).
+    /// The buffer's lock, closed here (its rent goes back to the proposer). Every proposal made
+    /// since layout 2 holds one until it ends; only older proposals pass none.
     #[account(mut)]
-    pub buffer_lock: UncheckedAccount<'info>,
+    pub buffer_lock: Option<Account<'info, BufferLock>>,
     /// CHECK: the proposal's proposer, who paid for the lock and gets its rent back.
     #[account(mut, address = proposal.proposer @ UpgradeManagerError::ProposalAccountMismatch)]
     pub proposer: UncheckedAccount<'info>,
@@ -62,6 +63,18 @@ pub fn handle_execute_upgrade(ctx: Context<ExecuteUpgrade>) -> Result<()> {
         UpgradeManagerError::WrongProposalKind
     );
     p.check_executable(&a.governance, clock.unix_timestamp)?;
+    // Leaving the lock out would strand its rent and keep the buffer's address locked forever.
+    match &a.buffer_lock {
+        Some(lock) => require_keys_eq!(
+            lock.key(),
+            BufferLock::address(&p.buffer, ctx.program_id).0,
+            UpgradeManagerError::ProposalAccountMismatch
+        ),
+        None => require!(
+            p.layout_version < BUFFER_LOCK_LAYOUT_VERSION,
+            UpgradeManagerError::ProposalAccountMismatch
+        ),
+    }
     let (hash, _) = loader::buffer_elf(&a.buffer)?;
     require!(
         hash == p.buffer_hash,
@@ -112,13 +125,17 @@ pub fn handle_execute_upgrade(ctx: Context<ExecuteUpgrade>) -> Result<()> {
         loader::programdata_hash(&ctx.accounts.programdata)? == hash,
         UpgradeManagerError::BufferHashMismatch
     );
-    BufferLock::close(
-        &ctx.accounts.buffer_lock.to_account_info(),
-        &ctx.accounts.proposer.to_account_info(),
-        &ctx.accounts.buffer.key(),
-        &ctx.accounts.proposal.key(),
-        ctx.program_id,
-    )?;
+    if let Some(lock) = &ctx.accounts.buffer_lock {
+        // Another proposal's lock (a legacy proposal of the same buffer) is not ours to free.
+        if lock.proposal == ctx.accounts.proposal.key() {
+            require_keys_eq!(
+                lock.payer,
+                ctx.accounts.proposer.key(),
+                UpgradeManagerError::ProposalAccountMismatch
+            );
+            lock.close(ctx.accounts.proposer.to_account_info())?;
+        }
+    }
 
     let executor = ctx.accounts.executor.key();
     let spill = ctx.accounts.spill.key();

@@ -16,6 +16,8 @@ pub struct InitializeGovernanceArgs {
     pub spill: Pubkey,
     /// Seconds an active proposal may gather approvals; `None` takes the default (14 days).
     pub voting_period_seconds: Option<i64>,
+    /// Receives the rent of closed proposals and migration jobs; `None`: whoever paid for each.
+    pub rent_collector: Option<Pubkey>,
 }
 
 #[event_cpi]
@@ -74,6 +76,7 @@ pub fn handle_initialize_governance(
     gov.member_set_seqno = 0;
     gov.proposal_count = 0;
     gov.voting_period_seconds = voting_period;
+    gov.rent_collector = args.rent_collector.unwrap_or_default();
     gov.check_floors(None)?;
 
     let clock = Clock::get()?;

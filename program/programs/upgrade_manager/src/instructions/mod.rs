@@ -2,6 +2,7 @@
 
 pub mod approve;
 pub mod cancel;
+pub mod close;
 pub mod execute_config_change;
 pub mod execute_migration;
 pub mod execute_upgrade;
@@ -16,6 +17,7 @@ pub mod revoke_approval;
 
 pub use approve::*;
 pub use cancel::*;
+pub use close::*;
 pub use execute_config_change::*;
 pub use execute_migration::*;
 pub use execute_upgrade::*;

@@ -35,8 +35,11 @@ pub struct Governance {
     /// Seconds after its creation an active proposal may gather approvals; then it expires.
     /// 0 in governances created before voting periods existed: their proposals wait forever.
     pub voting_period_seconds: i64,
+    /// Receives the rent of closed proposals and migration jobs; the default key means "whoever
+    /// paid for each account" (a proposal's proposer, a job's executor). Never the closer.
+    pub rent_collector: Pubkey,
     /// Room for the next layout.
-    pub reserved: [u8; 56],
+    pub reserved: [u8; 24],
 }
 
 impl Governance {
@@ -106,6 +109,16 @@ impl Governance {
             self.rollback_timelock_seconds,
             self.grace_period_seconds,
         )
+    }
+
+    /// Where the rent of a closed account paid by `payer` goes: the rent collector when the
+    /// governance has one, else back to `payer`.
+    pub fn rent_destination(&self, payer: Pubkey) -> Pubkey {
+        if self.rent_collector == Pubkey::default() {
+            payer
+        } else {
+            self.rent_collector
+        }
     }
 
     /// Validates a voting period: positive and at most a year.

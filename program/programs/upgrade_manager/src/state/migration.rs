@@ -34,5 +34,8 @@ pub struct MigrationJob {
     pub started_slot: u64,
     pub completed_at: i64,
     pub completed_slot: u64,
-    pub reserved: [u8; 32],
+    /// Paid the job's rent (the executor of the migration proposal); gets it back when the job
+    /// is closed unless the governance has a rent collector. The default key in jobs created
+    /// before layout 3: their rent goes to the governance's spill account.
+    pub payer: Pubkey,
 }

@@ -82,6 +82,11 @@ pub enum ConfigChange {
         program: Pubkey,
         new_authority: Option<Pubkey>,
     },
+    /// Sets who receives the rent of closed proposals and migration jobs; `None`: whoever paid
+    /// for each account.
+    SetRentCollector {
+        rent_collector: Option<Pubkey>,
+    },
 }
 
 impl ConfigChange {
@@ -118,6 +123,9 @@ impl ConfigChange {
             ConfigChange::SetVotingPeriod { seconds } => {
                 Governance::validate_voting_period(seconds)?;
                 gov.voting_period_seconds = seconds;
+            }
+            ConfigChange::SetRentCollector { rent_collector } => {
+                gov.rent_collector = rent_collector.unwrap_or_default()
             }
             ConfigChange::ExtendMigration {
                 additional_accounts,
@@ -307,6 +315,18 @@ impl Proposal {
         matches!(
             self.status,
             ProposalStatus::Active | ProposalStatus::Approved
+        )
+    }
+
+    /// Whether the proposal has ended for good (executed, cancelled, rejected or expired): no
+    /// instruction reads it again, so it may be closed.
+    pub fn is_ended(&self) -> bool {
+        matches!(
+            self.status,
+            ProposalStatus::Executed
+                | ProposalStatus::Cancelled
+                | ProposalStatus::Rejected
+                | ProposalStatus::Expired
         )
     }
 

@@ -30,3 +30,16 @@ func TestSleepEndsWithContext(t *testing.T) {
 		t.Error("Sleep on a canceled context returned nil")
 	}
 }
+
+// TestNextJitters: clients that failed together do not retry together.
+func TestNextJitters(t *testing.T) {
+	t.Parallel()
+	seen := map[time.Duration]bool{}
+	for range 100 {
+		b := Backoff{Min: time.Second, Max: time.Second}
+		seen[b.Next()] = true
+	}
+	if len(seen) < 2 {
+		t.Errorf("100 first delays took %d distinct values: no jitter", len(seen))
+	}
+}
