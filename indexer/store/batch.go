@@ -197,6 +197,10 @@ type parsed struct {
 // event, and checks that the projections can hold it.
 func parseEvents(txs []Transaction) [][]parsed {
 	out := make([][]parsed, len(txs))
+	// One buffer for the batch's renderings: each event's JSON is a slice of
+	// it (capped, so nothing appends over the next), and a slice of an
+	// outgrown buffer stays valid.
+	var buf []byte
 	for i, t := range txs {
 		out[i] = make([]parsed, len(t.Events))
 		for j, e := range t.Events {
@@ -204,7 +208,12 @@ func parseEvents(txs []Transaction) [][]parsed {
 			if p.err = checkEvent(e.Event); p.err != nil {
 				continue
 			}
-			if p.data, p.err = storableJSON(e.Event.AppendJSON(nil)); p.err != nil {
+			if cap(buf)-len(buf) < 4<<10 {
+				buf = make([]byte, 0, 256<<10)
+			}
+			start := len(buf)
+			buf = e.Event.AppendJSON(buf)
+			if p.data, p.err = storableJSON(buf[start:len(buf):len(buf)]); p.err != nil {
 				p.err = fmt.Errorf("event data: %w", p.err)
 			}
 		}

@@ -72,29 +72,37 @@ func checkEvent(ev um.Event) error {
 	if ev == nil {
 		return fmt.Errorf("no event")
 	}
-	return checkFits(reflect.ValueOf(ev).Elem(), ev.EventName())
+	if path, v, ok := fits(reflect.ValueOf(ev).Elem()); !ok {
+		return fmt.Errorf("%s%s = %d does not fit a bigint", ev.EventName(), path, v)
+	}
+	return nil
 }
 
-func checkFits(v reflect.Value, path string) error {
+var int128Pkg = reflect.TypeFor[idlcodec.Uint128]().PkgPath()
+
+// fits reports whether every unsigned 64-bit value in v fits a bigint, and
+// when one does not, its path and value. The path is only built then: the
+// check runs on every event.
+func fits(v reflect.Value) (string, uint64, bool) {
 	switch v.Kind() {
 	case reflect.Uint64:
 		if v.Uint() > math.MaxInt64 {
-			return fmt.Errorf("%s = %d does not fit a bigint", path, v.Uint())
+			return "", v.Uint(), false
 		}
 	case reflect.Pointer:
 		if !v.IsNil() {
-			return checkFits(v.Elem(), path)
+			return fits(v.Elem())
 		}
 	case reflect.Struct:
 		t := v.Type()
-		if t.PkgPath() == reflect.TypeFor[idlcodec.Uint128]().PkgPath() {
-			return nil // 128-bit integers are stored as decimal text
+		if t.PkgPath() == int128Pkg {
+			return "", 0, true // 128-bit integers are stored as decimal text
 		}
 		for i := range v.NumField() {
-			if err := checkFits(v.Field(i), path+"."+t.Field(i).Name); err != nil {
-				return err
+			if path, n, ok := fits(v.Field(i)); !ok {
+				return "." + t.Field(i).Name + path, n, false
 			}
 		}
 	}
-	return nil
+	return "", 0, true
 }

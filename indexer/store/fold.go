@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gagliardetto/solana-go"
+
 	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
@@ -188,6 +190,24 @@ type projection struct {
 	// orphans counts events about rows the projection does not know,
 	// which happens when indexing started after they were created.
 	orphans int
+
+	// names are the base58 forms of the keys folded so far: a run of
+	// events names the same governances, proposals and members again and
+	// again, and each form is one allocation.
+	names map[solana.PublicKey]string
+}
+
+// b58 is k in base58, encoded once per projection.
+func (p *projection) b58(k solana.PublicKey) string {
+	if s, ok := p.names[k]; ok {
+		return s
+	}
+	if p.names == nil {
+		p.names = map[solana.PublicKey]string{}
+	}
+	s := b58(k)
+	p.names[k] = s
+	return s
 }
 
 func newProjection() *projection {
@@ -291,15 +311,15 @@ func (p *projection) apply(e loggedEvent) {
 // applyGovernanceInitialized creates the governance row with its members.
 func (p *projection) applyGovernanceInitialized(f *um.GovernanceInitialized, e loggedEvent) {
 	at := unixTime(f.Timestamp)
-	p.governances[b58(f.Governance)] = &governanceRow{
-		Address:                 b58(f.Governance),
-		CreateKey:               b58(f.CreateKey),
+	p.governances[p.b58(f.Governance)] = &governanceRow{
+		Address:                 p.b58(f.Governance),
+		CreateKey:               p.b58(f.CreateKey),
 		Threshold:               int16(f.Threshold),
 		RollbackThreshold:       int16(f.RollbackThreshold),
 		TimelockSeconds:         int64(f.TimelockSeconds),
 		RollbackTimelockSeconds: int64(f.RollbackTimelockSeconds),
 		GracePeriodSeconds:      int64(f.GracePeriodSeconds),
-		Spill:                   b58(f.Spill),
+		Spill:                   p.b58(f.Spill),
 		MemberSetSeqno:          int64(f.MemberSetSeqno),
 		CreatedAt:               at,
 		CreatedSlot:             e.Slot,
@@ -317,8 +337,8 @@ func (p *projection) applyGovernanceInitialized(f *um.GovernanceInitialized, e l
 func (p *projection) applyConfigChanged(f *um.ConfigChanged, e loggedEvent) {
 	at := unixTime(f.Timestamp)
 	p.configChanges = append(p.configChanges, configChangeRow{
-		Proposal:       b58(f.Proposal),
-		Governance:     b58(f.Governance),
+		Proposal:       p.b58(f.Proposal),
+		Governance:     p.b58(f.Governance),
 		Change:         jsonOf(&f.Change),
 		MemberSetSeqno: int64(f.MemberSetSeqno),
 		ExecutedAt:     at,
@@ -327,7 +347,7 @@ func (p *projection) applyConfigChanged(f *um.ConfigChanged, e loggedEvent) {
 		Seq:            e.Seq,
 	})
 	p.applyJobChange(&f.Change, unixTime(f.Timestamp), e)
-	g := p.governances[b58(f.Governance)]
+	g := p.governances[p.b58(f.Governance)]
 	if g == nil {
 		p.orphans++
 		return
@@ -337,7 +357,7 @@ func (p *projection) applyConfigChanged(f *um.ConfigChanged, e loggedEvent) {
 	g.TimelockSeconds = int64(f.TimelockSeconds)
 	g.RollbackTimelockSeconds = int64(f.RollbackTimelockSeconds)
 	g.GracePeriodSeconds = int64(f.GracePeriodSeconds)
-	g.Spill = b58(f.Spill)
+	g.Spill = p.b58(f.Spill)
 	g.MemberSetSeqno = int64(f.MemberSetSeqno)
 	g.Members = b58s(f.Members)
 	g.MembersDirty = true
@@ -347,16 +367,16 @@ func (p *projection) applyConfigChanged(f *um.ConfigChanged, e loggedEvent) {
 // applyProgramRegistered creates the managed program with its first release.
 func (p *projection) applyProgramRegistered(f *um.ProgramRegistered, e loggedEvent) {
 	at := unixTime(f.Timestamp)
-	p.programs[b58(f.Program)] = &managedProgramRow{
-		Program:             b58(f.Program),
-		Governance:          b58(f.Governance),
-		Address:             b58(f.ManagedProgram),
-		Programdata:         b58(f.Programdata),
-		UpgradeAuthority:    b58(f.UpgradeAuthority),
+	p.programs[p.b58(f.Program)] = &managedProgramRow{
+		Program:             p.b58(f.Program),
+		Governance:          p.b58(f.Governance),
+		Address:             p.b58(f.ManagedProgram),
+		Programdata:         p.b58(f.Programdata),
+		UpgradeAuthority:    p.b58(f.UpgradeAuthority),
 		CurrentHash:         hexOf(f.DeployedHash[:]),
 		LastDeploySlot:      int64(f.LastDeploySlot),
 		ReleaseCount:        1,
-		RegisteredBy:        b58(f.Actor),
+		RegisteredBy:        p.b58(f.Actor),
 		RegisteredAt:        at,
 		RegisteredSlot:      e.Slot,
 		RegisteredSignature: e.Signature,
@@ -364,7 +384,7 @@ func (p *projection) applyProgramRegistered(f *um.ProgramRegistered, e loggedEve
 		dirty:               true,
 	}
 	p.releases = append(p.releases, programReleaseRow{
-		Program:       b58(f.Program),
+		Program:       p.b58(f.Program),
 		ReleaseNumber: 1,
 		Hash:          hexOf(f.DeployedHash[:]),
 		DeploySlot:    int64(f.LastDeploySlot),
@@ -378,12 +398,12 @@ func (p *projection) applyProgramRegistered(f *um.ProgramRegistered, e loggedEve
 func (p *projection) applyProgramUpgraded(f *um.ProgramUpgraded, e loggedEvent) {
 	at := unixTime(f.Timestamp)
 	p.releases = append(p.releases, programReleaseRow{
-		Program:       b58(f.Program),
+		Program:       p.b58(f.Program),
 		ReleaseNumber: int64(f.ReleaseCount),
 		Hash:          hexOf(f.NewHash[:]),
 		PreviousHash:  ptr(hexOf(f.PreviousHash[:])),
 		Rollback:      f.Rollback,
-		Proposal:      ptr(b58(f.Proposal)),
+		Proposal:      ptr(p.b58(f.Proposal)),
 		DeploySlot:    int64(f.DeploySlot),
 		DeployedAt:    at,
 		Signature:     e.Signature,
@@ -391,8 +411,8 @@ func (p *projection) applyProgramUpgraded(f *um.ProgramUpgraded, e loggedEvent) 
 	})
 	if f.Rollback {
 		p.rollbacks = append(p.rollbacks, rollbackRow{
-			Proposal:   b58(f.Proposal),
-			Program:    b58(f.Program),
+			Proposal:   p.b58(f.Proposal),
+			Program:    p.b58(f.Program),
 			FromHash:   hexOf(f.PreviousHash[:]),
 			ToHash:     hexOf(f.NewHash[:]),
 			ExecutedAt: at,
@@ -401,7 +421,7 @@ func (p *projection) applyProgramUpgraded(f *um.ProgramUpgraded, e loggedEvent) 
 			Seq:        e.Seq,
 		})
 	}
-	m := p.programs[b58(f.Program)]
+	m := p.programs[p.b58(f.Program)]
 	if m == nil {
 		p.orphans++
 		return
@@ -417,19 +437,19 @@ func (p *projection) applyProgramUpgraded(f *um.ProgramUpgraded, e loggedEvent) 
 func (p *projection) applyProposalCreated(f *um.ProposalCreated, e loggedEvent) {
 	at := unixTime(f.Timestamp)
 	row := &proposalRow{
-		Address:           b58(f.Proposal),
-		Governance:        b58(f.Governance),
+		Address:           p.b58(f.Proposal),
+		Governance:        p.b58(f.Governance),
 		Index:             int64(f.Index),
 		Kind:              kindName(f.Kind.String()),
-		Program:           noneIfDefault(b58(f.Program)),
-		Buffer:            noneIfDefault(b58(f.Buffer)),
+		Program:           noneIfDefault(p.b58(f.Program)),
+		Buffer:            noneIfDefault(p.b58(f.Buffer)),
 		ExtendBytesNeeded: int64(f.ExtendBytesNeeded),
 		ConfigChange:      jsonOrNil(jsonOf(f.ConfigChange)),
 		Migration:         jsonOrNil(jsonOf(f.Migration)),
 		MetadataURI:       DisplayText(storableText(f.MetadataURI)),
 		MetadataURIBytes:  exactBytes(storableText(f.MetadataURI)),
 		BuildHash:         hexOf(f.BuildHash[:]),
-		Proposer:          b58(f.Proposer),
+		Proposer:          p.b58(f.Proposer),
 		Status:            "active",
 		Threshold:         int16(f.Threshold),
 		MemberSetSeqno:    int64(f.MemberSetSeqno),
@@ -445,15 +465,15 @@ func (p *projection) applyProposalCreated(f *um.ProposalCreated, e loggedEvent) 
 		row.BufferHash = ptr(hexOf(f.BufferHash[:]))
 		row.BufferElfLen = ptr(int64(f.BufferElfLen))
 	}
-	p.proposals[b58(f.Proposal)] = row
+	p.proposals[p.b58(f.Proposal)] = row
 }
 
 // applyProposalApproved records an approval and the proposal's new vote counts.
 func (p *projection) applyProposalApproved(f *um.ProposalApproved, e loggedEvent) {
 	at := unixTime(f.Timestamp)
-	p.approvals[memberKey{b58(f.Proposal), b58(f.Member)}] = append(p.approvals[memberKey{b58(f.Proposal), b58(f.Member)}], &approvalRow{
-		Proposal:       b58(f.Proposal),
-		Member:         b58(f.Member),
+	p.approvals[memberKey{p.b58(f.Proposal), p.b58(f.Member)}] = append(p.approvals[memberKey{p.b58(f.Proposal), p.b58(f.Member)}], &approvalRow{
+		Proposal:       p.b58(f.Proposal),
+		Member:         p.b58(f.Member),
 		MemberSetSeqno: int64(f.MemberSetSeqno),
 		ApprovedAt:     at,
 		Slot:           e.Slot,
@@ -461,7 +481,7 @@ func (p *projection) applyProposalApproved(f *um.ProposalApproved, e loggedEvent
 		Seq:            e.Seq,
 		dirty:          true,
 	})
-	r := p.proposal(b58(f.Proposal))
+	r := p.proposal(p.b58(f.Proposal))
 	if r == nil {
 		return
 	}
@@ -477,7 +497,7 @@ func (p *projection) applyProposalApproved(f *um.ProposalApproved, e loggedEvent
 // applyApprovalRevoked marks the member's newest approval revoked and records the new vote counts.
 func (p *projection) applyApprovalRevoked(f *um.ApprovalRevoked, e loggedEvent) {
 	at := unixTime(f.Timestamp)
-	rows := p.approvals[memberKey{b58(f.Proposal), b58(f.Member)}]
+	rows := p.approvals[memberKey{p.b58(f.Proposal), p.b58(f.Member)}]
 	for i := len(rows) - 1; i >= 0; i-- {
 		if rows[i].RevokedSeq == nil {
 			rows[i].RevokedAt = &at
@@ -487,7 +507,7 @@ func (p *projection) applyApprovalRevoked(f *um.ApprovalRevoked, e loggedEvent) 
 			break
 		}
 	}
-	r := p.proposal(b58(f.Proposal))
+	r := p.proposal(p.b58(f.Proposal))
 	if r == nil {
 		return
 	}
@@ -496,7 +516,7 @@ func (p *projection) applyApprovalRevoked(f *um.ApprovalRevoked, e loggedEvent) 
 
 // applyCancelVoted records a cancel vote.
 func (p *projection) applyCancelVoted(f *um.CancelVoted, e loggedEvent) {
-	r := p.proposal(b58(f.Proposal))
+	r := p.proposal(p.b58(f.Proposal))
 	if r == nil {
 		return
 	}
@@ -513,7 +533,7 @@ func (p *projection) applyCancelVoted(f *um.CancelVoted, e loggedEvent) {
 
 // applyRejectVoted records a reject vote, and the rejection when it decided.
 func (p *projection) applyRejectVoted(f *um.RejectVoted, e loggedEvent) {
-	r := p.proposal(b58(f.Proposal))
+	r := p.proposal(p.b58(f.Proposal))
 	if r == nil {
 		return
 	}
@@ -535,12 +555,12 @@ func (p *projection) applyRejectVoted(f *um.RejectVoted, e loggedEvent) {
 
 // applyProposalCancelled closes the proposal as cancelled.
 func (p *projection) applyProposalCancelled(f *um.ProposalCancelled, e loggedEvent) {
-	r := p.proposal(b58(f.Proposal))
+	r := p.proposal(p.b58(f.Proposal))
 	if r == nil {
 		return
 	}
 	at := unixTime(f.Timestamp)
-	if g := p.governances[b58(f.Governance)]; g != nil && g.MemberSetSeqno != r.MemberSetSeqno {
+	if g := p.governances[p.b58(f.Governance)]; g != nil && g.MemberSetSeqno != r.MemberSetSeqno {
 		// Like every vote, the cancel first dropped approvals given under an
 		// older member set (the program's reset_if_stale); the event does not
 		// say so when the proposer cancels alone, the governance does.
@@ -557,7 +577,7 @@ func (p *projection) applyProposalCancelled(f *um.ProposalCancelled, e loggedEve
 
 // applyProposalExpired closes the proposal as expired.
 func (p *projection) applyProposalExpired(f *um.ProposalExpired, e loggedEvent) {
-	r := p.proposal(b58(f.Proposal))
+	r := p.proposal(p.b58(f.Proposal))
 	if r == nil {
 		return
 	}
@@ -570,7 +590,7 @@ func (p *projection) applyProposalExpired(f *um.ProposalExpired, e loggedEvent) 
 
 // applyProgramExtended records how many bytes the program still has to grow.
 func (p *projection) applyProgramExtended(f *um.ProgramExtended, e loggedEvent) {
-	r := p.proposal(b58(f.Proposal))
+	r := p.proposal(p.b58(f.Proposal))
 	if r == nil {
 		return
 	}
@@ -580,7 +600,7 @@ func (p *projection) applyProgramExtended(f *um.ProgramExtended, e loggedEvent) 
 
 // applyProposalExecuted closes the proposal as executed.
 func (p *projection) applyProposalExecuted(f *um.ProposalExecuted, e loggedEvent) {
-	r := p.proposal(b58(f.Proposal))
+	r := p.proposal(p.b58(f.Proposal))
 	if r == nil {
 		return
 	}
@@ -590,18 +610,18 @@ func (p *projection) applyProposalExecuted(f *um.ProposalExecuted, e loggedEvent
 	r.ExecutedAt = &at
 	r.ExecutedSlot = ptr(e.Slot)
 	r.ExecutedSignature = ptr(e.Signature)
-	r.Executor = ptr(b58(f.Executor))
+	r.Executor = ptr(p.b58(f.Executor))
 	r.touch(at, e)
 }
 
 // applyMigrationStarted creates the migration job row.
 func (p *projection) applyMigrationStarted(f *um.MigrationStarted, e loggedEvent) {
 	at := unixTime(f.Timestamp)
-	p.jobs[b58(f.Job)] = &migrationJobRow{
-		Address:       b58(f.Job),
-		Governance:    b58(f.Governance),
-		Proposal:      b58(f.Proposal),
-		Program:       b58(f.Program),
+	p.jobs[p.b58(f.Job)] = &migrationJobRow{
+		Address:       p.b58(f.Job),
+		Governance:    p.b58(f.Governance),
+		Proposal:      p.b58(f.Proposal),
+		Program:       p.b58(f.Program),
 		FromVersion:   int16(f.Spec.FromVersion),
 		ToVersion:     int16(f.Spec.ToVersion),
 		VersionOffset: int32(f.Spec.VersionOffset),
@@ -620,7 +640,7 @@ func (p *projection) applyMigrationStarted(f *um.MigrationStarted, e loggedEvent
 
 // applyMigrationBatchProcessed records a migration batch's progress.
 func (p *projection) applyMigrationBatchProcessed(f *um.MigrationBatchProcessed, e loggedEvent) {
-	j := p.job(b58(f.Job))
+	j := p.job(p.b58(f.Job))
 	if j == nil {
 		return
 	}
@@ -631,7 +651,7 @@ func (p *projection) applyMigrationBatchProcessed(f *um.MigrationBatchProcessed,
 
 // applyMigrationCompleted closes the migration job as completed.
 func (p *projection) applyMigrationCompleted(f *um.MigrationCompleted, e loggedEvent) {
-	j := p.job(b58(f.Job))
+	j := p.job(p.b58(f.Job))
 	if j == nil {
 		return
 	}
@@ -649,7 +669,7 @@ func (p *projection) applyMigrationCompleted(f *um.MigrationCompleted, e loggedE
 func (p *projection) applyJobChange(c *um.ConfigChange, at time.Time, e loggedEvent) {
 	switch c.Kind {
 	case um.ConfigChangeKindExtendMigration:
-		j := p.job(b58(c.ExtendMigration.Job))
+		j := p.job(p.b58(c.ExtendMigration.Job))
 		if j == nil {
 			return
 		}
@@ -659,7 +679,7 @@ func (p *projection) applyJobChange(c *um.ConfigChange, at time.Time, e loggedEv
 		j.CompletedSlot = nil
 		j.touch(at, e)
 	case um.ConfigChangeKindCancelMigration:
-		j := p.job(b58(c.CancelMigration.Job))
+		j := p.job(p.b58(c.CancelMigration.Job))
 		if j == nil {
 			return
 		}
