@@ -201,6 +201,11 @@ func parseEvents(txs []Transaction) [][]parsed {
 	// it (capped, so nothing appends over the next), and a slice of an
 	// outgrown buffer stays valid.
 	var buf []byte
+	n := 0
+	for _, t := range txs {
+		n += len(t.Events)
+	}
+	chunk := min(max(n, 1)*1<<10, 256<<10) // an event's JSON is mostly under 1 KB
 	for i, t := range txs {
 		out[i] = make([]parsed, len(t.Events))
 		for j, e := range t.Events {
@@ -208,8 +213,8 @@ func parseEvents(txs []Transaction) [][]parsed {
 			if p.err = checkEvent(e.Event); p.err != nil {
 				continue
 			}
-			if cap(buf)-len(buf) < 4<<10 {
-				buf = make([]byte, 0, 256<<10)
+			if cap(buf)-len(buf) < 1<<10 {
+				buf = make([]byte, 0, chunk)
 			}
 			start := len(buf)
 			buf = e.Event.AppendJSON(buf)
