@@ -228,7 +228,7 @@ func TestDataMessagesCarryOnlyTheirOwnID(t *testing.T) {
 			t.Fatalf("undecodable start: got %s, want a %s message for id bad", msg, want)
 		}
 	}
-	send(`{"type":"start","payload":{"query":"subscription { events(names: [\"ProposalCreated\"]) { name } }"}}`)
+	send(`{"type":"start","payload":{"query":"subscription { events(names: [ProposalCreated]) { name } }"}}`)
 	waitMetric(t, b.base, "upgrade_manager_graphql_subscriptions", 1)
 	b.applyAll(t)
 	msg := read()

@@ -97,7 +97,11 @@ func seedUI(t *testing.T, b *bundle) *uiWorld {
 	approve(w.soon, w.m1, 1, false)
 	approve(w.soon, w.m2, 1, false)
 	// The chain's clock: after both etas, before their windows end.
-	exec(`INSERT INTO chain_tip (program_id, confirmed_slot, finalized_slot, chain_time) VALUES ('ui', 100, 100, $1)`, start.Add(51*time.Hour))
+	// One deployment per database: the tip names the claimed program (claimed here when the
+	// seed is the first writer).
+	exec(`INSERT INTO deployment (program_id) VALUES ('ui') ON CONFLICT DO NOTHING`)
+	exec(`INSERT INTO chain_tip (program_id, confirmed_slot, finalized_slot, chain_time)
+		VALUES ((SELECT program_id FROM deployment), 100, 100, $1)`, start.Add(51*time.Hour))
 	return w
 }
 
@@ -590,7 +594,10 @@ func TestCluster(t *testing.T) {
 		{"EtWTRABZaYq6iMfeYKouRu166VU2xqa1wcaWoxPkrZBG", "devnet"},
 		{graphtest.Key("a local node"), "custom"},
 	} {
-		if _, err := b.pool.Exec(t.Context(), `INSERT INTO indexed_cluster (program_id, genesis_hash) VALUES ('p', $1)
+		if _, err := b.pool.Exec(t.Context(), `INSERT INTO deployment (program_id) VALUES ('p') ON CONFLICT DO NOTHING`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.pool.Exec(t.Context(), `INSERT INTO indexed_cluster (program_id, genesis_hash) VALUES ((SELECT program_id FROM deployment), $1)
 			ON CONFLICT (program_id) DO UPDATE SET genesis_hash = excluded.genesis_hash, first_seen = now()`, c.genesis); err != nil {
 			t.Fatal(err)
 		}

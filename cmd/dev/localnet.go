@@ -41,7 +41,9 @@ func (m *Main) runLocalnet(ctx context.Context) error {
 	defer stderr.Flush()
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 5 * time.Second
+	// The node removes its ledger and accounts directories on SIGTERM; on a loaded machine
+	// that has taken over 5 s, and a SIGKILL then leaves them in the temporary directory.
+	cmd.WaitDelay = 20 * time.Second
 	log.Info("starting", slog.String("args", strings.Join(m.Config.LocalnetArgs, " ")))
 	err = cmd.Run()
 	if ctx.Err() != nil {

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/upgrade-manager/upgrade-manager/graph"
+	readmodel "github.com/upgrade-manager/upgrade-manager/graph/store"
 	"github.com/upgrade-manager/upgrade-manager/indexer/chain"
 	"github.com/upgrade-manager/upgrade-manager/indexer/cluster"
 )
@@ -62,7 +63,7 @@ func (m *Main) runGraphQL(ctx context.Context) error {
 		defer pool.Close()
 		client := chain.NewClient(chain.ClientConfig{URL: rpcURL, Timeout: 5 * time.Second, Logger: logger})
 		defer client.Close()
-		guard := &cluster.Guard{Genesis: client.GenesisHash, DB: pool, Logger: logger}
+		guard := &cluster.Guard{Genesis: client.GenesisHash, Recorded: readmodel.New(pool).RecordedGenesis, Logger: logger}
 		cfg.Gate = guard.Check
 		g.Go(func() error { return guard.Run(gctx) })
 		// The build* mutations read the local node.

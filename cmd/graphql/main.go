@@ -16,6 +16,7 @@ import (
 
 	"github.com/upgrade-manager/upgrade-manager/cmd/internal/cli"
 	"github.com/upgrade-manager/upgrade-manager/graph"
+	readmodel "github.com/upgrade-manager/upgrade-manager/graph/store"
 	"github.com/upgrade-manager/upgrade-manager/indexer/chain"
 	"github.com/upgrade-manager/upgrade-manager/indexer/cluster"
 	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
@@ -150,7 +151,7 @@ func (m *Main) Run(ctx context.Context) error {
 		defer pool.Close()
 		client := chain.NewClient(chain.ClientConfig{URL: cfg.RPCURL, Timeout: 5 * time.Second, Logger: m.Logger})
 		defer client.Close()
-		guard := &cluster.Guard{Genesis: client.GenesisHash, DB: pool, Logger: m.Logger}
+		guard := &cluster.Guard{Genesis: client.GenesisHash, Recorded: readmodel.New(pool).RecordedGenesis, Logger: m.Logger}
 		cfg.Gate = guard.Check
 		g.Go(func() error { return guard.Run(gctx) })
 	}

@@ -111,6 +111,17 @@ func (s *Store) Cluster(ctx context.Context) (*Cluster, error) {
 	return rows[0], nil
 }
 
+// RecordedGenesis returns the genesis hash of the cluster the indexer
+// recorded, "" before it recorded one: what cluster.Guard and the cranks
+// compare with the RPC's.
+func (s *Store) RecordedGenesis(ctx context.Context) (string, error) {
+	c, err := s.Cluster(ctx)
+	if err != nil || c == nil {
+		return "", err
+	}
+	return c.GenesisHash, nil
+}
+
 // ListEvents returns a page of the events that match f in seq order, and
 // whether more lie beyond it.
 func (s *Store) ListEvents(ctx context.Context, f EventFilter, p Page[int64]) ([]*Event, bool, error) {

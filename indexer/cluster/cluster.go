@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 )
 
 // ErrUnchecked is Guard.Check's answer before the first comparison
@@ -27,51 +26,36 @@ var ErrOtherCluster = errors.New("the database holds another cluster's data")
 // database's cluster.
 var ErrNotRecorded = errors.New("the indexer has not recorded the database's cluster yet")
 
-// Querier is what Check reads with: *pgxpool.Pool, *pgx.Conn and pgx.Tx
-// implement it.
-type Querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+// Compare reports whether the database's data came from the cluster whose
+// genesis hash is genesis, given recorded, the genesis hash the indexer
+// recorded for the database ("" when none yet): nil when they are the same;
+// ErrNotRecorded before the indexer recorded one; an error wrapping
+// ErrOtherCluster otherwise. Readers (GraphQL, the cranks) serve and act
+// only on nil, so that after a local node restarts they never show or act
+// on the previous cluster's rows while the indexer resets. The readers read
+// recorded through the read model (graph/store) and the writer through
+// indexer/store: this package holds no SQL.
+func Compare(recorded, genesis string) error {
+	switch recorded {
+	case "":
+		return ErrNotRecorded
+	case genesis:
+		return nil
+	}
+	return fmt.Errorf("%w: database genesis %s, RPC genesis %s", ErrOtherCluster, recorded, genesis)
 }
 
-// Check reports whether the database's data came from the cluster whose
-// genesis hash is genesis: nil when the recorded cluster of programID (of
-// every program when programID is empty) is that one; ErrNotRecorded when
-// none is recorded yet (the indexer has not checked the cluster); an error
-// wrapping ErrOtherCluster otherwise. Readers (GraphQL, the cranks) serve
-// and act only on nil, so that after a local node restarts they never
-// show or act on the previous cluster's rows while the indexer resets. It
-// lives here, not in indexer/store, so that a reader checks the cluster
-// without linking the writer.
-func Check(ctx context.Context, db Querier, programID, genesis string) error {
-	rows, err := db.Query(ctx, `SELECT DISTINCT genesis_hash FROM indexed_cluster WHERE $1 = '' OR program_id = $1`, programID)
-	if err != nil {
-		return fmt.Errorf("read indexed cluster: %w", err)
-	}
-	hashes, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return fmt.Errorf("read indexed cluster: %w", err)
-	}
-	if len(hashes) == 0 {
-		return ErrNotRecorded
-	}
-	for _, h := range hashes {
-		if h != genesis {
-			return fmt.Errorf("%w: database genesis %s, RPC genesis %s", ErrOtherCluster, h, genesis)
-		}
-	}
-	return nil
-}
+// RecordedFunc returns the genesis hash the indexer recorded for the
+// database, "" when none yet.
+type RecordedFunc func(ctx context.Context) (string, error)
 
 // GenesisFunc returns the RPC's genesis hash.
 type GenesisFunc func(ctx context.Context) (string, error)
 
 // Guard compares the RPC's cluster with the database's every Interval.
 type Guard struct {
-	Genesis GenesisFunc
-	DB      Querier
-	// ProgramID limits the comparison to one program's data; empty
-	// compares every program's.
-	ProgramID string
+	Genesis  GenesisFunc
+	Recorded RecordedFunc
 	// Interval between comparisons; zero means 2s.
 	Interval time.Duration
 	Logger   *slog.Logger
@@ -101,7 +85,11 @@ func (g *Guard) Refresh(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read the RPC's genesis hash: %w", err)
 	}
-	err = Check(ctx, g.DB, g.ProgramID, genesis)
+	recorded, err := g.Recorded(ctx)
+	if err != nil {
+		return fmt.Errorf("read the database's cluster: %w", err)
+	}
+	err = Compare(recorded, genesis)
 	switch {
 	case errors.Is(err, ErrNotRecorded):
 		err = ErrUnchecked

@@ -70,10 +70,14 @@ func Reset(ctx context.Context, db DBTX, programID string) error {
 // of another cluster than the one asked about.
 var ErrOtherCluster = cluster.ErrOtherCluster
 
-// CheckCluster is cluster.Check, with ErrNotFound when no cluster is
+// CheckCluster compares programID's recorded cluster with genesis (cluster.Compare), with ErrNotFound when no cluster is
 // recorded yet.
 func CheckCluster(ctx context.Context, db DBTX, programID, genesis string) error {
-	err := cluster.Check(ctx, db, programID, genesis)
+	recorded, err := ClusterGenesis(ctx, db, programID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	err = cluster.Compare(recorded, genesis)
 	if errors.Is(err, cluster.ErrNotRecorded) {
 		return ErrNotFound
 	}

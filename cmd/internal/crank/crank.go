@@ -181,7 +181,11 @@ func (k *Crank) checkCluster(ctx context.Context, client *rpc.Client) error {
 	if err != nil {
 		return fmt.Errorf("RPC %s: get genesis hash: %s", k.redact(k.cfg.RPCURL), k.redact(err.Error()))
 	}
-	if err := cluster.Check(ctx, k.db, k.cfg.ProgramID.String(), genesis.String()); err != nil {
+	recorded, err := readmodel.New(k.db).RecordedGenesis(ctx)
+	if err != nil {
+		return err
+	}
+	if err := cluster.Compare(recorded, genesis.String()); err != nil {
 		if errors.Is(err, cluster.ErrNotRecorded) {
 			return errors.New("the indexer has not recorded the database's cluster yet")
 		}
