@@ -3,10 +3,11 @@ package graph_test
 import (
 	"encoding/json"
 	"errors"
-	"regexp"
 	"testing"
 
+	"github.com/upgrade-manager/upgrade-manager/indexer/scenario"
 	idxstore "github.com/upgrade-manager/upgrade-manager/indexer/store"
+	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
 // A metadata_uri padded with NULs (the program checks its length only) is
@@ -15,18 +16,15 @@ import (
 func TestMetadataURIWithNULsAndRefusedTransactions(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	uriField := regexp.MustCompile(`"metadata_uri":\s*"ipfs://v2"`)
 	var proposal string
 	for i, tx := range b.scenario.Txs {
 		for j, e := range tx.Events {
-			if e.Name == "ProposalCreated" && uriField.Match(e.Data) && proposal == "" {
-				var f struct{ Proposal string }
-				if err := json.Unmarshal(e.Data, &f); err != nil {
-					t.Fatal(err)
-				}
-				proposal = f.Proposal
+			if created, ok := e.Event.(*um.ProposalCreated); ok && created.MetadataURI == "ipfs://v2" && proposal == "" {
+				proposal = created.Proposal.String()
+				padded := *created
+				padded.MetadataURI = "ipfs://\x00\x00"
 				events := append([]idxstore.Event(nil), tx.Events...)
-				events[j].Data = uriField.ReplaceAll(e.Data, []byte(`"metadata_uri": "ipfs://\u0000\u0000"`))
+				events[j].Event, events[j].Raw = &padded, scenario.Encode(&padded)
 				b.scenario.Txs[i].Events = events
 			}
 		}

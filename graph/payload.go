@@ -2,11 +2,11 @@ package graph
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/upgrade-manager/upgrade-manager/graph/store"
+	"github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
 // proposalAt reads the proposal an event names, once for all the
@@ -16,80 +16,77 @@ func (r *Resolver) proposalAt(ctx context.Context, e *store.Event) (*store.Propo
 	return loadOne(ctx, r.shared.forSeq(r.Store, e.Seq).Proposal(), e.Proposal)
 }
 
-// approvalData holds the fields of ProposalApproved and ApprovalRevoked.
-type approvalData struct {
-	Governance string `json:"governance"`
-	Proposal   string `json:"proposal"`
-	Member     string `json:"member"`
-	Approvals  int    `json:"approvals"`
-	Threshold  int    `json:"threshold"`
-	Status     string `json:"status"`
-	Eta        int64  `json:"eta"`
-	StaleReset bool   `json:"stale_reset"`
+// decoded is e as the generated event type the store decoded it into.
+func decoded(e *store.Event) (upgrademanager.Event, error) {
+	if e.Decoded != nil {
+		return e.Decoded, nil
+	}
+	ev, err := upgrademanager.DecodeEvent(e.Raw)
+	if err != nil {
+		return nil, fmt.Errorf("decode %s event %d: %w", e.Name, e.Seq, err)
+	}
+	return ev, nil
 }
 
 // approvalEvent turns a ProposalApproved or ApprovalRevoked event into its
-// payload.
+// payload, from the generated event type.
 func approvalEvent(e *store.Event) (*ApprovalEvent, error) {
-	var d approvalData
-	if err := json.Unmarshal(e.Data, &d); err != nil {
-		return nil, fmt.Errorf("decode %s event %d: %w", e.Name, e.Seq, err)
-	}
-	st, err := eventStatus(d.Status)
+	ev, err := decoded(e)
 	if err != nil {
 		return nil, err
 	}
 	a := &ApprovalEvent{
-		Cursor:            EventCursor(e.Seq),
-		Action:            ApprovalActionApproved,
-		ProposalAddress:   d.Proposal,
-		GovernanceAddress: d.Governance,
-		Member:            d.Member,
-		Approvals:         d.Approvals,
-		Threshold:         d.Threshold,
-		Status:            st,
-		StaleReset:        d.StaleReset,
-		Signature:         e.Signature,
-		Slot:              e.Slot,
-		OccurredAt:        e.BlockTime,
+		Cursor:     EventCursor(e.Seq),
+		Signature:  e.Signature,
+		Slot:       e.Slot,
+		OccurredAt: e.BlockTime,
 	}
-	if e.Name == EventApprovalRevoked {
+	var (
+		status upgrademanager.ProposalStatus
+		eta    int64
+	)
+	switch ev := ev.(type) {
+	case *upgrademanager.ProposalApproved:
+		a.Action = ApprovalActionApproved
+		a.ProposalAddress, a.GovernanceAddress, a.Member = ev.Proposal.String(), ev.Governance.String(), ev.Member.String()
+		a.Approvals, a.Threshold, a.StaleReset = int(ev.Approvals), int(ev.Threshold), ev.StaleReset
+		status, eta = ev.Status, ev.Eta
+	case *upgrademanager.ApprovalRevoked:
 		a.Action = ApprovalActionRevoked
+		a.ProposalAddress, a.GovernanceAddress, a.Member = ev.Proposal.String(), ev.Governance.String(), ev.Member.String()
+		a.Approvals, a.Threshold = int(ev.Approvals), int(ev.Threshold)
+		status, eta = ev.Status, ev.Eta
+	default:
+		return nil, fmt.Errorf("event %d is a %s, not an approval", e.Seq, ev.EventName())
 	}
-	if d.Eta > 0 {
-		eta := time.Unix(d.Eta, 0).UTC()
-		a.Eta = &eta
+	if a.Status, err = eventStatus(status.String()); err != nil {
+		return nil, err
+	}
+	if eta > 0 {
+		t := time.Unix(eta, 0).UTC()
+		a.Eta = &t
 	}
 	return a, nil
 }
 
-// migrationData holds the fields of the migration events.
-type migrationData struct {
-	Job        string `json:"job"`
-	Migrated   int64  `json:"migrated"`
-	Total      int64  `json:"total"`
-	BatchIndex *int64 `json:"batch_index"`
-	Spec       *struct {
-		TotalAccounts int64 `json:"total_accounts"`
-	} `json:"spec"`
-}
-
-// migrationProgress turns a migration event into its payload.
+// migrationProgress turns a migration event into its payload, from the
+// event as the program emitted it.
 func migrationProgress(e *store.Event) (*MigrationProgress, error) {
-	var d migrationData
-	if err := json.Unmarshal(e.Data, &d); err != nil {
-		return nil, fmt.Errorf("decode %s event %d: %w", e.Name, e.Seq, err)
+	ev, err := decoded(e)
+	if err != nil {
+		return nil, err
 	}
-	if d.Spec != nil {
-		d.Total = d.Spec.TotalAccounts
+	p := &MigrationProgress{Cursor: EventCursor(e.Seq), Event: e}
+	switch ev := ev.(type) {
+	case *upgrademanager.MigrationStarted:
+		p.MigrationAddress, p.Total = ev.Job.String(), int64(ev.Spec.TotalAccounts)
+	case *upgrademanager.MigrationBatchProcessed:
+		batch := int64(ev.BatchIndex)
+		p.MigrationAddress, p.Migrated, p.Total, p.BatchIndex = ev.Job.String(), int64(ev.Migrated), int64(ev.Total), &batch
+	case *upgrademanager.MigrationCompleted:
+		p.MigrationAddress, p.Migrated, p.Total, p.Completed = ev.Job.String(), int64(ev.Migrated), int64(ev.Total), true
+	default:
+		return nil, fmt.Errorf("event %d is a %s, not a migration event", e.Seq, ev.EventName())
 	}
-	return &MigrationProgress{
-		Cursor:           EventCursor(e.Seq),
-		Event:            e,
-		MigrationAddress: d.Job,
-		Migrated:         d.Migrated,
-		Total:            d.Total,
-		BatchIndex:       d.BatchIndex,
-		Completed:        e.Name == EventMigrationCompleted,
-	}, nil
+	return p, nil
 }

@@ -12,15 +12,6 @@ import (
 	"github.com/upgrade-manager/upgrade-manager/graph/store"
 )
 
-// Event names the subscriptions select on.
-const (
-	EventProposalApproved        = "ProposalApproved"
-	EventApprovalRevoked         = "ApprovalRevoked"
-	EventMigrationStarted        = "MigrationStarted"
-	EventMigrationBatchProcessed = "MigrationBatchProcessed"
-	EventMigrationCompleted      = "MigrationCompleted"
-)
-
 // backlogPage is how many events one backlog query reads.
 const backlogPage = 500
 

@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/upgrade-manager/upgrade-manager/graph/store"
+	"github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
 // Proposal is the resolver for the proposal field.
@@ -70,11 +71,11 @@ func (r *subscriptionResolver) ProposalUpdated(ctx context.Context, governance *
 // Approvals is the resolver for the approvals field.
 func (r *subscriptionResolver) Approvals(ctx context.Context, proposal *string, governance *string, after *string) (<-chan *ApprovalEvent, error) {
 	match := func(e *store.Event) bool {
-		return (e.Name == EventProposalApproved || e.Name == EventApprovalRevoked) &&
+		return (e.Name == upgrademanager.EventNameProposalApproved || e.Name == upgrademanager.EventNameApprovalRevoked) &&
 			(proposal == nil || e.Proposal == *proposal) &&
 			(governance == nil || e.Governance == *governance)
 	}
-	names := []string{EventProposalApproved, EventApprovalRevoked}
+	names := []string{upgrademanager.EventNameProposalApproved, upgrademanager.EventNameApprovalRevoked}
 	return stream(ctx, r.Resolver, after, names, match, r.primeProposals, func(_ context.Context, e *store.Event) (*ApprovalEvent, bool, error) {
 		a, err := approvalEvent(e)
 		return a, err == nil, err
@@ -83,9 +84,9 @@ func (r *subscriptionResolver) Approvals(ctx context.Context, proposal *string, 
 
 // MigrationProgress is the resolver for the migrationProgress field.
 func (r *subscriptionResolver) MigrationProgress(ctx context.Context, job *string, program *string, after *string) (<-chan *MigrationProgress, error) {
-	names := []string{EventMigrationStarted, EventMigrationBatchProcessed, EventMigrationCompleted}
+	names := []string{upgrademanager.EventNameMigrationStarted, upgrademanager.EventNameMigrationBatchProcessed, upgrademanager.EventNameMigrationCompleted}
 	match := func(e *store.Event) bool {
-		return (e.Name == EventMigrationStarted || e.Name == EventMigrationBatchProcessed || e.Name == EventMigrationCompleted) &&
+		return (e.Name == upgrademanager.EventNameMigrationStarted || e.Name == upgrademanager.EventNameMigrationBatchProcessed || e.Name == upgrademanager.EventNameMigrationCompleted) &&
 			(job == nil || e.Job == *job) && (program == nil || e.Program == *program)
 	}
 	return stream(ctx, r.Resolver, after, names, match, r.primeMigrations, func(_ context.Context, e *store.Event) (*MigrationProgress, bool, error) {

@@ -185,10 +185,7 @@ func (s *Service) Run(ctx context.Context) error {
 	defer client.Close()
 	logs := chain.NewSubscriber(chain.SubscriberConfig{URL: c.WSURL, Program: c.ProgramID,
 		Commitment: chain.Commitment(c.Commitment), Logger: s.logger, Metrics: chainMetrics})
-	dec, err := decode.New(decode.WithProgramID(solana.MustPublicKeyFromBase58(c.ProgramID)))
-	if err != nil {
-		return err
-	}
+	dec := decode.New(upgrademanager.New(solana.MustPublicKeyFromBase58(c.ProgramID)))
 	in, err := ingest.New(c.ingestConfig(), pool, client, logs, ingest.NewEventDecoder(dec), ingest.NewMetrics(reg), s.logger)
 	if err != nil {
 		return err

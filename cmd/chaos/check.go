@@ -55,10 +55,7 @@ type Snapshot struct {
 // getBlock for the order inside each slot and getTransaction for each) at finalized
 // commitment, and reads every account with getProgramAccounts.
 func (c *Checker) ReadChain(ctx context.Context) (*Snapshot, error) {
-	dec, err := decode.New()
-	if err != nil {
-		return nil, err
-	}
+	dec := decode.New(um.New(um.ProgramID))
 	type sigInfo struct {
 		Signature string          `json:"signature"`
 		Slot      uint64          `json:"slot"`

@@ -676,7 +676,7 @@ func (w *Workload) seedPositions(ctx context.Context, owner solana.PublicKey) er
 	positions := make([]solana.PublicKey, n)
 	missing := make([]int, n)
 	for id := range n {
-		positions[id], _, _ = solana.FindProgramAddress([][]byte{[]byte("position"), owner.Bytes(), binary.LittleEndian.AppendUint64(nil, uint64(id))}, perpMarket)
+		positions[id] = standin.Position(owner, uint64(id))
 		missing[id] = id
 	}
 	rent, err := w.rpc.GetMinimumBalanceForRentExemption(ctx, positionV1Len, rpc.CommitmentConfirmed)

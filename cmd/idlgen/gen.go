@@ -27,7 +27,9 @@ type gen struct {
 	events    map[string]Discriminated
 	accounts  map[string]Discriminated
 	taken     map[string]string // top-level Go name -> what claimed it
-	minMemo   map[string]int
+	// constNames maps IDL constants to their Go names; filled by programFile.
+	constNames map[string]string
+	minMemo    map[string]int
 }
 
 // file is one generated file in the making.
@@ -159,14 +161,15 @@ func newGen(idl *IDL, source, pkg string) (*gen, error) {
 	}
 	g := &gen{
 		idl: idl, pkg: pkg, source: source, programID: pid,
-		types:    map[string]*TypeDef{},
-		goNames:  map[string]string{},
-		events:   map[string]Discriminated{},
-		accounts: map[string]Discriminated{},
-		taken:    map[string]string{},
-		minMemo:  map[string]int{},
+		types:      map[string]*TypeDef{},
+		goNames:    map[string]string{},
+		events:     map[string]Discriminated{},
+		accounts:   map[string]Discriminated{},
+		taken:      map[string]string{},
+		constNames: map[string]string{},
+		minMemo:    map[string]int{},
 	}
-	for _, name := range []string{"ProgramID", "ProgramAddress", "EventAuthority", "Event", "Account", "DecodeEvent", "DecodeAccount", "EventNames", "AccountNames", "ErrorCode", "InstructionName"} {
+	for _, name := range []string{"ProgramID", "ProgramAddress", "Program", "New", "EventAuthoritySeed", "Event", "Account", "DecodeEvent", "DecodeAccount", "EventNames", "NewEvent", "AccountNames", "ErrorCode", "InstructionName"} {
 		g.taken[name] = "generated API"
 	}
 	for i := range idl.Types {
@@ -206,6 +209,9 @@ func newGen(idl *IDL, source, pkg string) (*gen, error) {
 			return nil, fmt.Errorf("event %s: no struct type of that name", e.Name)
 		}
 		g.events[e.Name] = e
+		if err := g.claim("EventName"+g.goNames[e.Name], "name of event "+e.Name); err != nil {
+			return nil, err
+		}
 	}
 	for _, a := range idl.Accounts {
 		if g.types[a.Name] == nil || g.types[a.Name].Type.Kind != "struct" {
@@ -221,6 +227,8 @@ func newGen(idl *IDL, source, pkg string) (*gen, error) {
 			return nil, fmt.Errorf("instruction %s: discriminator has %d bytes, want 8", ix.Name, len(ix.Discriminator))
 		}
 		base := exported(ix.Name)
+		// New<ix>Instruction is a method of Program, but keeping it free at
+		// the top level keeps the names of a package's API unambiguous.
 		for _, n := range []string{"New" + base + "Instruction", base + "Accounts"} {
 			if err := g.claim(n, "instruction "+ix.Name); err != nil {
 				return nil, err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -28,28 +29,104 @@ func isEventAuthority(a AccountItem) bool {
 		a.PDA.Seeds[0].Kind == "const" && string(a.PDA.Seeds[0].Value) == eventAuthoritySeed
 }
 
+// hasFixedPDA reports whether an instruction has an account the builder
+// derives from constant seeds alone (other than the event authority).
+func (g *gen) hasFixedPDA() bool {
+	for _, ix := range g.idl.Instructions {
+		accts := flatten(ix.Accounts, "")
+		for i := range accts {
+			if strings.HasPrefix(g.autoAccount(accts, i), "p.mustFind(") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func (g *gen) programFile() *file {
 	f := newFile("program.go")
 	f.use("github.com/gagliardetto/solana-go")
-	f.p("// ProgramAddress is the address of %s in base58, from the IDL.", g.idl.Metadata.Name)
+	name := g.idl.Metadata.Name
+	f.p("// ProgramAddress is the address of %s in base58, from the IDL.", name)
 	f.p("const ProgramAddress = %q", g.idl.Address)
 	f.p("")
-	f.p("// ProgramID is the address of %s. Treat it as a constant.", g.idl.Metadata.Name)
+	f.p("// ProgramID is the address of %s in the IDL. A deployment at another", name)
+	f.p("// address is New(its address); nothing here assumes this one. Treat it as a constant.")
 	f.p("var ProgramID = %s", keyLit(g.programID))
 	f.p("")
-	if g.hasEventCPI() {
-		ea, _, err := solana.FindProgramAddress([][]byte{[]byte(eventAuthoritySeed)}, g.programID)
-		if err == nil {
-			f.p("// EventAuthority is the PDA [%q] of ProgramID (%s): the first", eventAuthoritySeed, ea)
-			f.p("// account of the instruction every emit_cpi! event travels in. Treat it as a constant.")
-			f.p("var EventAuthority = %s", keyLit(ea))
-			f.p("")
-		}
+	cpi := g.hasEventCPI()
+	if cpi {
+		f.p("// EventAuthoritySeed is the seed of the PDA [%q] every emit_cpi! event is signed by.", eventAuthoritySeed)
+		f.p("const EventAuthoritySeed = %q", eventAuthoritySeed)
+		f.p("")
+	}
+	f.p("// Program is %s deployed at one address: it derives that deployment's", name)
+	f.p("// PDAs and builds instructions for it. New makes one; it never changes and is")
+	f.p("// safe for concurrent use.")
+	f.p("type Program struct {")
+	f.p("id solana.PublicKey")
+	if cpi {
+		f.p("eventAuthority solana.PublicKey")
+	}
+	f.p("}")
+	f.p("")
+	f.p("// New returns %s deployed at id; the zero key means ProgramID.", name)
+	f.p("func New(id solana.PublicKey) *Program {")
+	f.p("if id.IsZero() { id = ProgramID }")
+	f.p("p := &Program{id: id}")
+	if cpi {
+		f.p("p.eventAuthority = p.mustFind([]byte(EventAuthoritySeed))")
+	}
+	f.p("return p")
+	f.p("}")
+	f.p("")
+	f.p("// ID is the program's address.")
+	f.p("func (p *Program) ID() solana.PublicKey { return p.id }")
+	f.p("")
+	if cpi {
+		f.p("// EventAuthority is the PDA [%q] of the program: the first account", eventAuthoritySeed)
+		f.p("// of the instruction every emit_cpi! event travels in.")
+		f.p("func (p *Program) EventAuthority() solana.PublicKey { return p.eventAuthority }")
+		f.p("")
+	}
+	if cpi || g.hasFixedPDA() {
+		f.p("// mustFind derives a PDA of the program from constant seeds. Such seeds")
+		f.p("// are short and fixed, so only a program without any off-curve address")
+		f.p("// for them could fail, which does not happen.")
+		f.p("func (p *Program) mustFind(seeds ...[]byte) solana.PublicKey {")
+		f.p("k, _, err := solana.FindProgramAddress(seeds, p.id)")
+		f.p("if err != nil { panic(\"derive a PDA of \" + p.id.String() + \": \" + err.Error()) }")
+		f.p("return k")
+		f.p("}")
+		f.p("")
 	}
 	for _, c := range g.idl.Constants {
 		g.constant(f, c)
 	}
 	return f
+}
+
+// seedLit is the Go expression of the constant seed b: the IDL constant
+// that holds it when there is one, so no seed is spelled twice.
+func (g *gen) seedLit(b []byte) string {
+	if string(b) == eventAuthoritySeed && g.hasEventCPI() {
+		return "[]byte(EventAuthoritySeed)"
+	}
+	for _, c := range g.idl.Constants {
+		t := c.Type
+		if !(t.Prim == "bytes" || t.Vec != nil && t.Vec.Prim == "u8" || t.Array != nil && t.Array.Prim == "u8") {
+			continue
+		}
+		if v, ok := parseByteList(strings.TrimSpace(c.Value)); ok && bytes.Equal(v, b) {
+			if name, ok := g.constNames[c.Name]; ok {
+				return "[]byte(" + name + ")"
+			}
+		}
+	}
+	if isPrintable(b) {
+		return fmt.Sprintf("[]byte(%q)", string(b))
+	}
+	return "[]byte{" + bytesLit(b) + "}"
 }
 
 func (g *gen) constant(f *file, c Constant) {
@@ -58,6 +135,7 @@ func (g *gen) constant(f *file, c Constant) {
 		name += "Const"
 	}
 	g.taken[name] = "constant " + c.Name
+	g.constNames[c.Name] = name
 	if !g.constantDecl(f, name, c) {
 		f.p("// The constant %s (%s = %s) has no Go form here.", c.Name, c.Type, strings.TrimSpace(c.Value))
 	}
@@ -187,6 +265,16 @@ func (g *gen) eventsFile() *file {
 		f.p(")")
 		f.p("")
 	}
+	if len(g.idl.Events) > 0 {
+		f.p("// The events' names in the IDL, as EventName returns them and the event")
+		f.p("// log stores them.")
+		f.p("const (")
+		for _, e := range g.idl.Events {
+			f.p("EventName%s = %q", g.goNames[e.Name], e.Name)
+		}
+		f.p(")")
+		f.p("")
+	}
 	f.p("// Event discriminators as little-endian integers, for DecodeEvent's switch.")
 	f.p("const (")
 	for _, e := range g.idl.Events {
@@ -200,12 +288,23 @@ func (g *gen) eventsFile() *file {
 	for _, e := range g.idl.Events {
 		n := g.goNames[e.Name]
 		f.p("// EventName returns %q.", e.Name)
-		f.p("func (*%s) EventName() string { return %q }", n, e.Name)
+		f.p("func (*%s) EventName() string { return EventName%s }", n, n)
 		f.p("")
 		f.p("// Discriminator returns the bytes that precede %s's encoding.", n)
 		f.p("func (*%s) Discriminator() [8]byte { return [8]byte{%s} }", n, bytesLit(e.Discriminator))
 		f.p("")
 	}
+	f.p("// NewEvent returns a zero event of the IDL name, nil for a name that is")
+	f.p("// not an event.")
+	f.p("func NewEvent(name string) Event {")
+	f.p("switch name {")
+	for _, e := range g.idl.Events {
+		f.p("case EventName%s: return new(%s)", g.goNames[e.Name], g.goNames[e.Name])
+	}
+	f.p("}")
+	f.p("return nil")
+	f.p("}")
+	f.p("")
 	f.p("// EventNames lists the events in IDL order.")
 	f.p("func EventNames() []string {")
 	names := make([]string, len(g.idl.Events))
@@ -405,7 +504,7 @@ func (g *gen) autoAccount(accts []flatAccount, i int) string {
 	if a.Address != "" {
 		if k, err := solana.PublicKeyFromBase58(a.Address); err == nil {
 			if k == g.programID {
-				return "ProgramID"
+				return "p.id"
 			}
 			if name, ok := wellKnown[k.String()]; ok {
 				return name
@@ -414,23 +513,21 @@ func (g *gen) autoAccount(accts []flatAccount, i int) string {
 		}
 	}
 	if isEventAuthority(a.AccountItem) {
-		return "EventAuthority"
+		return "p.eventAuthority"
 	}
 	if a.PDA != nil && a.PDA.Program == nil && len(a.PDA.Seeds) > 0 {
-		var seeds [][]byte
+		var seeds []string
 		for _, s := range a.PDA.Seeds {
 			if s.Kind != "const" {
 				return ""
 			}
-			seeds = append(seeds, s.Value)
+			seeds = append(seeds, g.seedLit(s.Value))
 		}
-		if k, _, err := solana.FindProgramAddress(seeds, g.programID); err == nil {
-			return fmt.Sprintf("%s /* %s */", keyLit(k), k)
-		}
+		return "p.mustFind(" + strings.Join(seeds, ", ") + ")"
 	}
 	// #[event_cpi] appends event_authority and the program itself.
 	if a.Name == "program" && i > 0 && isEventAuthority(accts[i-1].AccountItem) {
-		return "ProgramID"
+		return "p.id"
 	}
 	return ""
 }
@@ -485,7 +582,7 @@ func (g *gen) instructionsFile() *file {
 		// Builder.
 		type param struct{ name, goType string }
 		var params []param
-		used := map[string]bool{}
+		used := map[string]bool{"p": true} // p is the receiver
 		for _, arg := range ix.Args {
 			n := unexported(arg.Name)
 			for used[n] {
@@ -501,7 +598,7 @@ func (g *gen) instructionsFile() *file {
 			sig = append(sig, p.name+" "+p.goType)
 		}
 		sig = append(sig, "accounts "+base+"Accounts")
-		f.p("func New%sInstruction(%s) *solana.GenericInstruction {", base, strings.Join(sig, ", "))
+		f.p("func (p *Program) New%sInstruction(%s) *solana.GenericInstruction {", base, strings.Join(sig, ", "))
 		size := 8
 		for _, arg := range ix.Args {
 			size += g.minSize(arg.Type)
@@ -512,7 +609,7 @@ func (g *gen) instructionsFile() *file {
 		for i, arg := range ix.Args {
 			c.encode(params[i].name, arg.Type)
 		}
-		f.p("return solana.NewInstruction(ProgramID, solana.AccountMetaSlice{")
+		f.p("return solana.NewInstruction(p.id, solana.AccountMetaSlice{")
 		for i, a := range accts {
 			flags := ""
 			if a.Writable {
@@ -526,7 +623,7 @@ func (g *gen) instructionsFile() *file {
 				continue
 			}
 			if a.Optional {
-				f.p("optionalMeta(accounts.%s, %t, %t),", exported(a.path), a.Writable, a.Signer)
+				f.p("p.optionalMeta(accounts.%s, %t, %t),", exported(a.path), a.Writable, a.Signer)
 				continue
 			}
 			f.p("{PublicKey: accounts.%s%s},", exported(a.path), flags)
@@ -538,8 +635,8 @@ func (g *gen) instructionsFile() *file {
 	if hasOptional {
 		f.p("// optionalMeta passes an optional account, or the program ID when it is")
 		f.p("// absent, as Anchor expects.")
-		f.p("func optionalMeta(k *solana.PublicKey, writable, signer bool) *solana.AccountMeta {")
-		f.p("if k == nil { return &solana.AccountMeta{PublicKey: ProgramID} }")
+		f.p("func (p *Program) optionalMeta(k *solana.PublicKey, writable, signer bool) *solana.AccountMeta {")
+		f.p("if k == nil { return &solana.AccountMeta{PublicKey: p.id} }")
 		f.p("return &solana.AccountMeta{PublicKey: *k, IsWritable: writable, IsSigner: signer}")
 		f.p("}")
 		f.p("")
@@ -598,7 +695,7 @@ func (g *gen) pdasFile() *file {
 			pf := &pdaFunc{consts: map[int][]byte{}, params: map[int]seedParam{}, n: len(a.PDA.Seeds)}
 			ok := true
 			var key strings.Builder
-			usedNames := map[string]bool{}
+			usedNames := map[string]bool{"p": true} // p is the receiver
 			for i, s := range a.PDA.Seeds {
 				switch s.Kind {
 				case "const":
@@ -659,11 +756,7 @@ func (g *gen) pdasFile() *file {
 		var sig, seeds []string
 		for i := 0; i < pf.n; i++ {
 			if c, ok := pf.consts[i]; ok {
-				if isPrintable(c) {
-					seeds = append(seeds, fmt.Sprintf("[]byte(%q)", string(c)))
-				} else {
-					seeds = append(seeds, "{"+bytesLit(c)+"}")
-				}
+				seeds = append(seeds, g.seedLit(c))
 				continue
 			}
 			p := pf.params[i]
@@ -671,10 +764,10 @@ func (g *gen) pdasFile() *file {
 			sig = append(sig, p.name+" "+g.goType(p.t))
 			seeds = append(seeds, g.seedExpr(f, p))
 		}
-		f.p("// %s derives a PDA of ProgramID from the seeds %s,", pf.name, strings.Join(pf.doc, ", "))
+		f.p("// %s derives a PDA of the program from the seeds %s,", pf.name, strings.Join(pf.doc, ", "))
 		f.p("// and returns it with its bump.")
-		f.p("func %s(%s) (solana.PublicKey, uint8, error) {", pf.name, strings.Join(sig, ", "))
-		f.p("return solana.FindProgramAddress([][]byte{%s}, ProgramID)", strings.Join(seeds, ", "))
+		f.p("func (p *Program) %s(%s) (solana.PublicKey, uint8, error) {", pf.name, strings.Join(sig, ", "))
+		f.p("return solana.FindProgramAddress([][]byte{%s}, p.id)", strings.Join(seeds, ", "))
 		f.p("}")
 		f.p("")
 	}

@@ -137,6 +137,7 @@ func measureLag(b *testing.B, ctx context.Context, node *localnettest.Node, paye
 
 	// n independent transactions: each initializes a governance of its own.
 	client := rpc.New(node.RPCURL)
+	program := upgrademanager.New(upgrademanager.ProgramID)
 	var (
 		sent      []string
 		blockhash solana.Hash
@@ -154,11 +155,11 @@ func measureLag(b *testing.B, ctx context.Context, node *localnettest.Node, paye
 			blockhash, fetched = recent.Value.Blockhash, time.Now()
 		}
 		createKey := solana.NewWallet().PrivateKey
-		gov, _, err := upgrademanager.FindGovernanceAddress(createKey.PublicKey())
+		gov, _, err := program.FindGovernanceAddress(createKey.PublicKey())
 		if err != nil {
 			b.Fatal(err)
 		}
-		ix := upgrademanager.NewInitializeGovernanceInstruction(upgrademanager.InitializeGovernanceArgs{
+		ix := program.NewInitializeGovernanceInstruction(upgrademanager.InitializeGovernanceArgs{
 			Members: []solana.PublicKey{payer.PublicKey()}, Threshold: 1, RollbackThreshold: 1, Spill: payer.PublicKey(),
 		}, upgrademanager.InitializeGovernanceAccounts{Payer: payer.PublicKey(), CreateKey: createKey.PublicKey(), Governance: gov})
 		tx, err := solana.NewTransaction([]solana.Instruction{ix}, blockhash, solana.TransactionPayer(payer.PublicKey()))

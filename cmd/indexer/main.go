@@ -22,6 +22,7 @@ import (
 	"github.com/upgrade-manager/upgrade-manager/indexer/decode"
 	"github.com/upgrade-manager/upgrade-manager/indexer/ingest"
 	"github.com/upgrade-manager/upgrade-manager/indexer/store"
+	"github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 	"github.com/upgrade-manager/upgrade-manager/migrations"
 )
 
@@ -269,10 +270,7 @@ func (m *Main) replay(ctx context.Context) error {
 	}
 	// Refused transactions first: a fix since they were refused lets them
 	// land in their place, and the rebuild below then folds them too.
-	dec, err := decode.New(decode.WithProgramID(solana.MustPublicKeyFromBase58(m.Config.Service.ProgramID)))
-	if err != nil {
-		return err
-	}
+	dec := decode.New(upgrademanager.New(solana.MustPublicKeyFromBase58(m.Config.Service.ProgramID)))
 	rep, err := ingest.RetryRefused(ctx, m.pool, m.Config.Service.ProgramID, ingest.NewEventDecoder(dec), m.Logger)
 	if err != nil {
 		return err

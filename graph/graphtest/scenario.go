@@ -38,8 +38,7 @@ func LoadScenario() (*Scenario, error) {
 				InstructionIndex: e.InstructionIndex,
 				InnerIndex:       e.InnerIndex,
 				Ordinal:          e.Ordinal,
-				Name:             e.Name,
-				Data:             e.Data,
+				Event:            e.Decoded(),
 				Raw:              e.Raw(),
 			})
 		}
@@ -68,8 +67,8 @@ func Events(txs []idxstore.Transaction) []Event {
 	for i := range txs {
 		for _, e := range txs[i].Events {
 			var d map[string]any
-			_ = json.Unmarshal(e.Data, &d)
-			out = append(out, Event{Tx: &txs[i], Name: e.Name, Data: d})
+			_ = json.Unmarshal(e.Event.AppendJSON(nil), &d)
+			out = append(out, Event{Tx: &txs[i], Name: e.Name(), Data: d})
 		}
 	}
 	return out

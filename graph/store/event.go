@@ -3,21 +3,48 @@ package store
 import (
 	"context"
 	"fmt"
+	"reflect"
 
+	"github.com/gagliardetto/solana-go"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
-const eventColumns = `seq, signature, instruction_index, inner_index, ordinal, slot, block_time, name, data,
-	commitment, coalesce(data->>'governance', ''), coalesce(data->>'proposal', ''),
-	coalesce(data->>'program', ''), coalesce(data->>'job', '')`
+const eventColumns = `seq, signature, instruction_index, inner_index, ordinal, slot, block_time, name, data, raw,
+	commitment`
 
+// scanEvent reads an event row and decodes its bytes into the generated
+// event type, which the subjects (and the subscriptions' payloads) come
+// from: the JSON in data is served as it is, never parsed.
 func scanEvent(row pgx.Row) (*Event, error) {
 	var e Event
 	var data []byte
 	err := row.Scan(&e.Seq, &e.Signature, &e.InstructionIndex, &e.InnerIndex, &e.Ordinal, &e.Slot, &e.BlockTime,
-		&e.Name, &data, &e.Commitment, &e.Governance, &e.Proposal, &e.Program, &e.Job)
+		&e.Name, &data, &e.Raw, &e.Commitment)
+	if err != nil {
+		return nil, err
+	}
 	e.Data = data
-	return &e, err
+	if ev, err := upgrademanager.DecodeEvent(e.Raw); err == nil {
+		e.Decoded = ev
+		e.Governance, e.Proposal = subject(ev, "Governance"), subject(ev, "Proposal")
+		e.Program, e.Job = subject(ev, "Program"), subject(ev, "Job")
+	}
+	return &e, nil
+}
+
+var publicKeyType = reflect.TypeFor[solana.PublicKey]()
+
+// subject is the base58 form of ev's pubkey field of that Go name (the IDL's
+// governance, proposal, program or job), "" when ev has none: every event
+// that names one of those names it so.
+func subject(ev upgrademanager.Event, field string) string {
+	v := reflect.ValueOf(ev).Elem().FieldByName(field)
+	if !v.IsValid() || v.Type() != publicKeyType {
+		return ""
+	}
+	return v.Interface().(solana.PublicKey).String()
 }
 
 // EventFilter selects events of the audit log; every set field must match.

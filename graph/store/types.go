@@ -3,6 +3,8 @@ package store
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
 // Governance is a row of governance.
@@ -179,10 +181,17 @@ type Event struct {
 	Slot             int64
 	BlockTime        *time.Time
 	Name             string
-	Data             json.RawMessage
-	Commitment       string
+	// Data is the event's fields as JSON (the GraphQL payload).
+	Data json.RawMessage
+	// Raw is the event as the program emitted it: its discriminator and
+	// borsh fields.
+	Raw []byte
+	// Decoded is Raw decoded; nil when it does not decode (a layout this
+	// build does not know), and the subjects below are then empty.
+	Decoded    upgrademanager.Event
+	Commitment string
 
-	// From data; empty when the event has no such field.
+	// From Decoded; empty when the event has no such field.
 	Governance string
 	Proposal   string
 	Program    string

@@ -3,7 +3,6 @@ package chain
 import (
 	"context"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/upgrade-manager/upgrade-manager/indexer/backoff"
 	"github.com/upgrade-manager/upgrade-manager/indexer/commitment"
+	"github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
 // Errors the client returns for answers that are not failures.
@@ -455,13 +455,14 @@ func (c *Client) Clock(ctx context.Context, commitment Commitment) (slot uint64,
 		return 0, time.Time{}, errors.New("fetch clock: no clock sysvar")
 	}
 	data, err := base64.StdEncoding.DecodeString(out.Value.Data[0])
-	// slot u64, epoch_start_timestamp i64, epoch u64, leader_schedule_epoch u64, unix_timestamp i64
-	if err != nil || len(data) < 40 {
-		return 0, time.Time{}, fmt.Errorf("fetch clock: malformed clock sysvar (%d bytes): %v", len(data), err)
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("fetch clock: malformed clock sysvar: %w", err)
 	}
-	slot = binary.LittleEndian.Uint64(data[0:8])
-	unix := int64(binary.LittleEndian.Uint64(data[32:40]))
-	return slot, time.Unix(unix, 0).UTC(), nil
+	clock, err := upgrademanager.DecodeClock(data)
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("fetch clock: %w", err)
+	}
+	return clock.Slot, clock.Time(), nil
 }
 
 // GenesisHash returns the cluster's genesis hash, which tells clusters

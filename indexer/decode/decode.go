@@ -102,31 +102,14 @@ type Decoder struct {
 	programHead, authorityHead uint64
 }
 
-// Option configures a Decoder.
-type Option func(*Decoder)
-
-// WithProgramID decodes the events of the program deployed at id instead
-// of the IDL's address (a localnet or devnet deployment).
-func WithProgramID(id solana.PublicKey) Option {
-	return func(d *Decoder) { d.program = id }
-}
-
-// New returns a Decoder for upgrade_manager at its IDL address, or where
-// WithProgramID says.
-func New(opts ...Option) (*Decoder, error) {
-	d := &Decoder{program: upgrademanager.ProgramID}
-	for _, o := range opts {
-		o(d)
-	}
-	auth, _, err := solana.FindProgramAddress([][]byte{[]byte("__event_authority")}, d.program)
-	if err != nil {
-		return nil, fmt.Errorf("derive event authority of %s: %w", d.program, err)
-	}
-	d.authority = auth
+// New returns a Decoder for the events of program (upgrademanager.New of
+// the deployment's address).
+func New(program *upgrademanager.Program) *Decoder {
+	d := &Decoder{program: program.ID(), authority: program.EventAuthority()}
 	d.programB58 = d.program.String()
-	d.authorityB58 = auth.String()
+	d.authorityB58 = d.authority.String()
 	d.programHead, d.authorityHead = head8(d.programB58), head8(d.authorityB58)
-	return d, nil
+	return d
 }
 
 // ProgramID is the program whose events the decoder reads.

@@ -87,7 +87,7 @@ func TestSpoofing(t *testing.T) {
 			ix.ProgramIDIndex = keyIndex(t, tx, system)
 		}},
 		{"authority of another program", func(t *testing.T, tx *decode.Transaction, ix *decode.Instruction) {
-			other, _, _ := solana.FindProgramAddress([][]byte{[]byte("__event_authority")}, solana.SystemProgramID)
+			other, _, _ := solana.FindProgramAddress([][]byte{[]byte(upgrademanager.EventAuthoritySeed)}, solana.SystemProgramID)
 			tx.AccountKeys[ix.Accounts[0]] = other.String()
 		}},
 		{"our program and authority without the tag", func(t *testing.T, tx *decode.Transaction, ix *decode.Instruction) {
@@ -324,17 +324,14 @@ func TestVersionedTransaction(t *testing.T) {
 	checkEvents(t, tx.Signature, newDecoder(t).Decode(tx), vt.Expected)
 }
 
-func TestWithProgramID(t *testing.T) {
+func TestAnotherDeployment(t *testing.T) {
 	t.Parallel()
 	other := solana.NewWallet().PublicKey()
-	d, err := decode.New(decode.WithProgramID(other))
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := decode.New(upgrademanager.New(other))
 	if d.ProgramID() != other {
 		t.Fatalf("program %s", d.ProgramID())
 	}
-	wantAuth, _, _ := solana.FindProgramAddress([][]byte{[]byte("__event_authority")}, other)
+	wantAuth, _, _ := solana.FindProgramAddress([][]byte{[]byte(upgrademanager.EventAuthoritySeed)}, other)
 	if d.EventAuthority() != wantAuth {
 		t.Fatalf("authority %s, want %s", d.EventAuthority(), wantAuth)
 	}
@@ -344,7 +341,7 @@ func TestWithProgramID(t *testing.T) {
 	}
 	// The same transaction with the program deployed at other.
 	tx.AccountKeys[keyIndex(t, tx, ours)] = other.String()
-	tx.AccountKeys[keyIndex(t, tx, upgrademanager.EventAuthority.String())] = wantAuth.String()
+	tx.AccountKeys[keyIndex(t, tx, upgrademanager.New(upgrademanager.ProgramID).EventAuthority().String())] = wantAuth.String()
 	checkEvents(t, tx.Signature, d.Decode(tx), want)
 }
 

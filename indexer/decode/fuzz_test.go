@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/upgrade-manager/upgrade-manager/indexer/decode"
+	"github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
 var updateCorpus = flag.Bool("update-fuzz-corpus", false, "rewrite testdata/fuzz seed corpora from the vectors")
@@ -48,10 +49,7 @@ func FuzzDecodeEvent(f *testing.F) {
 // number their ordinals 0, 1, 2, ... in order.
 func FuzzDecodeTransaction(f *testing.F) {
 	f.Add([]byte(`{"slot":1,"transaction":{"signatures":["s"],"message":{"accountKeys":[],"instructions":[]}},"meta":{"err":null}}`))
-	d, err := decode.New()
-	if err != nil {
-		f.Fatal(err)
-	}
+	d := decode.New(upgrademanager.New(upgrademanager.ProgramID))
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		tx, err := decode.ParseTransaction(doc)
 		if err != nil {

@@ -54,3 +54,42 @@ func TestParseTransactionEncodings(t *testing.T) {
 		}
 	}
 }
+
+// A result whose message does not read still gives its header, so the
+// ingester files the dead letter where the transaction landed without
+// parsing the result again; only a result whose header does not read gives
+// nothing.
+func TestParseTransactionHeader(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name, doc string
+		want      *decode.Header
+	}{
+		{"base64", `{"slot":7,"blockTime":1700000000,"transaction":["AQID","base64"],"meta":{"err":{"InstructionError":[0,"x"]}}}`,
+			&decode.Header{Slot: 7, BlockTime: 1700000000, HasBlockTime: true, Failed: true}},
+		{"bad logs", `{"slot":8,"blockTime":null,"transaction":{"signatures":[],"message":{"accountKeys":[],"instructions":[]}},"meta":{"err":null,"logMessages":7}}`,
+			&decode.Header{Slot: 8}},
+		{"bad message", `{"slot":9,"blockTime":0,"transaction":{"message":3}}`,
+			&decode.Header{Slot: 9, HasBlockTime: true}},
+		{"not json", `{"slot":`, nil},
+		{"bad slot", `{"slot":"x","transaction":["AQID","base64"]}`, nil},
+	} {
+		tx, err := decode.ParseTransaction([]byte(c.doc))
+		if err == nil {
+			t.Errorf("%s: accepted", c.name)
+			continue
+		}
+		switch {
+		case c.want == nil && tx != nil:
+			t.Errorf("%s: header %+v from an unreadable result", c.name, tx.Header)
+		case c.want != nil && tx == nil:
+			t.Errorf("%s: no header", c.name)
+		case c.want != nil && tx.Header != *c.want:
+			t.Errorf("%s: header %+v, want %+v", c.name, tx.Header, *c.want)
+		}
+	}
+	tx, err := decode.ParseTransaction([]byte(`{"slot":3,"blockTime":null,"transaction":{"signatures":["s"],"message":{"accountKeys":[],"instructions":[]}},"meta":{"err":null}}`))
+	if err != nil || tx.Header != (decode.Header{Slot: 3}) || tx.Time() != nil {
+		t.Errorf("header %+v, %v", tx, err)
+	}
+}

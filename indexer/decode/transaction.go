@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/gagliardetto/solana-go"
 	"github.com/gagliardetto/solana-go/rpc"
@@ -20,12 +21,7 @@ import (
 type Transaction struct {
 	// Signature is the first signature in base58.
 	Signature string
-	// Slot is the slot the transaction landed in.
-	Slot uint64
-	// BlockTime is the block's Unix time, 0 when the node does not know it.
-	BlockTime int64
-	// Failed is set when meta.err is not null. A failed transaction has no events.
-	Failed bool
+	Header
 	// AccountKeys are the account keys in base58: the message's static keys,
 	// then meta.loadedAddresses.writable, then meta.loadedAddresses.readonly.
 	AccountKeys []string
@@ -85,6 +81,49 @@ func (tx *Transaction) key(i int) string {
 	return tx.AccountKeys[i]
 }
 
+// Header is what a getTransaction result says of a transaction besides its
+// message: where and when it landed, and whether it failed. The ingester
+// files the transaction by it, so the result is parsed once.
+type Header struct {
+	// Slot is the slot the transaction landed in.
+	Slot uint64
+	// BlockTime is the block's Unix time, 0 when the node does not know it
+	// (HasBlockTime is then false).
+	BlockTime    int64
+	HasBlockTime bool
+	// Failed is set when meta.err is not null. A failed transaction has no events.
+	Failed bool
+}
+
+// Time is the block's time in UTC, nil when the node does not know it.
+func (h Header) Time() *time.Time {
+	if !h.HasBlockTime {
+		return nil
+	}
+	t := time.Unix(h.BlockTime, 0).UTC()
+	return &t
+}
+
+// wireHeader is the header of a getTransaction result alone, read when the
+// whole result does not parse.
+type wireHeader struct {
+	Slot      uint64 `json:"slot"`
+	BlockTime *int64 `json:"blockTime"`
+	Meta      *struct {
+		Err json.RawMessage `json:"err"`
+	} `json:"meta"`
+}
+
+func header(slot uint64, blockTime *int64, errJSON json.RawMessage) Header {
+	h := Header{Slot: slot}
+	if blockTime != nil {
+		h.BlockTime, h.HasBlockTime = *blockTime, true
+	}
+	errJSON = bytes.TrimSpace(errJSON)
+	h.Failed = len(errJSON) > 0 && !bytes.Equal(errJSON, []byte("null"))
+	return h
+}
+
 // The json encoding of a getTransaction result, as far as it is read.
 type wireTransaction struct {
 	Slot        uint64          `json:"slot"`
@@ -129,30 +168,44 @@ var ErrEncoding = errors.New("transaction is not in the json encoding")
 
 // ParseTransaction reads the result of getTransaction (or one entry of
 // getBlock's transactions) requested with encoding "json".
+//
+// When the result is JSON whose header (slot, blockTime, meta.err) reads but
+// whose message does not (another encoding, a malformed message), it returns
+// the error and a Transaction holding only the Header, so the caller can
+// file the transaction where it landed. It returns a nil Transaction only
+// when not even the header reads.
 func ParseTransaction(data []byte) (*Transaction, error) {
 	var w wireTransaction
 	if err := json.Unmarshal(data, &w); err != nil {
-		return nil, fmt.Errorf("parse transaction: %w", err)
+		var h wireHeader
+		if json.Unmarshal(data, &h) != nil {
+			return nil, fmt.Errorf("parse transaction: %w", err)
+		}
+		var errJSON json.RawMessage
+		if h.Meta != nil {
+			errJSON = h.Meta.Err
+		}
+		return &Transaction{Header: header(h.Slot, h.BlockTime, errJSON)}, fmt.Errorf("parse transaction: %w", err)
 	}
+	var errJSON json.RawMessage
+	if w.Meta != nil {
+		errJSON = w.Meta.Err
+	}
+	hdr := header(w.Slot, w.BlockTime, errJSON)
 	raw := bytes.TrimSpace(w.Transaction)
 	if len(raw) == 0 || raw[0] != '{' {
-		return nil, fmt.Errorf("parse transaction: %w", ErrEncoding)
+		return &Transaction{Header: hdr}, fmt.Errorf("parse transaction: %w", ErrEncoding)
 	}
 	var m wireMessage
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, fmt.Errorf("parse transaction message (want the json encoding): %w", err)
+		return &Transaction{Header: hdr}, fmt.Errorf("parse transaction message (want the json encoding): %w", err)
 	}
-	tx := &Transaction{Slot: w.Slot, AccountKeys: m.Message.AccountKeys}
-	if w.BlockTime != nil {
-		tx.BlockTime = *w.BlockTime
-	}
+	tx := &Transaction{Header: hdr, AccountKeys: m.Message.AccountKeys}
 	if len(m.Signatures) > 0 {
 		tx.Signature = m.Signatures[0]
 	}
 	tx.Instructions = wireInstructions(m.Message.Instructions)
 	if meta := w.Meta; meta != nil {
-		errJSON := bytes.TrimSpace(meta.Err)
-		tx.Failed = len(errJSON) > 0 && !bytes.Equal(errJSON, []byte("null"))
 		tx.LogMessages = meta.LogMessages
 		if la := meta.LoadedAddresses; la != nil && len(la.Writable)+len(la.Readonly) > 0 {
 			keys := make([]string, 0, len(tx.AccountKeys)+len(la.Writable)+len(la.Readonly))
@@ -193,9 +246,9 @@ func FromRPC(r *rpc.GetTransactionResult) (*Transaction, error) {
 	if stx == nil {
 		return nil, errors.New("adapt transaction: no transaction in the result")
 	}
-	tx := &Transaction{Slot: r.Slot}
+	tx := &Transaction{Header: Header{Slot: r.Slot}}
 	if r.BlockTime != nil {
-		tx.BlockTime = int64(*r.BlockTime)
+		tx.BlockTime, tx.HasBlockTime = int64(*r.BlockTime), true
 	}
 	if len(stx.Signatures) > 0 {
 		tx.Signature = stx.Signatures[0].String()

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/upgrade-manager/upgrade-manager/indexer/decode"
+	"github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
 const vectorsPath = "../../program/vectors/scenario.json"
@@ -76,10 +77,7 @@ func loadVectors(t testing.TB) *vectorFile {
 
 func newDecoder(t testing.TB) *decode.Decoder {
 	t.Helper()
-	d, err := decode.New()
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := decode.New(upgrademanager.New(upgrademanager.ProgramID))
 	return d
 }
 

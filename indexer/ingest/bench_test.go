@@ -16,6 +16,7 @@ import (
 	"github.com/upgrade-manager/upgrade-manager/indexer/ingest"
 	"github.com/upgrade-manager/upgrade-manager/indexer/rpctest"
 	"github.com/upgrade-manager/upgrade-manager/indexer/scenario"
+	"github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 	"github.com/upgrade-manager/upgrade-manager/migrations/pgtest"
 )
 
@@ -50,10 +51,7 @@ func BenchmarkSyncFromReplayServer(b *testing.B) {
 			Result: resign(b, v.Result, s.Signature, s.Slot)})
 		events += len(v.Expected)
 	}
-	d, err := decode.New()
-	if err != nil {
-		b.Fatal(err)
-	}
+	d := decode.New(upgrademanager.New(upgrademanager.ProgramID))
 	for b.Loop() {
 		b.StopTimer()
 		srv := rpctest.New(f.ProgramID)
@@ -153,10 +151,7 @@ func BenchmarkSyncUnderFaults(b *testing.B) {
 			multi++
 		}
 	}
-	d, err := decode.New()
-	if err != nil {
-		b.Fatal(err)
-	}
+	d := decode.New(upgrademanager.New(upgrademanager.ProgramID))
 	for _, faults := range []bool{false, true} {
 		name := "clean"
 		if faults {

@@ -33,10 +33,13 @@ func (e malformedError) Reason() string { return malformedTransaction }
 func (e EventDecoder) Decode(result json.RawMessage) (Decoded, error) {
 	tx, err := decode.ParseTransaction(result)
 	if err != nil {
-		return Decoded{}, malformedError{err}
+		if tx == nil {
+			return Decoded{}, err
+		}
+		return Decoded{Header: &tx.Header}, malformedError{err}
 	}
 	r := e.d.Decode(tx)
-	out := Decoded{Truncated: r.Truncated}
+	out := Decoded{Header: &tx.Header, Truncated: r.Truncated}
 	if len(r.Events) > 0 {
 		out.Events = make([]store.Event, len(r.Events))
 	}
@@ -46,8 +49,7 @@ func (e EventDecoder) Decode(result json.RawMessage) (Decoded, error) {
 			InstructionIndex: ev.Position.InstructionIndex,
 			InnerIndex:       ev.Position.InnerIndex,
 			Ordinal:          ev.Position.Ordinal,
-			Name:             ev.Name,
-			Data:             ev.JSON(),
+			Event:            ev.Data,
 			// Raw may share memory with the parsed transaction.
 			Raw: bytes.Clone(ev.Raw),
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/upgrade-manager/upgrade-manager/indexer/scenario"
 	"github.com/upgrade-manager/upgrade-manager/indexer/store"
 	"github.com/upgrade-manager/upgrade-manager/indexer/testkit"
+	"github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 	"github.com/upgrade-manager/upgrade-manager/migrations/pgtest"
 )
 
@@ -114,10 +115,7 @@ func (b *bundle) newIngester(withLogs bool) *ingest.Ingester {
 		logs = chain.NewSubscriber(chain.SubscriberConfig{URL: b.srv.WSURL(), Program: b.scenario.ProgramID,
 			MinBackoff: 5 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, Metrics: cm, Logger: logger})
 	}
-	d, err := decode.New()
-	if err != nil {
-		b.t.Fatal(err)
-	}
+	d := decode.New(upgrademanager.New(upgrademanager.ProgramID))
 	in, err := ingest.New(b.cfg, b.pool, client, logs, ingest.NewEventDecoder(d), ingest.NewMetrics(b.reg), logger)
 	if err != nil {
 		b.t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/upgrade-manager/upgrade-manager/indexer/backoff"
 	"github.com/upgrade-manager/upgrade-manager/indexer/chain"
+	"github.com/upgrade-manager/upgrade-manager/indexer/decode"
 	"github.com/upgrade-manager/upgrade-manager/indexer/store"
 )
 
@@ -46,6 +47,11 @@ type Decoder interface {
 
 // Decoded is what a Decoder found in one transaction.
 type Decoded struct {
+	// Header is where and when the transaction landed and whether it
+	// failed, as the result says; nil when the result is not even JSON
+	// with a header (Decode then returns an error, and the transaction
+	// cannot be filed).
+	Header *decode.Header
 	// Events in emission order.
 	Events []store.Event
 	// DeadLetters are the instructions that looked like events of the

@@ -14,6 +14,7 @@ import (
 	"github.com/upgrade-manager/upgrade-manager/indexer/scenario"
 	"github.com/upgrade-manager/upgrade-manager/indexer/store"
 	"github.com/upgrade-manager/upgrade-manager/indexer/testkit"
+	"github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
 // rewriteInnerData returns a getTransaction result whose inner instructions'
@@ -180,10 +181,7 @@ func TestRefusedTransactionIsDeadLetteredThenReplayed(t *testing.T) {
 	assertCount(t, b.pool, `SELECT count(*) FROM chain_event`, b.wantEvents(len(b.slots))-len(victim.Expected))
 
 	// Replaying with the cause still there changes nothing but the count.
-	d, err := decode.New()
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := decode.New(upgrademanager.New(upgrademanager.ProgramID))
 	rep, err := ingest.RetryRefused(t.Context(), b.pool, b.scenario.ProgramID, ingest.NewEventDecoder(d), nil)
 	if err != nil || rep.Applied != 0 || rep.Refused != 1 {
 		t.Fatalf("RetryRefused with the cause in place = %+v, %v; want 1 refused again", rep, err)

@@ -316,15 +316,6 @@ func (in *Ingester) transaction(ctx context.Context, sig string, c chain.Commitm
 	}
 }
 
-// txHeader is what the ingester reads of a getTransaction result itself.
-type txHeader struct {
-	Slot      uint64 `json:"slot"`
-	BlockTime *int64 `json:"blockTime"`
-	Meta      *struct {
-		Err json.RawMessage `json:"err"`
-	} `json:"meta"`
-}
-
 // decode turns a getTransaction result into a store transaction. A result
 // that the decoder rejects as a whole becomes a dead letter.
 func (in *Ingester) decode(sig string, raw json.RawMessage, c chain.Commitment) (store.Transaction, error) {
@@ -332,23 +323,23 @@ func (in *Ingester) decode(sig string, raw json.RawMessage, c chain.Commitment) 
 }
 
 func decodeTransaction(dec Decoder, m *Metrics, sig string, raw json.RawMessage, c chain.Commitment) (store.Transaction, error) {
-	var h txHeader
-	if err := json.Unmarshal(raw, &h); err != nil {
+	// The decoder reads the result once, header included.
+	d, err := dec.Decode(raw)
+	if d.Header == nil {
+		if err == nil {
+			err = errors.New("the decoder returned no header")
+		}
 		return store.Transaction{}, fmt.Errorf("transaction %s: malformed getTransaction result: %w", sig, err)
 	}
 	t := store.Transaction{
 		Signature:  sig,
-		Slot:       h.Slot,
+		Slot:       d.Header.Slot,
+		BlockTime:  d.Header.Time(),
 		BlockIndex: -1,
 		Commitment: c,
-		Failed:     h.Meta != nil && len(h.Meta.Err) > 0 && string(h.Meta.Err) != "null",
+		Failed:     d.Header.Failed,
 		Raw:        raw,
 	}
-	if h.BlockTime != nil {
-		bt := time.Unix(*h.BlockTime, 0).UTC()
-		t.BlockTime = &bt
-	}
-	d, err := dec.Decode(raw)
 	if err != nil {
 		reason := reasonOf(err)
 		m.decodeError(reason)

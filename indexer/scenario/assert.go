@@ -1,6 +1,8 @@
 package scenario
 
 import (
+	"github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
+
 	"context"
 	"fmt"
 	"slices"
@@ -119,7 +121,7 @@ func AssertProjections(t testing.TB, db Querier) {
 	})
 	revoked := rowStrings(t, db, `SELECT member, revoked_signature FROM approval WHERE revoked_seq IS NOT NULL`)
 	check("revoked approval", revoked, [][]string{{"9hSR6S7WPtxmTojgo6GG3k4yDPecgJY292j7xrsUGWBu",
-		signatureOf(t, "ApprovalRevoked")}})
+		signatureOf(t, upgrademanager.EventNameApprovalRevoked)}})
 
 	changes := rowStrings(t, db, `SELECT proposal, governance, change::text, member_set_seqno, slot FROM config_change ORDER BY proposal`)
 	check("config changes", changes, [][]string{{"Bti4JGhZPGSswvBJuHPjexojgRUb9JWyVEJ37evHaHVH", Governance,

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"time"
+
+	"github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
 // File is the vectors file.
@@ -52,6 +54,25 @@ func (e Event) Raw() []byte {
 		panic(fmt.Sprintf("scenario: event %s raw: %v", e.Name, err))
 	}
 	return b
+}
+
+// Decoded returns the event decoded from its bytes: what the decoder hands
+// the store.
+func (e Event) Decoded() upgrademanager.Event { return mustDecode(e.Name, e.Raw()) }
+
+// Encode returns ev as the program emits it: its discriminator and borsh
+// fields, for a test that changed a decoded event.
+func Encode(ev upgrademanager.Event) []byte {
+	d := ev.Discriminator()
+	return ev.AppendBorsh(d[:])
+}
+
+func mustDecode(name string, raw []byte) upgrademanager.Event {
+	ev, err := upgrademanager.DecodeEvent(raw)
+	if err != nil {
+		panic(fmt.Sprintf("scenario: event %s: %v", name, err))
+	}
+	return ev
 }
 
 // Time returns the block time.

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -8,6 +9,8 @@ import (
 	"strconv"
 
 	"github.com/gagliardetto/solana-go"
+
+	"github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
 // base58Key matches a quoted base58 string of pubkey length.
@@ -34,7 +37,13 @@ type SyntheticEvent struct {
 	Event
 	// Data is the event's JSON with the copy's keys.
 	Data json.RawMessage
+	// RawBytes is the event's discriminator and borsh fields with the copy's
+	// keys.
+	RawBytes []byte
 }
+
+// Decoded is the event with the copy's keys, decoded.
+func (e SyntheticEvent) Decoded() upgrademanager.Event { return mustDecode(e.Name, e.RawBytes) }
 
 // SyntheticTx is a transaction of Synthesize.
 type SyntheticTx struct {
@@ -50,7 +59,7 @@ type SyntheticTx struct {
 // its own signatures, its own slots after the previous copy's, and every
 // pubkey in the events' data replaced by one of its own: copies create
 // distinct governances, programs, proposals and jobs, so n copies hold n
-// times the scenario's projections. Raw bytes are the originals'.
+// times the scenario's projections. The raw bytes hold the same keys.
 func (f *File) Synthesize(copies int) []SyntheticTx {
 	var out []SyntheticTx
 	first := f.Transactions[0].Slot
@@ -66,6 +75,7 @@ func (f *File) Synthesize(copies int) []SyntheticTx {
 				Failed:     v.Failed,
 			}
 			for _, e := range v.Expected {
+				raw := e.Raw()
 				data := base58Key.ReplaceAllStringFunc(string(e.Data), func(q string) string {
 					k := q[1 : len(q)-1]
 					if k == "11111111111111111111111111111111" { // "none"
@@ -76,9 +86,14 @@ func (f *File) Synthesize(copies int) []SyntheticTx {
 						d = derive(n, k)
 						keys[k] = d
 					}
+					from, errFrom := solana.PublicKeyFromBase58(k)
+					to, errTo := solana.PublicKeyFromBase58(d)
+					if errFrom == nil && errTo == nil {
+						raw = bytes.ReplaceAll(raw, from[:], to[:])
+					}
 					return fmt.Sprintf("%q", d)
 				})
-				t.Events = append(t.Events, SyntheticEvent{Event: e, Data: json.RawMessage(data)})
+				t.Events = append(t.Events, SyntheticEvent{Event: e, Data: json.RawMessage(data), RawBytes: raw})
 			}
 			out = append(out, t)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/upgrade-manager/upgrade-manager/indexer/notify"
+	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
 // Applied reports what one committed ApplyBatch did.
@@ -90,7 +91,7 @@ func applyBatch(ctx context.Context, tx pgx.Tx, programID string, txs []Transact
 	var (
 		rows    eventRows
 		letters deadLetterRows
-		fields  = map[eventKey]any{}
+		fields  = map[eventKey]um.Event{}
 		stale   bool
 		maxSlot uint64
 		all     = <-parsedCh
@@ -119,9 +120,8 @@ func applyBatch(ctx context.Context, tx pgx.Tx, programID string, txs []Transact
 				letters.add(t, DeadLetter{InstructionIndex: &ii, InnerIndex: &in, Reason: reason, Raw: e.Raw})
 				continue
 			}
-			fields[key] = all[i][j].fields
-			e.Data = all[i][j].data
-			rows.add(t, e)
+			fields[key] = e.Event
+			rows.add(t, e, all[i][j].data)
 			if hasLog && (position{int64(t.Slot), t.BlockIndex}).less(newest) {
 				stale = true
 			}
@@ -134,7 +134,7 @@ func applyBatch(ctx context.Context, tx pgx.Tx, programID string, txs []Transact
 	}
 	for _, l := range logged {
 		out.Events[l.Name]++
-		l.Fields = fields[l.key]
+		l.Event = fields[l.key]
 	}
 	if err := insertDeadLetters(ctx, tx, letters); err != nil {
 		return out, err
@@ -170,13 +170,13 @@ func applyBatch(ctx context.Context, tx pgx.Tx, programID string, txs []Transact
 		// what their new seqs show.
 		n.Reason = RebuildLate
 		subj := newSubjects()
-		for i, t := range txs {
+		for _, t := range txs {
 			if !fresh[t.Signature] {
 				continue
 			}
 			n.Signatures = append(n.Signatures, t.Signature)
-			for j := range t.Events {
-				subj.add(all[i][j].fields)
+			for _, e := range t.Events {
+				subj.add(e.Event)
 			}
 		}
 		subj.fill(&n)
@@ -185,29 +185,42 @@ func applyBatch(ctx context.Context, tx pgx.Tx, programID string, txs []Transact
 	return out, err
 }
 
-// parsed is an event's data as the log stores it and the projections read
-// it.
+// parsed is an event's data as the log stores it.
 type parsed struct {
-	// data is the event's JSON with every string jsonb would refuse
-	// escaped (see storableJSON).
-	data   []byte
-	fields any
-	err    error
+	// data is the event's JSON rendering with every string jsonb would
+	// refuse escaped (see storableJSON).
+	data []byte
+	err  error
 }
 
-// parseEvents reads the data of every event of txs, by transaction and
-// event.
+// parseEvents renders the data of every event of txs, by transaction and
+// event, and checks that the projections can hold it.
 func parseEvents(txs []Transaction) [][]parsed {
 	out := make([][]parsed, len(txs))
+	// One buffer for the batch's renderings: each event's JSON is a slice of
+	// it (capped, so nothing appends over the next), and a slice of an
+	// outgrown buffer stays valid.
+	var buf []byte
+	n := 0
+	for _, t := range txs {
+		n += len(t.Events)
+	}
+	chunk := min(max(n, 1)*1<<10, 256<<10) // an event's JSON is mostly under 1 KB
 	for i, t := range txs {
 		out[i] = make([]parsed, len(t.Events))
 		for j, e := range t.Events {
 			p := &out[i][j]
-			if p.data, p.err = storableJSON(e.Data); p.err != nil {
-				p.err = fmt.Errorf("event data: %w", p.err)
+			if p.err = checkEvent(e.Event); p.err != nil {
 				continue
 			}
-			p.fields, p.err = parseEvent(e.Name, p.data)
+			if cap(buf)-len(buf) < 1<<10 {
+				buf = make([]byte, 0, chunk)
+			}
+			start := len(buf)
+			buf = e.Event.AppendJSON(buf)
+			if p.data, p.err = storableJSON(buf[start:len(buf):len(buf)]); p.err != nil {
+				p.err = fmt.Errorf("event data: %w", p.err)
+			}
 		}
 	}
 	return out
@@ -296,7 +309,7 @@ type eventRows struct {
 	raw                     [][]byte
 }
 
-func (r *eventRows) add(t Transaction, e Event) {
+func (r *eventRows) add(t Transaction, e Event, data []byte) {
 	r.signature = append(r.signature, t.Signature)
 	r.instruction = append(r.instruction, int32(e.InstructionIndex))
 	r.inner = append(r.inner, int32(e.InnerIndex))
@@ -304,8 +317,8 @@ func (r *eventRows) add(t Transaction, e Event) {
 	r.slot = append(r.slot, int64(t.Slot))
 	r.blockIndex = append(r.blockIndex, int32(t.BlockIndex))
 	r.blockTime = append(r.blockTime, t.BlockTime)
-	r.name = append(r.name, e.Name)
-	r.data = append(r.data, string(e.Data))
+	r.name = append(r.name, e.Name())
+	r.data = append(r.data, string(data))
 	r.commitment = append(r.commitment, string(commitmentOr(t.Commitment)))
 	raw := e.Raw
 	if raw == nil {
@@ -421,38 +434,38 @@ func newSubjects() subjects {
 	return subjects{proposals: map[string]bool{}, governances: map[string]bool{}}
 }
 
-// add records what the parsed event f is about.
-func (s subjects) add(f any) {
+// add records what the event f is about.
+func (s subjects) add(f um.Event) {
 	switch f := f.(type) {
-	case *governanceInitialized:
-		s.governances[f.Governance] = true
-	case *configChanged:
-		s.governances[f.Governance] = true
-		s.proposals[f.Proposal] = true
-	case *programRegistered:
-		s.governances[f.Governance] = true
-	case *proposalCreated:
-		s.governances[f.Governance] = true
-		s.proposals[f.Proposal] = true
-	case *migrationStarted:
-		s.governances[f.Governance] = true
-		s.proposals[f.Proposal] = true
-	case *proposalApproved:
-		s.proposals[f.Proposal] = true
-	case *approvalRevoked:
-		s.proposals[f.Proposal] = true
-	case *cancelVoted:
-		s.proposals[f.Proposal] = true
-	case *proposalCancelled:
-		s.proposals[f.Proposal] = true
-	case *proposalExpired:
-		s.proposals[f.Proposal] = true
-	case *programExtended:
-		s.proposals[f.Proposal] = true
-	case *proposalExecuted:
-		s.proposals[f.Proposal] = true
-	case *programUpgraded:
-		s.proposals[f.Proposal] = true
+	case *um.GovernanceInitialized:
+		s.governances[b58(f.Governance)] = true
+	case *um.ConfigChanged:
+		s.governances[b58(f.Governance)] = true
+		s.proposals[b58(f.Proposal)] = true
+	case *um.ProgramRegistered:
+		s.governances[b58(f.Governance)] = true
+	case *um.ProposalCreated:
+		s.governances[b58(f.Governance)] = true
+		s.proposals[b58(f.Proposal)] = true
+	case *um.MigrationStarted:
+		s.governances[b58(f.Governance)] = true
+		s.proposals[b58(f.Proposal)] = true
+	case *um.ProposalApproved:
+		s.proposals[b58(f.Proposal)] = true
+	case *um.ApprovalRevoked:
+		s.proposals[b58(f.Proposal)] = true
+	case *um.CancelVoted:
+		s.proposals[b58(f.Proposal)] = true
+	case *um.ProposalCancelled:
+		s.proposals[b58(f.Proposal)] = true
+	case *um.ProposalExpired:
+		s.proposals[b58(f.Proposal)] = true
+	case *um.ProgramExtended:
+		s.proposals[b58(f.Proposal)] = true
+	case *um.ProposalExecuted:
+		s.proposals[b58(f.Proposal)] = true
+	case *um.ProgramUpgraded:
+		s.proposals[b58(f.Proposal)] = true
 	}
 }
 

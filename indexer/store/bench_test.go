@@ -39,7 +39,7 @@ func syntheticTxs(b *testing.B) ([]store.Transaction, int) {
 			Failed: s.Failed, Commitment: store.Confirmed}
 		for _, e := range s.Events {
 			t.Events = append(t.Events, store.Event{InstructionIndex: e.InstructionIndex, InnerIndex: e.InnerIndex,
-				Ordinal: e.Ordinal, Name: e.Name, Data: e.Data, Raw: e.Raw()})
+				Ordinal: e.Ordinal, Event: e.Decoded(), Raw: e.RawBytes})
 		}
 		events += len(t.Events)
 		txs = append(txs, t)

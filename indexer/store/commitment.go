@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
 // TxRef names an applied transaction.
@@ -95,22 +97,22 @@ func Revert(ctx context.Context, db DBTX, programID string, sigs []string) (Reve
 		// listener refetches those rows, which change without a new seq.
 		n := Notification{Rebuilt: true, Reason: RebuildRevert, Signatures: slices.Sorted(slices.Values(sigs))}
 		subj := newSubjects()
-		rows, err := tx.Query(ctx, `DELETE FROM chain_event WHERE signature = ANY($1) RETURNING seq, name, data::text`, sigs)
+		rows, err := tx.Query(ctx, `DELETE FROM chain_event WHERE signature = ANY($1) RETURNING seq, raw`, sigs)
 		if err != nil {
 			return fmt.Errorf("delete events: %w", err)
 		}
 		var jobs []string
 		for rows.Next() {
 			var (
-				seq        int64
-				name, data string
+				seq int64
+				raw []byte
 			)
-			if err := rows.Scan(&seq, &name, &data); err != nil {
+			if err := rows.Scan(&seq, &raw); err != nil {
 				rows.Close()
 				return fmt.Errorf("delete events: %w", err)
 			}
 			n.RemovedSeqs = append(n.RemovedSeqs, seq)
-			if f, err := parseEvent(name, []byte(data)); err == nil {
+			if f, err := um.DecodeEvent(raw); err == nil {
 				subj.add(f)
 				if j := jobOf(f); j != "" {
 					jobs = append(jobs, j)
@@ -215,12 +217,12 @@ func SetChainTip(ctx context.Context, db DBTX, programID string, tip ChainTip) e
 
 // jobOf returns the migration job an event names without naming its
 // proposal.
-func jobOf(f any) string {
+func jobOf(f um.Event) string {
 	switch f := f.(type) {
-	case *migrationBatchProcessed:
-		return f.Job
-	case *migrationCompleted:
-		return f.Job
+	case *um.MigrationBatchProcessed:
+		return b58(f.Job)
+	case *um.MigrationCompleted:
+		return b58(f.Job)
 	}
 	return ""
 }

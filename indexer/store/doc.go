@@ -16,6 +16,15 @@
 // brings a transaction older than events already applied). Each projection
 // row's last_seq is the highest seq of the events folded into it.
 //
+// Events have one typed form: the generated types of package upgrademanager.
+// A batch brings them decoded (Event.Event) with the bytes the program
+// emitted (Event.Raw); the log stores the name, the JSON rendering
+// (AppendJSON, escaped for jsonb: the GraphQL payload) and the bytes; the
+// fold reads the typed fields; a rebuild decodes the bytes again with the
+// same decoder, so the JSON is written, never parsed. An event whose
+// values the tables cannot hold (an unsigned 64-bit value beyond bigint)
+// is a dead letter.
+//
 // One deployment per database, one writer at a time. The log and the
 // projections are one program's: the first indexer that writes claims the
 // database for its program id (Claim, migration 00015), every writer checks

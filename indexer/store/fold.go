@@ -4,6 +4,10 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
+
+	"github.com/gagliardetto/solana-go"
+
+	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
 // The projections as Go rows, one type per table of migration 00002, and the
@@ -186,6 +190,24 @@ type projection struct {
 	// orphans counts events about rows the projection does not know,
 	// which happens when indexing started after they were created.
 	orphans int
+
+	// names are the base58 forms of the keys folded so far: a run of
+	// events names the same governances, proposals and members again and
+	// again, and each form is one allocation.
+	names map[solana.PublicKey]string
+}
+
+// b58 is k in base58, encoded once per projection.
+func (p *projection) b58(k solana.PublicKey) string {
+	if s, ok := p.names[k]; ok {
+		return s
+	}
+	if p.names == nil {
+		p.names = map[solana.PublicKey]string{}
+	}
+	s := b58(k)
+	p.names[k] = s
+	return s
 }
 
 func newProjection() *projection {
@@ -204,7 +226,8 @@ type loggedEvent struct {
 	Signature string
 	Slot      int64
 	Name      string
-	Fields    any // from parseEvent
+	// Event is the event decoded; its fields are the fold's input.
+	Event um.Event
 }
 
 // systemProgram is the all-zero pubkey, which the program uses for "none".
@@ -249,111 +272,111 @@ func ptr[T any](v T) *T { return &v }
 
 // apply folds one event into p. Events must come in canonical order.
 func (p *projection) apply(e loggedEvent) {
-	switch f := e.Fields.(type) {
-	case *governanceInitialized:
+	switch f := e.Event.(type) {
+	case *um.GovernanceInitialized:
 		p.applyGovernanceInitialized(f, e)
-	case *configChanged:
+	case *um.ConfigChanged:
 		p.applyConfigChanged(f, e)
-	case *programRegistered:
+	case *um.ProgramRegistered:
 		p.applyProgramRegistered(f, e)
-	case *programUpgraded:
+	case *um.ProgramUpgraded:
 		p.applyProgramUpgraded(f, e)
-	case *proposalCreated:
+	case *um.ProposalCreated:
 		p.applyProposalCreated(f, e)
-	case *proposalApproved:
+	case *um.ProposalApproved:
 		p.applyProposalApproved(f, e)
-	case *approvalRevoked:
+	case *um.ApprovalRevoked:
 		p.applyApprovalRevoked(f, e)
-	case *cancelVoted:
+	case *um.CancelVoted:
 		p.applyCancelVoted(f, e)
-	case *rejectVoted:
+	case *um.RejectVoted:
 		p.applyRejectVoted(f, e)
-	case *proposalCancelled:
+	case *um.ProposalCancelled:
 		p.applyProposalCancelled(f, e)
-	case *proposalExpired:
+	case *um.ProposalExpired:
 		p.applyProposalExpired(f, e)
-	case *programExtended:
+	case *um.ProgramExtended:
 		p.applyProgramExtended(f, e)
-	case *proposalExecuted:
+	case *um.ProposalExecuted:
 		p.applyProposalExecuted(f, e)
-	case *migrationStarted:
+	case *um.MigrationStarted:
 		p.applyMigrationStarted(f, e)
-	case *migrationBatchProcessed:
+	case *um.MigrationBatchProcessed:
 		p.applyMigrationBatchProcessed(f, e)
-	case *migrationCompleted:
+	case *um.MigrationCompleted:
 		p.applyMigrationCompleted(f, e)
 	}
 }
 
 // applyGovernanceInitialized creates the governance row with its members.
-func (p *projection) applyGovernanceInitialized(f *governanceInitialized, e loggedEvent) {
+func (p *projection) applyGovernanceInitialized(f *um.GovernanceInitialized, e loggedEvent) {
 	at := unixTime(f.Timestamp)
-	p.governances[f.Governance] = &governanceRow{
-		Address:                 f.Governance,
-		CreateKey:               f.CreateKey,
-		Threshold:               f.Threshold,
-		RollbackThreshold:       f.RollbackThreshold,
-		TimelockSeconds:         f.TimelockSeconds,
-		RollbackTimelockSeconds: f.RollbackTimelockSeconds,
-		GracePeriodSeconds:      f.GracePeriodSeconds,
-		Spill:                   f.Spill,
-		MemberSetSeqno:          f.MemberSetSeqno,
+	p.governances[p.b58(f.Governance)] = &governanceRow{
+		Address:                 p.b58(f.Governance),
+		CreateKey:               p.b58(f.CreateKey),
+		Threshold:               int16(f.Threshold),
+		RollbackThreshold:       int16(f.RollbackThreshold),
+		TimelockSeconds:         int64(f.TimelockSeconds),
+		RollbackTimelockSeconds: int64(f.RollbackTimelockSeconds),
+		GracePeriodSeconds:      int64(f.GracePeriodSeconds),
+		Spill:                   p.b58(f.Spill),
+		MemberSetSeqno:          int64(f.MemberSetSeqno),
 		CreatedAt:               at,
 		CreatedSlot:             e.Slot,
 		CreatedSignature:        e.Signature,
 		UpdatedAt:               at,
 		UpdatedSlot:             e.Slot,
 		LastSeq:                 e.Seq,
-		Members:                 f.Members,
+		Members:                 b58s(f.Members),
 		MembersDirty:            true,
 		dirty:                   true,
 	}
 }
 
 // applyConfigChanged records an executed config change and applies it to the governance (and to a migration job it changes).
-func (p *projection) applyConfigChanged(f *configChanged, e loggedEvent) {
+func (p *projection) applyConfigChanged(f *um.ConfigChanged, e loggedEvent) {
 	at := unixTime(f.Timestamp)
 	p.configChanges = append(p.configChanges, configChangeRow{
-		Proposal:       f.Proposal,
-		Governance:     f.Governance,
-		Change:         f.Change,
-		MemberSetSeqno: f.MemberSetSeqno,
+		Proposal:       p.b58(f.Proposal),
+		Governance:     p.b58(f.Governance),
+		Change:         jsonOf(&f.Change),
+		MemberSetSeqno: int64(f.MemberSetSeqno),
 		ExecutedAt:     at,
 		Slot:           e.Slot,
 		Signature:      e.Signature,
 		Seq:            e.Seq,
 	})
-	p.applyJobChange(f.Change, unixTime(f.Timestamp), e)
-	g := p.governances[f.Governance]
+	p.applyJobChange(&f.Change, unixTime(f.Timestamp), e)
+	g := p.governances[p.b58(f.Governance)]
 	if g == nil {
 		p.orphans++
 		return
 	}
-	g.Threshold = f.Threshold
-	g.RollbackThreshold = f.RollbackThreshold
-	g.TimelockSeconds = f.TimelockSeconds
-	g.RollbackTimelockSeconds = f.RollbackTimelockSeconds
-	g.GracePeriodSeconds = f.GracePeriodSeconds
-	g.Spill = f.Spill
-	g.MemberSetSeqno = f.MemberSetSeqno
-	g.Members = f.Members
+	g.Threshold = int16(f.Threshold)
+	g.RollbackThreshold = int16(f.RollbackThreshold)
+	g.TimelockSeconds = int64(f.TimelockSeconds)
+	g.RollbackTimelockSeconds = int64(f.RollbackTimelockSeconds)
+	g.GracePeriodSeconds = int64(f.GracePeriodSeconds)
+	g.Spill = p.b58(f.Spill)
+	g.MemberSetSeqno = int64(f.MemberSetSeqno)
+	g.Members = b58s(f.Members)
 	g.MembersDirty = true
 	g.touch(at, e)
 }
 
 // applyProgramRegistered creates the managed program with its first release.
-func (p *projection) applyProgramRegistered(f *programRegistered, e loggedEvent) {
+func (p *projection) applyProgramRegistered(f *um.ProgramRegistered, e loggedEvent) {
 	at := unixTime(f.Timestamp)
-	p.programs[f.Program] = &managedProgramRow{
-		Program:             f.Program,
-		Governance:          f.Governance,
-		Address:             f.ManagedProgram,
-		Programdata:         f.Programdata,
-		UpgradeAuthority:    f.UpgradeAuthority,
-		CurrentHash:         f.DeployedHash,
-		LastDeploySlot:      f.LastDeploySlot,
+	p.programs[p.b58(f.Program)] = &managedProgramRow{
+		Program:             p.b58(f.Program),
+		Governance:          p.b58(f.Governance),
+		Address:             p.b58(f.ManagedProgram),
+		Programdata:         p.b58(f.Programdata),
+		UpgradeAuthority:    p.b58(f.UpgradeAuthority),
+		CurrentHash:         hexOf(f.DeployedHash[:]),
+		LastDeploySlot:      int64(f.LastDeploySlot),
 		ReleaseCount:        1,
-		RegisteredBy:        f.Actor,
+		RegisteredBy:        p.b58(f.Actor),
 		RegisteredAt:        at,
 		RegisteredSlot:      e.Slot,
 		RegisteredSignature: e.Signature,
@@ -361,10 +384,10 @@ func (p *projection) applyProgramRegistered(f *programRegistered, e loggedEvent)
 		dirty:               true,
 	}
 	p.releases = append(p.releases, programReleaseRow{
-		Program:       f.Program,
+		Program:       p.b58(f.Program),
 		ReleaseNumber: 1,
-		Hash:          f.DeployedHash,
-		DeploySlot:    f.LastDeploySlot,
+		Hash:          hexOf(f.DeployedHash[:]),
+		DeploySlot:    int64(f.LastDeploySlot),
 		DeployedAt:    at,
 		Signature:     e.Signature,
 		Seq:           e.Seq,
@@ -372,64 +395,64 @@ func (p *projection) applyProgramRegistered(f *programRegistered, e loggedEvent)
 }
 
 // applyProgramUpgraded records a release (and a rollback) and moves the managed program to it.
-func (p *projection) applyProgramUpgraded(f *programUpgraded, e loggedEvent) {
+func (p *projection) applyProgramUpgraded(f *um.ProgramUpgraded, e loggedEvent) {
 	at := unixTime(f.Timestamp)
 	p.releases = append(p.releases, programReleaseRow{
-		Program:       f.Program,
-		ReleaseNumber: f.ReleaseCount,
-		Hash:          f.NewHash,
-		PreviousHash:  ptr(f.PreviousHash),
+		Program:       p.b58(f.Program),
+		ReleaseNumber: int64(f.ReleaseCount),
+		Hash:          hexOf(f.NewHash[:]),
+		PreviousHash:  ptr(hexOf(f.PreviousHash[:])),
 		Rollback:      f.Rollback,
-		Proposal:      ptr(f.Proposal),
-		DeploySlot:    f.DeploySlot,
+		Proposal:      ptr(p.b58(f.Proposal)),
+		DeploySlot:    int64(f.DeploySlot),
 		DeployedAt:    at,
 		Signature:     e.Signature,
 		Seq:           e.Seq,
 	})
 	if f.Rollback {
 		p.rollbacks = append(p.rollbacks, rollbackRow{
-			Proposal:   f.Proposal,
-			Program:    f.Program,
-			FromHash:   f.PreviousHash,
-			ToHash:     f.NewHash,
+			Proposal:   p.b58(f.Proposal),
+			Program:    p.b58(f.Program),
+			FromHash:   hexOf(f.PreviousHash[:]),
+			ToHash:     hexOf(f.NewHash[:]),
 			ExecutedAt: at,
 			Slot:       e.Slot,
 			Signature:  e.Signature,
 			Seq:        e.Seq,
 		})
 	}
-	m := p.programs[f.Program]
+	m := p.programs[p.b58(f.Program)]
 	if m == nil {
 		p.orphans++
 		return
 	}
-	m.CurrentHash = f.NewHash
-	m.LastDeploySlot = f.DeploySlot
-	m.ReleaseCount = f.ReleaseCount
+	m.CurrentHash = hexOf(f.NewHash[:])
+	m.LastDeploySlot = int64(f.DeploySlot)
+	m.ReleaseCount = int64(f.ReleaseCount)
 	m.LastSeq = max(m.LastSeq, e.Seq)
 	m.dirty = true
 }
 
 // applyProposalCreated creates the proposal row.
-func (p *projection) applyProposalCreated(f *proposalCreated, e loggedEvent) {
+func (p *projection) applyProposalCreated(f *um.ProposalCreated, e loggedEvent) {
 	at := unixTime(f.Timestamp)
 	row := &proposalRow{
-		Address:           f.Proposal,
-		Governance:        f.Governance,
-		Index:             f.Index,
-		Kind:              kindName(f.Kind),
-		Program:           noneIfDefault(f.Program),
-		Buffer:            noneIfDefault(f.Buffer),
-		ExtendBytesNeeded: f.ExtendBytesNeeded,
-		ConfigChange:      jsonOrNil(f.ConfigChange),
-		Migration:         jsonOrNil(f.Migration),
-		MetadataURI:       DisplayText(f.MetadataURI),
-		MetadataURIBytes:  exactBytes(f.MetadataURI),
-		BuildHash:         f.BuildHash,
-		Proposer:          f.Proposer,
+		Address:           p.b58(f.Proposal),
+		Governance:        p.b58(f.Governance),
+		Index:             int64(f.Index),
+		Kind:              kindName(f.Kind.String()),
+		Program:           noneIfDefault(p.b58(f.Program)),
+		Buffer:            noneIfDefault(p.b58(f.Buffer)),
+		ExtendBytesNeeded: int64(f.ExtendBytesNeeded),
+		ConfigChange:      jsonOrNil(jsonOf(f.ConfigChange)),
+		Migration:         jsonOrNil(jsonOf(f.Migration)),
+		MetadataURI:       DisplayText(storableText(f.MetadataURI)),
+		MetadataURIBytes:  exactBytes(storableText(f.MetadataURI)),
+		BuildHash:         hexOf(f.BuildHash[:]),
+		Proposer:          p.b58(f.Proposer),
 		Status:            "active",
-		Threshold:         f.Threshold,
-		MemberSetSeqno:    f.MemberSetSeqno,
+		Threshold:         int16(f.Threshold),
+		MemberSetSeqno:    int64(f.MemberSetSeqno),
 		CreatedAt:         at,
 		CreatedSlot:       e.Slot,
 		CreatedSignature:  e.Signature,
@@ -439,26 +462,26 @@ func (p *projection) applyProposalCreated(f *proposalCreated, e loggedEvent) {
 		dirty:             true,
 	}
 	if row.Buffer != nil {
-		row.BufferHash = ptr(f.BufferHash)
-		row.BufferElfLen = ptr(f.BufferElfLen)
+		row.BufferHash = ptr(hexOf(f.BufferHash[:]))
+		row.BufferElfLen = ptr(int64(f.BufferElfLen))
 	}
-	p.proposals[f.Proposal] = row
+	p.proposals[p.b58(f.Proposal)] = row
 }
 
 // applyProposalApproved records an approval and the proposal's new vote counts.
-func (p *projection) applyProposalApproved(f *proposalApproved, e loggedEvent) {
+func (p *projection) applyProposalApproved(f *um.ProposalApproved, e loggedEvent) {
 	at := unixTime(f.Timestamp)
-	p.approvals[memberKey{f.Proposal, f.Member}] = append(p.approvals[memberKey{f.Proposal, f.Member}], &approvalRow{
-		Proposal:       f.Proposal,
-		Member:         f.Member,
-		MemberSetSeqno: f.MemberSetSeqno,
+	p.approvals[memberKey{p.b58(f.Proposal), p.b58(f.Member)}] = append(p.approvals[memberKey{p.b58(f.Proposal), p.b58(f.Member)}], &approvalRow{
+		Proposal:       p.b58(f.Proposal),
+		Member:         p.b58(f.Member),
+		MemberSetSeqno: int64(f.MemberSetSeqno),
 		ApprovedAt:     at,
 		Slot:           e.Slot,
 		Signature:      e.Signature,
 		Seq:            e.Seq,
 		dirty:          true,
 	})
-	r := p.proposal(f.Proposal)
+	r := p.proposal(p.b58(f.Proposal))
 	if r == nil {
 		return
 	}
@@ -468,13 +491,13 @@ func (p *projection) applyProposalApproved(f *proposalApproved, e loggedEvent) {
 		r.CancelVotes = 0
 		r.ApprovedAt, r.ApprovedSlot = nil, nil
 	}
-	r.setVotes(f.Approvals, f.Threshold, f.Status, f.Eta, f.MemberSetSeqno, at, e)
+	r.setVotes(int16(f.Approvals), int16(f.Threshold), f.Status.String(), f.Eta, int64(f.MemberSetSeqno), at, e)
 }
 
 // applyApprovalRevoked marks the member's newest approval revoked and records the new vote counts.
-func (p *projection) applyApprovalRevoked(f *approvalRevoked, e loggedEvent) {
+func (p *projection) applyApprovalRevoked(f *um.ApprovalRevoked, e loggedEvent) {
 	at := unixTime(f.Timestamp)
-	rows := p.approvals[memberKey{f.Proposal, f.Member}]
+	rows := p.approvals[memberKey{p.b58(f.Proposal), p.b58(f.Member)}]
 	for i := len(rows) - 1; i >= 0; i-- {
 		if rows[i].RevokedSeq == nil {
 			rows[i].RevokedAt = &at
@@ -484,45 +507,45 @@ func (p *projection) applyApprovalRevoked(f *approvalRevoked, e loggedEvent) {
 			break
 		}
 	}
-	r := p.proposal(f.Proposal)
+	r := p.proposal(p.b58(f.Proposal))
 	if r == nil {
 		return
 	}
-	r.setVotes(f.Approvals, f.Threshold, f.Status, f.Eta, f.MemberSetSeqno, at, e)
+	r.setVotes(int16(f.Approvals), int16(f.Threshold), f.Status.String(), f.Eta, int64(f.MemberSetSeqno), at, e)
 }
 
 // applyCancelVoted records a cancel vote.
-func (p *projection) applyCancelVoted(f *cancelVoted, e loggedEvent) {
-	r := p.proposal(f.Proposal)
+func (p *projection) applyCancelVoted(f *um.CancelVoted, e loggedEvent) {
+	r := p.proposal(p.b58(f.Proposal))
 	if r == nil {
 		return
 	}
-	if f.MemberSetSeqno != r.MemberSetSeqno {
+	if int64(f.MemberSetSeqno) != r.MemberSetSeqno {
 		// The vote reset approvals given under an older member set.
 		r.Approvals = 0
 		r.Status = "active"
 		r.Eta, r.ApprovedAt, r.ApprovedSlot = nil, nil, nil
-		r.MemberSetSeqno = f.MemberSetSeqno
+		r.MemberSetSeqno = int64(f.MemberSetSeqno)
 	}
-	r.CancelVotes = f.CancelVotes
+	r.CancelVotes = int16(f.CancelVotes)
 	r.touch(unixTime(f.Timestamp), e)
 }
 
 // applyRejectVoted records a reject vote, and the rejection when it decided.
-func (p *projection) applyRejectVoted(f *rejectVoted, e loggedEvent) {
-	r := p.proposal(f.Proposal)
+func (p *projection) applyRejectVoted(f *um.RejectVoted, e loggedEvent) {
+	r := p.proposal(p.b58(f.Proposal))
 	if r == nil {
 		return
 	}
 	at := unixTime(f.Timestamp)
-	if f.MemberSetSeqno != r.MemberSetSeqno {
+	if int64(f.MemberSetSeqno) != r.MemberSetSeqno {
 		// The vote reset approvals given under an older member set.
 		r.Approvals = 0
 		r.Status = "active"
 		r.Eta, r.ApprovedAt, r.ApprovedSlot = nil, nil, nil
-		r.MemberSetSeqno = f.MemberSetSeqno
+		r.MemberSetSeqno = int64(f.MemberSetSeqno)
 	}
-	if f.Status == "Rejected" {
+	if f.Status == um.ProposalStatusRejected {
 		r.Status = "rejected"
 		r.ClosedAt = &at
 		r.ClosedSignature = ptr(e.Signature)
@@ -531,13 +554,13 @@ func (p *projection) applyRejectVoted(f *rejectVoted, e loggedEvent) {
 }
 
 // applyProposalCancelled closes the proposal as cancelled.
-func (p *projection) applyProposalCancelled(f *proposalCancelled, e loggedEvent) {
-	r := p.proposal(f.Proposal)
+func (p *projection) applyProposalCancelled(f *um.ProposalCancelled, e loggedEvent) {
+	r := p.proposal(p.b58(f.Proposal))
 	if r == nil {
 		return
 	}
 	at := unixTime(f.Timestamp)
-	if g := p.governances[f.Governance]; g != nil && g.MemberSetSeqno != r.MemberSetSeqno {
+	if g := p.governances[p.b58(f.Governance)]; g != nil && g.MemberSetSeqno != r.MemberSetSeqno {
 		// Like every vote, the cancel first dropped approvals given under an
 		// older member set (the program's reset_if_stale); the event does not
 		// say so when the proposer cancels alone, the governance does.
@@ -546,15 +569,15 @@ func (p *projection) applyProposalCancelled(f *proposalCancelled, e loggedEvent)
 		r.MemberSetSeqno = g.MemberSetSeqno
 	}
 	r.Status = "cancelled"
-	r.CancelVotes = f.CancelVotes
+	r.CancelVotes = int16(f.CancelVotes)
 	r.ClosedAt = &at
 	r.ClosedSignature = ptr(e.Signature)
 	r.touch(at, e)
 }
 
 // applyProposalExpired closes the proposal as expired.
-func (p *projection) applyProposalExpired(f *proposalExpired, e loggedEvent) {
-	r := p.proposal(f.Proposal)
+func (p *projection) applyProposalExpired(f *um.ProposalExpired, e loggedEvent) {
+	r := p.proposal(p.b58(f.Proposal))
 	if r == nil {
 		return
 	}
@@ -566,18 +589,18 @@ func (p *projection) applyProposalExpired(f *proposalExpired, e loggedEvent) {
 }
 
 // applyProgramExtended records how many bytes the program still has to grow.
-func (p *projection) applyProgramExtended(f *programExtended, e loggedEvent) {
-	r := p.proposal(f.Proposal)
+func (p *projection) applyProgramExtended(f *um.ProgramExtended, e loggedEvent) {
+	r := p.proposal(p.b58(f.Proposal))
 	if r == nil {
 		return
 	}
-	r.ExtendBytesNeeded = f.RemainingBytes
+	r.ExtendBytesNeeded = int64(f.RemainingBytes)
 	r.touch(unixTime(f.Timestamp), e)
 }
 
 // applyProposalExecuted closes the proposal as executed.
-func (p *projection) applyProposalExecuted(f *proposalExecuted, e loggedEvent) {
-	r := p.proposal(f.Proposal)
+func (p *projection) applyProposalExecuted(f *um.ProposalExecuted, e loggedEvent) {
+	r := p.proposal(p.b58(f.Proposal))
 	if r == nil {
 		return
 	}
@@ -587,25 +610,25 @@ func (p *projection) applyProposalExecuted(f *proposalExecuted, e loggedEvent) {
 	r.ExecutedAt = &at
 	r.ExecutedSlot = ptr(e.Slot)
 	r.ExecutedSignature = ptr(e.Signature)
-	r.Executor = ptr(f.Executor)
+	r.Executor = ptr(p.b58(f.Executor))
 	r.touch(at, e)
 }
 
 // applyMigrationStarted creates the migration job row.
-func (p *projection) applyMigrationStarted(f *migrationStarted, e loggedEvent) {
+func (p *projection) applyMigrationStarted(f *um.MigrationStarted, e loggedEvent) {
 	at := unixTime(f.Timestamp)
-	p.jobs[f.Job] = &migrationJobRow{
-		Address:       f.Job,
-		Governance:    f.Governance,
-		Proposal:      f.Proposal,
-		Program:       f.Program,
-		FromVersion:   f.Spec.FromVersion,
-		ToVersion:     f.Spec.ToVersion,
-		VersionOffset: f.Spec.VersionOffset,
-		DataSize:      f.Spec.DataSize,
-		Discriminator: f.Spec.Discriminator,
-		MigrateIxData: f.Spec.MigrateIxData,
-		TotalAccounts: f.Spec.TotalAccounts,
+	p.jobs[p.b58(f.Job)] = &migrationJobRow{
+		Address:       p.b58(f.Job),
+		Governance:    p.b58(f.Governance),
+		Proposal:      p.b58(f.Proposal),
+		Program:       p.b58(f.Program),
+		FromVersion:   int16(f.Spec.FromVersion),
+		ToVersion:     int16(f.Spec.ToVersion),
+		VersionOffset: int32(f.Spec.VersionOffset),
+		DataSize:      int64(f.Spec.DataSize),
+		Discriminator: hexOrNil(f.Spec.Discriminator),
+		MigrateIxData: hexOf(f.Spec.MigrateIxData),
+		TotalAccounts: int64(f.Spec.TotalAccounts),
 		Status:        "active",
 		StartedAt:     at,
 		StartedSlot:   e.Slot,
@@ -616,62 +639,47 @@ func (p *projection) applyMigrationStarted(f *migrationStarted, e loggedEvent) {
 }
 
 // applyMigrationBatchProcessed records a migration batch's progress.
-func (p *projection) applyMigrationBatchProcessed(f *migrationBatchProcessed, e loggedEvent) {
-	j := p.job(f.Job)
+func (p *projection) applyMigrationBatchProcessed(f *um.MigrationBatchProcessed, e loggedEvent) {
+	j := p.job(p.b58(f.Job))
 	if j == nil {
 		return
 	}
-	j.MigratedCount = f.Migrated
-	j.BatchCount = max(j.BatchCount, f.BatchIndex+1)
+	j.MigratedCount = int64(f.Migrated)
+	j.BatchCount = max(j.BatchCount, int64(f.BatchIndex)+1)
 	j.touch(unixTime(f.Timestamp), e)
 }
 
 // applyMigrationCompleted closes the migration job as completed.
-func (p *projection) applyMigrationCompleted(f *migrationCompleted, e loggedEvent) {
-	j := p.job(f.Job)
+func (p *projection) applyMigrationCompleted(f *um.MigrationCompleted, e loggedEvent) {
+	j := p.job(p.b58(f.Job))
 	if j == nil {
 		return
 	}
 	at := unixTime(f.Timestamp)
-	j.MigratedCount = f.Migrated
-	j.BatchCount = f.Batches
+	j.MigratedCount = int64(f.Migrated)
+	j.BatchCount = int64(f.Batches)
 	j.Status = "completed"
 	j.CompletedAt = &at
 	j.CompletedSlot = ptr(e.Slot)
 	j.touch(at, e)
 }
 
-// jobChange is the part of a ConfigChanged change that applies to a migration job.
-type jobChange struct {
-	Extend *struct {
-		Job                string `json:"job"`
-		AdditionalAccounts int64  `json:"additional_accounts"`
-	} `json:"ExtendMigration"`
-	Cancel *struct {
-		Job string `json:"job"`
-	} `json:"CancelMigration"`
-}
-
 // applyJobChange folds an executed ExtendMigration (the total grows and a completed job is active
 // again) or CancelMigration into the job's row; other changes leave jobs alone.
-func (p *projection) applyJobChange(change json.RawMessage, at time.Time, e loggedEvent) {
-	var c jobChange
-	if json.Unmarshal(change, &c) != nil {
-		return
-	}
-	switch {
-	case c.Extend != nil:
-		j := p.job(c.Extend.Job)
+func (p *projection) applyJobChange(c *um.ConfigChange, at time.Time, e loggedEvent) {
+	switch c.Kind {
+	case um.ConfigChangeKindExtendMigration:
+		j := p.job(p.b58(c.ExtendMigration.Job))
 		if j == nil {
 			return
 		}
-		j.TotalAccounts += c.Extend.AdditionalAccounts
+		j.TotalAccounts += int64(c.ExtendMigration.AdditionalAccounts)
 		j.Status = "active"
 		j.CompletedAt = nil
 		j.CompletedSlot = nil
 		j.touch(at, e)
-	case c.Cancel != nil:
-		j := p.job(c.Cancel.Job)
+	case um.ConfigChangeKindCancelMigration:
+		j := p.job(p.b58(c.CancelMigration.Job))
 		if j == nil {
 			return
 		}

@@ -2,55 +2,18 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
 // The account lifecycle projections (migration 00013): closed proposal and job accounts,
 // revoked releases, programs handed over by the governance, and each governance's voting
 // period. They sit beside the fold's tables: each event writes rows of its own (idempotent on
 // its seq) or one guarded column, so the fold and its row loading stay as they are.
-
-// The events the lifecycle projections add to parseEvent.
-const (
-	evProposalClosed     = "ProposalClosed"
-	evMigrationJobClosed = "MigrationJobClosed"
-)
-
-type proposalClosed struct {
-	Governance    string `json:"governance"`
-	Proposal      string `json:"proposal"`
-	Status        string `json:"status"`
-	Actor         string `json:"actor"`
-	RentCollector string `json:"rent_collector"`
-	Lamports      int64  `json:"lamports"`
-	Timestamp     int64  `json:"timestamp"`
-}
-
-type migrationJobClosed struct {
-	Governance    string `json:"governance"`
-	Job           string `json:"job"`
-	Status        string `json:"status"`
-	Actor         string `json:"actor"`
-	RentCollector string `json:"rent_collector"`
-	Lamports      int64  `json:"lamports"`
-	Timestamp     int64  `json:"timestamp"`
-}
-
-// lifecycleChange is the part of an executed config change the lifecycle projections read.
-type lifecycleChange struct {
-	Revoke *struct {
-		Program string `json:"program"`
-		Hash    string `json:"hash"`
-	} `json:"RevokeRelease"`
-	HandOver *struct {
-		Program      string  `json:"program"`
-		NewAuthority *string `json:"new_authority"`
-	} `json:"SetUpgradeAuthority"`
-}
 
 // projectLifecycle writes the lifecycle rows of events, in log order, after the fold wrote its
 // rows (so a governance initialized in the same batch exists).
@@ -83,30 +46,30 @@ const (
 )
 
 func queueLifecycle(b *pgx.Batch, e loggedEvent) {
-	switch f := e.Fields.(type) {
-	case *governanceInitialized:
-		b.Queue(setVotingPeriod, f.Governance, f.VotingPeriodSeconds, e.Seq)
-	case *configChanged:
-		b.Queue(setVotingPeriod, f.Governance, f.VotingPeriodSeconds, e.Seq)
-		var c lifecycleChange
-		if json.Unmarshal(f.Change, &c) != nil {
-			return
-		}
+	switch f := e.Event.(type) {
+	case *um.GovernanceInitialized:
+		b.Queue(setVotingPeriod, b58(f.Governance), f.VotingPeriodSeconds, e.Seq)
+	case *um.ConfigChanged:
+		b.Queue(setVotingPeriod, b58(f.Governance), f.VotingPeriodSeconds, e.Seq)
 		at := unixTime(f.Timestamp)
-		switch {
-		case c.Revoke != nil:
-			b.Queue(insertRevocation, c.Revoke.Program, strings.ToLower(c.Revoke.Hash), f.Governance,
-				f.Proposal, at, e.Slot, e.Signature, e.Seq)
-		case c.HandOver != nil:
-			b.Queue(insertHandOver, c.HandOver.Program, f.Governance, c.HandOver.NewAuthority,
-				f.Proposal, at, e.Slot, e.Signature, e.Seq)
+		switch c := &f.Change; c.Kind {
+		case um.ConfigChangeKindRevokeRelease:
+			b.Queue(insertRevocation, b58(c.RevokeRelease.Program), hexOf(c.RevokeRelease.Hash[:]), b58(f.Governance),
+				b58(f.Proposal), at, e.Slot, e.Signature, e.Seq)
+		case um.ConfigChangeKindSetUpgradeAuthority:
+			var newAuthority *string
+			if k := c.SetUpgradeAuthority.NewAuthority; k != nil {
+				newAuthority = ptr(b58(*k))
+			}
+			b.Queue(insertHandOver, b58(c.SetUpgradeAuthority.Program), b58(f.Governance), newAuthority,
+				b58(f.Proposal), at, e.Slot, e.Signature, e.Seq)
 		}
-	case *proposalClosed:
-		b.Queue(insertClosure, f.Proposal, "proposal", f.Governance, strings.ToLower(f.Status), f.Actor,
-			f.RentCollector, f.Lamports, unixTime(f.Timestamp), e.Slot, e.Signature, e.Seq)
-	case *migrationJobClosed:
-		b.Queue(insertClosure, f.Job, "migration_job", f.Governance, strings.ToLower(f.Status), f.Actor,
-			f.RentCollector, f.Lamports, unixTime(f.Timestamp), e.Slot, e.Signature, e.Seq)
+	case *um.ProposalClosed:
+		b.Queue(insertClosure, b58(f.Proposal), "proposal", b58(f.Governance), strings.ToLower(f.Status.String()), b58(f.Actor),
+			b58(f.RentCollector), int64(f.Lamports), unixTime(f.Timestamp), e.Slot, e.Signature, e.Seq)
+	case *um.MigrationJobClosed:
+		b.Queue(insertClosure, b58(f.Job), "migration_job", b58(f.Governance), strings.ToLower(f.Status.String()), b58(f.Actor),
+			b58(f.RentCollector), int64(f.Lamports), unixTime(f.Timestamp), e.Slot, e.Signature, e.Seq)
 	}
 }
 
@@ -114,22 +77,23 @@ func queueLifecycle(b *pgx.Batch, e loggedEvent) {
 // them and refilled the fold's tables.
 func rebuildLifecycle(ctx context.Context, tx pgx.Tx) error {
 	var events []loggedEvent
-	err := scanEach(ctx, tx, `SELECT seq, signature, slot, name, data::text FROM chain_event
+	err := scanEach(ctx, tx, `SELECT seq, signature, slot, name, raw FROM chain_event
 		WHERE name = ANY($1) `+canonicalOrder,
-		[]any{[]string{evGovernanceInitialized, evConfigChanged, evProposalClosed, evMigrationJobClosed}},
+		[]any{[]string{um.EventNameGovernanceInitialized, um.EventNameConfigChanged, um.EventNameProposalClosed,
+			um.EventNameMigrationJobClosed}},
 		func(r pgx.Rows) error {
 			var (
-				e    loggedEvent
-				data string
+				e   loggedEvent
+				raw []byte
 			)
-			if err := r.Scan(&e.Seq, &e.Signature, &e.Slot, &e.Name, &data); err != nil {
+			if err := r.Scan(&e.Seq, &e.Signature, &e.Slot, &e.Name, &raw); err != nil {
 				return err
 			}
-			f, err := parseEvent(e.Name, []byte(data))
+			f, err := um.DecodeEvent(raw)
 			if err != nil {
 				return fmt.Errorf("event seq %d: %w", e.Seq, err)
 			}
-			e.Fields = f
+			e.Event = f
 			events = append(events, e)
 			return nil
 		})

@@ -3,13 +3,14 @@ package store
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
 // projectionTables are the tables Rebuild empties, children first.
@@ -34,51 +35,48 @@ func keysOf(events []loggedEvent) keys {
 		proposals: map[string]bool{}, jobs: map[string]bool{}, revocations: map[memberKey]bool{},
 	}
 	for _, e := range events {
-		switch f := e.Fields.(type) {
-		case *governanceInitialized:
-			k.governances[f.Governance] = true
-		case *configChanged:
-			k.governances[f.Governance] = true
-			var c jobChange
-			if json.Unmarshal(f.Change, &c) == nil {
-				switch {
-				case c.Extend != nil:
-					k.jobs[c.Extend.Job] = true
-				case c.Cancel != nil:
-					k.jobs[c.Cancel.Job] = true
-				}
+		switch f := e.Event.(type) {
+		case *um.GovernanceInitialized:
+			k.governances[b58(f.Governance)] = true
+		case *um.ConfigChanged:
+			k.governances[b58(f.Governance)] = true
+			switch f.Change.Kind {
+			case um.ConfigChangeKindExtendMigration:
+				k.jobs[b58(f.Change.ExtendMigration.Job)] = true
+			case um.ConfigChangeKindCancelMigration:
+				k.jobs[b58(f.Change.CancelMigration.Job)] = true
 			}
-		case *programRegistered:
-			k.programs[f.Program] = true
-		case *programUpgraded:
-			k.programs[f.Program] = true
-		case *proposalCreated:
-			k.proposals[f.Proposal] = true
-		case *proposalApproved:
-			k.proposals[f.Proposal] = true
-		case *approvalRevoked:
-			k.proposals[f.Proposal] = true
-			k.revocations[memberKey{f.Proposal, f.Member}] = true
-		case *rejectVoted:
-			k.proposals[f.Proposal] = true
-		case *cancelVoted:
-			k.proposals[f.Proposal] = true
-		case *proposalCancelled:
-			k.proposals[f.Proposal] = true
+		case *um.ProgramRegistered:
+			k.programs[b58(f.Program)] = true
+		case *um.ProgramUpgraded:
+			k.programs[b58(f.Program)] = true
+		case *um.ProposalCreated:
+			k.proposals[b58(f.Proposal)] = true
+		case *um.ProposalApproved:
+			k.proposals[b58(f.Proposal)] = true
+		case *um.ApprovalRevoked:
+			k.proposals[b58(f.Proposal)] = true
+			k.revocations[memberKey{b58(f.Proposal), b58(f.Member)}] = true
+		case *um.RejectVoted:
+			k.proposals[b58(f.Proposal)] = true
+		case *um.CancelVoted:
+			k.proposals[b58(f.Proposal)] = true
+		case *um.ProposalCancelled:
+			k.proposals[b58(f.Proposal)] = true
 			// Its member set decides whether the cancel reset stale approvals.
-			k.governances[f.Governance] = true
-		case *proposalExpired:
-			k.proposals[f.Proposal] = true
-		case *programExtended:
-			k.proposals[f.Proposal] = true
-		case *proposalExecuted:
-			k.proposals[f.Proposal] = true
-		case *migrationStarted:
-			k.jobs[f.Job] = true
-		case *migrationBatchProcessed:
-			k.jobs[f.Job] = true
-		case *migrationCompleted:
-			k.jobs[f.Job] = true
+			k.governances[b58(f.Governance)] = true
+		case *um.ProposalExpired:
+			k.proposals[b58(f.Proposal)] = true
+		case *um.ProgramExtended:
+			k.proposals[b58(f.Proposal)] = true
+		case *um.ProposalExecuted:
+			k.proposals[b58(f.Proposal)] = true
+		case *um.MigrationStarted:
+			k.jobs[b58(f.Job)] = true
+		case *um.MigrationBatchProcessed:
+			k.jobs[b58(f.Job)] = true
+		case *um.MigrationCompleted:
+			k.jobs[b58(f.Job)] = true
 		}
 	}
 	return k

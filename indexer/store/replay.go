@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
 // canonicalOrder is the log's order: the chain's. Within a slot whose block
@@ -59,20 +61,22 @@ func rebuild(ctx context.Context, tx pgx.Tx) (orphans int, err error) {
 		return 0, fmt.Errorf("truncate projections: %w", err)
 	}
 	p := newProjection()
-	err = scanEach(ctx, tx, `SELECT seq, signature, slot, name, data::text FROM chain_event `+canonicalOrder,
+	// The log is folded from the bytes the program emitted, decoded as the
+	// ingester decoded them, not from the JSON rendering.
+	err = scanEach(ctx, tx, `SELECT seq, signature, slot, name, raw FROM chain_event `+canonicalOrder,
 		nil, func(r pgx.Rows) error {
 			var (
-				e    loggedEvent
-				data string
+				e   loggedEvent
+				raw []byte
 			)
-			if err := r.Scan(&e.Seq, &e.Signature, &e.Slot, &e.Name, &data); err != nil {
+			if err := r.Scan(&e.Seq, &e.Signature, &e.Slot, &e.Name, &raw); err != nil {
 				return err
 			}
-			f, err := parseEvent(e.Name, []byte(data))
+			f, err := um.DecodeEvent(raw)
 			if err != nil {
 				return fmt.Errorf("event seq %d: %w", e.Seq, err)
 			}
-			e.Fields = f
+			e.Event = f
 			p.apply(e)
 			return nil
 		})

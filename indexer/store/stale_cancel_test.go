@@ -2,12 +2,13 @@ package store_test
 
 import (
 	"crypto/rand"
-	"encoding/json"
 	"testing"
 
 	"github.com/gagliardetto/solana-go"
 
+	"github.com/upgrade-manager/upgrade-manager/indexer/scenario"
 	"github.com/upgrade-manager/upgrade-manager/indexer/store"
+	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
 // A proposer who cancels alone a proposal whose approvals went stale: the program first drops
@@ -66,7 +67,7 @@ func (b *bundle) staleCancel(t *testing.T) []store.Transaction {
 	find := func(name string) store.Event {
 		for _, tx := range b.txs {
 			for _, e := range tx.Events {
-				if e.Name == name {
+				if e.Name() == name {
 					return e
 				}
 			}
@@ -74,37 +75,43 @@ func (b *bundle) staleCancel(t *testing.T) []store.Transaction {
 		t.Fatalf("no %s in the scenario", name)
 		return store.Event{}
 	}
-	tx := func(name string, set map[string]any) store.Transaction {
+	tx := func(name string, edit func(um.Event)) store.Transaction {
 		e := find(name)
-		var m map[string]any
-		if err := json.Unmarshal(e.Data, &m); err != nil {
-			t.Fatal(err)
-		}
-		for k, v := range set {
-			if _, ok := m[k]; !ok {
-				t.Fatalf("%s has no field %s", name, k)
-			}
-			m[k] = v
-		}
-		data, err := json.Marshal(m)
+		ev, err := um.DecodeEvent(e.Raw) // a copy to edit
 		if err != nil {
 			t.Fatal(err)
 		}
-		e.Data, e.InstructionIndex, e.InnerIndex, e.Ordinal = data, 0, 0, 0
+		edit(ev)
+		e.Event, e.Raw = ev, scenario.Encode(ev)
+		e.InstructionIndex, e.InnerIndex, e.Ordinal = 0, 0, 0
 		var sig solana.Signature
 		_, _ = rand.Read(sig[:])
 		slot++
 		bt := *last.BlockTime
 		return store.Transaction{Signature: sig.String(), Slot: slot, BlockTime: &bt, Commitment: store.Confirmed, Events: []store.Event{e}}
 	}
-	gov, proposal := staleGov.String(), staleProposal.String()
-	proposer := "AKnL4NNf3DGWZJS6cPknBuEGnVsV4A4m5tgebLHaRSZ9"
+	proposer := solana.MustPublicKeyFromBase58("AKnL4NNf3DGWZJS6cPknBuEGnVsV4A4m5tgebLHaRSZ9")
 	return []store.Transaction{
-		tx("GovernanceInitialized", map[string]any{"governance": gov, "member_set_seqno": 0}),
-		tx("ProposalCreated", map[string]any{"governance": gov, "proposal": proposal, "proposer": proposer, "member_set_seqno": 0}),
-		tx("ProposalApproved", map[string]any{"governance": gov, "proposal": proposal, "member": proposer, "approvals": 1,
-			"status": "Active", "eta": 0, "member_set_seqno": 0, "stale_reset": false}),
-		tx("ConfigChanged", map[string]any{"governance": gov, "proposal": staleConfigProposal.String(), "member_set_seqno": 1}),
-		tx("ProposalCancelled", map[string]any{"governance": gov, "proposal": proposal, "actor": proposer, "by_proposer": true, "cancel_votes": 0}),
+		tx(um.EventNameGovernanceInitialized, func(e um.Event) {
+			f := e.(*um.GovernanceInitialized)
+			f.Governance, f.MemberSetSeqno = staleGov, 0
+		}),
+		tx(um.EventNameProposalCreated, func(e um.Event) {
+			f := e.(*um.ProposalCreated)
+			f.Governance, f.Proposal, f.Proposer, f.MemberSetSeqno = staleGov, staleProposal, proposer, 0
+		}),
+		tx(um.EventNameProposalApproved, func(e um.Event) {
+			f := e.(*um.ProposalApproved)
+			f.Governance, f.Proposal, f.Member, f.Approvals = staleGov, staleProposal, proposer, 1
+			f.Status, f.Eta, f.MemberSetSeqno, f.StaleReset = um.ProposalStatusActive, 0, 0, false
+		}),
+		tx(um.EventNameConfigChanged, func(e um.Event) {
+			f := e.(*um.ConfigChanged)
+			f.Governance, f.Proposal, f.MemberSetSeqno = staleGov, staleConfigProposal, 1
+		}),
+		tx(um.EventNameProposalCancelled, func(e um.Event) {
+			f := e.(*um.ProposalCancelled)
+			f.Governance, f.Proposal, f.Actor, f.ByProposer, f.CancelVotes = staleGov, staleProposal, proposer, true, 0
+		}),
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/upgrade-manager/upgrade-manager/indexer/commitment"
 	"github.com/upgrade-manager/upgrade-manager/indexer/notify"
+	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 	"github.com/upgrade-manager/upgrade-manager/migrations"
 )
 
@@ -82,12 +83,21 @@ type Event struct {
 	InnerIndex int
 	// Ordinal is the event's position among the events of its instruction.
 	Ordinal int
-	// Name is the event's IDL name, e.g. ProposalCreated.
-	Name string
-	// Data is the decoder's JSON rendering of the event's fields.
-	Data json.RawMessage
-	// Raw is discriminator || borsh fields as the program emitted them.
+	// Event is the decoded event, one of the upgrademanager event types:
+	// the log stores its EventName and its JSON rendering (AppendJSON), and
+	// the projections fold it.
+	Event um.Event
+	// Raw is discriminator || borsh fields as the program emitted them. A
+	// rebuild decodes the log from it.
 	Raw []byte
+}
+
+// Name is the event's IDL name, e.g. ProposalCreated; "" without an event.
+func (e *Event) Name() string {
+	if e.Event == nil {
+		return ""
+	}
+	return e.Event.EventName()
 }
 
 // DeadLetter is something the decoder rejected, kept with its raw bytes.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/upgrade-manager/upgrade-manager/indexer/scenario"
 	"github.com/upgrade-manager/upgrade-manager/indexer/store"
+	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 	"github.com/upgrade-manager/upgrade-manager/migrations/pgtest"
 )
 
@@ -64,8 +66,7 @@ func storeTx(v scenario.Tx) store.Transaction {
 			InstructionIndex: e.InstructionIndex,
 			InnerIndex:       e.InnerIndex,
 			Ordinal:          e.Ordinal,
-			Name:             e.Name,
-			Data:             e.Data,
+			Event:            e.Decoded(),
 			Raw:              e.Raw(),
 		})
 	}
@@ -228,12 +229,13 @@ func TestApplyBatchDeadLetters(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	txs := slices.Clone(b.txs)
-	// An event whose data the projections cannot read, and a decoder
-	// rejection, in the transaction that creates the first proposal.
+	// An event the projections cannot hold (a migration's total_accounts,
+	// the proposer's to choose, beyond a bigint), and a decoder rejection,
+	// in the transaction that creates the first proposal.
 	bad := txs[3]
+	huge := &um.MigrationStarted{Job: solana.PublicKey{9}, Spec: um.MigrationSpec{TotalAccounts: math.MaxUint64}}
 	bad.Events = append(slices.Clone(bad.Events), store.Event{
-		InstructionIndex: 0, InnerIndex: 5, Ordinal: 1, Name: "ProposalApproved",
-		Data: json.RawMessage(`{"proposal": 7}`), Raw: []byte{1, 2, 3},
+		InstructionIndex: 0, InnerIndex: 5, Ordinal: 1, Event: huge, Raw: scenario.Encode(huge),
 	})
 	ix := 0
 	bad.DeadLetters = []store.DeadLetter{{InstructionIndex: &ix, Reason: "unknown_discriminator", Raw: []byte{9, 9}}}
@@ -545,32 +547,27 @@ func TestJobConfigChangesFold(t *testing.T) {
 	var template store.Event
 	for _, tx := range b.txs {
 		for _, e := range tx.Events {
-			if e.Name == "ConfigChanged" {
+			if e.Name() == um.EventNameConfigChanged {
 				template = e
 			}
 		}
 	}
 	last := b.txs[len(b.txs)-1]
-	change := func(i int, c string) store.Transaction {
-		var data map[string]any
-		if err := json.Unmarshal(template.Data, &data); err != nil {
-			t.Fatal(err)
-		}
-		data["change"] = json.RawMessage(c)
-		data["timestamp"] = float64(1769200000 + i)
-		raw, err := json.Marshal(data)
-		if err != nil {
-			t.Fatal(err)
-		}
+	change := func(i int, c um.ConfigChange) store.Transaction {
+		ev := *template.Event.(*um.ConfigChanged)
+		ev.Change = c
+		ev.Timestamp = int64(1769200000 + i)
 		e := template
-		e.Data = raw
+		e.Event, e.Raw = &ev, scenario.Encode(&ev)
 		sig := solana.SignatureFromBytes(append(bytes.Repeat([]byte{byte(i)}, 32), bytes.Repeat([]byte{7}, 32)...))
 		bt := time.Unix(1769200000+int64(i), 0)
 		return store.Transaction{Signature: sig.String(), Slot: last.Slot + uint64(i), BlockTime: &bt,
 			Commitment: store.Confirmed, Events: []store.Event{e}}
 	}
 	job := scenario.MigrationJob
-	b.apply(t, change(1, `{"ExtendMigration": {"job": "`+job+`", "additional_accounts": 5}}`))
+	jobKey := solana.MustPublicKeyFromBase58(job)
+	b.apply(t, change(1, um.ConfigChange{Kind: um.ConfigChangeKindExtendMigration,
+		ExtendMigration: um.ConfigChangeExtendMigration{Job: jobKey, AdditionalAccounts: 5}}))
 	jobState := func() string {
 		var s string
 		if err := b.pool.QueryRow(t.Context(), `SELECT status || ':' || total_accounts || ':' || (completed_at IS NULL)
@@ -582,7 +579,8 @@ func TestJobConfigChangesFold(t *testing.T) {
 	if got := jobState(); got != "active:215:true" {
 		t.Errorf("after ExtendMigration: %s, want active:215:true", got)
 	}
-	b.apply(t, change(2, `{"CancelMigration": {"job": "`+job+`"}}`))
+	b.apply(t, change(2, um.ConfigChange{Kind: um.ConfigChangeKindCancelMigration,
+		CancelMigration: um.ConfigChangeCancelMigration{Job: jobKey}}))
 	if got := jobState(); got != "cancelled:215:true" {
 		t.Errorf("after CancelMigration: %s, want cancelled:215:true", got)
 	}

@@ -36,19 +36,19 @@ func JobRentCollector(gov *um.Governance, job *um.MigrationJob) solana.PublicKey
 // CloseProposal closes the ended proposal at address (p, under gov); anyone may sign, and the
 // rent goes to RentCollector(gov, p.Proposer), never to signer.
 func (b *Builder) CloseProposal(signer, address solana.PublicKey, p *um.Proposal, gov *um.Governance) *solana.GenericInstruction {
-	return b.retarget(um.NewCloseProposalInstruction(um.CloseProposalAccounts{
+	return b.client.NewCloseProposalInstruction(um.CloseProposalAccounts{
 		Signer: signer, Governance: p.Governance, Proposal: address,
 		RentCollector: RentCollector(gov, p.Proposer),
-	}))
+	})
 }
 
 // CloseMigrationJob closes the completed or cancelled job at address (job, under gov); anyone
 // may sign, and the rent goes to JobRentCollector(gov, job).
 func (b *Builder) CloseMigrationJob(signer, address solana.PublicKey, job *um.MigrationJob, gov *um.Governance) *solana.GenericInstruction {
-	return b.retarget(um.NewCloseMigrationJobInstruction(um.CloseMigrationJobAccounts{
+	return b.client.NewCloseMigrationJobInstruction(um.CloseMigrationJobAccounts{
 		Signer: signer, Governance: job.Governance, Job: address,
 		RentCollector: JobRentCollector(gov, job),
-	}))
+	})
 }
 
 // ProposalEnded reports whether p has ended for good (executed, cancelled, rejected or

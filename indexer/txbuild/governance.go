@@ -12,15 +12,15 @@ import (
 // that signs once); payer pays its rent. It returns the instruction and the governance address.
 func (b *Builder) InitGovernance(payer, createKey solana.PublicKey, args um.InitializeGovernanceArgs) (*solana.GenericInstruction, solana.PublicKey) {
 	gov := b.Governance(createKey)
-	return b.retarget(um.NewInitializeGovernanceInstruction(args, um.InitializeGovernanceAccounts{
+	return b.client.NewInitializeGovernanceInstruction(args, um.InitializeGovernanceAccounts{
 		Payer: payer, CreateKey: createKey, Governance: gov,
-	})), gov
+	}), gov
 }
 
 // RegisterProgram hands program to governance: currentAuthority, its upgrade authority now,
 // signs, and the manager's PDA becomes the authority.
 func (b *Builder) RegisterProgram(payer, currentAuthority, governance, program solana.PublicKey) *solana.GenericInstruction {
-	return b.retarget(um.NewRegisterProgramInstruction(um.RegisterProgramAccounts{
+	return b.client.NewRegisterProgramInstruction(um.RegisterProgramAccounts{
 		Payer:            payer,
 		CurrentAuthority: currentAuthority,
 		Governance:       governance,
@@ -28,7 +28,7 @@ func (b *Builder) RegisterProgram(payer, currentAuthority, governance, program s
 		TargetProgram:    program,
 		Programdata:      Programdata(program),
 		UpgradeAuthority: b.UpgradeAuthority(program),
-	}))
+	})
 }
 
 // ProposeBinary is an upgrade or rollback proposal: program to the binary in Buffer, which
@@ -47,7 +47,7 @@ type ProposeBinary struct {
 // ProposeUpgrade proposes upgrading p.Program to p.Buffer; it returns the proposal's address.
 func (b *Builder) ProposeUpgrade(p ProposeBinary) (*solana.GenericInstruction, solana.PublicKey) {
 	proposal := b.Proposal(p.Governance, p.Index)
-	return b.retarget(um.NewProposeUpgradeInstruction(p.MetadataURI, p.BuildHash, um.ProposeUpgradeAccounts{
+	return b.client.NewProposeUpgradeInstruction(p.MetadataURI, p.BuildHash, um.ProposeUpgradeAccounts{
 		Proposer:       p.Proposer,
 		Governance:     p.Governance,
 		ManagedProgram: b.ManagedProgram(p.Program),
@@ -55,13 +55,13 @@ func (b *Builder) ProposeUpgrade(p ProposeBinary) (*solana.GenericInstruction, s
 		Buffer:         p.Buffer,
 		BufferLock:     b.BufferLock(p.Buffer),
 		Proposal:       proposal,
-	})), proposal
+	}), proposal
 }
 
 // ProposeRollback proposes returning p.Program to the earlier release in p.Buffer.
 func (b *Builder) ProposeRollback(p ProposeBinary) (*solana.GenericInstruction, solana.PublicKey) {
 	proposal := b.Proposal(p.Governance, p.Index)
-	return b.retarget(um.NewProposeRollbackInstruction(p.MetadataURI, p.BuildHash, um.ProposeRollbackAccounts{
+	return b.client.NewProposeRollbackInstruction(p.MetadataURI, p.BuildHash, um.ProposeRollbackAccounts{
 		Proposer:       p.Proposer,
 		Governance:     p.Governance,
 		ManagedProgram: b.ManagedProgram(p.Program),
@@ -69,36 +69,36 @@ func (b *Builder) ProposeRollback(p ProposeBinary) (*solana.GenericInstruction, 
 		Buffer:         p.Buffer,
 		BufferLock:     b.BufferLock(p.Buffer),
 		Proposal:       proposal,
-	})), proposal
+	}), proposal
 }
 
 // ProposeConfigChange proposes change to the governance as its index-th proposal.
 func (b *Builder) ProposeConfigChange(proposer, governance solana.PublicKey, index uint64, change um.ConfigChange, metadataURI string) (*solana.GenericInstruction, solana.PublicKey) {
 	proposal := b.Proposal(governance, index)
-	return b.retarget(um.NewProposeConfigChangeInstruction(change, metadataURI, um.ProposeConfigChangeAccounts{
+	return b.client.NewProposeConfigChangeInstruction(change, metadataURI, um.ProposeConfigChangeAccounts{
 		Proposer: proposer, Governance: governance, Proposal: proposal,
-	})), proposal
+	}), proposal
 }
 
 // ProposeMigration proposes migrating program's accounts as spec says.
 func (b *Builder) ProposeMigration(proposer, governance solana.PublicKey, index uint64, program solana.PublicKey, spec um.MigrationSpec, metadataURI string) (*solana.GenericInstruction, solana.PublicKey) {
 	proposal := b.Proposal(governance, index)
-	return b.retarget(um.NewProposeMigrationInstruction(spec, metadataURI, um.ProposeMigrationAccounts{
+	return b.client.NewProposeMigrationInstruction(spec, metadataURI, um.ProposeMigrationAccounts{
 		Proposer:       proposer,
 		Governance:     governance,
 		ManagedProgram: b.ManagedProgram(program),
 		Proposal:       proposal,
-	})), proposal
+	}), proposal
 }
 
 // Approve is member's approval of proposal.
 func (b *Builder) Approve(member, governance, proposal solana.PublicKey) *solana.GenericInstruction {
-	return b.retarget(um.NewApproveInstruction(um.ApproveAccounts{Member: member, Governance: governance, Proposal: proposal}))
+	return b.client.NewApproveInstruction(um.ApproveAccounts{Member: member, Governance: governance, Proposal: proposal})
 }
 
 // Revoke withdraws member's approval of proposal.
 func (b *Builder) Revoke(member, governance, proposal solana.PublicKey) *solana.GenericInstruction {
-	return b.retarget(um.NewRevokeApprovalInstruction(um.RevokeApprovalAccounts{Member: member, Governance: governance, Proposal: proposal}))
+	return b.client.NewRevokeApprovalInstruction(um.RevokeApprovalAccounts{Member: member, Governance: governance, Proposal: proposal})
 }
 
 // closing is the optional accounts that let the program close p's buffer and its lock when a
@@ -122,39 +122,39 @@ func (b *Builder) bufferClose(p *um.Proposal, spill solana.PublicKey) closing {
 // proposal at address, whose on-chain state is p; spill is its governance's spill account.
 func (b *Builder) Cancel(signer, address solana.PublicKey, p *um.Proposal, spill solana.PublicKey) *solana.GenericInstruction {
 	c := b.bufferClose(p, spill)
-	return b.retarget(um.NewCancelInstruction(um.CancelAccounts{
+	return b.client.NewCancelInstruction(um.CancelAccounts{
 		Signer: signer, Governance: p.Governance, Proposal: address,
 		Buffer: c.buffer, BufferLock: c.lock, Spill: c.spill, Proposer: c.proposer,
 		UpgradeAuthority: c.authority, BpfLoaderUpgradeable: c.loader,
-	}))
+	})
 }
 
 // Reject is member's vote against the proposal at address; the vote that makes approval
 // impossible rejects it and closes its buffer (spill: the governance's spill account).
 func (b *Builder) Reject(member, address solana.PublicKey, p *um.Proposal, spill solana.PublicKey) *solana.GenericInstruction {
 	c := b.bufferClose(p, spill)
-	return b.retarget(um.NewRejectInstruction(um.RejectAccounts{
+	return b.client.NewRejectInstruction(um.RejectAccounts{
 		Member: member, Governance: p.Governance, Proposal: address,
 		Buffer: c.buffer, BufferLock: c.lock, Spill: c.spill, Proposer: c.proposer,
 		UpgradeAuthority: c.authority, BpfLoaderUpgradeable: c.loader,
-	}))
+	})
 }
 
 // Expire marks the proposal at address expired after its grace period (or its voting period);
 // anyone may sign.
 func (b *Builder) Expire(signer, address solana.PublicKey, p *um.Proposal, spill solana.PublicKey) *solana.GenericInstruction {
 	c := b.bufferClose(p, spill)
-	return b.retarget(um.NewExpireInstruction(um.ExpireAccounts{
+	return b.client.NewExpireInstruction(um.ExpireAccounts{
 		Signer: signer, Governance: p.Governance, Proposal: address,
 		Buffer: c.buffer, BufferLock: c.lock, Spill: c.spill, Proposer: c.proposer,
 		UpgradeAuthority: c.authority, BpfLoaderUpgradeable: c.loader,
-	}))
+	})
 }
 
 // Extend grows the programdata of p's program so that p's buffer fits (the program grows it by
 // what is missing, up to the loader's per-call limit); anyone may pay.
 func (b *Builder) Extend(payer, address solana.PublicKey, p *um.Proposal) *solana.GenericInstruction {
-	return b.retarget(um.NewExtendProgramInstruction(um.ExtendProgramAccounts{
+	return b.client.NewExtendProgramInstruction(um.ExtendProgramAccounts{
 		Payer:            payer,
 		Governance:       p.Governance,
 		Proposal:         address,
@@ -163,7 +163,7 @@ func (b *Builder) Extend(payer, address solana.PublicKey, p *um.Proposal) *solan
 		Programdata:      Programdata(p.Program),
 		Buffer:           p.Buffer,
 		UpgradeAuthority: b.UpgradeAuthority(p.Program),
-	}))
+	})
 }
 
 // Execute carries out the approved proposal at address by its kind: the upgrade or rollback
@@ -179,7 +179,7 @@ func (b *Builder) Execute(executor, address solana.PublicKey, p *um.Proposal, sp
 			l := b.BufferLock(p.Buffer)
 			lock = &l
 		}
-		return b.retarget(um.NewExecuteUpgradeInstruction(um.ExecuteUpgradeAccounts{
+		return b.client.NewExecuteUpgradeInstruction(um.ExecuteUpgradeAccounts{
 			Executor:         executor,
 			Governance:       p.Governance,
 			Proposal:         address,
@@ -191,7 +191,7 @@ func (b *Builder) Execute(executor, address solana.PublicKey, p *um.Proposal, sp
 			Proposer:         p.Proposer,
 			Spill:            spill,
 			UpgradeAuthority: b.UpgradeAuthority(p.Program),
-		})), nil
+		}), nil
 	case um.ProposalKindConfigChange:
 		return b.ExecuteConfigChange(executor, address, p), nil
 	case um.ProposalKindMigration:
@@ -226,31 +226,31 @@ func (b *Builder) ExecuteConfigChange(executor, address solana.PublicKey, p *um.
 			accounts.BpfLoaderUpgradeable = &loader
 		}
 	}
-	return b.retarget(um.NewExecuteConfigChangeInstruction(accounts))
+	return b.client.NewExecuteConfigChangeInstruction(accounts)
 }
 
 // StartMigration executes the approved migration proposal at address: it creates the job that
 // migrate_batch then drives.
 func (b *Builder) StartMigration(executor, address solana.PublicKey, p *um.Proposal) *solana.GenericInstruction {
-	return b.retarget(um.NewExecuteMigrationInstruction(um.ExecuteMigrationAccounts{
+	return b.client.NewExecuteMigrationInstruction(um.ExecuteMigrationAccounts{
 		Executor:       executor,
 		Governance:     p.Governance,
 		Proposal:       address,
 		ManagedProgram: b.ManagedProgram(p.Program),
 		Programdata:    Programdata(p.Program),
 		Job:            b.MigrationJob(address),
-	}))
+	})
 }
 
 // MigrateBatch migrates accounts (the target program's, in order) of the job for program.
 func (b *Builder) MigrateBatch(payer, job, program solana.PublicKey, accounts []solana.PublicKey) *solana.GenericInstruction {
-	ix := b.retarget(um.NewMigrateBatchInstruction(um.MigrateBatchAccounts{
+	ix := b.client.NewMigrateBatchInstruction(um.MigrateBatchAccounts{
 		Payer:              payer,
 		Job:                job,
 		TargetProgram:      program,
 		Programdata:        Programdata(program),
 		MigrationAuthority: b.MigrationAuthority(program),
-	}))
+	})
 	for _, a := range accounts {
 		ix.AccountValues = append(ix.AccountValues, solana.Meta(a).WRITE())
 	}

@@ -2,7 +2,6 @@ package txbuild
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"sort"
@@ -85,11 +84,11 @@ func (r *Reader) Now(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("read the clock sysvar: %w", err)
 	}
-	d := a.Data.GetBinary()
-	if len(d) < 40 {
-		return 0, fmt.Errorf("clock sysvar has %d bytes", len(d))
+	clock, err := um.DecodeClock(a.Data.GetBinary())
+	if err != nil {
+		return 0, err
 	}
-	return int64(binary.LittleEndian.Uint64(d[32:40])), nil
+	return clock.UnixTimestamp, nil
 }
 
 // ProposalAt is a proposal with its address.

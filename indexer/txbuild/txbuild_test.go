@@ -18,33 +18,36 @@ func key(b byte) solana.PublicKey {
 	return k
 }
 
-// The addresses match the IDL's seeds (the generated Find* functions).
+// The addresses match the IDL's seeds, for the IDL's deployment and another one.
 func TestAddressesMatchTheIDL(t *testing.T) {
-	b := New(solana.PublicKey{})
-	prog, gov, create, proposal := key(1), key(2), key(3), key(4)
-	for _, c := range []struct {
-		name      string
-		got, want solana.PublicKey
-	}{
-		{"governance", b.Governance(create), must(um.FindGovernanceAddress(create))},
-		{"managed program", b.ManagedProgram(prog), must(um.FindManagedProgramAddress(prog))},
-		{"upgrade authority", b.UpgradeAuthority(prog), must(um.FindUpgradeAuthorityAddress(prog))},
-		{"migration authority", b.MigrationAuthority(prog), must(um.FindMigrationAuthorityAddress(prog))},
-		{"proposal", b.Proposal(gov, 7), must(um.FindProposalAddress(gov, 7))},
-		{"job", b.MigrationJob(proposal), must(um.FindJobAddress(proposal))},
-		{"event authority", b.EventAuthority(), um.EventAuthority},
-	} {
-		if !c.got.Equals(c.want) {
-			t.Errorf("%s = %s, want %s", c.name, c.got, c.want)
+	for _, id := range []solana.PublicKey{um.ProgramID, key(9)} {
+		b := New(id)
+		pda := func(seeds ...[]byte) solana.PublicKey {
+			k, _, err := solana.FindProgramAddress(seeds, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return k
+		}
+		prog, gov, create, proposal, buffer := key(1), key(2), key(3), key(4), key(5)
+		for _, c := range []struct {
+			name      string
+			got, want solana.PublicKey
+		}{
+			{"governance", b.Governance(create), pda([]byte(um.GovernanceSeed), create[:])},
+			{"managed program", b.ManagedProgram(prog), pda([]byte(um.ManagedProgramSeed), prog[:])},
+			{"upgrade authority", b.UpgradeAuthority(prog), pda([]byte(um.UpgradeAuthoritySeed), prog[:])},
+			{"migration authority", b.MigrationAuthority(prog), pda([]byte(um.MigrationAuthoritySeed), prog[:])},
+			{"proposal", b.Proposal(gov, 7), pda([]byte(um.ProposalSeed), gov[:], []byte{7, 0, 0, 0, 0, 0, 0, 0})},
+			{"buffer lock", b.BufferLock(buffer), pda([]byte(um.BufferLockSeed), buffer[:])},
+			{"job", b.MigrationJob(proposal), pda([]byte(um.MigrationSeed), proposal[:])},
+			{"event authority", b.EventAuthority(), pda([]byte(um.EventAuthoritySeed))},
+		} {
+			if !c.got.Equals(c.want) {
+				t.Errorf("%s of %s = %s, want %s", c.name, id, c.got, c.want)
+			}
 		}
 	}
-}
-
-func must(k solana.PublicKey, _ uint8, err error) solana.PublicKey {
-	if err != nil {
-		panic(err)
-	}
-	return k
 }
 
 // A Builder for another deployment derives every PDA, the event authority and the program
@@ -60,10 +63,11 @@ func TestRetargetsAnotherDeployment(t *testing.T) {
 	if !ix.ProgID.Equals(other) {
 		t.Fatalf("program = %s", ix.ProgID)
 	}
-	evAuth, _, _ := solana.FindProgramAddress([][]byte{[]byte("__event_authority")}, other)
+	evAuth, _, _ := solana.FindProgramAddress([][]byte{[]byte(um.EventAuthoritySeed)}, other)
+	idlAuth := um.New(um.ProgramID).EventAuthority()
 	seen := map[solana.PublicKey]bool{}
 	for _, m := range ix.AccountValues {
-		if m.PublicKey.Equals(um.ProgramID) || m.PublicKey.Equals(um.EventAuthority) {
+		if m.PublicKey.Equals(um.ProgramID) || m.PublicKey.Equals(idlAuth) {
 			t.Fatalf("instruction still names the IDL deployment's %s", m.PublicKey)
 		}
 		seen[m.PublicKey] = true

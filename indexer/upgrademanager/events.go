@@ -45,6 +45,29 @@ var (
 	_ Event = (*RejectVoted)(nil)
 )
 
+// The events' names in the IDL, as EventName returns them and the event
+// log stores them.
+const (
+	EventNameApprovalRevoked         = "ApprovalRevoked"
+	EventNameCancelVoted             = "CancelVoted"
+	EventNameConfigChanged           = "ConfigChanged"
+	EventNameGovernanceInitialized   = "GovernanceInitialized"
+	EventNameMigrationBatchProcessed = "MigrationBatchProcessed"
+	EventNameMigrationCompleted      = "MigrationCompleted"
+	EventNameMigrationJobClosed      = "MigrationJobClosed"
+	EventNameMigrationStarted        = "MigrationStarted"
+	EventNameProgramExtended         = "ProgramExtended"
+	EventNameProgramRegistered       = "ProgramRegistered"
+	EventNameProgramUpgraded         = "ProgramUpgraded"
+	EventNameProposalApproved        = "ProposalApproved"
+	EventNameProposalCancelled       = "ProposalCancelled"
+	EventNameProposalClosed          = "ProposalClosed"
+	EventNameProposalCreated         = "ProposalCreated"
+	EventNameProposalExecuted        = "ProposalExecuted"
+	EventNameProposalExpired         = "ProposalExpired"
+	EventNameRejectVoted             = "RejectVoted"
+)
+
 // Event discriminators as little-endian integers, for DecodeEvent's switch.
 const (
 	eventDiscApprovalRevoked         = 0x7beb0cb3a7bd8f00
@@ -68,7 +91,7 @@ const (
 )
 
 // EventName returns "ApprovalRevoked".
-func (*ApprovalRevoked) EventName() string { return "ApprovalRevoked" }
+func (*ApprovalRevoked) EventName() string { return EventNameApprovalRevoked }
 
 // Discriminator returns the bytes that precede ApprovalRevoked's encoding.
 func (*ApprovalRevoked) Discriminator() [8]byte {
@@ -76,7 +99,7 @@ func (*ApprovalRevoked) Discriminator() [8]byte {
 }
 
 // EventName returns "CancelVoted".
-func (*CancelVoted) EventName() string { return "CancelVoted" }
+func (*CancelVoted) EventName() string { return EventNameCancelVoted }
 
 // Discriminator returns the bytes that precede CancelVoted's encoding.
 func (*CancelVoted) Discriminator() [8]byte {
@@ -84,7 +107,7 @@ func (*CancelVoted) Discriminator() [8]byte {
 }
 
 // EventName returns "ConfigChanged".
-func (*ConfigChanged) EventName() string { return "ConfigChanged" }
+func (*ConfigChanged) EventName() string { return EventNameConfigChanged }
 
 // Discriminator returns the bytes that precede ConfigChanged's encoding.
 func (*ConfigChanged) Discriminator() [8]byte {
@@ -92,7 +115,7 @@ func (*ConfigChanged) Discriminator() [8]byte {
 }
 
 // EventName returns "GovernanceInitialized".
-func (*GovernanceInitialized) EventName() string { return "GovernanceInitialized" }
+func (*GovernanceInitialized) EventName() string { return EventNameGovernanceInitialized }
 
 // Discriminator returns the bytes that precede GovernanceInitialized's encoding.
 func (*GovernanceInitialized) Discriminator() [8]byte {
@@ -100,7 +123,7 @@ func (*GovernanceInitialized) Discriminator() [8]byte {
 }
 
 // EventName returns "MigrationBatchProcessed".
-func (*MigrationBatchProcessed) EventName() string { return "MigrationBatchProcessed" }
+func (*MigrationBatchProcessed) EventName() string { return EventNameMigrationBatchProcessed }
 
 // Discriminator returns the bytes that precede MigrationBatchProcessed's encoding.
 func (*MigrationBatchProcessed) Discriminator() [8]byte {
@@ -108,7 +131,7 @@ func (*MigrationBatchProcessed) Discriminator() [8]byte {
 }
 
 // EventName returns "MigrationCompleted".
-func (*MigrationCompleted) EventName() string { return "MigrationCompleted" }
+func (*MigrationCompleted) EventName() string { return EventNameMigrationCompleted }
 
 // Discriminator returns the bytes that precede MigrationCompleted's encoding.
 func (*MigrationCompleted) Discriminator() [8]byte {
@@ -116,7 +139,7 @@ func (*MigrationCompleted) Discriminator() [8]byte {
 }
 
 // EventName returns "MigrationJobClosed".
-func (*MigrationJobClosed) EventName() string { return "MigrationJobClosed" }
+func (*MigrationJobClosed) EventName() string { return EventNameMigrationJobClosed }
 
 // Discriminator returns the bytes that precede MigrationJobClosed's encoding.
 func (*MigrationJobClosed) Discriminator() [8]byte {
@@ -124,7 +147,7 @@ func (*MigrationJobClosed) Discriminator() [8]byte {
 }
 
 // EventName returns "MigrationStarted".
-func (*MigrationStarted) EventName() string { return "MigrationStarted" }
+func (*MigrationStarted) EventName() string { return EventNameMigrationStarted }
 
 // Discriminator returns the bytes that precede MigrationStarted's encoding.
 func (*MigrationStarted) Discriminator() [8]byte {
@@ -132,7 +155,7 @@ func (*MigrationStarted) Discriminator() [8]byte {
 }
 
 // EventName returns "ProgramExtended".
-func (*ProgramExtended) EventName() string { return "ProgramExtended" }
+func (*ProgramExtended) EventName() string { return EventNameProgramExtended }
 
 // Discriminator returns the bytes that precede ProgramExtended's encoding.
 func (*ProgramExtended) Discriminator() [8]byte {
@@ -140,7 +163,7 @@ func (*ProgramExtended) Discriminator() [8]byte {
 }
 
 // EventName returns "ProgramRegistered".
-func (*ProgramRegistered) EventName() string { return "ProgramRegistered" }
+func (*ProgramRegistered) EventName() string { return EventNameProgramRegistered }
 
 // Discriminator returns the bytes that precede ProgramRegistered's encoding.
 func (*ProgramRegistered) Discriminator() [8]byte {
@@ -148,7 +171,7 @@ func (*ProgramRegistered) Discriminator() [8]byte {
 }
 
 // EventName returns "ProgramUpgraded".
-func (*ProgramUpgraded) EventName() string { return "ProgramUpgraded" }
+func (*ProgramUpgraded) EventName() string { return EventNameProgramUpgraded }
 
 // Discriminator returns the bytes that precede ProgramUpgraded's encoding.
 func (*ProgramUpgraded) Discriminator() [8]byte {
@@ -156,7 +179,7 @@ func (*ProgramUpgraded) Discriminator() [8]byte {
 }
 
 // EventName returns "ProposalApproved".
-func (*ProposalApproved) EventName() string { return "ProposalApproved" }
+func (*ProposalApproved) EventName() string { return EventNameProposalApproved }
 
 // Discriminator returns the bytes that precede ProposalApproved's encoding.
 func (*ProposalApproved) Discriminator() [8]byte {
@@ -164,7 +187,7 @@ func (*ProposalApproved) Discriminator() [8]byte {
 }
 
 // EventName returns "ProposalCancelled".
-func (*ProposalCancelled) EventName() string { return "ProposalCancelled" }
+func (*ProposalCancelled) EventName() string { return EventNameProposalCancelled }
 
 // Discriminator returns the bytes that precede ProposalCancelled's encoding.
 func (*ProposalCancelled) Discriminator() [8]byte {
@@ -172,7 +195,7 @@ func (*ProposalCancelled) Discriminator() [8]byte {
 }
 
 // EventName returns "ProposalClosed".
-func (*ProposalClosed) EventName() string { return "ProposalClosed" }
+func (*ProposalClosed) EventName() string { return EventNameProposalClosed }
 
 // Discriminator returns the bytes that precede ProposalClosed's encoding.
 func (*ProposalClosed) Discriminator() [8]byte {
@@ -180,7 +203,7 @@ func (*ProposalClosed) Discriminator() [8]byte {
 }
 
 // EventName returns "ProposalCreated".
-func (*ProposalCreated) EventName() string { return "ProposalCreated" }
+func (*ProposalCreated) EventName() string { return EventNameProposalCreated }
 
 // Discriminator returns the bytes that precede ProposalCreated's encoding.
 func (*ProposalCreated) Discriminator() [8]byte {
@@ -188,7 +211,7 @@ func (*ProposalCreated) Discriminator() [8]byte {
 }
 
 // EventName returns "ProposalExecuted".
-func (*ProposalExecuted) EventName() string { return "ProposalExecuted" }
+func (*ProposalExecuted) EventName() string { return EventNameProposalExecuted }
 
 // Discriminator returns the bytes that precede ProposalExecuted's encoding.
 func (*ProposalExecuted) Discriminator() [8]byte {
@@ -196,7 +219,7 @@ func (*ProposalExecuted) Discriminator() [8]byte {
 }
 
 // EventName returns "ProposalExpired".
-func (*ProposalExpired) EventName() string { return "ProposalExpired" }
+func (*ProposalExpired) EventName() string { return EventNameProposalExpired }
 
 // Discriminator returns the bytes that precede ProposalExpired's encoding.
 func (*ProposalExpired) Discriminator() [8]byte {
@@ -204,11 +227,55 @@ func (*ProposalExpired) Discriminator() [8]byte {
 }
 
 // EventName returns "RejectVoted".
-func (*RejectVoted) EventName() string { return "RejectVoted" }
+func (*RejectVoted) EventName() string { return EventNameRejectVoted }
 
 // Discriminator returns the bytes that precede RejectVoted's encoding.
 func (*RejectVoted) Discriminator() [8]byte {
 	return [8]byte{0x6c, 0x96, 0xa6, 0x36, 0x7a, 0x08, 0xa3, 0x1f}
+}
+
+// NewEvent returns a zero event of the IDL name, nil for a name that is
+// not an event.
+func NewEvent(name string) Event {
+	switch name {
+	case EventNameApprovalRevoked:
+		return new(ApprovalRevoked)
+	case EventNameCancelVoted:
+		return new(CancelVoted)
+	case EventNameConfigChanged:
+		return new(ConfigChanged)
+	case EventNameGovernanceInitialized:
+		return new(GovernanceInitialized)
+	case EventNameMigrationBatchProcessed:
+		return new(MigrationBatchProcessed)
+	case EventNameMigrationCompleted:
+		return new(MigrationCompleted)
+	case EventNameMigrationJobClosed:
+		return new(MigrationJobClosed)
+	case EventNameMigrationStarted:
+		return new(MigrationStarted)
+	case EventNameProgramExtended:
+		return new(ProgramExtended)
+	case EventNameProgramRegistered:
+		return new(ProgramRegistered)
+	case EventNameProgramUpgraded:
+		return new(ProgramUpgraded)
+	case EventNameProposalApproved:
+		return new(ProposalApproved)
+	case EventNameProposalCancelled:
+		return new(ProposalCancelled)
+	case EventNameProposalClosed:
+		return new(ProposalClosed)
+	case EventNameProposalCreated:
+		return new(ProposalCreated)
+	case EventNameProposalExecuted:
+		return new(ProposalExecuted)
+	case EventNameProposalExpired:
+		return new(ProposalExpired)
+	case EventNameRejectVoted:
+		return new(RejectVoted)
+	}
+	return nil
 }
 
 // EventNames lists the events in IDL order.

@@ -24,15 +24,15 @@ type ApproveAccounts struct {
 // NewApproveInstruction builds the instruction approve.
 //
 // Approves a proposal; the threshold-th approval starts the timelock.
-func NewApproveInstruction(accounts ApproveAccounts) *solana.GenericInstruction {
+func (p *Program) NewApproveInstruction(accounts ApproveAccounts) *solana.GenericInstruction {
 	dst := make([]byte, 0, 8)
 	dst = append(dst, 0x45, 0x4a, 0xd9, 0x24, 0x73, 0x75, 0x61, 0x4c)
-	return solana.NewInstruction(ProgramID, solana.AccountMetaSlice{
+	return solana.NewInstruction(p.id, solana.AccountMetaSlice{
 		{PublicKey: accounts.Member, IsSigner: true},
 		{PublicKey: accounts.Governance},
 		{PublicKey: accounts.Proposal, IsWritable: true},
-		{PublicKey: EventAuthority}, // event_authority
-		{PublicKey: ProgramID},      // program
+		{PublicKey: p.eventAuthority}, // event_authority
+		{PublicKey: p.id},             // program
 	}, dst)
 }
 
@@ -62,21 +62,21 @@ type CancelAccounts struct {
 // NewCancelInstruction builds the instruction cancel.
 //
 // Cancels: the proposer alone while nobody else approved, or members by threshold.
-func NewCancelInstruction(accounts CancelAccounts) *solana.GenericInstruction {
+func (p *Program) NewCancelInstruction(accounts CancelAccounts) *solana.GenericInstruction {
 	dst := make([]byte, 0, 8)
 	dst = append(dst, 0xe8, 0xdb, 0xdf, 0x29, 0xdb, 0xec, 0xdc, 0xbe)
-	return solana.NewInstruction(ProgramID, solana.AccountMetaSlice{
+	return solana.NewInstruction(p.id, solana.AccountMetaSlice{
 		{PublicKey: accounts.Signer, IsSigner: true},
 		{PublicKey: accounts.Governance},
 		{PublicKey: accounts.Proposal, IsWritable: true},
-		optionalMeta(accounts.Buffer, true, false),
-		optionalMeta(accounts.BufferLock, true, false),
-		optionalMeta(accounts.Spill, true, false),
-		optionalMeta(accounts.Proposer, true, false),
-		optionalMeta(accounts.UpgradeAuthority, false, false),
-		optionalMeta(accounts.BpfLoaderUpgradeable, false, false),
-		{PublicKey: EventAuthority}, // event_authority
-		{PublicKey: ProgramID},      // program
+		p.optionalMeta(accounts.Buffer, true, false),
+		p.optionalMeta(accounts.BufferLock, true, false),
+		p.optionalMeta(accounts.Spill, true, false),
+		p.optionalMeta(accounts.Proposer, true, false),
+		p.optionalMeta(accounts.UpgradeAuthority, false, false),
+		p.optionalMeta(accounts.BpfLoaderUpgradeable, false, false),
+		{PublicKey: p.eventAuthority}, // event_authority
+		{PublicKey: p.id},             // program
 	}, dst)
 }
 
@@ -97,16 +97,16 @@ type CloseMigrationJobAccounts struct {
 //
 // Closes a completed or cancelled migration job; its rent goes to the governance's rent
 // collector (or back to whoever paid it); permissionless.
-func NewCloseMigrationJobInstruction(accounts CloseMigrationJobAccounts) *solana.GenericInstruction {
+func (p *Program) NewCloseMigrationJobInstruction(accounts CloseMigrationJobAccounts) *solana.GenericInstruction {
 	dst := make([]byte, 0, 8)
 	dst = append(dst, 0xe9, 0xe6, 0xe1, 0xa3, 0x07, 0x05, 0xbd, 0x8f)
-	return solana.NewInstruction(ProgramID, solana.AccountMetaSlice{
+	return solana.NewInstruction(p.id, solana.AccountMetaSlice{
 		{PublicKey: accounts.Signer, IsSigner: true},
 		{PublicKey: accounts.Governance},
 		{PublicKey: accounts.Job, IsWritable: true},
 		{PublicKey: accounts.RentCollector, IsWritable: true},
-		{PublicKey: EventAuthority}, // event_authority
-		{PublicKey: ProgramID},      // program
+		{PublicKey: p.eventAuthority}, // event_authority
+		{PublicKey: p.id},             // program
 	}, dst)
 }
 
@@ -127,16 +127,16 @@ type CloseProposalAccounts struct {
 //
 // Closes an executed, cancelled, rejected or expired proposal; its rent goes to the
 // governance's rent collector (or back to the proposer); permissionless.
-func NewCloseProposalInstruction(accounts CloseProposalAccounts) *solana.GenericInstruction {
+func (p *Program) NewCloseProposalInstruction(accounts CloseProposalAccounts) *solana.GenericInstruction {
 	dst := make([]byte, 0, 8)
 	dst = append(dst, 0xd5, 0xb2, 0x8b, 0x13, 0x32, 0xbf, 0x52, 0xf5)
-	return solana.NewInstruction(ProgramID, solana.AccountMetaSlice{
+	return solana.NewInstruction(p.id, solana.AccountMetaSlice{
 		{PublicKey: accounts.Signer, IsSigner: true},
 		{PublicKey: accounts.Governance},
 		{PublicKey: accounts.Proposal, IsWritable: true},
 		{PublicKey: accounts.RentCollector, IsWritable: true},
-		{PublicKey: EventAuthority}, // event_authority
-		{PublicKey: ProgramID},      // program
+		{PublicKey: p.eventAuthority}, // event_authority
+		{PublicKey: p.id},             // program
 	}, dst)
 }
 
@@ -168,21 +168,21 @@ type ExecuteConfigChangeAccounts struct {
 // NewExecuteConfigChangeInstruction builds the instruction execute_config_change.
 //
 // Executes an approved config change after its timelock; permissionless.
-func NewExecuteConfigChangeInstruction(accounts ExecuteConfigChangeAccounts) *solana.GenericInstruction {
+func (p *Program) NewExecuteConfigChangeInstruction(accounts ExecuteConfigChangeAccounts) *solana.GenericInstruction {
 	dst := make([]byte, 0, 8)
 	dst = append(dst, 0x64, 0x96, 0xc6, 0xec, 0x67, 0xf1, 0x76, 0x47)
-	return solana.NewInstruction(ProgramID, solana.AccountMetaSlice{
+	return solana.NewInstruction(p.id, solana.AccountMetaSlice{
 		{PublicKey: accounts.Executor, IsSigner: true},
 		{PublicKey: accounts.Governance, IsWritable: true},
 		{PublicKey: accounts.Proposal, IsWritable: true},
-		optionalMeta(accounts.ManagedProgram, true, false),
-		optionalMeta(accounts.MigrationJob, true, false),
-		optionalMeta(accounts.Programdata, true, false),
-		optionalMeta(accounts.UpgradeAuthority, false, false),
-		optionalMeta(accounts.NewAuthority, false, false),
-		optionalMeta(accounts.BpfLoaderUpgradeable, false, false),
-		{PublicKey: EventAuthority}, // event_authority
-		{PublicKey: ProgramID},      // program
+		p.optionalMeta(accounts.ManagedProgram, true, false),
+		p.optionalMeta(accounts.MigrationJob, true, false),
+		p.optionalMeta(accounts.Programdata, true, false),
+		p.optionalMeta(accounts.UpgradeAuthority, false, false),
+		p.optionalMeta(accounts.NewAuthority, false, false),
+		p.optionalMeta(accounts.BpfLoaderUpgradeable, false, false),
+		{PublicKey: p.eventAuthority}, // event_authority
+		{PublicKey: p.id},             // program
 	}, dst)
 }
 
@@ -206,10 +206,10 @@ type ExecuteMigrationAccounts struct {
 // NewExecuteMigrationInstruction builds the instruction execute_migration.
 //
 // Starts an approved migration after its timelock; permissionless.
-func NewExecuteMigrationInstruction(accounts ExecuteMigrationAccounts) *solana.GenericInstruction {
+func (p *Program) NewExecuteMigrationInstruction(accounts ExecuteMigrationAccounts) *solana.GenericInstruction {
 	dst := make([]byte, 0, 8)
 	dst = append(dst, 0x28, 0xe8, 0x88, 0xd5, 0xb6, 0x23, 0xc7, 0x84)
-	return solana.NewInstruction(ProgramID, solana.AccountMetaSlice{
+	return solana.NewInstruction(p.id, solana.AccountMetaSlice{
 		{PublicKey: accounts.Executor, IsWritable: true, IsSigner: true},
 		{PublicKey: accounts.Governance},
 		{PublicKey: accounts.Proposal, IsWritable: true},
@@ -217,8 +217,8 @@ func NewExecuteMigrationInstruction(accounts ExecuteMigrationAccounts) *solana.G
 		{PublicKey: accounts.Programdata},
 		{PublicKey: accounts.Job, IsWritable: true},
 		{PublicKey: solana.SystemProgramID}, // system_program
-		{PublicKey: EventAuthority},         // event_authority
-		{PublicKey: ProgramID},              // program
+		{PublicKey: p.eventAuthority},       // event_authority
+		{PublicKey: p.id},                   // program
 	}, dst)
 }
 
@@ -254,10 +254,10 @@ type ExecuteUpgradeAccounts struct {
 // NewExecuteUpgradeInstruction builds the instruction execute_upgrade.
 //
 // Executes an approved upgrade or rollback after its timelock; permissionless.
-func NewExecuteUpgradeInstruction(accounts ExecuteUpgradeAccounts) *solana.GenericInstruction {
+func (p *Program) NewExecuteUpgradeInstruction(accounts ExecuteUpgradeAccounts) *solana.GenericInstruction {
 	dst := make([]byte, 0, 8)
 	dst = append(dst, 0xcd, 0xdb, 0x64, 0xda, 0x42, 0x27, 0xd7, 0x18)
-	return solana.NewInstruction(ProgramID, solana.AccountMetaSlice{
+	return solana.NewInstruction(p.id, solana.AccountMetaSlice{
 		{PublicKey: accounts.Executor, IsWritable: true, IsSigner: true},
 		{PublicKey: accounts.Governance},
 		{PublicKey: accounts.Proposal, IsWritable: true},
@@ -265,15 +265,15 @@ func NewExecuteUpgradeInstruction(accounts ExecuteUpgradeAccounts) *solana.Gener
 		{PublicKey: accounts.TargetProgram, IsWritable: true},
 		{PublicKey: accounts.Programdata, IsWritable: true},
 		{PublicKey: accounts.Buffer, IsWritable: true},
-		optionalMeta(accounts.BufferLock, true, false),
+		p.optionalMeta(accounts.BufferLock, true, false),
 		{PublicKey: accounts.Proposer, IsWritable: true},
 		{PublicKey: accounts.Spill, IsWritable: true},
 		{PublicKey: accounts.UpgradeAuthority},
 		{PublicKey: solana.SysVarRentPubkey},              // rent
 		{PublicKey: solana.SysVarClockPubkey},             // clock
 		{PublicKey: solana.BPFLoaderUpgradeableProgramID}, // bpf_loader_upgradeable
-		{PublicKey: EventAuthority},                       // event_authority
-		{PublicKey: ProgramID},                            // program
+		{PublicKey: p.eventAuthority},                     // event_authority
+		{PublicKey: p.id},                                 // program
 	}, dst)
 }
 
@@ -304,21 +304,21 @@ type ExpireAccounts struct {
 //
 // Marks a proposal expired after its grace period (approved) or voting period (active);
 // permissionless.
-func NewExpireInstruction(accounts ExpireAccounts) *solana.GenericInstruction {
+func (p *Program) NewExpireInstruction(accounts ExpireAccounts) *solana.GenericInstruction {
 	dst := make([]byte, 0, 8)
 	dst = append(dst, 0xf3, 0x53, 0xcd, 0x3a, 0x39, 0xc9, 0xf7, 0x92)
-	return solana.NewInstruction(ProgramID, solana.AccountMetaSlice{
+	return solana.NewInstruction(p.id, solana.AccountMetaSlice{
 		{PublicKey: accounts.Signer, IsSigner: true},
 		{PublicKey: accounts.Governance},
 		{PublicKey: accounts.Proposal, IsWritable: true},
-		optionalMeta(accounts.Buffer, true, false),
-		optionalMeta(accounts.BufferLock, true, false),
-		optionalMeta(accounts.Spill, true, false),
-		optionalMeta(accounts.Proposer, true, false),
-		optionalMeta(accounts.UpgradeAuthority, false, false),
-		optionalMeta(accounts.BpfLoaderUpgradeable, false, false),
-		{PublicKey: EventAuthority}, // event_authority
-		{PublicKey: ProgramID},      // program
+		p.optionalMeta(accounts.Buffer, true, false),
+		p.optionalMeta(accounts.BufferLock, true, false),
+		p.optionalMeta(accounts.Spill, true, false),
+		p.optionalMeta(accounts.Proposer, true, false),
+		p.optionalMeta(accounts.UpgradeAuthority, false, false),
+		p.optionalMeta(accounts.BpfLoaderUpgradeable, false, false),
+		{PublicKey: p.eventAuthority}, // event_authority
+		{PublicKey: p.id},             // program
 	}, dst)
 }
 
@@ -346,10 +346,10 @@ type ExtendProgramAccounts struct {
 // NewExtendProgramInstruction builds the instruction extend_program.
 //
 // Grows a managed program's programdata so an approved upgrade fits; permissionless.
-func NewExtendProgramInstruction(accounts ExtendProgramAccounts) *solana.GenericInstruction {
+func (p *Program) NewExtendProgramInstruction(accounts ExtendProgramAccounts) *solana.GenericInstruction {
 	dst := make([]byte, 0, 8)
 	dst = append(dst, 0x8f, 0x75, 0xa4, 0xff, 0xeb, 0xe2, 0x11, 0xef)
-	return solana.NewInstruction(ProgramID, solana.AccountMetaSlice{
+	return solana.NewInstruction(p.id, solana.AccountMetaSlice{
 		{PublicKey: accounts.Payer, IsWritable: true, IsSigner: true},
 		{PublicKey: accounts.Governance},
 		{PublicKey: accounts.Proposal},
@@ -360,8 +360,8 @@ func NewExtendProgramInstruction(accounts ExtendProgramAccounts) *solana.Generic
 		{PublicKey: accounts.UpgradeAuthority},
 		{PublicKey: solana.BPFLoaderUpgradeableProgramID}, // bpf_loader_upgradeable
 		{PublicKey: solana.SystemProgramID},               // system_program
-		{PublicKey: EventAuthority},                       // event_authority
-		{PublicKey: ProgramID},                            // program
+		{PublicKey: p.eventAuthority},                     // event_authority
+		{PublicKey: p.id},                                 // program
 	}, dst)
 }
 
@@ -380,17 +380,17 @@ type InitializeGovernanceAccounts struct {
 // NewInitializeGovernanceInstruction builds the instruction initialize_governance.
 //
 // Creates a governance: members, threshold, rollback threshold, timelocks, spill account.
-func NewInitializeGovernanceInstruction(args InitializeGovernanceArgs, accounts InitializeGovernanceAccounts) *solana.GenericInstruction {
+func (p *Program) NewInitializeGovernanceInstruction(args InitializeGovernanceArgs, accounts InitializeGovernanceAccounts) *solana.GenericInstruction {
 	dst := make([]byte, 0, 51)
 	dst = append(dst, 0xab, 0x57, 0x65, 0xed, 0x1b, 0x6b, 0xc9, 0x39)
 	dst = args.AppendBorsh(dst)
-	return solana.NewInstruction(ProgramID, solana.AccountMetaSlice{
+	return solana.NewInstruction(p.id, solana.AccountMetaSlice{
 		{PublicKey: accounts.Payer, IsWritable: true, IsSigner: true},
 		{PublicKey: accounts.CreateKey, IsSigner: true},
 		{PublicKey: accounts.Governance, IsWritable: true},
 		{PublicKey: solana.SystemProgramID}, // system_program
-		{PublicKey: EventAuthority},         // event_authority
-		{PublicKey: ProgramID},              // program
+		{PublicKey: p.eventAuthority},       // event_authority
+		{PublicKey: p.id},                   // program
 	}, dst)
 }
 
@@ -412,18 +412,18 @@ type MigrateBatchAccounts struct {
 // NewMigrateBatchInstruction builds the instruction migrate_batch.
 //
 // Migrates a batch of the target program's accounts; permissionless.
-func NewMigrateBatchInstruction(accounts MigrateBatchAccounts) *solana.GenericInstruction {
+func (p *Program) NewMigrateBatchInstruction(accounts MigrateBatchAccounts) *solana.GenericInstruction {
 	dst := make([]byte, 0, 8)
 	dst = append(dst, 0x5e, 0x42, 0xe7, 0x5b, 0x9f, 0x06, 0x75, 0xbb)
-	return solana.NewInstruction(ProgramID, solana.AccountMetaSlice{
+	return solana.NewInstruction(p.id, solana.AccountMetaSlice{
 		{PublicKey: accounts.Payer, IsWritable: true, IsSigner: true},
 		{PublicKey: accounts.Job, IsWritable: true},
 		{PublicKey: accounts.TargetProgram},
 		{PublicKey: accounts.Programdata},
 		{PublicKey: accounts.MigrationAuthority},
 		{PublicKey: solana.SystemProgramID}, // system_program
-		{PublicKey: EventAuthority},         // event_authority
-		{PublicKey: ProgramID},              // program
+		{PublicKey: p.eventAuthority},       // event_authority
+		{PublicKey: p.id},                   // program
 	}, dst)
 }
 
@@ -441,18 +441,18 @@ type ProposeConfigChangeAccounts struct {
 // NewProposeConfigChangeInstruction builds the instruction propose_config_change.
 //
 // Proposes a change to members, thresholds, timelocks or the spill account.
-func NewProposeConfigChangeInstruction(change ConfigChange, metadataURI string, accounts ProposeConfigChangeAccounts) *solana.GenericInstruction {
+func (p *Program) NewProposeConfigChangeInstruction(change ConfigChange, metadataURI string, accounts ProposeConfigChangeAccounts) *solana.GenericInstruction {
 	dst := make([]byte, 0, 14)
 	dst = append(dst, 0xa5, 0x0f, 0xe7, 0xe3, 0xdf, 0xe5, 0xf7, 0x77)
 	dst = change.AppendBorsh(dst)
 	dst = idlcodec.AppendString(dst, metadataURI)
-	return solana.NewInstruction(ProgramID, solana.AccountMetaSlice{
+	return solana.NewInstruction(p.id, solana.AccountMetaSlice{
 		{PublicKey: accounts.Proposer, IsWritable: true, IsSigner: true},
 		{PublicKey: accounts.Governance, IsWritable: true},
 		{PublicKey: accounts.Proposal, IsWritable: true},
 		{PublicKey: solana.SystemProgramID}, // system_program
-		{PublicKey: EventAuthority},         // event_authority
-		{PublicKey: ProgramID},              // program
+		{PublicKey: p.eventAuthority},       // event_authority
+		{PublicKey: p.id},                   // program
 	}, dst)
 }
 
@@ -472,19 +472,19 @@ type ProposeMigrationAccounts struct {
 // NewProposeMigrationInstruction builds the instruction propose_migration.
 //
 // Proposes an account-state migration of a managed program.
-func NewProposeMigrationInstruction(spec MigrationSpec, metadataURI string, accounts ProposeMigrationAccounts) *solana.GenericInstruction {
+func (p *Program) NewProposeMigrationInstruction(spec MigrationSpec, metadataURI string, accounts ProposeMigrationAccounts) *solana.GenericInstruction {
 	dst := make([]byte, 0, 71)
 	dst = append(dst, 0x5a, 0x8b, 0xb6, 0x39, 0xd7, 0xfd, 0xdf, 0x69)
 	dst = spec.AppendBorsh(dst)
 	dst = idlcodec.AppendString(dst, metadataURI)
-	return solana.NewInstruction(ProgramID, solana.AccountMetaSlice{
+	return solana.NewInstruction(p.id, solana.AccountMetaSlice{
 		{PublicKey: accounts.Proposer, IsWritable: true, IsSigner: true},
 		{PublicKey: accounts.Governance, IsWritable: true},
 		{PublicKey: accounts.ManagedProgram},
 		{PublicKey: accounts.Proposal, IsWritable: true},
 		{PublicKey: solana.SystemProgramID}, // system_program
-		{PublicKey: EventAuthority},         // event_authority
-		{PublicKey: ProgramID},              // program
+		{PublicKey: p.eventAuthority},       // event_authority
+		{PublicKey: p.id},                   // program
 	}, dst)
 }
 
@@ -511,12 +511,12 @@ type ProposeRollbackAccounts struct {
 // NewProposeRollbackInstruction builds the instruction propose_rollback.
 //
 // Proposes returning a managed program to a binary from its release history.
-func NewProposeRollbackInstruction(metadataURI string, buildHash [32]byte, accounts ProposeRollbackAccounts) *solana.GenericInstruction {
+func (p *Program) NewProposeRollbackInstruction(metadataURI string, buildHash [32]byte, accounts ProposeRollbackAccounts) *solana.GenericInstruction {
 	dst := make([]byte, 0, 44)
 	dst = append(dst, 0x51, 0x69, 0x97, 0xf8, 0xfc, 0x14, 0x48, 0x4c)
 	dst = idlcodec.AppendString(dst, metadataURI)
 	dst = append(dst, buildHash[:]...)
-	return solana.NewInstruction(ProgramID, solana.AccountMetaSlice{
+	return solana.NewInstruction(p.id, solana.AccountMetaSlice{
 		{PublicKey: accounts.Proposer, IsWritable: true, IsSigner: true},
 		{PublicKey: accounts.Governance, IsWritable: true},
 		{PublicKey: accounts.ManagedProgram},
@@ -525,8 +525,8 @@ func NewProposeRollbackInstruction(metadataURI string, buildHash [32]byte, accou
 		{PublicKey: accounts.BufferLock, IsWritable: true},
 		{PublicKey: accounts.Proposal, IsWritable: true},
 		{PublicKey: solana.SystemProgramID}, // system_program
-		{PublicKey: EventAuthority},         // event_authority
-		{PublicKey: ProgramID},              // program
+		{PublicKey: p.eventAuthority},       // event_authority
+		{PublicKey: p.id},                   // program
 	}, dst)
 }
 
@@ -553,12 +553,12 @@ type ProposeUpgradeAccounts struct {
 // NewProposeUpgradeInstruction builds the instruction propose_upgrade.
 //
 // Proposes upgrading a managed program to a buffer locked to its upgrade-authority PDA.
-func NewProposeUpgradeInstruction(metadataURI string, buildHash [32]byte, accounts ProposeUpgradeAccounts) *solana.GenericInstruction {
+func (p *Program) NewProposeUpgradeInstruction(metadataURI string, buildHash [32]byte, accounts ProposeUpgradeAccounts) *solana.GenericInstruction {
 	dst := make([]byte, 0, 44)
 	dst = append(dst, 0x4d, 0x12, 0xe4, 0x15, 0xbf, 0xc7, 0xf4, 0x06)
 	dst = idlcodec.AppendString(dst, metadataURI)
 	dst = append(dst, buildHash[:]...)
-	return solana.NewInstruction(ProgramID, solana.AccountMetaSlice{
+	return solana.NewInstruction(p.id, solana.AccountMetaSlice{
 		{PublicKey: accounts.Proposer, IsWritable: true, IsSigner: true},
 		{PublicKey: accounts.Governance, IsWritable: true},
 		{PublicKey: accounts.ManagedProgram},
@@ -567,8 +567,8 @@ func NewProposeUpgradeInstruction(metadataURI string, buildHash [32]byte, accoun
 		{PublicKey: accounts.BufferLock, IsWritable: true},
 		{PublicKey: accounts.Proposal, IsWritable: true},
 		{PublicKey: solana.SystemProgramID}, // system_program
-		{PublicKey: EventAuthority},         // event_authority
-		{PublicKey: ProgramID},              // program
+		{PublicKey: p.eventAuthority},       // event_authority
+		{PublicKey: p.id},                   // program
 	}, dst)
 }
 
@@ -595,10 +595,10 @@ type RegisterProgramAccounts struct {
 // NewRegisterProgramInstruction builds the instruction register_program.
 //
 // Hands a program to the governance: its PDA becomes the program's upgrade authority.
-func NewRegisterProgramInstruction(accounts RegisterProgramAccounts) *solana.GenericInstruction {
+func (p *Program) NewRegisterProgramInstruction(accounts RegisterProgramAccounts) *solana.GenericInstruction {
 	dst := make([]byte, 0, 8)
 	dst = append(dst, 0x68, 0x09, 0xa6, 0x05, 0xc8, 0xe4, 0x70, 0x83)
-	return solana.NewInstruction(ProgramID, solana.AccountMetaSlice{
+	return solana.NewInstruction(p.id, solana.AccountMetaSlice{
 		{PublicKey: accounts.Payer, IsWritable: true, IsSigner: true},
 		{PublicKey: accounts.CurrentAuthority, IsSigner: true},
 		{PublicKey: accounts.Governance},
@@ -608,8 +608,8 @@ func NewRegisterProgramInstruction(accounts RegisterProgramAccounts) *solana.Gen
 		{PublicKey: accounts.UpgradeAuthority},
 		{PublicKey: solana.BPFLoaderUpgradeableProgramID}, // bpf_loader_upgradeable
 		{PublicKey: solana.SystemProgramID},               // system_program
-		{PublicKey: EventAuthority},                       // event_authority
-		{PublicKey: ProgramID},                            // program
+		{PublicKey: p.eventAuthority},                     // event_authority
+		{PublicKey: p.id},                                 // program
 	}, dst)
 }
 
@@ -640,21 +640,21 @@ type RejectAccounts struct {
 //
 // Votes against a proposal; once approval is impossible (rejections > members − threshold)
 // it is `Rejected` and its buffer closed.
-func NewRejectInstruction(accounts RejectAccounts) *solana.GenericInstruction {
+func (p *Program) NewRejectInstruction(accounts RejectAccounts) *solana.GenericInstruction {
 	dst := make([]byte, 0, 8)
 	dst = append(dst, 0x87, 0x07, 0x3f, 0x55, 0x83, 0x72, 0x6f, 0xe0)
-	return solana.NewInstruction(ProgramID, solana.AccountMetaSlice{
+	return solana.NewInstruction(p.id, solana.AccountMetaSlice{
 		{PublicKey: accounts.Member, IsSigner: true},
 		{PublicKey: accounts.Governance},
 		{PublicKey: accounts.Proposal, IsWritable: true},
-		optionalMeta(accounts.Buffer, true, false),
-		optionalMeta(accounts.BufferLock, true, false),
-		optionalMeta(accounts.Spill, true, false),
-		optionalMeta(accounts.Proposer, true, false),
-		optionalMeta(accounts.UpgradeAuthority, false, false),
-		optionalMeta(accounts.BpfLoaderUpgradeable, false, false),
-		{PublicKey: EventAuthority}, // event_authority
-		{PublicKey: ProgramID},      // program
+		p.optionalMeta(accounts.Buffer, true, false),
+		p.optionalMeta(accounts.BufferLock, true, false),
+		p.optionalMeta(accounts.Spill, true, false),
+		p.optionalMeta(accounts.Proposer, true, false),
+		p.optionalMeta(accounts.UpgradeAuthority, false, false),
+		p.optionalMeta(accounts.BpfLoaderUpgradeable, false, false),
+		{PublicKey: p.eventAuthority}, // event_authority
+		{PublicKey: p.id},             // program
 	}, dst)
 }
 
@@ -672,23 +672,23 @@ type RevokeApprovalAccounts struct {
 // NewRevokeApprovalInstruction builds the instruction revoke_approval.
 //
 // Withdraws an approval; below the threshold the proposal is active again.
-func NewRevokeApprovalInstruction(accounts RevokeApprovalAccounts) *solana.GenericInstruction {
+func (p *Program) NewRevokeApprovalInstruction(accounts RevokeApprovalAccounts) *solana.GenericInstruction {
 	dst := make([]byte, 0, 8)
 	dst = append(dst, 0x2c, 0x33, 0xb8, 0x6c, 0xb6, 0xca, 0x14, 0x35)
-	return solana.NewInstruction(ProgramID, solana.AccountMetaSlice{
+	return solana.NewInstruction(p.id, solana.AccountMetaSlice{
 		{PublicKey: accounts.Member, IsSigner: true},
 		{PublicKey: accounts.Governance},
 		{PublicKey: accounts.Proposal, IsWritable: true},
-		{PublicKey: EventAuthority}, // event_authority
-		{PublicKey: ProgramID},      // program
+		{PublicKey: p.eventAuthority}, // event_authority
+		{PublicKey: p.id},             // program
 	}, dst)
 }
 
 // optionalMeta passes an optional account, or the program ID when it is
 // absent, as Anchor expects.
-func optionalMeta(k *solana.PublicKey, writable, signer bool) *solana.AccountMeta {
+func (p *Program) optionalMeta(k *solana.PublicKey, writable, signer bool) *solana.AccountMeta {
 	if k == nil {
-		return &solana.AccountMeta{PublicKey: ProgramID}
+		return &solana.AccountMeta{PublicKey: p.id}
 	}
 	return &solana.AccountMeta{PublicKey: *k, IsWritable: writable, IsSigner: signer}
 }

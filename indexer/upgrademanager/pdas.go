@@ -9,50 +9,50 @@ import (
 	"github.com/gagliardetto/solana-go"
 )
 
-// FindEventAuthorityAddress derives a PDA of ProgramID from the seeds "__event_authority",
+// FindEventAuthorityAddress derives a PDA of the program from the seeds "__event_authority",
 // and returns it with its bump.
-func FindEventAuthorityAddress() (solana.PublicKey, uint8, error) {
-	return solana.FindProgramAddress([][]byte{[]byte("__event_authority")}, ProgramID)
+func (p *Program) FindEventAuthorityAddress() (solana.PublicKey, uint8, error) {
+	return solana.FindProgramAddress([][]byte{[]byte(EventAuthoritySeed)}, p.id)
 }
 
-// FindJobAddress derives a PDA of ProgramID from the seeds "migration", proposal,
+// FindJobAddress derives a PDA of the program from the seeds "migration", proposal,
 // and returns it with its bump.
-func FindJobAddress(proposal solana.PublicKey) (solana.PublicKey, uint8, error) {
-	return solana.FindProgramAddress([][]byte{[]byte("migration"), proposal[:]}, ProgramID)
+func (p *Program) FindJobAddress(proposal solana.PublicKey) (solana.PublicKey, uint8, error) {
+	return solana.FindProgramAddress([][]byte{[]byte(MigrationSeed), proposal[:]}, p.id)
 }
 
-// FindUpgradeAuthorityAddress derives a PDA of ProgramID from the seeds "upgrade_authority", managed_program.program,
+// FindUpgradeAuthorityAddress derives a PDA of the program from the seeds "upgrade_authority", managed_program.program,
 // and returns it with its bump.
-func FindUpgradeAuthorityAddress(program solana.PublicKey) (solana.PublicKey, uint8, error) {
-	return solana.FindProgramAddress([][]byte{[]byte("upgrade_authority"), program[:]}, ProgramID)
+func (p *Program) FindUpgradeAuthorityAddress(program solana.PublicKey) (solana.PublicKey, uint8, error) {
+	return solana.FindProgramAddress([][]byte{[]byte(UpgradeAuthoritySeed), program[:]}, p.id)
 }
 
-// FindGovernanceAddress derives a PDA of ProgramID from the seeds "governance", create_key,
+// FindGovernanceAddress derives a PDA of the program from the seeds "governance", create_key,
 // and returns it with its bump.
-func FindGovernanceAddress(createKey solana.PublicKey) (solana.PublicKey, uint8, error) {
-	return solana.FindProgramAddress([][]byte{[]byte("governance"), createKey[:]}, ProgramID)
+func (p *Program) FindGovernanceAddress(createKey solana.PublicKey) (solana.PublicKey, uint8, error) {
+	return solana.FindProgramAddress([][]byte{[]byte(GovernanceSeed), createKey[:]}, p.id)
 }
 
-// FindMigrationAuthorityAddress derives a PDA of ProgramID from the seeds "migration_authority", job.program,
+// FindMigrationAuthorityAddress derives a PDA of the program from the seeds "migration_authority", job.program,
 // and returns it with its bump.
-func FindMigrationAuthorityAddress(program solana.PublicKey) (solana.PublicKey, uint8, error) {
-	return solana.FindProgramAddress([][]byte{[]byte("migration_authority"), program[:]}, ProgramID)
+func (p *Program) FindMigrationAuthorityAddress(program solana.PublicKey) (solana.PublicKey, uint8, error) {
+	return solana.FindProgramAddress([][]byte{[]byte(MigrationAuthoritySeed), program[:]}, p.id)
 }
 
-// FindProposalAddress derives a PDA of ProgramID from the seeds "proposal", governance, governance.proposal_count (u64),
+// FindProposalAddress derives a PDA of the program from the seeds "proposal", governance, governance.proposal_count (u64),
 // and returns it with its bump.
-func FindProposalAddress(governance solana.PublicKey, proposalCount uint64) (solana.PublicKey, uint8, error) {
-	return solana.FindProgramAddress([][]byte{[]byte("proposal"), governance[:], binary.LittleEndian.AppendUint64(nil, proposalCount)}, ProgramID)
+func (p *Program) FindProposalAddress(governance solana.PublicKey, proposalCount uint64) (solana.PublicKey, uint8, error) {
+	return solana.FindProgramAddress([][]byte{[]byte(ProposalSeed), governance[:], binary.LittleEndian.AppendUint64(nil, proposalCount)}, p.id)
 }
 
-// FindBufferLockAddress derives a PDA of ProgramID from the seeds "buffer_lock", buffer,
+// FindBufferLockAddress derives a PDA of the program from the seeds "buffer_lock", buffer,
 // and returns it with its bump.
-func FindBufferLockAddress(buffer solana.PublicKey) (solana.PublicKey, uint8, error) {
-	return solana.FindProgramAddress([][]byte{[]byte("buffer_lock"), buffer[:]}, ProgramID)
+func (p *Program) FindBufferLockAddress(buffer solana.PublicKey) (solana.PublicKey, uint8, error) {
+	return solana.FindProgramAddress([][]byte{[]byte(BufferLockSeed), buffer[:]}, p.id)
 }
 
-// FindManagedProgramAddress derives a PDA of ProgramID from the seeds "managed_program", target_program,
+// FindManagedProgramAddress derives a PDA of the program from the seeds "managed_program", target_program,
 // and returns it with its bump.
-func FindManagedProgramAddress(targetProgram solana.PublicKey) (solana.PublicKey, uint8, error) {
-	return solana.FindProgramAddress([][]byte{[]byte("managed_program"), targetProgram[:]}, ProgramID)
+func (p *Program) FindManagedProgramAddress(targetProgram solana.PublicKey) (solana.PublicKey, uint8, error) {
+	return solana.FindProgramAddress([][]byte{[]byte(ManagedProgramSeed), targetProgram[:]}, p.id)
 }

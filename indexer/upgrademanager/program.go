@@ -10,12 +10,48 @@ import (
 // ProgramAddress is the address of upgrade_manager in base58, from the IDL.
 const ProgramAddress = "UpgradeMgr111111111111111111111111111111111"
 
-// ProgramID is the address of upgrade_manager. Treat it as a constant.
+// ProgramID is the address of upgrade_manager in the IDL. A deployment at another
+// address is New(its address); nothing here assumes this one. Treat it as a constant.
 var ProgramID = solana.PublicKey{0x07, 0x20, 0x9a, 0x14, 0xcc, 0x98, 0xd1, 0x5e, 0x3b, 0xe6, 0x7d, 0x9d, 0xd6, 0xa6, 0x09, 0x46, 0xcd, 0xd5, 0xca, 0xfc, 0x04, 0xe5, 0x82, 0x19, 0xdb, 0x28, 0x7d, 0x46, 0x00, 0x00, 0x00, 0x00}
 
-// EventAuthority is the PDA ["__event_authority"] of ProgramID (68qbW9xLb77KtNdqgf9eJf55VkvWhUmSDmTrjjgDvWrF): the first
-// account of the instruction every emit_cpi! event travels in. Treat it as a constant.
-var EventAuthority = solana.PublicKey{0x4c, 0x4c, 0x72, 0x5a, 0x88, 0x10, 0x6a, 0x7e, 0x6f, 0x2a, 0xa2, 0xd7, 0xb7, 0xfc, 0xb9, 0xb3, 0x15, 0x86, 0x4f, 0x7a, 0xe8, 0x13, 0xe3, 0x42, 0xc7, 0x53, 0x98, 0x97, 0x9e, 0xad, 0xef, 0x24}
+// EventAuthoritySeed is the seed of the PDA ["__event_authority"] every emit_cpi! event is signed by.
+const EventAuthoritySeed = "__event_authority"
+
+// Program is upgrade_manager deployed at one address: it derives that deployment's
+// PDAs and builds instructions for it. New makes one; it never changes and is
+// safe for concurrent use.
+type Program struct {
+	id             solana.PublicKey
+	eventAuthority solana.PublicKey
+}
+
+// New returns upgrade_manager deployed at id; the zero key means ProgramID.
+func New(id solana.PublicKey) *Program {
+	if id.IsZero() {
+		id = ProgramID
+	}
+	p := &Program{id: id}
+	p.eventAuthority = p.mustFind([]byte(EventAuthoritySeed))
+	return p
+}
+
+// ID is the program's address.
+func (p *Program) ID() solana.PublicKey { return p.id }
+
+// EventAuthority is the PDA ["__event_authority"] of the program: the first account
+// of the instruction every emit_cpi! event travels in.
+func (p *Program) EventAuthority() solana.PublicKey { return p.eventAuthority }
+
+// mustFind derives a PDA of the program from constant seeds. Such seeds
+// are short and fixed, so only a program without any off-curve address
+// for them could fail, which does not happen.
+func (p *Program) mustFind(seeds ...[]byte) solana.PublicKey {
+	k, _, err := solana.FindProgramAddress(seeds, p.id)
+	if err != nil {
+		panic("derive a PDA of " + p.id.String() + ": " + err.Error())
+	}
+	return k
+}
 
 // AccountLayoutVersion is the constant ACCOUNT_LAYOUT_VERSION.
 //

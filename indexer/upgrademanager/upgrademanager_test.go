@@ -60,8 +60,8 @@ func TestVectorEvents(t *testing.T) {
 	if v.ProgramID != upgrademanager.ProgramAddress || v.ProgramID != upgrademanager.ProgramID.String() {
 		t.Fatalf("vectors' program %s, generated %s", v.ProgramID, upgrademanager.ProgramID)
 	}
-	if v.EventAuthority != upgrademanager.EventAuthority.String() {
-		t.Fatalf("vectors' event authority %s, generated %s", v.EventAuthority, upgrademanager.EventAuthority)
+	if ea := upgrademanager.New(upgrademanager.ProgramID).EventAuthority(); v.EventAuthority != ea.String() {
+		t.Fatalf("vectors' event authority %s, generated %s", v.EventAuthority, ea)
 	}
 	seen := map[string]bool{}
 	for _, tx := range v.Transactions {
@@ -113,14 +113,15 @@ func TestAccountRoundTrip(t *testing.T) {
 func TestInstructionBuilder(t *testing.T) {
 	t.Parallel()
 	member, gov, proposal := solana.NewWallet().PublicKey(), solana.NewWallet().PublicKey(), solana.NewWallet().PublicKey()
-	ix := upgrademanager.NewApproveInstruction(upgrademanager.ApproveAccounts{Member: member, Governance: gov, Proposal: proposal})
+	um := upgrademanager.New(upgrademanager.ProgramID)
+	ix := um.NewApproveInstruction(upgrademanager.ApproveAccounts{Member: member, Governance: gov, Proposal: proposal})
 	data, _ := ix.Data()
 	if name, ok := upgrademanager.InstructionName(data); !ok || name != "approve" || len(data) != 8 {
 		t.Fatalf("data %x names %q", data, name)
 	}
 	want := []solana.AccountMeta{
 		{PublicKey: member, IsSigner: true}, {PublicKey: gov}, {PublicKey: proposal, IsWritable: true},
-		{PublicKey: upgrademanager.EventAuthority}, {PublicKey: upgrademanager.ProgramID},
+		{PublicKey: um.EventAuthority()}, {PublicKey: upgrademanager.ProgramID},
 	}
 	for i, m := range ix.Accounts() {
 		if *m != want[i] {
@@ -128,7 +129,7 @@ func TestInstructionBuilder(t *testing.T) {
 		}
 	}
 	change := upgrademanager.ConfigChange{Kind: upgrademanager.ConfigChangeKindSetThreshold, SetThreshold: upgrademanager.ConfigChangeSetThreshold{Threshold: 2}}
-	ix = upgrademanager.NewProposeConfigChangeInstruction(change, "ipfs://x", upgrademanager.ProposeConfigChangeAccounts{Proposer: member, Governance: gov, Proposal: proposal})
+	ix = um.NewProposeConfigChangeInstruction(change, "ipfs://x", upgrademanager.ProposeConfigChangeAccounts{Proposer: member, Governance: gov, Proposal: proposal})
 	data, _ = ix.Data()
 	if got := hex.EncodeToString(data[8:]); got != "0202"+"08000000"+hex.EncodeToString([]byte("ipfs://x")) {
 		t.Errorf("propose_config_change args = %s", got)
@@ -137,8 +138,9 @@ func TestInstructionBuilder(t *testing.T) {
 
 func TestPDAs(t *testing.T) {
 	t.Parallel()
-	ea, _, err := upgrademanager.FindEventAuthorityAddress()
-	if err != nil || ea != upgrademanager.EventAuthority {
+	um := upgrademanager.New(upgrademanager.ProgramID)
+	ea, _, err := um.FindEventAuthorityAddress()
+	if err != nil || ea != um.EventAuthority() {
 		t.Fatalf("FindEventAuthorityAddress = %s, %v", ea, err)
 	}
 }

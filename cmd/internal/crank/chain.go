@@ -2,7 +2,6 @@ package crank
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -10,6 +9,7 @@ import (
 	"github.com/gagliardetto/solana-go/rpc"
 
 	"github.com/upgrade-manager/upgrade-manager/indexer/txbuild"
+	"github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
 )
 
 // errAccountMissing is returned when an account the crank expects does not exist on chain.
@@ -54,15 +54,15 @@ func (c *chain) decode(ctx context.Context, key solana.PublicKey, into interface
 	return nil
 }
 
-// now is the chain's unix time: the Clock sysvar's unix_timestamp (offset 32).
+// now is the chain's unix time: the Clock sysvar's unix_timestamp.
 func (c *chain) now(ctx context.Context) (int64, error) {
 	a, err := c.account(ctx, solana.SysVarClockPubkey)
 	if err != nil {
 		return 0, fmt.Errorf("read the clock sysvar: %w", err)
 	}
-	d := a.Data.GetBinary()
-	if len(d) < 40 {
-		return 0, fmt.Errorf("clock sysvar has %d bytes", len(d))
+	clock, err := upgrademanager.DecodeClock(a.Data.GetBinary())
+	if err != nil {
+		return 0, err
 	}
-	return int64(binary.LittleEndian.Uint64(d[32:40])), nil
+	return clock.UnixTimestamp, nil
 }

@@ -38,24 +38,18 @@ const managedProgramSpace = 8 + 632
 // and cmd/chaos migrations use it for perp_market, which register_program cannot take since it
 // runs natively (the program's own tests do the same in program-test).
 func Managed(manager, gov, program solana.PublicKey, bin []byte) ([]Account, error) {
-	find := func(seed string) (solana.PublicKey, uint8, error) {
-		k, bump, err := solana.FindProgramAddress([][]byte{[]byte(seed), program[:]}, manager)
-		if err != nil {
-			return solana.PublicKey{}, 0, fmt.Errorf("derive %s of %s: %w", seed, program, err)
-		}
-		return k, bump, nil
-	}
-	record, bump, err := find(um.ManagedProgramSeed)
+	client := um.New(manager)
+	record, bump, err := client.FindManagedProgramAddress(program)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("derive the record of %s: %w", program, err)
 	}
-	ua, uaBump, err := find(um.UpgradeAuthoritySeed)
+	ua, uaBump, err := client.FindUpgradeAuthorityAddress(program)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("derive the upgrade authority of %s: %w", program, err)
 	}
-	_, maBump, err := find(um.MigrationAuthoritySeed)
+	_, maBump, err := client.FindMigrationAuthorityAddress(program)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("derive the migration authority of %s: %w", program, err)
 	}
 	programdata, _, err := solana.FindProgramAddress([][]byte{program[:]}, solana.BPFLoaderUpgradeableProgramID)
 	if err != nil {
@@ -77,4 +71,17 @@ func Managed(manager, gov, program solana.PublicKey, bin []byte) ([]Account, err
 		{Key: programdata, Owner: solana.BPFLoaderUpgradeableProgramID, Data: pd},
 		{Key: record, Owner: manager, Data: data},
 	}, nil
+}
+
+// PositionSeed is the seed of a perp_market position: ["position", owner, id (u64 LE)].
+const PositionSeed = "position"
+
+// Position is the address of owner's id-th perp_market position.
+func Position(owner solana.PublicKey, id uint64) solana.PublicKey {
+	k, _, err := solana.FindProgramAddress([][]byte{[]byte(PositionSeed), owner[:], binary.LittleEndian.AppendUint64(nil, id)}, PerpMarket)
+	if err != nil {
+		// Only seeds over 32 bytes fail; these are a key and a u64.
+		panic(fmt.Sprintf("derive position: %v", err))
+	}
+	return k
 }

@@ -29,6 +29,13 @@ var (
 	_ Event = (*Empty)(nil)
 )
 
+// The events' names in the IDL, as EventName returns them and the event
+// log stores them.
+const (
+	EventNameEvt   = "Evt"
+	EventNameEmpty = "Empty"
+)
+
 // Event discriminators as little-endian integers, for DecodeEvent's switch.
 const (
 	eventDiscEvt   = 0xabdc5ed4c8a6048f
@@ -36,16 +43,28 @@ const (
 )
 
 // EventName returns "Evt".
-func (*Evt) EventName() string { return "Evt" }
+func (*Evt) EventName() string { return EventNameEvt }
 
 // Discriminator returns the bytes that precede Evt's encoding.
 func (*Evt) Discriminator() [8]byte { return [8]byte{0x8f, 0x04, 0xa6, 0xc8, 0xd4, 0x5e, 0xdc, 0xab} }
 
 // EventName returns "Empty".
-func (*Empty) EventName() string { return "Empty" }
+func (*Empty) EventName() string { return EventNameEmpty }
 
 // Discriminator returns the bytes that precede Empty's encoding.
 func (*Empty) Discriminator() [8]byte { return [8]byte{0x3d, 0x09, 0x32, 0xc6, 0x2d, 0xa6, 0xc6, 0x6f} }
+
+// NewEvent returns a zero event of the IDL name, nil for a name that is
+// not an event.
+func NewEvent(name string) Event {
+	switch name {
+	case EventNameEvt:
+		return new(Evt)
+	case EventNameEmpty:
+		return new(Empty)
+	}
+	return nil
+}
 
 // EventNames lists the events in IDL order.
 func EventNames() []string {

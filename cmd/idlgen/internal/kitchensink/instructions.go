@@ -30,7 +30,7 @@ type DoThingAccounts struct {
 // NewDoThingInstruction builds the instruction do_thing.
 //
 // Does a thing with many arguments.
-func NewDoThingInstruction(amount uint64, memo string, maybeByte *uint8, keys []solana.PublicKey, shape Shape, hash [32]byte, typeArg bool, accountsArg int16, accounts DoThingAccounts) *solana.GenericInstruction {
+func (p *Program) NewDoThingInstruction(amount uint64, memo string, maybeByte *uint8, keys []solana.PublicKey, shape Shape, hash [32]byte, typeArg bool, accountsArg int16, accounts DoThingAccounts) *solana.GenericInstruction {
 	dst := make([]byte, 0, 61)
 	dst = append(dst, 0x48, 0x24, 0xb5, 0x98, 0x13, 0x06, 0x67, 0x29)
 	dst = binary.LittleEndian.AppendUint64(dst, amount)
@@ -49,18 +49,18 @@ func NewDoThingInstruction(amount uint64, memo string, maybeByte *uint8, keys []
 	dst = append(dst, hash[:]...)
 	dst = idlcodec.AppendBool(dst, typeArg)
 	dst = binary.LittleEndian.AppendUint16(dst, uint16(accountsArg))
-	return solana.NewInstruction(ProgramID, solana.AccountMetaSlice{
+	return solana.NewInstruction(p.id, solana.AccountMetaSlice{
 		{PublicKey: accounts.Payer, IsWritable: true, IsSigner: true},
-		optionalMeta(accounts.Maybe, true, false),
+		p.optionalMeta(accounts.Maybe, true, false),
 		{PublicKey: accounts.GroupInnerA, IsWritable: true},
 		{PublicKey: accounts.GroupInnerB, IsSigner: true},
 		{PublicKey: accounts.Vault, IsWritable: true},
 		{PublicKey: accounts.State},
-		{PublicKey: solana.PublicKey{0x52, 0xcd, 0x0a, 0xbc, 0x69, 0xa0, 0xd0, 0x58, 0x99, 0x96, 0xd6, 0x7d, 0x14, 0x7b, 0xa4, 0xd0, 0x2b, 0xd5, 0xba, 0x6b, 0xab, 0xc5, 0xa1, 0xdb, 0xe4, 0xc7, 0x63, 0xbc, 0xcf, 0x8d, 0xfd, 0x3e} /* 6aDmjojRTYcUjLdfAwNbZKuUiJLxLRCJJbjReorUHnYM */}, // fixed_pda
-		{PublicKey: solana.SystemProgramID}, // system_program
+		{PublicKey: p.mustFind([]byte{0x01, 0x02, 0x03})},                                           // fixed_pda
+		{PublicKey: solana.SystemProgramID},                                                         // system_program
 		{PublicKey: solana.MustPublicKeyFromBase58("Apxu8KPHGa9pB95wr3YSXNdsLpCk8czBVnwHZaNYwY14")}, // oracle
-		{PublicKey: EventAuthority}, // event_authority
-		{PublicKey: ProgramID},      // program
+		{PublicKey: p.eventAuthority},                                                               // event_authority
+		{PublicKey: p.id},                                                                           // program
 	}, dst)
 }
 
@@ -70,17 +70,17 @@ type NoopAccounts struct {
 }
 
 // NewNoopInstruction builds the instruction noop.
-func NewNoopInstruction(accounts NoopAccounts) *solana.GenericInstruction {
+func (p *Program) NewNoopInstruction(accounts NoopAccounts) *solana.GenericInstruction {
 	dst := make([]byte, 0, 8)
 	dst = append(dst, 0x09, 0xb2, 0x0d, 0x73, 0x81, 0x23, 0xed, 0x66)
-	return solana.NewInstruction(ProgramID, solana.AccountMetaSlice{}, dst)
+	return solana.NewInstruction(p.id, solana.AccountMetaSlice{}, dst)
 }
 
 // optionalMeta passes an optional account, or the program ID when it is
 // absent, as Anchor expects.
-func optionalMeta(k *solana.PublicKey, writable, signer bool) *solana.AccountMeta {
+func (p *Program) optionalMeta(k *solana.PublicKey, writable, signer bool) *solana.AccountMeta {
 	if k == nil {
-		return &solana.AccountMeta{PublicKey: ProgramID}
+		return &solana.AccountMeta{PublicKey: p.id}
 	}
 	return &solana.AccountMeta{PublicKey: *k, IsWritable: writable, IsSigner: signer}
 }

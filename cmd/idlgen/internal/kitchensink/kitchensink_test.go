@@ -212,8 +212,16 @@ func TestDecodeEvent(t *testing.T) {
 	if got, err := kitchensink.DecodeEvent(empty[:]); err != nil || got.EventName() != "Empty" {
 		t.Errorf("empty event: %v, %v", got, err)
 	}
-	if got := kitchensink.EventNames(); len(got) != 2 || got[0] != "Evt" {
+	if got := kitchensink.EventNames(); len(got) != 2 || got[0] != kitchensink.EventNameEvt || got[1] != kitchensink.EventNameEmpty {
 		t.Errorf("EventNames = %v", got)
+	}
+	for _, name := range kitchensink.EventNames() {
+		if e := kitchensink.NewEvent(name); e == nil || e.EventName() != name {
+			t.Errorf("NewEvent(%q) = %#v", name, e)
+		}
+	}
+	if e := kitchensink.NewEvent("Acct"); e != nil {
+		t.Errorf("NewEvent of an account = %#v, want nil", e)
 	}
 }
 
@@ -236,12 +244,29 @@ func TestAccount(t *testing.T) {
 	}
 }
 
+// TestInstruction builds an instruction for the IDL's address and for a
+// deployment elsewhere: every address the builder fills in (the program, the
+// absent optional account, the constant-seed PDA, the event authority) must be
+// that deployment's, derived here without the generated code.
 func TestInstruction(t *testing.T) {
 	t.Parallel()
+	for _, id := range []solana.PublicKey{kitchensink.ProgramID, key(99)} {
+		t.Run(id.String(), func(t *testing.T) {
+			t.Parallel()
+			testInstruction(t, id)
+		})
+	}
+}
+
+func testInstruction(t *testing.T, id solana.PublicKey) {
+	p := kitchensink.New(id)
+	if p.ID() != id {
+		t.Fatalf("ID = %s, want %s", p.ID(), id)
+	}
 	maybe := key(20)
 	accts := kitchensink.DoThingAccounts{Payer: key(10), GroupInnerA: key(11), GroupInnerB: key(12), Vault: key(13), State: key(14)}
 	shape := kitchensink.Shape{Kind: kitchensink.ShapeKindRect, Rect: kitchensink.ShapeRect{W: 1, H: 2}}
-	ix := kitchensink.NewDoThingInstruction(7, "m", nil, []solana.PublicKey{key(30)}, shape, [32]byte{1}, true, -3, accts)
+	ix := p.NewDoThingInstruction(7, "m", nil, []solana.PublicKey{key(30)}, shape, [32]byte{1}, true, -3, accts)
 	data, err := ix.Data()
 	if err != nil {
 		t.Fatal(err)
@@ -269,10 +294,14 @@ func TestInstruction(t *testing.T) {
 		w, s bool
 	}
 	oracle := solana.MustPublicKeyFromBase58("Apxu8KPHGa9pB95wr3YSXNdsLpCk8czBVnwHZaNYwY14")
-	fixed, _, _ := kitchensink.FindFixedPDAAddress()
+	fixed, _, _ := solana.FindProgramAddress([][]byte{{1, 2, 3}}, id)
+	authority, _, _ := solana.FindProgramAddress([][]byte{[]byte("__event_authority")}, id)
+	if p.EventAuthority() != authority {
+		t.Errorf("EventAuthority = %s, want %s", p.EventAuthority(), authority)
+	}
 	wantMetas := []m{
 		{key: key(10), w: true, s: true},
-		{key: kitchensink.ProgramID}, // optional, absent
+		{key: id}, // optional, absent
 		{key: key(11), w: true},
 		{key: key(12), s: true},
 		{key: key(13), w: true},
@@ -280,8 +309,8 @@ func TestInstruction(t *testing.T) {
 		{key: fixed},
 		{key: solana.SystemProgramID},
 		{key: oracle},
-		{key: kitchensink.EventAuthority},
-		{key: kitchensink.ProgramID},
+		{key: authority},
+		{key: id},
 	}
 	if len(metas) != len(wantMetas) {
 		t.Fatalf("%d accounts, want %d", len(metas), len(wantMetas))
@@ -292,28 +321,34 @@ func TestInstruction(t *testing.T) {
 		}
 	}
 	accts.Maybe = &maybe
-	ix = kitchensink.NewDoThingInstruction(7, "m", ptr(uint8(1)), nil, shape, [32]byte{}, false, 0, accts)
+	ix = p.NewDoThingInstruction(7, "m", ptr(uint8(1)), nil, shape, [32]byte{}, false, 0, accts)
 	if got := ix.Accounts()[1]; got.PublicKey != maybe || !got.IsWritable {
 		t.Errorf("optional account present = %+v", *got)
 	}
-	if ix.ProgramID() != kitchensink.ProgramID {
+	if ix.ProgramID() != id {
 		t.Errorf("program = %s", ix.ProgramID())
 	}
 }
 
 func TestPDAs(t *testing.T) {
 	t.Parallel()
-	ea, _, err := kitchensink.FindEventAuthorityAddress()
-	if err != nil || ea != kitchensink.EventAuthority {
-		t.Errorf("FindEventAuthorityAddress = %s, %v; EventAuthority = %s", ea, err, kitchensink.EventAuthority)
+	if p := kitchensink.New(solana.PublicKey{}); p.ID() != kitchensink.ProgramID {
+		t.Errorf("New(zero).ID = %s, want the IDL's %s", p.ID(), kitchensink.ProgramID)
 	}
-	got, bump, err := kitchensink.FindVaultAddress(key(1), 5, 6)
-	amount := []byte{5, 0, 0, 0, 0, 0, 0, 0}
-	counter := []byte{6, 0, 0, 0, 0, 0, 0, 0}
-	k := key(1)
-	want, wantBump, _ := solana.FindProgramAddress([][]byte{[]byte("vault"), k[:], amount, counter}, kitchensink.ProgramID)
-	if err != nil || got != want || bump != wantBump {
-		t.Errorf("FindVaultAddress = %s %d %v, want %s %d", got, bump, err, want, wantBump)
+	for _, id := range []solana.PublicKey{kitchensink.ProgramID, key(99)} {
+		p := kitchensink.New(id)
+		ea, _, err := p.FindEventAuthorityAddress()
+		if err != nil || ea != p.EventAuthority() {
+			t.Errorf("FindEventAuthorityAddress = %s, %v; EventAuthority = %s", ea, err, p.EventAuthority())
+		}
+		got, bump, err := p.FindVaultAddress(key(1), 5, 6)
+		amount := []byte{5, 0, 0, 0, 0, 0, 0, 0}
+		counter := []byte{6, 0, 0, 0, 0, 0, 0, 0}
+		k := key(1)
+		want, wantBump, _ := solana.FindProgramAddress([][]byte{[]byte("vault"), k[:], amount, counter}, id)
+		if err != nil || got != want || bump != wantBump {
+			t.Errorf("FindVaultAddress of %s = %s %d %v, want %s %d", id, got, bump, err, want, wantBump)
+		}
 	}
 }
 

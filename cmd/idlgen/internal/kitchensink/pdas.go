@@ -9,20 +9,20 @@ import (
 	"github.com/gagliardetto/solana-go"
 )
 
-// FindVaultAddress derives a PDA of ProgramID from the seeds "vault", payer, amount (u64), state.counter (u64),
+// FindVaultAddress derives a PDA of the program from the seeds "vault", payer, amount (u64), state.counter (u64),
 // and returns it with its bump.
-func FindVaultAddress(payer solana.PublicKey, amount uint64, counter uint64) (solana.PublicKey, uint8, error) {
-	return solana.FindProgramAddress([][]byte{[]byte("vault"), payer[:], binary.LittleEndian.AppendUint64(nil, amount), binary.LittleEndian.AppendUint64(nil, counter)}, ProgramID)
+func (p *Program) FindVaultAddress(payer solana.PublicKey, amount uint64, counter uint64) (solana.PublicKey, uint8, error) {
+	return solana.FindProgramAddress([][]byte{[]byte("vault"), payer[:], binary.LittleEndian.AppendUint64(nil, amount), binary.LittleEndian.AppendUint64(nil, counter)}, p.id)
 }
 
-// FindFixedPDAAddress derives a PDA of ProgramID from the seeds 0x010203,
+// FindFixedPDAAddress derives a PDA of the program from the seeds 0x010203,
 // and returns it with its bump.
-func FindFixedPDAAddress() (solana.PublicKey, uint8, error) {
-	return solana.FindProgramAddress([][]byte{{0x01, 0x02, 0x03}}, ProgramID)
+func (p *Program) FindFixedPDAAddress() (solana.PublicKey, uint8, error) {
+	return solana.FindProgramAddress([][]byte{[]byte{0x01, 0x02, 0x03}}, p.id)
 }
 
-// FindEventAuthorityAddress derives a PDA of ProgramID from the seeds "__event_authority",
+// FindEventAuthorityAddress derives a PDA of the program from the seeds "__event_authority",
 // and returns it with its bump.
-func FindEventAuthorityAddress() (solana.PublicKey, uint8, error) {
-	return solana.FindProgramAddress([][]byte{[]byte("__event_authority")}, ProgramID)
+func (p *Program) FindEventAuthorityAddress() (solana.PublicKey, uint8, error) {
+	return solana.FindProgramAddress([][]byte{[]byte(EventAuthoritySeed)}, p.id)
 }

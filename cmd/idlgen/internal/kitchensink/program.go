@@ -10,12 +10,48 @@ import (
 // ProgramAddress is the address of kitchen_sink in base58, from the IDL.
 const ProgramAddress = "3Bbz7zH1MtZnkDgzeRFBrJtPcoVW77Lz4z8AdLRkJXdq"
 
-// ProgramID is the address of kitchen_sink. Treat it as a constant.
+// ProgramID is the address of kitchen_sink in the IDL. A deployment at another
+// address is New(its address); nothing here assumes this one. Treat it as a constant.
 var ProgramID = solana.PublicKey{0x20, 0x6e, 0xbd, 0x4a, 0xd9, 0x8b, 0x5f, 0x9c, 0x35, 0x31, 0x19, 0x5a, 0xa8, 0x9f, 0x62, 0x85, 0x61, 0x2c, 0x39, 0x6a, 0x98, 0x99, 0x9a, 0x12, 0x7b, 0x79, 0x72, 0xb6, 0xee, 0xfe, 0x03, 0xa8}
 
-// EventAuthority is the PDA ["__event_authority"] of ProgramID (GyYwCK43CDd13g1oP8mEgB9UKfLoHdvFnUrTENZ4GW5c): the first
-// account of the instruction every emit_cpi! event travels in. Treat it as a constant.
-var EventAuthority = solana.PublicKey{0xed, 0x5b, 0xf0, 0x02, 0xb3, 0x48, 0x61, 0x05, 0x0d, 0x98, 0x88, 0x5b, 0x98, 0x98, 0x42, 0x7c, 0x7d, 0xed, 0x58, 0x60, 0xd2, 0x2a, 0x28, 0xbf, 0x7d, 0x3e, 0xff, 0xf9, 0xaf, 0xf6, 0xb5, 0x67}
+// EventAuthoritySeed is the seed of the PDA ["__event_authority"] every emit_cpi! event is signed by.
+const EventAuthoritySeed = "__event_authority"
+
+// Program is kitchen_sink deployed at one address: it derives that deployment's
+// PDAs and builds instructions for it. New makes one; it never changes and is
+// safe for concurrent use.
+type Program struct {
+	id             solana.PublicKey
+	eventAuthority solana.PublicKey
+}
+
+// New returns kitchen_sink deployed at id; the zero key means ProgramID.
+func New(id solana.PublicKey) *Program {
+	if id.IsZero() {
+		id = ProgramID
+	}
+	p := &Program{id: id}
+	p.eventAuthority = p.mustFind([]byte(EventAuthoritySeed))
+	return p
+}
+
+// ID is the program's address.
+func (p *Program) ID() solana.PublicKey { return p.id }
+
+// EventAuthority is the PDA ["__event_authority"] of the program: the first account
+// of the instruction every emit_cpi! event travels in.
+func (p *Program) EventAuthority() solana.PublicKey { return p.eventAuthority }
+
+// mustFind derives a PDA of the program from constant seeds. Such seeds
+// are short and fixed, so only a program without any off-curve address
+// for them could fail, which does not happen.
+func (p *Program) mustFind(seeds ...[]byte) solana.PublicKey {
+	k, _, err := solana.FindProgramAddress(seeds, p.id)
+	if err != nil {
+		panic("derive a PDA of " + p.id.String() + ": " + err.Error())
+	}
+	return k
+}
 
 // Small is the constant SMALL.
 const Small uint8 = 7
