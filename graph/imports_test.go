@@ -6,8 +6,6 @@ import (
 	"errors"
 	"io"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -55,10 +53,7 @@ type listed struct {
 // tests.
 func goList(t *testing.T, patterns ...string) []listed {
 	t.Helper()
-	goCmd := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := exec.LookPath(goCmd); err != nil {
-		goCmd = "go"
-	}
+	const goCmd = "go" // the go command on PATH, as make and go test find it
 	cmd := exec.CommandContext(t.Context(), goCmd, append([]string{"list", "-json=ImportPath,Deps"}, patterns...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -8,8 +8,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -95,10 +93,7 @@ func draw(pkgs []pkg) string {
 // command that runs the tests.
 func goList(t *testing.T) []pkg {
 	t.Helper()
-	goCmd := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := exec.LookPath(goCmd); err != nil {
-		goCmd = "go"
-	}
+	const goCmd = "go" // the go command on PATH, as make and go test find it
 	cmd := exec.Command(goCmd, "list", "-json=ImportPath,Imports", module+"/...")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
