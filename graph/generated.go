@@ -348,6 +348,8 @@ type ComplexityRoot struct {
 	Mutation struct {
 		BuildApprove             func(childComplexity int, input BuildVoteInput) int
 		BuildCancel              func(childComplexity int, input BuildVoteInput) int
+		BuildCloseMigrationJob   func(childComplexity int, input BuildPermissionlessInput) int
+		BuildCloseProposal       func(childComplexity int, input BuildPermissionlessInput) int
 		BuildExecute             func(childComplexity int, input BuildPermissionlessInput) int
 		BuildExtend              func(childComplexity int, input BuildPermissionlessInput) int
 		BuildProposeConfigChange func(childComplexity int, input BuildProposeConfigChangeInput) int
@@ -595,6 +597,8 @@ type MutationResolver interface {
 	BuildProposeRollback(ctx context.Context, input BuildProposeBinaryInput) (*BuiltTransaction, error)
 	BuildProposeConfigChange(ctx context.Context, input BuildProposeConfigChangeInput) (*BuiltTransaction, error)
 	BuildRegisterProgram(ctx context.Context, input BuildRegisterProgramInput) (*BuiltTransaction, error)
+	BuildCloseProposal(ctx context.Context, input BuildPermissionlessInput) (*BuiltTransaction, error)
+	BuildCloseMigrationJob(ctx context.Context, input BuildPermissionlessInput) (*BuiltTransaction, error)
 }
 type ProposalResolver interface {
 	ID(ctx context.Context, obj *store.Proposal) (string, error)
@@ -1984,6 +1988,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.BuildCancel(childComplexity, args["input"].(BuildVoteInput)), true
+	case "Mutation.buildCloseMigrationJob":
+		if e.ComplexityRoot.Mutation.BuildCloseMigrationJob == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_buildCloseMigrationJob_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.BuildCloseMigrationJob(childComplexity, args["input"].(BuildPermissionlessInput)), true
+	case "Mutation.buildCloseProposal":
+		if e.ComplexityRoot.Mutation.BuildCloseProposal == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_buildCloseProposal_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.BuildCloseProposal(childComplexity, args["input"].(BuildPermissionlessInput)), true
 	case "Mutation.buildExecute":
 		if e.ComplexityRoot.Mutation.BuildExecute == nil {
 			break
@@ -2811,6 +2837,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ProposalFilter", ec.unmarshalInputProposalFilter),
 			graphql.NewInputUnmarshaler("ProposalOrder", ec.unmarshalInputProposalOrder),
 			graphql.NewInputUnmarshaler("RevokeReleaseInput", ec.unmarshalInputRevokeReleaseInput),
+			graphql.NewInputUnmarshaler("SetRentCollectorInput", ec.unmarshalInputSetRentCollectorInput),
 			graphql.NewInputUnmarshaler("SetUpgradeAuthorityInput", ec.unmarshalInputSetUpgradeAuthorityInput),
 		)
 	}
@@ -2933,10 +2960,14 @@ type Mutation {
   buildProposeUpgrade(input: BuildProposeBinaryInput!): BuiltTransaction!
   "proposer proposes rolling program back to an earlier release held in a locked buffer."
   buildProposeRollback(input: BuildProposeBinaryInput!): BuiltTransaction!
-  "proposer proposes one change of the governance's members, thresholds, delays, voting period or spill account, of a managed program's releases or upgrade authority, or of a migration job. Thresholds and delays below the floors are refused (THRESHOLD_BELOW_FLOOR, DELAY_BELOW_FLOOR)."
+  "proposer proposes one change of the governance's members, thresholds, delays, voting period, spill account or rent collector, of a managed program's releases or upgrade authority, or of a migration job. Thresholds and delays below the floors are refused (THRESHOLD_BELOW_FLOOR, DELAY_BELOW_FLOOR)."
   buildProposeConfigChange(input: BuildProposeConfigChangeInput!): BuiltTransaction!
   "The program's upgrade authority hands it to a governance."
   buildRegisterProgram(input: BuildRegisterProgramInput!): BuiltTransaction!
+  "Closes an executed, cancelled, rejected or expired proposal (anyone may sign; NOT_ENDED otherwise). Its rent goes to the governance's rent collector or, without one, back to the proposer, never to the signer (details.rentCollector)."
+  buildCloseProposal(input: BuildPermissionlessInput!): BuiltTransaction!
+  "Closes the completed or cancelled migration job of the migration proposal input.proposal (anyone may sign; NOT_ENDED while it is active). Its rent goes to the governance's rent collector or, without one, back to whoever paid for the job (details.rentCollector)."
+  buildCloseMigrationJob(input: BuildPermissionlessInput!): BuiltTransaction!
 }
 
 "Options every builder takes."
@@ -2991,6 +3022,13 @@ input ConfigChangeInput {
   extendMigration: ExtendMigrationInput
   "Cancels a migration job."
   cancelMigration: PublicKey
+  "Where the rent of closed proposals and migration jobs goes."
+  setRentCollector: SetRentCollectorInput
+}
+
+input SetRentCollectorInput {
+  "The new rent collector; null sends each account's rent back to whoever paid for it."
+  rentCollector: PublicKey
 }
 
 input RevokeReleaseInput {
@@ -5001,6 +5039,34 @@ func (ec *executionContext) field_Mutation_buildCancel_args(ctx context.Context,
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (BuildVoteInput, error) {
 			return ec.unmarshalNBuildVoteInput2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuildVoteInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_buildCloseMigrationJob_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (BuildPermissionlessInput, error) {
+			return ec.unmarshalNBuildPermissionlessInput2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuildPermissionlessInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_buildCloseProposal_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (BuildPermissionlessInput, error) {
+			return ec.unmarshalNBuildPermissionlessInput2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuildPermissionlessInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -11261,6 +11327,94 @@ func (ec *executionContext) fieldContext_Mutation_buildRegisterProgram(ctx conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_buildCloseProposal(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_buildCloseProposal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().BuildCloseProposal(ctx, fc.Args["input"].(BuildPermissionlessInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *BuiltTransaction) graphql.Marshaler {
+			return ec.marshalNBuiltTransaction2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuiltTransaction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_buildCloseProposal(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BuiltTransaction(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_buildCloseProposal_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_buildCloseMigrationJob(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_buildCloseMigrationJob(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().BuildCloseMigrationJob(ctx, fc.Args["input"].(BuildPermissionlessInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *BuiltTransaction) graphql.Marshaler {
+			return ec.marshalNBuiltTransaction2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuiltTransaction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_buildCloseMigrationJob(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BuiltTransaction(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_buildCloseMigrationJob_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15705,7 +15859,7 @@ func (ec *executionContext) unmarshalInputConfigChangeInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"addMember", "removeMember", "threshold", "rollbackThreshold", "timelockSeconds", "rollbackTimelockSeconds", "gracePeriodSeconds", "spill", "votingPeriodSeconds", "revokeRelease", "setUpgradeAuthority", "extendMigration", "cancelMigration"}
+	fieldsInOrder := [...]string{"addMember", "removeMember", "threshold", "rollbackThreshold", "timelockSeconds", "rollbackTimelockSeconds", "gracePeriodSeconds", "spill", "votingPeriodSeconds", "revokeRelease", "setUpgradeAuthority", "extendMigration", "cancelMigration", "setRentCollector"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -15803,6 +15957,13 @@ func (ec *executionContext) unmarshalInputConfigChangeInput(ctx context.Context,
 				return it, err
 			}
 			it.CancelMigration = data
+		case "setRentCollector":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("setRentCollector"))
+			data, err := ec.unmarshalOSetRentCollectorInput2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐSetRentCollectorInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SetRentCollector = data
 		}
 	}
 	return it, nil
@@ -16202,6 +16363,48 @@ func (ec *executionContext) unmarshalInputRevokeReleaseInput(ctx context.Context
 func UnmarshalRevokeReleaseInput(ctx context.Context, raw any) (RevokeReleaseInput, error) {
 	var out RevokeReleaseInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RevokeReleaseInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSetRentCollectorInput(ctx context.Context, obj any) (SetRentCollectorInput, error) {
+	var it SetRentCollectorInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"rentCollector"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "rentCollector":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rentCollector"))
+			data, err := ec.unmarshalOPublicKey2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RentCollector = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetRentCollectorInput unmarshals raw into the SetRentCollectorInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetRentCollectorInput(ctx context.Context, raw any) (SetRentCollectorInput, error) {
+	var out SetRentCollectorInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetRentCollectorInput", raw, &out)
 	return out, err
 }
 
@@ -18238,6 +18441,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "buildRegisterProgram":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_buildRegisterProgram(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "buildCloseProposal":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_buildCloseProposal(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "buildCloseMigrationJob":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_buildCloseMigrationJob(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -20799,6 +21016,14 @@ func (ec *executionContext) marshalORollback2ᚖgithubᚗcomᚋupgradeᚑmanager
 		return graphql.Null
 	}
 	return ec._Rollback(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOSetRentCollectorInput2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐSetRentCollectorInput(ctx context.Context, v any) (*SetRentCollectorInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputSetRentCollectorInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOSetUpgradeAuthorityInput2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐSetUpgradeAuthorityInput(ctx context.Context, v any) (*SetUpgradeAuthorityInput, error) {

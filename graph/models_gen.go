@@ -137,6 +137,8 @@ type ConfigChangeInput struct {
 	ExtendMigration *ExtendMigrationInput `json:"extendMigration,omitempty"`
 	// Cancels a migration job.
 	CancelMigration *string `json:"cancelMigration,omitempty"`
+	// Where the rent of closed proposals and migration jobs goes.
+	SetRentCollector *SetRentCollectorInput `json:"setRentCollector,omitempty"`
 }
 
 // One config change: kind says which, and which of the other fields are set.
@@ -359,6 +361,11 @@ type RevokeReleaseInput struct {
 	Program string `json:"program"`
 	// The release's ELF sha256.
 	Hash string `json:"hash"`
+}
+
+type SetRentCollectorInput struct {
+	// The new rent collector; null sends each account's rent back to whoever paid for it.
+	RentCollector *string `json:"rentCollector,omitempty"`
 }
 
 type SetUpgradeAuthorityInput struct {
