@@ -30,6 +30,7 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	AccountClosure() AccountClosureResolver
 	Approval() ApprovalResolver
 	ApprovalEvent() ApprovalEventResolver
 	ConfigChange() ConfigChangeResolver
@@ -502,6 +503,9 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type AccountClosureResolver interface {
+	Status(ctx context.Context, obj *store.AccountClosure) (ClosedAccountStatus, error)
+}
 type ApprovalResolver interface {
 	ID(ctx context.Context, obj *store.Approval) (string, error)
 
@@ -3334,8 +3338,8 @@ An ended proposal's or migration job's account that was closed (` + "`" + `close
 stays here.
 """
 type AccountClosure {
-  "The status the account ended in, as the program had it (lower case: executed, cancelled, rejected, expired; completed, cancelled)."
-  status: String!
+  "The status the account ended in, as the program had it."
+  status: ClosedAccountStatus!
   "Who sent the close (anyone may)."
   actor: PublicKey!
   "Who got the rent: the governance's rent collector, or whoever paid for the account."
@@ -3345,6 +3349,18 @@ type AccountClosure {
   closedAt: Timestamp!
   slot: U64!
   signature: Signature!
+}
+
+"""
+The status an account ended in before it was closed: a proposal's EXECUTED, CANCELLED, REJECTED or
+EXPIRED; a migration job's COMPLETED or CANCELLED.
+"""
+enum ClosedAccountStatus {
+  EXECUTED
+  CANCELLED
+  REJECTED
+  EXPIRED
+  COMPLETED
 }
 
 extend type Proposal {
@@ -5732,18 +5748,18 @@ func (ec *executionContext) _AccountClosure_status(ctx context.Context, field gr
 			return ec.fieldContext_AccountClosure_status(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Status, nil
+			return ec.Resolvers.AccountClosure().Status(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v ClosedAccountStatus) graphql.Marshaler {
+			return ec.marshalNClosedAccountStatus2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐClosedAccountStatus(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_AccountClosure_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AccountClosure", field, false, false, "String")
+	return graphql.NewScalarFieldContext("AccountClosure", field, true, true, "ClosedAccountStatus")
 }
 
 func (ec *executionContext) _AccountClosure_actor(ctx context.Context, field graphql.CollectedField, obj *store.AccountClosure) (ret graphql.Marshaler) {
@@ -16539,39 +16555,40 @@ func (ec *executionContext) _AccountClosure(ctx context.Context, sel ast.Selecti
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("AccountClosure")
 		case "status":
-			out.Values[i] = ec._AccountClosure_status(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AccountClosure_status(ctx, field, obj)
+				})
 		case "actor":
 			out.Values[i] = ec._AccountClosure_actor(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "rentCollector":
 			out.Values[i] = ec._AccountClosure_rentCollector(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "lamports":
 			out.Values[i] = ec._AccountClosure_lamports(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "closedAt":
 			out.Values[i] = ec._AccountClosure_closedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "slot":
 			out.Values[i] = ec._AccountClosure_slot(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "signature":
 			out.Values[i] = ec._AccountClosure_signature(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -19790,6 +19807,16 @@ func (ec *executionContext) marshalNBuiltTransaction2ᚖgithubᚗcomᚋupgrade�
 		return graphql.Null
 	}
 	return ec._BuiltTransaction(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNClosedAccountStatus2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐClosedAccountStatus(ctx context.Context, v any) (ClosedAccountStatus, error) {
+	var res ClosedAccountStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNClosedAccountStatus2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐClosedAccountStatus(ctx context.Context, sel ast.SelectionSet, v ClosedAccountStatus) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) unmarshalNCommitment2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐCommitment(ctx context.Context, v any) (Commitment, error) {

@@ -76,7 +76,7 @@ func TestScenarioLifecycle(t *testing.T) {
 		switch {
 		case !isClosed && p.AccountClosure != nil:
 			t.Errorf("proposal %s: closed %+v, want open", p.Index, p.AccountClosure)
-		case isClosed && (p.AccountClosure == nil || p.AccountClosure.Status != "executed" ||
+		case isClosed && (p.AccountClosure == nil || p.AccountClosure.Status != "EXECUTED" ||
 			p.AccountClosure.RentCollector != want || p.AccountClosure.Lamports == "0"):
 			t.Errorf("proposal %s: closure %+v, want executed, rent to %s", p.Index, p.AccountClosure, want)
 		case isClosed && p.Status != "EXECUTED":
@@ -84,7 +84,7 @@ func TestScenarioLifecycle(t *testing.T) {
 		}
 		if p.Migration != nil {
 			jobClosed := p.Migration.AccountClosure != nil
-			if jobClosed != (p.Index == "10") || (jobClosed && p.Migration.AccountClosure.Status != "completed") {
+			if jobClosed != (p.Index == "10") || (jobClosed && p.Migration.AccountClosure.Status != "COMPLETED") {
 				t.Errorf("proposal %s's job: closure %+v", p.Index, p.Migration.AccountClosure)
 			}
 		}

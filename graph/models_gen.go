@@ -448,6 +448,69 @@ func (e ApprovalAction) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// The status an account ended in before it was closed: a proposal's EXECUTED, CANCELLED, REJECTED or
+// EXPIRED; a migration job's COMPLETED or CANCELLED.
+type ClosedAccountStatus string
+
+const (
+	ClosedAccountStatusExecuted  ClosedAccountStatus = "EXECUTED"
+	ClosedAccountStatusCancelled ClosedAccountStatus = "CANCELLED"
+	ClosedAccountStatusRejected  ClosedAccountStatus = "REJECTED"
+	ClosedAccountStatusExpired   ClosedAccountStatus = "EXPIRED"
+	ClosedAccountStatusCompleted ClosedAccountStatus = "COMPLETED"
+)
+
+var AllClosedAccountStatus = []ClosedAccountStatus{
+	ClosedAccountStatusExecuted,
+	ClosedAccountStatusCancelled,
+	ClosedAccountStatusRejected,
+	ClosedAccountStatusExpired,
+	ClosedAccountStatusCompleted,
+}
+
+func (e ClosedAccountStatus) IsValid() bool {
+	switch e {
+	case ClosedAccountStatusExecuted, ClosedAccountStatusCancelled, ClosedAccountStatusRejected, ClosedAccountStatusExpired, ClosedAccountStatusCompleted:
+		return true
+	}
+	return false
+}
+
+func (e ClosedAccountStatus) String() string {
+	return string(e)
+}
+
+func (e *ClosedAccountStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ClosedAccountStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ClosedAccountStatus", str)
+	}
+	return nil
+}
+
+func (e ClosedAccountStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ClosedAccountStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ClosedAccountStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // How final the block that holds an event is.
 type Commitment string
 
