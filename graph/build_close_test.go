@@ -29,6 +29,7 @@ func TestBuildSetRentCollectorAndClose(t *testing.T) {
 	proposal := b["address"].(string)
 	w.signAndSend(b, m0)
 	w.waitFor(fmt.Sprintf(`{ proposal(address: %q) { status configChange { kind } } }`, proposal), `"status":"ACTIVE","configChange":{"kind":"SET_RENT_COLLECTOR"}`)
+	w.waitFor(fmt.Sprintf(`{ governance(address: %q) { rentCollector } }`, w.gov), `"rentCollector":null`)
 
 	closeInput := fmt.Sprintf(`{proposal: %q, signer: %q}`, proposal, w.payer.PublicKey())
 	w.refused("NOT_ENDED", "buildCloseProposal", closeInput)
@@ -40,6 +41,7 @@ func TestBuildSetRentCollectorAndClose(t *testing.T) {
 	w.advanceClock(um.DefaultTimelockSeconds)
 	w.signAndSend(w.built("buildExecute", closeInput), w.payer)
 	w.waitFor(fmt.Sprintf(`{ proposal(address: %q) { status } }`, proposal), `"status":"EXECUTED"`)
+	w.waitFor(fmt.Sprintf(`{ governance(address: %q) { rentCollector } }`, w.gov), fmt.Sprintf(`"rentCollector":%q`, collector))
 	w.refused("NOT_FOUND", "buildCloseMigrationJob", closeInput)
 
 	c := w.built("buildCloseProposal", closeInput)
@@ -66,4 +68,17 @@ func balance(t *testing.T, c *rpc.Client, key solana.PublicKey) uint64 {
 		t.Fatal(err)
 	}
 	return res.Value
+}
+
+// A governance created with a rent collector shows it from its GovernanceInitialized event.
+func TestGovernanceInitializedCarriesTheRentCollector(t *testing.T) {
+	w := newChainWorld(t)
+	collector := solana.NewWallet().PublicKey()
+	createKey := solana.NewWallet().PrivateKey
+	members := []solana.PublicKey{w.members[0].PublicKey(), w.members[1].PublicKey()}
+	ix, gov := w.build.InitGovernance(w.payer.PublicKey(), createKey.PublicKey(), um.InitializeGovernanceArgs{
+		Members: members, Threshold: 2, RollbackThreshold: 2, Spill: w.payer.PublicKey(), RentCollector: &collector,
+	})
+	w.send([]solana.Instruction{ix}, createKey)
+	w.waitFor(fmt.Sprintf(`{ governance(address: %q) { threshold rentCollector } }`, gov), fmt.Sprintf(`{"governance":{"threshold":2,"rentCollector":%q}}`, collector))
 }

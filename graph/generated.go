@@ -197,6 +197,7 @@ type ComplexityRoot struct {
 		Members                 func(childComplexity int) int
 		Programs                func(childComplexity int) int
 		Proposals               func(childComplexity int, first *int, after *string, last *int, before *string, filter *ProposalFilter, orderBy *ProposalOrder) int
+		RentCollector           func(childComplexity int) int
 		RollbackThreshold       func(childComplexity int) int
 		RollbackTimelockSeconds func(childComplexity int) int
 		Spill                   func(childComplexity int) int
@@ -548,6 +549,7 @@ type GovernanceResolver interface {
 	Proposals(ctx context.Context, obj *store.Governance, first *int, after *string, last *int, before *string, filter *ProposalFilter, orderBy *ProposalOrder) (*ProposalConnection, error)
 
 	VotingPeriodSeconds(ctx context.Context, obj *store.Governance) (int64, error)
+	RentCollector(ctx context.Context, obj *store.Governance) (*string, error)
 }
 type GovernanceConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *GovernanceConnection) (int, error)
@@ -1315,6 +1317,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Governance.Proposals(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filter"].(*ProposalFilter), args["orderBy"].(*ProposalOrder)), true
+	case "Governance.rentCollector":
+		if e.ComplexityRoot.Governance.RentCollector == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Governance.RentCollector(childComplexity), true
 	case "Governance.rollbackThreshold":
 		if e.ComplexityRoot.Governance.RollbackThreshold == nil {
 			break
@@ -3381,6 +3389,8 @@ extend type Migration {
 extend type Governance {
   "Seconds an active proposal may gather approvals; 0: no limit (governances made before voting periods)."
   votingPeriodSeconds: U64!
+  "Receives the rent of closed proposals and migration jobs (set at creation or by a SET_RENT_COLLECTOR change); null: each account's rent goes back to whoever paid for it."
+  rentCollector: PublicKey
 }
 
 "An executed RevokeRelease config change that took a release's binary out of the rollback history."
@@ -4287,6 +4297,8 @@ func (ec *executionContext) childFields_Governance(ctx context.Context, field gr
 		return ec.fieldContext_Governance_updatedSlot(ctx, field)
 	case "votingPeriodSeconds":
 		return ec.fieldContext_Governance_votingPeriodSeconds(ctx, field)
+	case "rentCollector":
+		return ec.fieldContext_Governance_rentCollector(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Governance", field.Name)
 }
@@ -8386,6 +8398,29 @@ func (ec *executionContext) _Governance_votingPeriodSeconds(ctx context.Context,
 }
 func (ec *executionContext) fieldContext_Governance_votingPeriodSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Governance", field, true, true, "U64")
+}
+
+func (ec *executionContext) _Governance_rentCollector(ctx context.Context, field graphql.CollectedField, obj *store.Governance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Governance_rentCollector(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Governance().RentCollector(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOPublicKey2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Governance_rentCollector(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Governance", field, true, true, "PublicKey")
 }
 
 func (ec *executionContext) _GovernanceConnection_edges(ctx context.Context, field graphql.CollectedField, obj *GovernanceConnection) (ret graphql.Marshaler) {
@@ -17451,6 +17486,12 @@ func (ec *executionContext) _Governance(ctx context.Context, sel ast.SelectionSe
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Governance_votingPeriodSeconds(ctx, field, obj)
+				})
+		case "rentCollector":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Governance_rentCollector(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))

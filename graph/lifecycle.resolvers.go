@@ -24,6 +24,10 @@ func (r *governanceResolver) VotingPeriodSeconds(ctx context.Context, obj *store
 	return *v, nil
 }
 
+func (r *governanceResolver) RentCollector(ctx context.Context, obj *store.Governance) (*string, error) {
+	return loadOne(ctx, r.loadersFor(ctx).RentCollector(), obj.Address)
+}
+
 func (r *handOverResolver) Proposal(ctx context.Context, obj *store.HandOver) (*store.Proposal, error) {
 	return loadOne(ctx, r.loadersFor(ctx).Proposal(), obj.Proposal)
 }

@@ -20,6 +20,7 @@ type governanceInitialized struct {
 	Spill                   string   `json:"spill"`
 	MemberSetSeqno          int64    `json:"member_set_seqno"`
 	VotingPeriodSeconds     int64    `json:"voting_period_seconds"`
+	RentCollector           *string  `json:"rent_collector"`
 	Timestamp               int64    `json:"timestamp"`
 }
 
@@ -36,6 +37,7 @@ type configChanged struct {
 	Spill                   string          `json:"spill"`
 	MemberSetSeqno          int64           `json:"member_set_seqno"`
 	VotingPeriodSeconds     int64           `json:"voting_period_seconds"`
+	RentCollector           *string         `json:"rent_collector"`
 	Timestamp               int64           `json:"timestamp"`
 }
 

@@ -11,7 +11,7 @@ import (
 
 // The account lifecycle projections (migration 00013): closed proposal and job accounts,
 // revoked releases, programs handed over by the governance, and each governance's voting
-// period. They sit beside the fold's tables: each event writes rows of its own (idempotent on
+// period and (migration 00016) rent collector. They sit beside the fold's tables: each event writes rows of its own (idempotent on
 // its seq) or one guarded column, so the fold and its row loading stay as they are.
 
 // The events the lifecycle projections add to parseEvent.
@@ -71,6 +71,9 @@ func projectLifecycle(ctx context.Context, tx pgx.Tx, events []loggedEvent) erro
 const (
 	setVotingPeriod = `UPDATE governance SET voting_period_seconds = $2, voting_period_seq = $3
 		WHERE address = $1 AND voting_period_seq < $3`
+	// The rent collector after the event; NULL: none.
+	setRentCollector = `UPDATE governance SET rent_collector = $2, rent_collector_seq = $3
+		WHERE address = $1 AND rent_collector_seq < $3`
 	insertClosure = `INSERT INTO account_closure (address, kind, governance, status, actor,
 		rent_collector, lamports, closed_at, slot, signature, seq)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (address) DO NOTHING`
@@ -86,8 +89,10 @@ func queueLifecycle(b *pgx.Batch, e loggedEvent) {
 	switch f := e.Fields.(type) {
 	case *governanceInitialized:
 		b.Queue(setVotingPeriod, f.Governance, f.VotingPeriodSeconds, e.Seq)
+		b.Queue(setRentCollector, f.Governance, f.RentCollector, e.Seq)
 	case *configChanged:
 		b.Queue(setVotingPeriod, f.Governance, f.VotingPeriodSeconds, e.Seq)
+		b.Queue(setRentCollector, f.Governance, f.RentCollector, e.Seq)
 		var c lifecycleChange
 		if json.Unmarshal(f.Change, &c) != nil {
 			return
