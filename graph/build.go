@@ -236,6 +236,14 @@ func configChange(in *ConfigChangeInput) (um.ConfigChange, error) {
 	if in.CancelMigration != nil {
 		out = append(out, um.ConfigChange{Kind: um.ConfigChangeKindCancelMigration, CancelMigration: um.ConfigChangeCancelMigration{Job: key(*in.CancelMigration)}})
 	}
+	if rc := in.SetRentCollector; rc != nil {
+		c := um.ConfigChange{Kind: um.ConfigChangeKindSetRentCollector}
+		if rc.RentCollector != nil {
+			k := key(*rc.RentCollector)
+			c.SetRentCollector.RentCollector = &k
+		}
+		out = append(out, c)
+	}
 	if len(out) != 1 {
 		return um.ConfigChange{}, badInput("change: set exactly one field, got %d", len(out))
 	}

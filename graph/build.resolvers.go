@@ -99,6 +99,26 @@ func (r *mutationResolver) BuildRegisterProgram(ctx context.Context, input Build
 	return b.built(ctx, plan, authority, input.Options, err)
 }
 
+func (r *mutationResolver) BuildCloseProposal(ctx context.Context, input BuildPermissionlessInput) (*BuiltTransaction, error) {
+	b, err := r.builder()
+	if err != nil {
+		return nil, err
+	}
+	signer := key(input.Signer)
+	plan, err := b.Chain.PlanCloseProposal(ctx, key(input.Proposal), signer)
+	return b.built(ctx, plan, signer, input.Options, err)
+}
+
+func (r *mutationResolver) BuildCloseMigrationJob(ctx context.Context, input BuildPermissionlessInput) (*BuiltTransaction, error) {
+	b, err := r.builder()
+	if err != nil {
+		return nil, err
+	}
+	signer := key(input.Signer)
+	plan, err := b.Chain.PlanCloseMigrationJob(ctx, key(input.Proposal), signer)
+	return b.built(ctx, plan, signer, input.Options, err)
+}
+
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
 type mutationResolver struct{ *Resolver }

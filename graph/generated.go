@@ -30,6 +30,7 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	AccountClosure() AccountClosureResolver
 	Approval() ApprovalResolver
 	ApprovalEvent() ApprovalEventResolver
 	ConfigChange() ConfigChangeResolver
@@ -196,6 +197,7 @@ type ComplexityRoot struct {
 		Members                 func(childComplexity int) int
 		Programs                func(childComplexity int) int
 		Proposals               func(childComplexity int, first *int, after *string, last *int, before *string, filter *ProposalFilter, orderBy *ProposalOrder) int
+		RentCollector           func(childComplexity int) int
 		RollbackThreshold       func(childComplexity int) int
 		RollbackTimelockSeconds func(childComplexity int) int
 		Spill                   func(childComplexity int) int
@@ -348,6 +350,8 @@ type ComplexityRoot struct {
 	Mutation struct {
 		BuildApprove             func(childComplexity int, input BuildVoteInput) int
 		BuildCancel              func(childComplexity int, input BuildVoteInput) int
+		BuildCloseMigrationJob   func(childComplexity int, input BuildPermissionlessInput) int
+		BuildCloseProposal       func(childComplexity int, input BuildPermissionlessInput) int
 		BuildExecute             func(childComplexity int, input BuildPermissionlessInput) int
 		BuildExtend              func(childComplexity int, input BuildPermissionlessInput) int
 		BuildProposeConfigChange func(childComplexity int, input BuildProposeConfigChangeInput) int
@@ -500,6 +504,9 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type AccountClosureResolver interface {
+	Status(ctx context.Context, obj *store.AccountClosure) (ClosedAccountStatus, error)
+}
 type ApprovalResolver interface {
 	ID(ctx context.Context, obj *store.Approval) (string, error)
 
@@ -542,6 +549,7 @@ type GovernanceResolver interface {
 	Proposals(ctx context.Context, obj *store.Governance, first *int, after *string, last *int, before *string, filter *ProposalFilter, orderBy *ProposalOrder) (*ProposalConnection, error)
 
 	VotingPeriodSeconds(ctx context.Context, obj *store.Governance) (int64, error)
+	RentCollector(ctx context.Context, obj *store.Governance) (*string, error)
 }
 type GovernanceConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *GovernanceConnection) (int, error)
@@ -595,6 +603,8 @@ type MutationResolver interface {
 	BuildProposeRollback(ctx context.Context, input BuildProposeBinaryInput) (*BuiltTransaction, error)
 	BuildProposeConfigChange(ctx context.Context, input BuildProposeConfigChangeInput) (*BuiltTransaction, error)
 	BuildRegisterProgram(ctx context.Context, input BuildRegisterProgramInput) (*BuiltTransaction, error)
+	BuildCloseProposal(ctx context.Context, input BuildPermissionlessInput) (*BuiltTransaction, error)
+	BuildCloseMigrationJob(ctx context.Context, input BuildPermissionlessInput) (*BuiltTransaction, error)
 }
 type ProposalResolver interface {
 	ID(ctx context.Context, obj *store.Proposal) (string, error)
@@ -1307,6 +1317,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Governance.Proposals(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string), args["filter"].(*ProposalFilter), args["orderBy"].(*ProposalOrder)), true
+	case "Governance.rentCollector":
+		if e.ComplexityRoot.Governance.RentCollector == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Governance.RentCollector(childComplexity), true
 	case "Governance.rollbackThreshold":
 		if e.ComplexityRoot.Governance.RollbackThreshold == nil {
 			break
@@ -1984,6 +2000,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.BuildCancel(childComplexity, args["input"].(BuildVoteInput)), true
+	case "Mutation.buildCloseMigrationJob":
+		if e.ComplexityRoot.Mutation.BuildCloseMigrationJob == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_buildCloseMigrationJob_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.BuildCloseMigrationJob(childComplexity, args["input"].(BuildPermissionlessInput)), true
+	case "Mutation.buildCloseProposal":
+		if e.ComplexityRoot.Mutation.BuildCloseProposal == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_buildCloseProposal_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.BuildCloseProposal(childComplexity, args["input"].(BuildPermissionlessInput)), true
 	case "Mutation.buildExecute":
 		if e.ComplexityRoot.Mutation.BuildExecute == nil {
 			break
@@ -2811,6 +2849,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ProposalFilter", ec.unmarshalInputProposalFilter),
 			graphql.NewInputUnmarshaler("ProposalOrder", ec.unmarshalInputProposalOrder),
 			graphql.NewInputUnmarshaler("RevokeReleaseInput", ec.unmarshalInputRevokeReleaseInput),
+			graphql.NewInputUnmarshaler("SetRentCollectorInput", ec.unmarshalInputSetRentCollectorInput),
 			graphql.NewInputUnmarshaler("SetUpgradeAuthorityInput", ec.unmarshalInputSetUpgradeAuthorityInput),
 		)
 	}
@@ -2933,10 +2972,14 @@ type Mutation {
   buildProposeUpgrade(input: BuildProposeBinaryInput!): BuiltTransaction!
   "proposer proposes rolling program back to an earlier release held in a locked buffer."
   buildProposeRollback(input: BuildProposeBinaryInput!): BuiltTransaction!
-  "proposer proposes one change of the governance's members, thresholds, delays, voting period or spill account, of a managed program's releases or upgrade authority, or of a migration job. Thresholds and delays below the floors are refused (THRESHOLD_BELOW_FLOOR, DELAY_BELOW_FLOOR)."
+  "proposer proposes one change of the governance's members, thresholds, delays, voting period, spill account or rent collector, of a managed program's releases or upgrade authority, or of a migration job. Thresholds and delays below the floors are refused (THRESHOLD_BELOW_FLOOR, DELAY_BELOW_FLOOR)."
   buildProposeConfigChange(input: BuildProposeConfigChangeInput!): BuiltTransaction!
   "The program's upgrade authority hands it to a governance."
   buildRegisterProgram(input: BuildRegisterProgramInput!): BuiltTransaction!
+  "Closes an executed, cancelled, rejected or expired proposal (anyone may sign; NOT_ENDED otherwise). Its rent goes to the governance's rent collector or, without one, back to the proposer, never to the signer (details.rentCollector)."
+  buildCloseProposal(input: BuildPermissionlessInput!): BuiltTransaction!
+  "Closes the completed or cancelled migration job of the migration proposal input.proposal (anyone may sign; NOT_ENDED while it is active). Its rent goes to the governance's rent collector or, without one, back to whoever paid for the job (details.rentCollector)."
+  buildCloseMigrationJob(input: BuildPermissionlessInput!): BuiltTransaction!
 }
 
 "Options every builder takes."
@@ -2991,6 +3034,13 @@ input ConfigChangeInput {
   extendMigration: ExtendMigrationInput
   "Cancels a migration job."
   cancelMigration: PublicKey
+  "Where the rent of closed proposals and migration jobs goes."
+  setRentCollector: SetRentCollectorInput
+}
+
+input SetRentCollectorInput {
+  "The new rent collector; null sends each account's rent back to whoever paid for it."
+  rentCollector: PublicKey
 }
 
 input RevokeReleaseInput {
@@ -3296,8 +3346,8 @@ An ended proposal's or migration job's account that was closed (` + "`" + `close
 stays here.
 """
 type AccountClosure {
-  "The status the account ended in, as the program had it (lower case: executed, cancelled, rejected, expired; completed, cancelled)."
-  status: String!
+  "The status the account ended in, as the program had it."
+  status: ClosedAccountStatus!
   "Who sent the close (anyone may)."
   actor: PublicKey!
   "Who got the rent: the governance's rent collector, or whoever paid for the account."
@@ -3307,6 +3357,18 @@ type AccountClosure {
   closedAt: Timestamp!
   slot: U64!
   signature: Signature!
+}
+
+"""
+The status an account ended in before it was closed: a proposal's EXECUTED, CANCELLED, REJECTED or
+EXPIRED; a migration job's COMPLETED or CANCELLED.
+"""
+enum ClosedAccountStatus {
+  EXECUTED
+  CANCELLED
+  REJECTED
+  EXPIRED
+  COMPLETED
 }
 
 extend type Proposal {
@@ -3327,6 +3389,8 @@ extend type Migration {
 extend type Governance {
   "Seconds an active proposal may gather approvals; 0: no limit (governances made before voting periods)."
   votingPeriodSeconds: U64!
+  "Receives the rent of closed proposals and migration jobs (set at creation or by a SET_RENT_COLLECTOR change); null: each account's rent goes back to whoever paid for it."
+  rentCollector: PublicKey
 }
 
 "An executed RevokeRelease config change that took a release's binary out of the rollback history."
@@ -4233,6 +4297,8 @@ func (ec *executionContext) childFields_Governance(ctx context.Context, field gr
 		return ec.fieldContext_Governance_updatedSlot(ctx, field)
 	case "votingPeriodSeconds":
 		return ec.fieldContext_Governance_votingPeriodSeconds(ctx, field)
+	case "rentCollector":
+		return ec.fieldContext_Governance_rentCollector(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Governance", field.Name)
 }
@@ -5009,6 +5075,34 @@ func (ec *executionContext) field_Mutation_buildCancel_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_buildCloseMigrationJob_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (BuildPermissionlessInput, error) {
+			return ec.unmarshalNBuildPermissionlessInput2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuildPermissionlessInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_buildCloseProposal_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (BuildPermissionlessInput, error) {
+			return ec.unmarshalNBuildPermissionlessInput2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuildPermissionlessInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_buildExecute_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5666,18 +5760,18 @@ func (ec *executionContext) _AccountClosure_status(ctx context.Context, field gr
 			return ec.fieldContext_AccountClosure_status(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Status, nil
+			return ec.Resolvers.AccountClosure().Status(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v ClosedAccountStatus) graphql.Marshaler {
+			return ec.marshalNClosedAccountStatus2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐClosedAccountStatus(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_AccountClosure_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AccountClosure", field, false, false, "String")
+	return graphql.NewScalarFieldContext("AccountClosure", field, true, true, "ClosedAccountStatus")
 }
 
 func (ec *executionContext) _AccountClosure_actor(ctx context.Context, field graphql.CollectedField, obj *store.AccountClosure) (ret graphql.Marshaler) {
@@ -8304,6 +8398,29 @@ func (ec *executionContext) _Governance_votingPeriodSeconds(ctx context.Context,
 }
 func (ec *executionContext) fieldContext_Governance_votingPeriodSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Governance", field, true, true, "U64")
+}
+
+func (ec *executionContext) _Governance_rentCollector(ctx context.Context, field graphql.CollectedField, obj *store.Governance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Governance_rentCollector(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Governance().RentCollector(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOPublicKey2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Governance_rentCollector(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Governance", field, true, true, "PublicKey")
 }
 
 func (ec *executionContext) _GovernanceConnection_edges(ctx context.Context, field graphql.CollectedField, obj *GovernanceConnection) (ret graphql.Marshaler) {
@@ -11255,6 +11372,94 @@ func (ec *executionContext) fieldContext_Mutation_buildRegisterProgram(ctx conte
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_buildRegisterProgram_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_buildCloseProposal(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_buildCloseProposal(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().BuildCloseProposal(ctx, fc.Args["input"].(BuildPermissionlessInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *BuiltTransaction) graphql.Marshaler {
+			return ec.marshalNBuiltTransaction2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuiltTransaction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_buildCloseProposal(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BuiltTransaction(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_buildCloseProposal_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_buildCloseMigrationJob(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_buildCloseMigrationJob(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().BuildCloseMigrationJob(ctx, fc.Args["input"].(BuildPermissionlessInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *BuiltTransaction) graphql.Marshaler {
+			return ec.marshalNBuiltTransaction2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐBuiltTransaction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_buildCloseMigrationJob(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BuiltTransaction(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_buildCloseMigrationJob_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -15705,7 +15910,7 @@ func (ec *executionContext) unmarshalInputConfigChangeInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"addMember", "removeMember", "threshold", "rollbackThreshold", "timelockSeconds", "rollbackTimelockSeconds", "gracePeriodSeconds", "spill", "votingPeriodSeconds", "revokeRelease", "setUpgradeAuthority", "extendMigration", "cancelMigration"}
+	fieldsInOrder := [...]string{"addMember", "removeMember", "threshold", "rollbackThreshold", "timelockSeconds", "rollbackTimelockSeconds", "gracePeriodSeconds", "spill", "votingPeriodSeconds", "revokeRelease", "setUpgradeAuthority", "extendMigration", "cancelMigration", "setRentCollector"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -15803,6 +16008,13 @@ func (ec *executionContext) unmarshalInputConfigChangeInput(ctx context.Context,
 				return it, err
 			}
 			it.CancelMigration = data
+		case "setRentCollector":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("setRentCollector"))
+			data, err := ec.unmarshalOSetRentCollectorInput2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐSetRentCollectorInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SetRentCollector = data
 		}
 	}
 	return it, nil
@@ -16205,6 +16417,48 @@ func UnmarshalRevokeReleaseInput(ctx context.Context, raw any) (RevokeReleaseInp
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputSetRentCollectorInput(ctx context.Context, obj any) (SetRentCollectorInput, error) {
+	var it SetRentCollectorInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"rentCollector"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "rentCollector":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rentCollector"))
+			data, err := ec.unmarshalOPublicKey2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RentCollector = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetRentCollectorInput unmarshals raw into the SetRentCollectorInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetRentCollectorInput(ctx context.Context, raw any) (SetRentCollectorInput, error) {
+	var out SetRentCollectorInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetRentCollectorInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputSetUpgradeAuthorityInput(ctx context.Context, obj any) (SetUpgradeAuthorityInput, error) {
 	var it SetUpgradeAuthorityInput
 	if obj == nil {
@@ -16336,39 +16590,40 @@ func (ec *executionContext) _AccountClosure(ctx context.Context, sel ast.Selecti
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("AccountClosure")
 		case "status":
-			out.Values[i] = ec._AccountClosure_status(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._AccountClosure_status(ctx, field, obj)
+				})
 		case "actor":
 			out.Values[i] = ec._AccountClosure_actor(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "rentCollector":
 			out.Values[i] = ec._AccountClosure_rentCollector(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "lamports":
 			out.Values[i] = ec._AccountClosure_lamports(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "closedAt":
 			out.Values[i] = ec._AccountClosure_closedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "slot":
 			out.Values[i] = ec._AccountClosure_slot(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "signature":
 			out.Values[i] = ec._AccountClosure_signature(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -17231,6 +17486,12 @@ func (ec *executionContext) _Governance(ctx context.Context, sel ast.SelectionSe
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Governance_votingPeriodSeconds(ctx, field, obj)
+				})
+		case "rentCollector":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Governance_rentCollector(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -18238,6 +18499,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "buildRegisterProgram":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_buildRegisterProgram(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "buildCloseProposal":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_buildCloseProposal(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "buildCloseMigrationJob":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_buildCloseMigrationJob(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -19575,6 +19850,16 @@ func (ec *executionContext) marshalNBuiltTransaction2ᚖgithubᚗcomᚋupgrade�
 	return ec._BuiltTransaction(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNClosedAccountStatus2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐClosedAccountStatus(ctx context.Context, v any) (ClosedAccountStatus, error) {
+	var res ClosedAccountStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNClosedAccountStatus2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐClosedAccountStatus(ctx context.Context, sel ast.SelectionSet, v ClosedAccountStatus) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNCommitment2githubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐCommitment(ctx context.Context, v any) (Commitment, error) {
 	var res Commitment
 	err := res.UnmarshalGQL(v)
@@ -20799,6 +21084,14 @@ func (ec *executionContext) marshalORollback2ᚖgithubᚗcomᚋupgradeᚑmanager
 		return graphql.Null
 	}
 	return ec._Rollback(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOSetRentCollectorInput2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐSetRentCollectorInput(ctx context.Context, v any) (*SetRentCollectorInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputSetRentCollectorInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOSetUpgradeAuthorityInput2ᚖgithubᚗcomᚋupgradeᚑmanagerᚋupgradeᚑmanagerᚋgraphᚐSetUpgradeAuthorityInput(ctx context.Context, v any) (*SetUpgradeAuthorityInput, error) {

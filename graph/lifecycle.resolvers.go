@@ -12,12 +12,20 @@ import (
 	"github.com/upgrade-manager/upgrade-manager/graph/store"
 )
 
+func (r *accountClosureResolver) Status(ctx context.Context, obj *store.AccountClosure) (ClosedAccountStatus, error) {
+	return closedAccountStatus(obj.Status)
+}
+
 func (r *governanceResolver) VotingPeriodSeconds(ctx context.Context, obj *store.Governance) (int64, error) {
 	v, err := loadOne(ctx, r.loadersFor(ctx).VotingPeriod(), obj.Address)
 	if err != nil || v == nil {
 		return 0, err
 	}
 	return *v, nil
+}
+
+func (r *governanceResolver) RentCollector(ctx context.Context, obj *store.Governance) (*string, error) {
+	return loadOne(ctx, r.loadersFor(ctx).RentCollector(), obj.Address)
 }
 
 func (r *handOverResolver) Proposal(ctx context.Context, obj *store.HandOver) (*store.Proposal, error) {
@@ -70,6 +78,8 @@ func (r *releaseRevocationResolver) Proposal(ctx context.Context, obj *store.Rel
 	return loadOne(ctx, r.loadersFor(ctx).Proposal(), obj.Proposal)
 }
 
+func (r *Resolver) AccountClosure() AccountClosureResolver { return &accountClosureResolver{r} }
+
 func (r *Resolver) HandOver() HandOverResolver { return &handOverResolver{r} }
 
 func (r *Resolver) ReleaseRevocation() ReleaseRevocationResolver {
@@ -77,6 +87,7 @@ func (r *Resolver) ReleaseRevocation() ReleaseRevocationResolver {
 }
 
 type (
+	accountClosureResolver    struct{ *Resolver }
 	handOverResolver          struct{ *Resolver }
 	releaseRevocationResolver struct{ *Resolver }
 )

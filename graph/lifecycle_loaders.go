@@ -12,6 +12,7 @@ type lifecycleLoaders struct {
 	revocations   lazy[*dataloadgen.Loader[string, []*store.ReleaseRevocation]]
 	handOvers     lazy[*dataloadgen.Loader[string, *store.HandOver]]
 	votingPeriods lazy[*dataloadgen.Loader[string, *int64]]
+	collectors    lazy[*dataloadgen.Loader[string, *string]]
 }
 
 func (l *loaders) AccountClosure() *dataloadgen.Loader[string, *store.AccountClosure] {
@@ -28,4 +29,8 @@ func (l *loaders) HandOver() *dataloadgen.Loader[string, *store.HandOver] {
 
 func (l *loaders) VotingPeriod() *dataloadgen.Loader[string, *int64] {
 	return l.lifecycle.votingPeriods.get(mapped(l, l.store.VotingPeriods))
+}
+
+func (l *loaders) RentCollector() *dataloadgen.Loader[string, *string] {
+	return l.lifecycle.collectors.get(mapped(l, l.store.RentCollectors))
 }

@@ -51,7 +51,7 @@ func TestVotingPeriodAndCloseAgainstTheProgram(t *testing.T) {
 	}
 	w.send(plan.Instructions)
 	w.waitFor(q, `"status":"EXPIRED","accountStatus":"EXPIRED"`)
-	w.waitFor(q, fmt.Sprintf(`"accountClosure":{"status":"expired","rentCollector":%q}`, m0.PublicKey()))
+	w.waitFor(q, fmt.Sprintf(`"accountClosure":{"status":"EXPIRED","rentCollector":%q}`, m0.PublicKey()))
 	if ok, err := reader.Exists(context.Background(), proposal); err != nil || ok {
 		t.Fatalf("the proposal account still exists (%v)", err)
 	}

@@ -15,6 +15,7 @@ func TestScenarioLifecycle(t *testing.T) {
 	var data struct {
 		Governance struct {
 			VotingPeriodSeconds string
+			RentCollector       *string
 			Programs            []struct {
 				Controlled bool
 				HandOver   *struct{ NewAuthority *string }
@@ -44,7 +45,7 @@ func TestScenarioLifecycle(t *testing.T) {
 			}
 		}
 	}
-	b.query(t, `query($g: PublicKey!) { governance(address: $g) { votingPeriodSeconds
+	b.query(t, `query($g: PublicKey!) { governance(address: $g) { votingPeriodSeconds rentCollector
 		programs { controlled handOver { newAuthority } releases { number hash revokedAt revocation { proposal { index } } } }
 		proposals(first: 20) { nodes { index status votingEndsAt
 			accountClosure { status rentCollector lamports } migration { accountClosure { status } } } } } }`,
@@ -52,6 +53,11 @@ func TestScenarioLifecycle(t *testing.T) {
 	g := data.Governance
 	if g.VotingPeriodSeconds != "1209600" {
 		t.Errorf("votingPeriodSeconds = %s", g.VotingPeriodSeconds)
+	}
+	// The scenario's governance has no rent collector (GovernanceInitialized and every
+	// ConfigChanged carry rent_collector: null): each closed account's rent went to its payer.
+	if g.RentCollector != nil {
+		t.Errorf("rentCollector = %s, want null", *g.RentCollector)
 	}
 	if len(g.Programs) != 1 || !g.Programs[0].Controlled || g.Programs[0].HandOver != nil {
 		t.Fatalf("programs = %+v, want one, still controlled", g.Programs)
@@ -76,7 +82,7 @@ func TestScenarioLifecycle(t *testing.T) {
 		switch {
 		case !isClosed && p.AccountClosure != nil:
 			t.Errorf("proposal %s: closed %+v, want open", p.Index, p.AccountClosure)
-		case isClosed && (p.AccountClosure == nil || p.AccountClosure.Status != "executed" ||
+		case isClosed && (p.AccountClosure == nil || p.AccountClosure.Status != "EXECUTED" ||
 			p.AccountClosure.RentCollector != want || p.AccountClosure.Lamports == "0"):
 			t.Errorf("proposal %s: closure %+v, want executed, rent to %s", p.Index, p.AccountClosure, want)
 		case isClosed && p.Status != "EXECUTED":
@@ -84,7 +90,7 @@ func TestScenarioLifecycle(t *testing.T) {
 		}
 		if p.Migration != nil {
 			jobClosed := p.Migration.AccountClosure != nil
-			if jobClosed != (p.Index == "10") || (jobClosed && p.Migration.AccountClosure.Status != "completed") {
+			if jobClosed != (p.Index == "10") || (jobClosed && p.Migration.AccountClosure.Status != "COMPLETED") {
 				t.Errorf("proposal %s's job: closure %+v", p.Index, p.Migration.AccountClosure)
 			}
 		}

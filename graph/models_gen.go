@@ -137,6 +137,8 @@ type ConfigChangeInput struct {
 	ExtendMigration *ExtendMigrationInput `json:"extendMigration,omitempty"`
 	// Cancels a migration job.
 	CancelMigration *string `json:"cancelMigration,omitempty"`
+	// Where the rent of closed proposals and migration jobs goes.
+	SetRentCollector *SetRentCollectorInput `json:"setRentCollector,omitempty"`
 }
 
 // One config change: kind says which, and which of the other fields are set.
@@ -361,6 +363,11 @@ type RevokeReleaseInput struct {
 	Hash string `json:"hash"`
 }
 
+type SetRentCollectorInput struct {
+	// The new rent collector; null sends each account's rent back to whoever paid for it.
+	RentCollector *string `json:"rentCollector,omitempty"`
+}
+
 type SetUpgradeAuthorityInput struct {
 	Program string `json:"program"`
 	// The new upgrade authority; null makes the program immutable.
@@ -436,6 +443,69 @@ func (e *ApprovalAction) UnmarshalJSON(b []byte) error {
 }
 
 func (e ApprovalAction) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The status an account ended in before it was closed: a proposal's EXECUTED, CANCELLED, REJECTED or
+// EXPIRED; a migration job's COMPLETED or CANCELLED.
+type ClosedAccountStatus string
+
+const (
+	ClosedAccountStatusExecuted  ClosedAccountStatus = "EXECUTED"
+	ClosedAccountStatusCancelled ClosedAccountStatus = "CANCELLED"
+	ClosedAccountStatusRejected  ClosedAccountStatus = "REJECTED"
+	ClosedAccountStatusExpired   ClosedAccountStatus = "EXPIRED"
+	ClosedAccountStatusCompleted ClosedAccountStatus = "COMPLETED"
+)
+
+var AllClosedAccountStatus = []ClosedAccountStatus{
+	ClosedAccountStatusExecuted,
+	ClosedAccountStatusCancelled,
+	ClosedAccountStatusRejected,
+	ClosedAccountStatusExpired,
+	ClosedAccountStatusCompleted,
+}
+
+func (e ClosedAccountStatus) IsValid() bool {
+	switch e {
+	case ClosedAccountStatusExecuted, ClosedAccountStatusCancelled, ClosedAccountStatusRejected, ClosedAccountStatusExpired, ClosedAccountStatusCompleted:
+		return true
+	}
+	return false
+}
+
+func (e ClosedAccountStatus) String() string {
+	return string(e)
+}
+
+func (e *ClosedAccountStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ClosedAccountStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ClosedAccountStatus", str)
+	}
+	return nil
+}
+
+func (e ClosedAccountStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ClosedAccountStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ClosedAccountStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

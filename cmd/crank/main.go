@@ -46,7 +46,7 @@ func main() {
 
 // Config is the crank's configuration, from flags with environment fallback.
 type Config struct {
-	Kind         string // "execute" or "migrate"
+	Kind         string // "execute", "migrate" or "close"
 	RPCURL       string
 	DatabaseURL  string
 	ProgramID    solana.PublicKey
@@ -60,6 +60,7 @@ type Config struct {
 	MetricsAddr  string
 	MinBalance   uint64
 	LockWait     time.Duration
+	CloseAfter   time.Duration
 	LogLevel     *slog.LevelVar
 }
 
@@ -87,12 +88,12 @@ func NewMain() *Main {
 // ParseFlags reads the subcommand and flags; errors name the field.
 func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
-		fmt.Fprintln(m.Stderr, "usage: crank execute|migrate [flags]   (crank execute -h for the flags)")
+		fmt.Fprintln(m.Stderr, "usage: crank execute|migrate|close [flags]   (crank execute -h for the flags)")
 		return flag.ErrHelp
 	}
-	if len(args) == 0 || (args[0] != crank.KindExecute && args[0] != crank.KindMigrate) {
-		fmt.Fprintln(m.Stderr, "usage: crank execute|migrate [flags]   (crank execute -h for the flags)")
-		return errors.New("command missing: want execute or migrate")
+	if len(args) == 0 || (args[0] != crank.KindExecute && args[0] != crank.KindMigrate && args[0] != crank.KindClose) {
+		fmt.Fprintln(m.Stderr, "usage: crank execute|migrate|close [flags]   (crank execute -h for the flags)")
+		return errors.New("command missing: want execute, migrate or close")
 	}
 	c := &m.Config
 	c.Kind = args[0]
@@ -123,6 +124,8 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	fs.Env("CRANK_METRICS_ADDR", "metrics-addr")
 	fs.Uint64Var(&c.MinBalance, "min-balance", 10_000_000, "lamports below which the fee payer counts as unfunded (env CRANK_MIN_BALANCE)")
 	fs.Env("CRANK_MIN_BALANCE", "min-balance")
+	fs.DurationVar(&c.CloseAfter, "close-after", time.Hour, "crank close: how long, by the chain's clock, an ended proposal or migration job stays open before it is closed (env CRANK_CLOSE_AFTER)")
+	fs.Env("CRANK_CLOSE_AFTER", "close-after")
 	c.LogLevel = fs.LogLevel("CRANK_LOG_LEVEL", slog.LevelInfo)
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -150,6 +153,9 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	if c.PollInterval <= 0 {
 		return errors.New("poll-interval: must be positive")
 	}
+	if c.CloseAfter < 0 {
+		return errors.New("close-after: must not be negative")
+	}
 	c.LockWait = c.PollInterval
 	return nil
 }
@@ -166,7 +172,7 @@ func (m *Main) Run(ctx context.Context) error {
 	cfg := crank.Config{
 		Kind: c.Kind, RPCURL: c.RPCURL, DatabaseURL: c.DatabaseURL, ProgramID: c.ProgramID, Payer: payer,
 		Commitment: c.Commitment, CUPrice: c.CUPrice, CULimit: c.CULimit, PollInterval: c.PollInterval,
-		Once: c.Once, DryRun: c.DryRun, MinBalance: c.MinBalance, LockWait: c.LockWait,
+		Once: c.Once, DryRun: c.DryRun, MinBalance: c.MinBalance, LockWait: c.LockWait, CloseAfter: c.CloseAfter,
 	}
 	if c.Kind == crank.KindMigrate && c.Once && isTerminal(m.Stdout) {
 		cfg.Progress = m.Stdout

@@ -77,8 +77,9 @@ func (m *Main) prepareCranks() error {
 	return nil
 }
 
-// crankComponents are the timelock executor and the migration driver (cmd/internal/crank), run
-// in-process against the localnet and the dev database as the indexer and GraphQL are.
+// crankComponents are the timelock executor, the migration driver and the closer
+// (cmd/internal/crank), run in-process against the localnet and the dev database as the indexer
+// and GraphQL are.
 func (m *Main) crankComponents() []component {
 	return []component{
 		{name: "crank-execute", run: func(ctx context.Context) error {
@@ -86,6 +87,9 @@ func (m *Main) crankComponents() []component {
 		}},
 		{name: "crank-migrate", run: func(ctx context.Context) error {
 			return m.runCrank(ctx, crank.KindMigrate, m.Config.CrankMigrateMetricsAddr)
+		}},
+		{name: "crank-close", run: func(ctx context.Context) error {
+			return m.runCrank(ctx, crank.KindClose, m.Config.CrankCloseMetricsAddr)
 		}},
 	}
 }
@@ -110,6 +114,9 @@ func (m *Main) runCrank(ctx context.Context, kind, metricsAddr string) error {
 	k, err := crank.New(crank.Config{
 		Kind: kind, RPCURL: rpcURL, DatabaseURL: m.databaseURL, ProgramID: um.ProgramID, Payer: payer,
 		Commitment: rpc.CommitmentConfirmed, PollInterval: 2 * time.Second, MinBalance: 10_000_000,
+		// Ended accounts stay readable for 5 minutes of the chain's clock, long enough for the
+		// demo (and a developer) to read them on chain after they end.
+		CloseAfter: 5 * time.Minute,
 	}, reg, log, nil)
 	if err != nil {
 		return err

@@ -20,5 +20,6 @@
 // server, cranks) join the supervisor in supervise.go. Only the local node is a
 // child process; the indexer, GraphQL and the cranks (cmd/internal/crank) run
 // in-process, and each prints the URL of its /metrics once it listens
-// (INDEXER_METRICS_URL, CRANK_EXECUTE_METRICS_URL, CRANK_MIGRATE_METRICS_URL).
+// (INDEXER_METRICS_URL, CRANK_EXECUTE_METRICS_URL, CRANK_MIGRATE_METRICS_URL,
+// CRANK_CLOSE_METRICS_URL).
 package main

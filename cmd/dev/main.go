@@ -75,11 +75,13 @@ type Config struct {
 	// IndexerMetricsAddr is where the indexer serves /metrics, /healthz and
 	// /readyz (-indexer-metrics-addr).
 	IndexerMetricsAddr string
-	// Cranks runs the timelock executor and the migration driver (with Localnet).
+	// Cranks runs the timelock executor, the migration driver and the closer (with Localnet).
 	Cranks bool
-	// CrankExecuteMetricsAddr and CrankMigrateMetricsAddr serve the cranks' /metrics.
+	// CrankExecuteMetricsAddr, CrankMigrateMetricsAddr and CrankCloseMetricsAddr serve the
+	// cranks' /metrics.
 	CrankExecuteMetricsAddr string
 	CrankMigrateMetricsAddr string
+	CrankCloseMetricsAddr   string
 	// LogDir, when not empty, receives each component's full log (-log-dir);
 	// the console then shows one short line per event that matters.
 	LogDir string
@@ -153,9 +155,10 @@ func (m *Main) ParseFlags(_ context.Context, args []string) error {
 	fs.StringVar(&m.Config.GraphQLAddr, "graphql-addr", "127.0.0.1:8080", "`address` of the GraphQL server")
 	fs.BoolVar(&m.Config.Localnet, "localnet", true, "build and run the local Solana node on 127.0.0.1:8899 (RPC) and :8900 (WebSocket)")
 	fs.StringVar(&m.Config.IndexerMetricsAddr, "indexer-metrics-addr", "127.0.0.1:9102", "`address` of the indexer's /metrics, /healthz and /readyz (with -localnet)")
-	fs.BoolVar(&m.Config.Cranks, "cranks", true, "run the timelock executor and the migration driver (with -localnet)")
+	fs.BoolVar(&m.Config.Cranks, "cranks", true, "run the timelock executor, the migration driver and the closer (with -localnet)")
 	fs.StringVar(&m.Config.CrankExecuteMetricsAddr, "crank-execute-metrics-addr", "127.0.0.1:9103", "`address` of the timelock executor's /metrics")
 	fs.StringVar(&m.Config.CrankMigrateMetricsAddr, "crank-migrate-metrics-addr", "127.0.0.1:9104", "`address` of the migration driver's /metrics")
+	fs.StringVar(&m.Config.CrankCloseMetricsAddr, "crank-close-metrics-addr", "127.0.0.1:9105", "`address` of the closer's /metrics")
 	fs.StringVar(&m.Config.LogDir, "log-dir", filepath.Join(filepath.Dir(devDir), "logs"), "`directory` of each component's full log, truncated at start (empty: everything to the console)")
 	fs.BoolVar(&m.Config.Demo, "demo", true, "play a scripted upgrade on the localnet through the member CLI, then stay up (with -localnet and -cranks)")
 	fs.DurationVar(&m.Config.DemoPause, "demo-pause", 3*time.Second, "pause between the demo's steps")

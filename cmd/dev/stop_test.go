@@ -55,9 +55,9 @@ func TestStopLeavesNothingBehind(t *testing.T) {
 				mu.Lock()
 				defer mu.Unlock()
 				children = descendants(env.cmd.Process.Pid)
-				return urls["CRANK_EXECUTE_METRICS_URL"] != "" && urls["CRANK_MIGRATE_METRICS_URL"] != "" &&
+				return urls["CRANK_EXECUTE_METRICS_URL"] != "" && urls["CRANK_MIGRATE_METRICS_URL"] != "" && urls["CRANK_CLOSE_METRICS_URL"] != "" &&
 					countNamed(children, "localnet") == 1
-			}, "dev to start the localnet and both cranks")
+			}, "dev to start the localnet and the three cranks")
 
 			if err := env.cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
@@ -80,7 +80,7 @@ func TestStopLeavesNothingBehind(t *testing.T) {
 				assertFree(t, fmt.Sprintf("127.0.0.1:%d", p))
 			}
 			mu.Lock()
-			for _, key := range []string{"GRAPHQL_URL", "INDEXER_METRICS_URL", "DATABASE_URL", "CRANK_EXECUTE_METRICS_URL", "CRANK_MIGRATE_METRICS_URL"} {
+			for _, key := range []string{"GRAPHQL_URL", "INDEXER_METRICS_URL", "DATABASE_URL", "CRANK_EXECUTE_METRICS_URL", "CRANK_MIGRATE_METRICS_URL", "CRANK_CLOSE_METRICS_URL"} {
 				assertFree(t, hostPort(t, urls[key]))
 			}
 			mu.Unlock()
@@ -158,6 +158,7 @@ func startDev(ctx context.Context, t *testing.T, args ...string) *devEnv {
 		"-indexer-metrics-addr", "127.0.0.1:0",
 		"-crank-execute-metrics-addr", "127.0.0.1:0",
 		"-crank-migrate-metrics-addr", "127.0.0.1:0",
+		"-crank-close-metrics-addr", "127.0.0.1:0",
 		"-localnet-args", fmt.Sprintf("--rpc-port %d --ws-port %d --slot-time-ms 100", ports[0], ports[1]),
 	}, args...)
 	cmd := exec.CommandContext(ctx, devBuild.bin, full...)

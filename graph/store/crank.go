@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -50,4 +51,42 @@ func (s *Store) ActiveMigrationJobs(ctx context.Context) ([]string, error) {
 		out[i] = *r
 	}
 	return out, nil
+}
+
+// ClosableAccount is an ended proposal or a completed or cancelled migration job whose account
+// the read model has not seen closed: a candidate for the close crank. Keys are base58.
+type ClosableAccount struct {
+	// Kind is "proposal" or "migration_job", as account_closure records it.
+	Kind    string
+	Address string
+	// Proposal is the proposal the account belongs to: Address itself for a proposal, the
+	// migration proposal for a job.
+	Proposal string
+	Status   string
+}
+
+// ClosableAccounts returns the executed, cancelled, rejected or expired proposals and the
+// completed or cancelled migration jobs that account_closure does not hold and that were last
+// updated (ended, by the chain's clock) at or before endedBefore: jobs first, then
+// proposals, oldest first (a job is closed by its proposal's address, which stays valid after
+// the proposal's account is gone). The read model may lag the chain: the caller checks each on
+// chain before acting.
+func (s *Store) ClosableAccounts(ctx context.Context, endedBefore time.Time) ([]*ClosableAccount, error) {
+	return collect(ctx, s.db, "closable accounts", func(row pgx.Row) (*ClosableAccount, error) {
+		var a ClosableAccount
+		err := row.Scan(&a.Kind, &a.Address, &a.Proposal, &a.Status)
+		return &a, err
+	}, `
+		SELECT kind, address, proposal, status FROM (
+			SELECT 'migration_job' AS kind, j.address, j.proposal, j.status, 0 AS pass, j.updated_at AS at
+			FROM migration_job j
+			WHERE j.status IN ('completed', 'cancelled') AND j.updated_at <= $1
+			  AND NOT EXISTS (SELECT 1 FROM account_closure c WHERE c.address = j.address)
+			UNION ALL
+			SELECT 'proposal', p.address, p.address, p.status, 1, p.updated_at
+			FROM proposal p
+			WHERE p.status IN ('executed', 'cancelled', 'rejected', 'expired') AND p.updated_at <= $1
+			  AND NOT EXISTS (SELECT 1 FROM account_closure c WHERE c.address = p.address)
+		) t
+		ORDER BY pass, at, address`, endedBefore)
 }

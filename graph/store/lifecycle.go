@@ -113,3 +113,22 @@ func (s *Store) VotingPeriods(ctx context.Context, governances []string) (map[st
 	}
 	return out, err
 }
+
+// RentCollectors returns each governance's rent collector, by address: nil when it has none
+// (each closed account's rent goes back to whoever paid for it).
+func (s *Store) RentCollectors(ctx context.Context, governances []string) (map[string]*string, error) {
+	type row struct {
+		address   string
+		collector *string
+	}
+	rows, err := collect(ctx, s.db, "rent collectors", func(r pgx.Row) (*row, error) {
+		var v row
+		err := r.Scan(&v.address, &v.collector)
+		return &v, err
+	}, `SELECT address, rent_collector FROM governance WHERE address = ANY($1)`, governances)
+	out := make(map[string]*string, len(rows))
+	for _, r := range rows {
+		out[r.address] = r.collector
+	}
+	return out, err
+}

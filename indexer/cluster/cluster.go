@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"sync"
 	"time"
-
 )
 
 // ErrUnchecked is Guard.Check's answer before the first comparison

@@ -217,7 +217,7 @@ func DumpProjections(t testing.TB, db Querier, withoutSeqs bool) map[string][]st
 	out := map[string][]string{}
 	drop := ""
 	if withoutSeqs {
-		drop = " - 'last_seq' - 'seq' - 'revoked_seq' - 'voting_period_seq'"
+		drop = " - 'last_seq' - 'seq' - 'revoked_seq' - 'voting_period_seq' - 'rent_collector_seq'"
 	}
 	for _, table := range ProjectionTables {
 		rows := rowStrings(t, db, `SELECT (to_jsonb(x)`+drop+`)::text FROM `+table+` x`)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/gagliardetto/solana-go"
 	"github.com/jackc/pgx/v5"
 
 	um "github.com/upgrade-manager/upgrade-manager/indexer/upgrademanager"
@@ -12,8 +13,8 @@ import (
 
 // The account lifecycle projections (migration 00013): closed proposal and job accounts,
 // revoked releases, programs handed over by the governance, and each governance's voting
-// period. They sit beside the fold's tables: each event writes rows of its own (idempotent on
-// its seq) or one guarded column, so the fold and its row loading stay as they are.
+// period and (migration 00016) rent collector. They sit beside the fold's tables: each event
+// writes rows of its own (idempotent on its seq) or one guarded column, so the fold and its row loading stay as they are.
 
 // projectLifecycle writes the lifecycle rows of events, in log order, after the fold wrote its
 // rows (so a governance initialized in the same batch exists).
@@ -34,6 +35,9 @@ func projectLifecycle(ctx context.Context, tx pgx.Tx, events []loggedEvent) erro
 const (
 	setVotingPeriod = `UPDATE governance SET voting_period_seconds = $2, voting_period_seq = $3
 		WHERE address = $1 AND voting_period_seq < $3`
+	// The rent collector after the event; NULL: none.
+	setRentCollector = `UPDATE governance SET rent_collector = $2, rent_collector_seq = $3
+		WHERE address = $1 AND rent_collector_seq < $3`
 	insertClosure = `INSERT INTO account_closure (address, kind, governance, status, actor,
 		rent_collector, lamports, closed_at, slot, signature, seq)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (address) DO NOTHING`
@@ -45,12 +49,22 @@ const (
 		ON CONFLICT (program) DO NOTHING`
 )
 
+// optB58 is *k in base58, nil for none.
+func optB58(k *solana.PublicKey) *string {
+	if k == nil {
+		return nil
+	}
+	return ptr(b58(*k))
+}
+
 func queueLifecycle(b *pgx.Batch, e loggedEvent) {
 	switch f := e.Event.(type) {
 	case *um.GovernanceInitialized:
 		b.Queue(setVotingPeriod, b58(f.Governance), f.VotingPeriodSeconds, e.Seq)
+		b.Queue(setRentCollector, b58(f.Governance), optB58(f.RentCollector), e.Seq)
 	case *um.ConfigChanged:
 		b.Queue(setVotingPeriod, b58(f.Governance), f.VotingPeriodSeconds, e.Seq)
+		b.Queue(setRentCollector, b58(f.Governance), optB58(f.RentCollector), e.Seq)
 		at := unixTime(f.Timestamp)
 		switch c := &f.Change; c.Kind {
 		case um.ConfigChangeKindRevokeRelease:

@@ -91,7 +91,7 @@ const DefaultVotingPeriodSeconds int64 = 1209600
 // EventSchemaVersion is the constant EVENT_SCHEMA_VERSION.
 //
 // Version of every event's layout; bumped when a field is added.
-const EventSchemaVersion uint8 = 2
+const EventSchemaVersion uint8 = 3
 
 // GovernanceSeed is the constant GOVERNANCE_SEED. Use it as []byte(GovernanceSeed).
 //

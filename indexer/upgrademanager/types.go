@@ -1125,8 +1125,10 @@ type ConfigChanged struct {
 	Spill                   solana.PublicKey
 	MemberSetSeqno          uint64
 	VotingPeriodSeconds     int64
-	Timestamp               int64
-	Slot                    uint64
+	// Receives the rent of closed proposals and migration jobs; `None`: whoever paid for each.
+	RentCollector *solana.PublicKey
+	Timestamp     int64
+	Slot          uint64
 }
 
 // UnmarshalBorsh decodes v from the start of b and returns how many bytes it read.
@@ -1170,11 +1172,11 @@ func (v *ConfigChanged) UnmarshalBorsh(b []byte) (int, error) {
 		}
 		n += l0 * 32
 	}
-	if len(b)-n < 90 {
-		return n, idlcodec.ShortError("ConfigChanged.threshold", n, 90, len(b)-n)
+	if len(b)-n < 74 {
+		return n, idlcodec.ShortError("ConfigChanged.threshold", n, 74, len(b)-n)
 	}
 	{
-		s := b[n : n+90]
+		s := b[n : n+74]
 		v.Threshold = s[0]
 		v.RollbackThreshold = s[1]
 		v.TimelockSeconds = int64(binary.LittleEndian.Uint64(s[2 : 2+8]))
@@ -1183,10 +1185,37 @@ func (v *ConfigChanged) UnmarshalBorsh(b []byte) (int, error) {
 		v.Spill = solana.PublicKey(s[26 : 26+32])
 		v.MemberSetSeqno = binary.LittleEndian.Uint64(s[58 : 58+8])
 		v.VotingPeriodSeconds = int64(binary.LittleEndian.Uint64(s[66 : 66+8]))
-		v.Timestamp = int64(binary.LittleEndian.Uint64(s[74 : 74+8]))
-		v.Slot = binary.LittleEndian.Uint64(s[82 : 82+8])
 	}
-	n += 90
+	n += 74
+	{
+		var some0 bool
+		if some0, n, err = idlcodec.ReadOption(b, n, "ConfigChanged.rent_collector"); err != nil {
+			return n, err
+		}
+		if some0 {
+			p0 := new(solana.PublicKey)
+			if len(b)-n < 32 {
+				return n, idlcodec.ShortError("ConfigChanged.rent_collector", n, 32, len(b)-n)
+			}
+			{
+				s := b[n : n+32]
+				(*p0) = solana.PublicKey(s[0:32])
+			}
+			n += 32
+			v.RentCollector = p0
+		} else {
+			v.RentCollector = nil
+		}
+	}
+	if len(b)-n < 16 {
+		return n, idlcodec.ShortError("ConfigChanged.timestamp", n, 16, len(b)-n)
+	}
+	{
+		s := b[n : n+16]
+		v.Timestamp = int64(binary.LittleEndian.Uint64(s[0:8]))
+		v.Slot = binary.LittleEndian.Uint64(s[8 : 8+8])
+	}
+	n += 16
 	return n, nil
 }
 
@@ -1209,6 +1238,12 @@ func (v *ConfigChanged) AppendBorsh(dst []byte) []byte {
 	dst = append(dst, v.Spill[:]...)
 	dst = binary.LittleEndian.AppendUint64(dst, v.MemberSetSeqno)
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(v.VotingPeriodSeconds))
+	if v.RentCollector == nil {
+		dst = append(dst, 0)
+	} else {
+		dst = append(dst, 1)
+		dst = append(dst, (*v.RentCollector)[:]...)
+	}
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(v.Timestamp))
 	dst = binary.LittleEndian.AppendUint64(dst, v.Slot)
 	return dst
@@ -1252,6 +1287,12 @@ func (v *ConfigChanged) AppendJSON(dst []byte) []byte {
 	dst = idlcodec.AppendJSONUint(dst, v.MemberSetSeqno)
 	dst = append(dst, ",\"voting_period_seconds\":"...)
 	dst = idlcodec.AppendJSONInt(dst, v.VotingPeriodSeconds)
+	dst = append(dst, ",\"rent_collector\":"...)
+	if v.RentCollector == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = idlcodec.AppendJSONBase58(dst, (*v.RentCollector)[:])
+	}
 	dst = append(dst, ",\"timestamp\":"...)
 	dst = idlcodec.AppendJSONInt(dst, v.Timestamp)
 	dst = append(dst, ",\"slot\":"...)
@@ -1431,8 +1472,10 @@ type GovernanceInitialized struct {
 	Spill                   solana.PublicKey
 	MemberSetSeqno          uint64
 	VotingPeriodSeconds     int64
-	Timestamp               int64
-	Slot                    uint64
+	// Receives the rent of closed proposals and migration jobs; `None`: whoever paid for each.
+	RentCollector *solana.PublicKey
+	Timestamp     int64
+	Slot          uint64
 }
 
 // UnmarshalBorsh decodes v from the start of b and returns how many bytes it read.
@@ -1462,11 +1505,11 @@ func (v *GovernanceInitialized) UnmarshalBorsh(b []byte) (int, error) {
 		}
 		n += l0 * 32
 	}
-	if len(b)-n < 90 {
-		return n, idlcodec.ShortError("GovernanceInitialized.threshold", n, 90, len(b)-n)
+	if len(b)-n < 74 {
+		return n, idlcodec.ShortError("GovernanceInitialized.threshold", n, 74, len(b)-n)
 	}
 	{
-		s := b[n : n+90]
+		s := b[n : n+74]
 		v.Threshold = s[0]
 		v.RollbackThreshold = s[1]
 		v.TimelockSeconds = int64(binary.LittleEndian.Uint64(s[2 : 2+8]))
@@ -1475,10 +1518,37 @@ func (v *GovernanceInitialized) UnmarshalBorsh(b []byte) (int, error) {
 		v.Spill = solana.PublicKey(s[26 : 26+32])
 		v.MemberSetSeqno = binary.LittleEndian.Uint64(s[58 : 58+8])
 		v.VotingPeriodSeconds = int64(binary.LittleEndian.Uint64(s[66 : 66+8]))
-		v.Timestamp = int64(binary.LittleEndian.Uint64(s[74 : 74+8]))
-		v.Slot = binary.LittleEndian.Uint64(s[82 : 82+8])
 	}
-	n += 90
+	n += 74
+	{
+		var some0 bool
+		if some0, n, err = idlcodec.ReadOption(b, n, "GovernanceInitialized.rent_collector"); err != nil {
+			return n, err
+		}
+		if some0 {
+			p0 := new(solana.PublicKey)
+			if len(b)-n < 32 {
+				return n, idlcodec.ShortError("GovernanceInitialized.rent_collector", n, 32, len(b)-n)
+			}
+			{
+				s := b[n : n+32]
+				(*p0) = solana.PublicKey(s[0:32])
+			}
+			n += 32
+			v.RentCollector = p0
+		} else {
+			v.RentCollector = nil
+		}
+	}
+	if len(b)-n < 16 {
+		return n, idlcodec.ShortError("GovernanceInitialized.timestamp", n, 16, len(b)-n)
+	}
+	{
+		s := b[n : n+16]
+		v.Timestamp = int64(binary.LittleEndian.Uint64(s[0:8]))
+		v.Slot = binary.LittleEndian.Uint64(s[8 : 8+8])
+	}
+	n += 16
 	return n, nil
 }
 
@@ -1500,6 +1570,12 @@ func (v *GovernanceInitialized) AppendBorsh(dst []byte) []byte {
 	dst = append(dst, v.Spill[:]...)
 	dst = binary.LittleEndian.AppendUint64(dst, v.MemberSetSeqno)
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(v.VotingPeriodSeconds))
+	if v.RentCollector == nil {
+		dst = append(dst, 0)
+	} else {
+		dst = append(dst, 1)
+		dst = append(dst, (*v.RentCollector)[:]...)
+	}
 	dst = binary.LittleEndian.AppendUint64(dst, uint64(v.Timestamp))
 	dst = binary.LittleEndian.AppendUint64(dst, v.Slot)
 	return dst
@@ -1541,6 +1617,12 @@ func (v *GovernanceInitialized) AppendJSON(dst []byte) []byte {
 	dst = idlcodec.AppendJSONUint(dst, v.MemberSetSeqno)
 	dst = append(dst, ",\"voting_period_seconds\":"...)
 	dst = idlcodec.AppendJSONInt(dst, v.VotingPeriodSeconds)
+	dst = append(dst, ",\"rent_collector\":"...)
+	if v.RentCollector == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = idlcodec.AppendJSONBase58(dst, (*v.RentCollector)[:])
+	}
 	dst = append(dst, ",\"timestamp\":"...)
 	dst = idlcodec.AppendJSONInt(dst, v.Timestamp)
 	dst = append(dst, ",\"slot\":"...)

@@ -23,11 +23,13 @@ import (
 const (
 	KindExecute = "execute"
 	KindMigrate = "migrate"
+	// KindClose closes ended proposals and migration jobs, so their rent comes back.
+	KindClose = "close"
 )
 
 // Config is one crank's configuration; cmd/crank builds it from flags and cmd/dev from its own.
 type Config struct {
-	// Kind is KindExecute or KindMigrate.
+	// Kind is KindExecute, KindMigrate or KindClose.
 	Kind        string
 	RPCURL      string
 	DatabaseURL string
@@ -48,11 +50,14 @@ type Config struct {
 	MinBalance uint64
 	// LockWait is how often a standby replica retries the crank lock.
 	LockWait time.Duration
+	// CloseAfter is how long, by the chain's clock, the closer leaves an ended proposal or
+	// migration job open (readable on chain) before it closes it.
+	CloseAfter time.Duration
 	// Progress, when set, is where the migration driver draws a progress bar.
 	Progress io.Writer
 }
 
-// Crank is one running crank: the timelock executor or the migration driver.
+// Crank is one running crank: the timelock executor, the migration driver or the closer.
 type Crank struct {
 	cfg     Config
 	log     *slog.Logger
@@ -68,15 +73,18 @@ type Crank struct {
 // hides secrets (an RPC URL's API key) in the errors Run returns.
 func New(cfg Config, reg prometheus.Registerer, log *slog.Logger, redact func(string) string) (*Crank, error) {
 	switch cfg.Kind {
-	case KindExecute, KindMigrate:
+	case KindExecute, KindMigrate, KindClose:
 	default:
-		return nil, fmt.Errorf("crank kind %q: want %s or %s", cfg.Kind, KindExecute, KindMigrate)
+		return nil, fmt.Errorf("crank kind %q: want %s, %s or %s", cfg.Kind, KindExecute, KindMigrate, KindClose)
 	}
 	if len(cfg.Payer) != 64 {
 		return nil, errors.New("crank: no fee payer")
 	}
 	if cfg.PollInterval <= 0 {
 		return nil, errors.New("poll-interval: must be positive")
+	}
+	if cfg.CloseAfter < 0 {
+		return nil, errors.New("close-after: must not be negative")
 	}
 	if cfg.LockWait <= 0 {
 		cfg.LockWait = cfg.PollInterval
@@ -124,6 +132,9 @@ func (k *Crank) Run(ctx context.Context) error {
 	case KindMigrate:
 		mg := &migrator{models: models, chain: ch, send: s, metrics: k.metrics, log: k.log, progress: c.Progress}
 		tick = mg.tick
+	case KindClose:
+		cl := &closer{models: models, reader: &txbuild.Reader{RPC: client, Commitment: c.Commitment, Builder: ch.build}, chain: ch, send: s, metrics: k.metrics, log: k.log, after: c.CloseAfter}
+		tick = cl.tick
 	}
 	k.log.Info("running", "rpc", rpcName, "payer", c.Payer.PublicKey(), "program", c.ProgramID, "commitment", c.Commitment, "dry_run", c.DryRun, "once", c.Once)
 	clusterState := ""

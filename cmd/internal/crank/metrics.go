@@ -12,6 +12,7 @@ type Metrics struct {
 	lamportsSpent    *prometheus.CounterVec
 	accountsLeft     prometheus.Gauge
 	accountsMigrated prometheus.Counter
+	rentReclaimed    *prometheus.CounterVec
 }
 
 // NewMetrics registers the crank's series on reg.
@@ -50,6 +51,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Accounts this crank migrated.",
 		}),
 	}
-	reg.MustRegister(m.attempts, m.successes, m.racesLost, m.errors, m.payerBalance, m.lamportsSpent, m.accountsLeft, m.accountsMigrated)
+	m.rentReclaimed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "upgrade_manager_crank_rent_reclaimed_lamports_total",
+		Help: "Rent of the ended accounts this crank closed, sent to the governance's rent collector (or the payer), by account (proposal, migration_job).",
+	}, []string{"account"})
+	reg.MustRegister(m.attempts, m.successes, m.racesLost, m.errors, m.payerBalance, m.lamportsSpent, m.accountsLeft, m.accountsMigrated, m.rentReclaimed)
 	return m
 }

@@ -63,7 +63,7 @@ pub const MIN_THRESHOLD: u8 = 2;
 
 /// Version of every event's layout; bumped when a field is added.
 #[constant]
-pub const EVENT_SCHEMA_VERSION: u8 = 2;
+pub const EVENT_SCHEMA_VERSION: u8 = 3;
 /// First layout version whose upgrade and rollback proposals hold a `BufferLock`.
 #[constant]
 pub const BUFFER_LOCK_LAYOUT_VERSION: u8 = 2;

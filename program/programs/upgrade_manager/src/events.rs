@@ -21,6 +21,8 @@ pub struct GovernanceInitialized {
     pub spill: Pubkey,
     pub member_set_seqno: u64,
     pub voting_period_seconds: i64,
+    /// Receives the rent of closed proposals and migration jobs; `None`: whoever paid for each.
+    pub rent_collector: Option<Pubkey>,
     pub timestamp: i64,
     pub slot: u64,
 }
@@ -214,6 +216,8 @@ pub struct ConfigChanged {
     pub spill: Pubkey,
     pub member_set_seqno: u64,
     pub voting_period_seconds: i64,
+    /// Receives the rent of closed proposals and migration jobs; `None`: whoever paid for each.
+    pub rent_collector: Option<Pubkey>,
     pub timestamp: i64,
     pub slot: u64,
 }

@@ -177,6 +177,7 @@ pub fn handle_execute_config_change(ctx: Context<ExecuteConfigChange>) -> Result
         spill: gov.spill,
         member_set_seqno: gov.member_set_seqno,
         voting_period_seconds: gov.voting_period_seconds,
+        rent_collector: gov.rent_collector_option(),
         timestamp: clock.unix_timestamp,
         slot: clock.slot,
     };

@@ -94,6 +94,7 @@ pub fn handle_initialize_governance(
         spill: gov.spill,
         member_set_seqno: gov.member_set_seqno,
         voting_period_seconds: gov.voting_period_seconds,
+        rent_collector: gov.rent_collector_option(),
         timestamp: clock.unix_timestamp,
         slot: clock.slot,
     };

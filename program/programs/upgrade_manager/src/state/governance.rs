@@ -121,6 +121,11 @@ impl Governance {
         }
     }
 
+    /// The rent collector as events carry it: `None` when the governance has none.
+    pub fn rent_collector_option(&self) -> Option<Pubkey> {
+        (self.rent_collector != Pubkey::default()).then_some(self.rent_collector)
+    }
+
     /// Validates a voting period: positive and at most a year.
     pub fn validate_voting_period(seconds: i64) -> Result<()> {
         require!(
