@@ -90,7 +90,11 @@ func BenchmarkFanout(b *testing.B) {
 		events = n
 	}
 	for _, n := range sizes {
-		for _, variant := range []string{"floor", "encode-each", "frames"} {
+		variants := []string{"floor", "encode-each", "frames"}
+		if v := os.Getenv("FANOUT_VARIANTS"); v != "" {
+			variants = strings.Split(v, ",")
+		}
+		for _, variant := range variants {
 			b.Run(fmt.Sprintf("subscribers=%d/%s", n, variant), func(b *testing.B) {
 				benchFanout(b, variant, n, events)
 			})
@@ -112,7 +116,9 @@ func benchFanout(b *testing.B, variant string, subscribers, events int) {
 	var srv fanoutServer
 	switch variant {
 	case "floor":
-		srv = startFloorServer(b, url)
+		srv = startFloorServer(b, url, false)
+	case "floor-detached":
+		srv = startFloorServer(b, url, true)
 	default:
 		base := graphtest.StartServer(b, url, func(c *graph.ServerConfig) {
 			c.EncodePerSubscriber = variant == "encode-each"
@@ -396,7 +402,7 @@ func TestFanoutClientProcess(t *testing.T) {
 // and subscribe accepted without GraphQL, then on each notification on
 // fanout.Channel one pre-encoded message written to every subscribed
 // connection.
-func startFloorServer(b *testing.B, databaseURL string) fanoutServer {
+func startFloorServer(b *testing.B, databaseURL string, detached bool) fanoutServer {
 	ctx, cancel := context.WithCancel(context.Background())
 	var (
 		mu    sync.Mutex
@@ -408,24 +414,11 @@ func startFloorServer(b *testing.B, databaseURL string) fanoutServer {
 		if err != nil {
 			return
 		}
-		defer c.CloseNow()
-		for {
-			_, msg, err := c.Read(ctx)
-			if err != nil {
-				return
-			}
-			switch {
-			case bytes.Contains(msg, []byte(`"connection_init"`)):
-				if c.Write(ctx, websocket.MessageText, []byte(`{"type":"connection_ack"}`)) != nil {
-					return
-				}
-			case bytes.Contains(msg, []byte(`"subscribe"`)):
-				mu.Lock()
-				conns = append(conns, c)
-				mu.Unlock()
-				count.Add(1)
-			}
+		if detached {
+			go floorRead(ctx, c, &mu, &conns, &count)
+			return
 		}
+		floorRead(ctx, c, &mu, &conns, &count)
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -473,5 +466,30 @@ func startFloorServer(b *testing.B, databaseURL string) fanoutServer {
 	return fanoutServer{
 		wsURL:      "ws://" + ln.Addr().String(),
 		subscribed: func() int { return int(count.Load()) },
+	}
+}
+
+// floorRead is the floor server's read loop for one connection: it answers
+// connection_init and records the connection on subscribe. The detached
+// floor runs it on a goroutine of its own after the handler has returned
+// (net/http's connection goroutine, its request and buffers gone).
+func floorRead(ctx context.Context, c *websocket.Conn, mu *sync.Mutex, conns *[]*websocket.Conn, count *atomic.Int64) {
+	defer c.CloseNow()
+	for {
+		_, msg, err := c.Read(ctx)
+		if err != nil {
+			return
+		}
+		switch {
+		case bytes.Contains(msg, []byte(`"connection_init"`)):
+			if c.Write(ctx, websocket.MessageText, []byte(`{"type":"connection_ack"}`)) != nil {
+				return
+			}
+		case bytes.Contains(msg, []byte(`"subscribe"`)):
+			mu.Lock()
+			*conns = append(*conns, c)
+			mu.Unlock()
+			count.Add(1)
+		}
 	}
 }

@@ -236,7 +236,7 @@ func (s *Server) Run(ctx context.Context) error {
 		WriteTimeout:      cfg.RequestTimeout + 10*time.Second,
 		IdleTimeout:       cfg.IdleTimeout,
 		MaxHeaderBytes:    int(cfg.Limits.MaxBodyBytes) + 16<<10,
-		BaseContext:       func(net.Listener) context.Context { return base },
+		BaseContext:       func(net.Listener) context.Context { return context.WithValue(base, connBaseKey{}, base) },
 		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
 	}
 

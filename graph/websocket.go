@@ -93,7 +93,12 @@ func (l *wsLimiter) acquire(addr string) (release func(), refusal string) {
 
 // connState marks an operation's context as coming over a websocket; conn
 // is the connection once accepted.
-type connState struct{ conn *wsConn }
+type connState struct {
+	conn *wsConn
+	// upgraded is closed once the connection is a websocket (hijacked):
+	// from then on net/http's handler may return (see limitWebsockets).
+	upgraded chan struct{}
+}
 
 type connStateKey struct{}
 
@@ -127,12 +132,60 @@ func limitWebsockets(l *wsLimiter, accept websocket.AcceptOptions, next http.Han
 			}
 			return
 		}
-		defer release()
 		rc := http.NewResponseController(w)
 		_ = rc.SetReadDeadline(time.Time{})
 		_ = rc.SetWriteDeadline(time.Time{})
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), connStateKey{}, &connState{})))
+		base, ok := r.Context().Value(connBaseKey{}).(context.Context)
+		if !ok {
+			defer release()
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), connStateKey{}, &connState{})))
+			return
+		}
+		// Detached: the transport runs on a goroutine of its own, and this
+		// handler returns once the connection is hijacked, so net/http's
+		// connection goroutine and what it holds (its buffers, the
+		// response) are freed. The connection's context keeps the
+		// request's values and ends with the server's base context
+		// (net/http cancels the request's when the handler returns).
+		cs := &connState{upgraded: make(chan struct{})}
+		ctx := context.WithValue(detachedContext{Context: context.WithoutCancel(r.Context()), base: base}, connStateKey{}, cs)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			defer release()
+			next.ServeHTTP(w, r.WithContext(ctx))
+		}()
+		select {
+		case <-cs.upgraded:
+		case <-done:
+		}
 	})
+}
+
+// connBaseKey is the context key of the server's base context, which ends
+// detached websocket connections (Server.Run sets it).
+type connBaseKey struct{}
+
+// detachedContext has the values of its Context and the cancellation of
+// base.
+type detachedContext struct {
+	context.Context
+	base context.Context
+}
+
+func (c detachedContext) Deadline() (time.Time, bool) { return c.base.Deadline() }
+func (c detachedContext) Done() <-chan struct{}       { return c.base.Done() }
+func (c detachedContext) Err() error                  { return c.base.Err() }
+
+// Value answers from the request's context, then from base: base's values
+// are the request's too, and what only base answers (context's own key for
+// its cancelCtx) lets contexts derived from this one register with base
+// rather than watch it from a goroutine each.
+func (c detachedContext) Value(key any) any {
+	if v := c.Context.Value(key); v != nil {
+		return v
+	}
+	return c.base.Value(key)
 }
 
 const (
@@ -174,6 +227,9 @@ func (u wsImplementation) Accept(w http.ResponseWriter, r *http.Request, o trans
 	c.write = func(b []byte) { _ = conn.Write(context.Background(), websocket.MessageText, b) }
 	if cs := connStateFrom(r.Context()); cs != nil {
 		cs.conn = c
+		if cs.upgraded != nil {
+			close(cs.upgraded)
+		}
 	}
 	return c, nil
 }
