@@ -57,15 +57,17 @@ const fanoutQuery = `subscription { events { seq } }`
 // its memory figures are the server's. They share the machine's cores
 // with the server.
 //
-// Three servers face the same clients, one after the other, for each
-// size:
+// Servers face the same clients, one after the other, for each size
+// (FANOUT_VARIANTS, e.g. "floor,floor-detached,frames"; by default the
+// last two):
 //   - floor: a bare websocket server (coder/websocket, no GraphQL) that
 //     LISTENs for the same NOTIFY and writes one pre-encoded frame to every
-//     connection, from one goroutine per core: what the machine can do;
-//   - encode-each: the GraphQL server encoding each subscriber's message
-//     in gqlgen's transport (EncodePerSubscriber), as before shared frames;
-//   - frames: the GraphQL server as it runs, one encoding per event with
-//     each subscriber's id spliced in.
+//     connection, from one goroutine per core, each connection served by
+//     its net/http handler: what the machine can do;
+//   - floor-detached: the floor with each connection read by a goroutine
+//     of its own once net/http's handler has returned, as this server's
+//     transport does;
+//   - frames: the GraphQL server as it runs.
 //
 // FANOUT_SIZES (e.g. "5000,10000") and FANOUT_EVENTS change the sizes.
 func BenchmarkFanout(b *testing.B) {
@@ -90,7 +92,7 @@ func BenchmarkFanout(b *testing.B) {
 		events = n
 	}
 	for _, n := range sizes {
-		variants := []string{"floor", "encode-each", "frames"}
+		variants := []string{"floor-detached", "frames"}
 		if v := os.Getenv("FANOUT_VARIANTS"); v != "" {
 			variants = strings.Split(v, ",")
 		}
@@ -121,7 +123,6 @@ func benchFanout(b *testing.B, variant string, subscribers, events int) {
 		srv = startFloorServer(b, url, true)
 	default:
 		base := graphtest.StartServer(b, url, func(c *graph.ServerConfig) {
-			c.EncodePerSubscriber = variant == "encode-each"
 			c.WS = graph.WSLimits{ConnsPerAddr: 2 * subscribers, Conns: 2 * subscribers, OpsPerConn: 10, Ops: 2 * subscribers}
 		})
 		srv = fanoutServer{wsURL: graphtest.WSURL(base), subscribed: func() int { return int(subscribedCount(b, base)) }}

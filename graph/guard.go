@@ -40,7 +40,7 @@ func (operationGuard) Validate(graphql.ExecutableSchema) error { return nil }
 func (g operationGuard) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 	op := graphql.GetOperationContext(ctx)
 	if op.Operation != nil && op.Operation.Operation == ast.Subscription {
-		if connStateFrom(ctx) == nil {
+		if wsOpFrom(ctx) == nil {
 			return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{
 				Message:    "subscriptions are served over a websocket (graphql-transport-ws or graphql-ws) at /graphql, not over plain HTTP",
 				Extensions: map[string]any{"code": CodeBadRequest},

@@ -100,10 +100,6 @@ type HandlerConfig struct {
 	// NoSharedSubscriptions runs every subscription on its own instead of
 	// once for all equal ones (for comparison in benchmarks).
 	NoSharedSubscriptions bool
-	// EncodePerSubscriber has the websocket transport encode every shared
-	// subscription event for each subscriber, instead of splicing each
-	// subscriber's id into one encoding (for comparison in benchmarks).
-	EncodePerSubscriber bool
 }
 
 // NewHandler returns the HTTP handler of the GraphQL server: /graphql
@@ -120,14 +116,17 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 		Resolvers:  r,
 		Complexity: complexity(cfg.Limits),
 	})
-	accept := acceptOptions(cfg.AllowedOrigins)
-	limiter := newWSLimiter(cfg.WS, cfg.Logger)
+	metrics := NewMetrics(cfg.Registry)
+	limiter := newWSLimiter(cfg.WS)
+	metrics.observeWebsockets(cfg.Registry, limiter)
 	srv := handler.New(schema)
-	srv.AddTransport(transport.Websocket{
-		Implementation:        wsImplementation{accept: accept, limiter: limiter},
-		KeepAlivePingInterval: cfg.KeepAlive,
-		InitTimeout:           10 * time.Second,
-		PayloadReadLimit:      &cfg.Limits.MaxBodyBytes,
+	srv.AddTransport(&wsTransport{
+		accept:      acceptOptions(cfg.AllowedOrigins),
+		limiter:     limiter,
+		logger:      cfg.Logger,
+		keepAlive:   cfg.KeepAlive,
+		initTimeout: 10 * time.Second,
+		readLimit:   cfg.Limits.MaxBodyBytes,
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
@@ -138,17 +137,11 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	}
 	srv.Use(shapeLimit{depth: cfg.Limits.Depth, aliases: cfg.Limits.MaxAliases})
 	srv.Use(&costLimit{limit: cfg.Limits.Complexity, subscriptionLimit: cfg.Limits.SubscriptionComplexity, scan: cfg.Limits.ScanCost})
-	metrics := NewMetrics(cfg.Registry)
 	guard := operationGuard{timeout: cfg.RequestTimeout, logger: cfg.Logger, subscriptions: metrics.subscriptions}
 	if !cfg.NoSharedSubscriptions {
-		guard.share = &shareGroups{buffer: max(r.SubscriberBuffer, 1), subscriptions: metrics.subscriptions, encodeEach: cfg.EncodePerSubscriber}
+		guard.share = &shareGroups{buffer: max(r.SubscriberBuffer, 1), subscriptions: metrics.subscriptions}
 	}
 	srv.Use(guard)
-	if guard.share != nil && !cfg.EncodePerSubscriber {
-		// After every check that can refuse an operation: an operation it
-		// sees is dispatched, and the share groups take its id.
-		srv.Use(operationIDs{})
-	}
 	srv.Use(loaderExtension{store: r.Store})
 	srv.Use(newMetricsExtension(metrics))
 	srv.SetErrorPresenter(errorPresenter(cfg.Logger))
@@ -156,7 +149,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 
 	mux := http.NewServeMux()
 	allowed := allowHosts(cfg.AllowedHosts, mux)
-	mux.Handle("/graphql", cors(cfg.AllowedOrigins, gate(cfg.Gate, limitBody(cfg.Limits.MaxBodyBytes, limitWebsockets(limiter, accept, srv)))))
+	mux.Handle("/graphql", cors(cfg.AllowedOrigins, gate(cfg.Gate, limitBody(cfg.Limits.MaxBodyBytes, srv))))
 	if cfg.GraphiQL {
 		page := graphiql.Handler("upgrade-manager", "/graphql")
 		mux.Handle("GET /{$}", page)

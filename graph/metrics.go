@@ -36,6 +36,25 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
+// observeWebsockets registers gauges of l's open websockets and their
+// operations.
+func (m *Metrics) observeWebsockets(reg prometheus.Registerer, l *wsLimiter) {
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "upgrade_manager_graphql_websocket_connections",
+			Help: "Open websocket connections (bounded by -ws-conns, and -ws-conns-per-addr per client address).",
+		}, func() float64 {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			return float64(l.conns)
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "upgrade_manager_graphql_websocket_operations",
+			Help: "Operations running on websocket connections: subscriptions, and queries sent over a websocket (bounded by -ws-subs).",
+		}, func() float64 { return float64(l.ops.Load()) }),
+	)
+}
+
 // metricsExtension observes every response. Subscriptions make one
 // response per subscriber per event, so the label lookups are done once.
 type metricsExtension struct {

@@ -62,8 +62,6 @@ type ServerConfig struct {
 	GraphiQL, Introspection bool
 	// NoSharedSubscriptions: see HandlerConfig.
 	NoSharedSubscriptions bool
-	// EncodePerSubscriber: see HandlerConfig.
-	EncodePerSubscriber bool
 }
 
 // DefaultServerConfig returns the defaults, without an address or database.
@@ -202,7 +200,6 @@ func (s *Server) Run(ctx context.Context) error {
 		GraphiQL:              cfg.GraphiQL,
 		Introspection:         cfg.Introspection,
 		NoSharedSubscriptions: cfg.NoSharedSubscriptions,
-		EncodePerSubscriber:   cfg.EncodePerSubscriber,
 		Gate:                  cfg.Gate,
 		Health: func(ctx context.Context) error {
 			ctx, cancel := context.WithTimeout(ctx, 2*time.Second)

@@ -1,14 +1,11 @@
 package graph
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"slices"
 	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -23,37 +20,42 @@ import (
 // anything (a filter, a variable) run apart, and one that resumes from a
 // cursor runs alone.
 //
-// The response of an event is also encoded once: a member on a websocket
-// whose operation id is known (operationIDs) writes the shared encoding
-// with its own id spliced in (dataFrame), so what it does per event is
-// one copy and one write; others hand the response to the transport,
-// which encodes it for each of them.
+// The response of an event is also encoded once, as the head of a data
+// message; each member's message is that head with its own id and type
+// (its tail, dataTail) put behind it. A member is a websocket operation
+// (wsOp) without a goroutine of its own: the leader queues each message
+// on its member's connection, whose writer runs while it has something
+// to write.
 //
-// Each member has its own buffer: a member that falls behind ends with
-// SLOW_CONSUMER without slowing the others; when the leader's stream ends
-// (its own SLOW_CONSUMER, a REVERTED, the server stopping) every member
-// ends with the same errors. The leader stops when its last member leaves.
+// A member that falls behind by buffer messages ends with SLOW_CONSUMER
+// without slowing the others; when the leader's stream ends (its own
+// SLOW_CONSUMER, a REVERTED, the server stopping) every member ends with
+// the same errors. The leader stops when its last member leaves.
 type shareGroups struct {
 	buffer int
 	// subscriptions counts the members of all groups: the clients'
 	// subscriptions.
 	subscriptions prometheus.Gauge
-	// encodeEach leaves every member's messages to the transport, which
-	// encodes the response once per member: the code before shared
-	// frames, kept for benchmarks to compare with.
-	encodeEach bool
-	// frames holds the buffers (*[]byte) members put messages together in.
-	frames sync.Pool
 
 	mu     sync.Mutex
 	groups map[string]*shareGroup
 }
 
+// shareMember is one subscriber of a group.
+type shareMember interface {
+	// deliver queues r, or reports false when the member already has
+	// buffer responses queued.
+	deliver(r *sharedResponse, buffer int) bool
+	// end ends the member after what it has queued: with errs, as an
+	// error; else complete.
+	end(errs []*gqlerror.Error)
+}
+
+var _ shareMember = (*wsOp)(nil)
+
 // sharedResponse is one event's response as every member gets it.
 type sharedResponse struct {
-	resp *graphql.Response
-	// head starts its data message (dataHead); nil when members hand
-	// resp to the transport instead.
+	// head starts its data message (dataHead).
 	head []byte
 }
 
@@ -62,29 +64,11 @@ type shareGroup struct {
 	cancel context.CancelFunc
 
 	mu      sync.Mutex
-	members map[*shareMember]struct{}
+	members map[shareMember]struct{}
 	ended   bool
 }
 
-// shareMember is one subscriber. Its queue is a slice that grows only
-// while it is behind, not a channel of the buffer's size: an idle
-// subscriber holds no buffer.
-type shareMember struct {
-	// frame writes the member's data messages; nil: the transport does.
-	frame *dataFrame
-	// wake has a value when the queue or ended changed.
-	wake chan struct{}
-	gone sync.Once
-
-	mu    sync.Mutex
-	queue []*sharedResponse
-	head  int // queue[head:] are not yet taken
-	ended bool
-	errs  []*gqlerror.Error // the member's end, after its queue
-}
-
-// leaderErrors collects what the leader's stream reports as it ends, in
-// place of the websocket transport's per-operation error list.
+// leaderErrors collects what the leader's stream reports as it ends.
 type leaderErrors struct {
 	mu   sync.Mutex
 	errs []*gqlerror.Error
@@ -92,8 +76,9 @@ type leaderErrors struct {
 
 type leaderErrorsKey struct{}
 
-// addSubscriptionError records err for the subscription of ctx: with the
-// group when ctx is a shared leader's, else with the websocket transport.
+// addSubscriptionError records err as what ends the subscription of ctx:
+// with the group when ctx is a shared leader's, else with its websocket
+// operation.
 func addSubscriptionError(ctx context.Context, err *gqlerror.Error) {
 	if le, ok := ctx.Value(leaderErrorsKey{}).(*leaderErrors); ok {
 		le.mu.Lock()
@@ -101,25 +86,21 @@ func addSubscriptionError(ctx context.Context, err *gqlerror.Error) {
 		le.mu.Unlock()
 		return
 	}
-	defer func() { _ = recover() }() // only the websocket transport serves subscriptions here
-	transport.AddSubscriptionError(ctx, err)
+	if o := wsOpFrom(ctx); o != nil {
+		o.addError(err)
+	}
 }
 
 // join adds the subscription of ctx to its group, starting the group's
-// leader with next when it is the first.
+// leader with next when it is the first. The group runs it from then on:
+// the handler returned is never called.
 func (s *shareGroups) join(ctx context.Context, op *graphql.OperationContext, next graphql.OperationHandler) graphql.ResponseHandler {
-	var frame *dataFrame
-	if cs := connStateFrom(ctx); cs != nil && cs.conn != nil {
-		if id, ok := cs.conn.takeID(op); ok && !s.encodeEach {
-			frame = newDataFrame(cs.conn, id)
-		}
-	}
+	o := wsOpFrom(ctx)
 	vars, err := json.Marshal(op.Variables) // map keys come out sorted
-	if err != nil || resumes(op) {
+	if o == nil || err != nil || resumes(op) {
 		return s.alone(ctx, next)
 	}
 	key := op.OperationName + "\x00" + op.RawQuery + "\x00" + string(vars)
-	m := &shareMember{wake: make(chan struct{}, 1), frame: frame}
 
 	s.mu.Lock()
 	g, ok := s.groups[key]
@@ -130,58 +111,27 @@ func (s *shareGroups) join(ctx context.Context, op *graphql.OperationContext, ne
 			s.groups = map[string]*shareGroup{}
 		}
 		le = &leaderErrors{}
-		g = &shareGroup{key: key, members: map[*shareMember]struct{}{}}
-		leaderCtx, g.cancel = context.WithCancel(context.WithValue(context.WithoutCancel(ctx), leaderErrorsKey{}, le))
+		g = &shareGroup{key: key, members: map[shareMember]struct{}{}}
+		// The leader keeps the first member's values (the operation) but
+		// neither its cancellation nor its websocket operation: the first
+		// member may leave while others stay.
+		leaderCtx = context.WithValue(context.WithValue(context.WithoutCancel(ctx), leaderErrorsKey{}, le), wsOpKey{}, (*wsOp)(nil))
+		leaderCtx, g.cancel = context.WithCancel(leaderCtx)
 		s.groups[key] = g
 	}
 	g.mu.Lock()
-	g.members[m] = struct{}{}
+	g.members[o] = struct{}{}
 	g.mu.Unlock()
+	s.subscriptions.Inc()
+	o.joined(func() { s.leave(g, o) })
 	s.mu.Unlock()
 	if !ok {
 		s.lead(leaderCtx, le, g, next)
 	}
-	s.subscriptions.Inc()
-
-	// The transport hands the handler the context DispatchOperation
-	// returned, which for the first member is the leader's: the member's
-	// own (cancelled when it stops, holding its error list) is this one.
-	memberCtx := ctx
-	return func(context.Context) *graphql.Response {
-		ctx := memberCtx
-		for {
-			r, ended, errs := m.take()
-			switch {
-			case r != nil && (m.frame == nil || r.head == nil):
-				return r.resp
-			case r != nil:
-				if m.frame.write(&s.frames, r.head) == nil {
-					continue
-				}
-				// The connection failed; the transport ends the operation.
-			case ended:
-				for _, e := range errs {
-					addSubscriptionError(ctx, e)
-				}
-				m.gone.Do(s.subscriptions.Dec)
-				return nil
-			default:
-				select {
-				case <-m.wake:
-					continue
-				case <-ctx.Done():
-				}
-			}
-			s.leave(g, m)
-			m.gone.Do(s.subscriptions.Dec)
-			return nil
-		}
-	}
+	return func(context.Context) *graphql.Response { return nil }
 }
 
-// lead runs the group's one execution on ctx, which keeps the first
-// member's values (the operation, the connection) but not its
-// cancellation: the first member may leave while others stay.
+// lead runs the group's one execution on ctx.
 func (s *shareGroups) lead(ctx context.Context, le *leaderErrors, g *shareGroup, next graphql.OperationHandler) {
 	responses := next(ctx)
 	go func() {
@@ -191,7 +141,7 @@ func (s *shareGroups) lead(ctx context.Context, le *leaderErrors, g *shareGroup,
 			if r == nil {
 				break
 			}
-			g.publish(r, s.buffer, !s.encodeEach)
+			s.publish(g, r)
 		}
 		le.mu.Lock()
 		errs := le.errs
@@ -201,130 +151,62 @@ func (s *shareGroups) lead(ctx context.Context, le *leaderErrors, g *shareGroup,
 			delete(s.groups, g.key)
 		}
 		s.mu.Unlock()
-		g.end(errs)
+		s.end(g, errs)
 	}()
 }
 
-// publish hands r to every member, ending those whose buffer is full;
-// with encode, it encodes r once for the members that write their own
-// messages. The members get a copy: gqlgen reuses the buffer of Data for
-// the next response while they are still writing this one out.
-func (g *shareGroup) publish(r *graphql.Response, buffer int, encode bool) {
-	sr := &sharedResponse{resp: &graphql.Response{
-		Errors:     slices.Clone(r.Errors),
-		Data:       bytes.Clone(r.Data),
-		Label:      r.Label,
-		Path:       r.Path,
-		HasNext:    r.HasNext,
-		Extensions: r.Extensions,
-	}}
-	if encode {
-		// What the transport's sendResponse encodes for each subscriber.
-		if payload, err := json.Marshal(sr.resp); err == nil {
-			sr.head = dataHead(payload)
-		}
+// publish encodes r once and hands it to every member, ending those
+// whose buffer is full.
+func (s *shareGroups) publish(g *shareGroup, r *graphql.Response) {
+	payload, err := json.Marshal(r)
+	if err != nil {
+		// Not expected of gqlgen's response (its data is JSON it wrote).
+		payload = []byte(`{"errors":[{"message":"internal error","extensions":{"code":"` + CodeInternal + `"}}],"data":null}`)
 	}
+	sr := &sharedResponse{head: dataHead(payload)}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for m := range g.members {
-		if !m.put(sr, buffer) {
+		if !m.deliver(sr, s.buffer) {
 			delete(g.members, m)
-			m.close([]*gqlerror.Error{{
+			s.subscriptions.Dec()
+			m.end([]*gqlerror.Error{{
 				Message:    "subscription ended: the client fell too far behind; resubscribe with after: the last cursor received",
-				Extensions: map[string]any{"code": CodeSlowConsumer, "buffer": buffer},
+				Extensions: map[string]any{"code": CodeSlowConsumer, "buffer": s.buffer},
 			}})
 		}
 	}
 }
 
 // end ends every member with errs once the leader's stream is over.
-func (g *shareGroup) end(errs []*gqlerror.Error) {
+func (s *shareGroups) end(g *shareGroup, errs []*gqlerror.Error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.ended = true
 	for m := range g.members {
 		delete(g.members, m)
-		m.close(errs)
+		s.subscriptions.Dec()
+		m.end(errs)
 	}
 }
 
 // leave removes m; the last member to leave stops the leader.
-func (s *shareGroups) leave(g *shareGroup, m *shareMember) {
+func (s *shareGroups) leave(g *shareGroup, m shareMember) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g.mu.Lock()
+	_, member := g.members[m]
 	delete(g.members, m)
 	empty := len(g.members) == 0 && !g.ended
 	g.mu.Unlock()
+	if member {
+		s.subscriptions.Dec()
+	}
 	if empty {
 		if s.groups[g.key] == g {
 			delete(s.groups, g.key)
 		}
 		g.cancel()
-	}
-}
-
-// put queues r, or reports false when the member already holds buffer
-// responses.
-func (m *shareMember) put(r *sharedResponse, buffer int) bool {
-	m.mu.Lock()
-	if len(m.queue)-m.head >= buffer {
-		m.mu.Unlock()
-		return false
-	}
-	if !m.ended {
-		if len(m.queue) == cap(m.queue) && m.head > 0 {
-			// Reuse the taken front before growing.
-			n := copy(m.queue, m.queue[m.head:])
-			clear(m.queue[n:])
-			m.queue, m.head = m.queue[:n], 0
-		}
-		m.queue = append(m.queue, r)
-	}
-	m.mu.Unlock()
-	m.signal()
-	return true
-}
-
-// take returns the next queued response; with none, whether the member
-// ended and with which errors.
-func (m *shareMember) take() (r *sharedResponse, ended bool, errs []*gqlerror.Error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.head < len(m.queue) {
-		r = m.queue[m.head]
-		m.queue[m.head] = nil
-		m.head++
-		if m.head == len(m.queue) {
-			// Drained: keep a small array for the next event, not a
-			// large one left from falling behind.
-			m.head = 0
-			m.queue = m.queue[:0]
-			if cap(m.queue) > 4 {
-				m.queue = nil
-			}
-		}
-		return r, false, nil
-	}
-	return nil, m.ended, m.errs
-}
-
-// close ends the member with errs after what it has queued; only the
-// first close counts.
-func (m *shareMember) close(errs []*gqlerror.Error) {
-	m.mu.Lock()
-	if !m.ended {
-		m.ended = true
-		m.errs = errs
-	}
-	m.mu.Unlock()
-	m.signal()
-}
-
-func (m *shareMember) signal() {
-	select {
-	case m.wake <- struct{}{}:
-	default:
 	}
 }
 

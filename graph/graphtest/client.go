@@ -127,6 +127,16 @@ func (c *WS) Subscribe(ctx context.Context, id, query string, vars map[string]an
 	return c.send(ctx, wsMessage{ID: id, Type: typ, Payload: payload})
 }
 
+// Stop stops operation id: complete on graphql-transport-ws, stop on
+// graphql-ws.
+func (c *WS) Stop(ctx context.Context, id string) error {
+	typ := "complete"
+	if c.protocol == LegacyWS {
+		typ = "stop"
+	}
+	return c.send(ctx, wsMessage{ID: id, Type: typ})
+}
+
 // ErrComplete is returned by Next when the server completed the operation.
 var ErrComplete = errors.New("subscription complete")
 

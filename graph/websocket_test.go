@@ -1,0 +1,188 @@
+package graph_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/upgrade-manager/upgrade-manager/graph/graphtest"
+	"github.com/upgrade-manager/upgrade-manager/indexer/testkit"
+)
+
+// waitMetricIs waits until metric name on base is exactly want.
+func waitMetricIs(t *testing.T, base, name string, want float64) {
+	t.Helper()
+	testkit.Eventually(t, 0, fmt.Sprintf("%s to be %v", name, want), func() bool { return metric(t, base, name) == want })
+}
+
+// A client that stops an operation frees its slot and its share of the
+// execution at once, and gets nothing more for it; closing the connection
+// frees the rest. On both subprotocols, for a shared subscription and one
+// running alone.
+func TestStoppedOperationsFreeTheirSlots(t *testing.T) {
+	t.Parallel()
+	for _, proto := range []string{graphtest.TransportWS, graphtest.LegacyWS} {
+		t.Run(proto, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			ws := dial(t, b.base, proto)
+			ops := map[string]string{
+				"a": `subscription { events { seq name } }`,
+				"b": `subscription { events { seq name } }`,
+				"c": `subscription { events(names: [ProposalCreated]) { seq name } }`,
+			}
+			for _, id := range []string{"a", "b", "c"} {
+				if err := ws.Subscribe(t.Context(), id, ops[id], nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			waitMetricIs(t, b.base, "upgrade_manager_graphql_websocket_operations", 3)
+			waitMetricIs(t, b.base, "upgrade_manager_graphql_subscriptions", 3)
+			for _, id := range []string{"a", "c"} {
+				if err := ws.Stop(t.Context(), id); err != nil {
+					t.Fatal(err)
+				}
+			}
+			waitMetricIs(t, b.base, "upgrade_manager_graphql_websocket_operations", 1)
+			waitMetricIs(t, b.base, "upgrade_manager_graphql_subscriptions", 1)
+
+			b.applyAll(t)
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			for range 10 {
+				id, resp, err := ws.Next(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if id != "b" || len(resp.Errors) > 0 {
+					t.Fatalf("message for %q (%+v) after a and c were stopped", id, resp)
+				}
+			}
+			if err := ws.Close(); err != nil {
+				t.Fatal(err)
+			}
+			waitMetricIs(t, b.base, "upgrade_manager_graphql_websocket_operations", 0)
+			waitMetricIs(t, b.base, "upgrade_manager_graphql_subscriptions", 0)
+			waitMetricIs(t, b.base, "upgrade_manager_graphql_websocket_connections", 0)
+		})
+	}
+}
+
+// A client may send its first message in the same packet as its upgrade
+// request: the server keeps those bytes (net/http has read them into its
+// buffer, which the connection leaves behind) and answers the
+// connection_init they carry.
+func TestClientBytesBehindTheUpgradeAreKept(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	host := strings.TrimPrefix(b.base, "http://")
+	conn, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	key := make([]byte, 16)
+	_, _ = rand.Read(key)
+	req := "GET /graphql HTTP/1.1\r\nHost: " + host + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " + fmt.Sprintf("%x", key)[:22] + "==\r\n" +
+		"Sec-WebSocket-Protocol: " + graphtest.TransportWS + "\r\n\r\n"
+	frame := clientTextFrame([]byte(`{"type":"connection_init"}`))
+	if _, err := conn.Write(append([]byte(req), frame...)); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %s", resp.Status)
+	}
+	msg, err := readServerTextFrame(r)
+	if err != nil {
+		t.Fatalf("no message after the pipelined connection_init: %v", err)
+	}
+	if msg != `{"type":"connection_ack"}` {
+		t.Fatalf("got %s, want connection_ack", msg)
+	}
+}
+
+// clientTextFrame frames payload as a client's masked text message.
+func clientTextFrame(payload []byte) []byte {
+	if len(payload) > 125 {
+		panic("clientTextFrame: payload over 125 bytes")
+	}
+	mask := make([]byte, 4)
+	_, _ = rand.Read(mask)
+	f := append([]byte{0x81, 0x80 | byte(len(payload))}, mask...)
+	for i, c := range payload {
+		f = append(f, c^mask[i%4])
+	}
+	return f
+}
+
+// readServerTextFrame reads one unmasked, unfragmented text frame.
+func readServerTextFrame(r io.Reader) (string, error) {
+	var h [2]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return "", err
+	}
+	if h[0] != 0x81 {
+		return "", fmt.Errorf("frame header %#x, want a final text frame", h[0])
+	}
+	n := int(h[1] & 0x7f)
+	switch n {
+	case 126:
+		var l [2]byte
+		if _, err := io.ReadFull(r, l[:]); err != nil {
+			return "", err
+		}
+		n = int(binary.BigEndian.Uint16(l[:]))
+	case 127:
+		return "", errors.New("frame too long")
+	}
+	b := make([]byte, n)
+	_, err := io.ReadFull(r, b)
+	return string(b), err
+}
+
+// An idle subscription that shares its execution has no goroutine of its
+// own: its connection is read by one goroutine, net/http's goroutine has
+// left, and nothing else waits for it. (Not parallel: it counts the
+// process's goroutines, which would include other tests'.)
+func TestIdleSubscriptionsHoldOneGoroutine(t *testing.T) {
+	b := setup(t)
+	const n = 40
+	before := runtime.NumGoroutine()
+	for i := range n {
+		ws := dial(t, b.base, []string{graphtest.TransportWS, graphtest.LegacyWS}[i%2])
+		if err := ws.Subscribe(t.Context(), "s", `subscription { events { seq } }`, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitMetricIs(t, b.base, "upgrade_manager_graphql_subscriptions", n)
+	// What is left once the connections are idle: their readers, the
+	// group's leader and its stream.
+	deadline := time.Now().Add(testkit.DefaultWithin)
+	for {
+		got := runtime.NumGoroutine() - before
+		if got <= n+5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines for %d idle subscriptions, want at most %d", got, n, n+5)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
