@@ -16,9 +16,10 @@ STATICCHECK_VERSION ?= v0.8.2
 # (go.dev/issue/75804, fixed in Go 1.27), which fails a target with a bare "context deadline
 # exceeded" and no failing input.
 FUZZTIME ?= 300000x
-# Targets that round-trip every input through PostgreSQL run at a few hundred executions a
-# second (and slower while minimizing large inputs): fewer of them keep `make fuzz` within minutes.
-DB_FUZZ_TARGETS ?= FuzzApplyEventStrings
+# Targets that round-trip every input through PostgreSQL or a real websocket run at a few hundred
+# executions a second (and slower while minimizing large inputs): fewer of them keep `make fuzz`
+# within minutes.
+DB_FUZZ_TARGETS ?= FuzzApplyEventStrings FuzzWebsocketSession
 FUZZTIME_DB ?= 5000x
 MIGRATE_ARGS ?= up
 
