@@ -136,7 +136,8 @@ type wsTransport struct {
 	accept  websocket.AcceptOptions
 	limiter *wsLimiter
 	logger  *slog.Logger
-	// keepAlive is the interval of graphql-ws's "ka" messages.
+	// keepAlive is the interval of graphql-transport-ws's ping and
+	// graphql-ws's ka messages.
 	keepAlive   time.Duration
 	initTimeout time.Duration
 	readLimit   int64

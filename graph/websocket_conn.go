@@ -38,7 +38,7 @@ type wsConn struct {
 	mu     sync.Mutex
 	ops    map[string]*wsOp // the running operations by id
 	inited bool
-	// timer is the init timeout, then (graphql-ws) the keepalive.
+	// timer is the init timeout, then the keepalive.
 	timer *time.Timer
 	// out is the queue; spare is the array the writer drained last, kept
 	// for the next batch while small.
@@ -229,9 +229,16 @@ func (c *wsConn) handle(ctx context.Context, data []byte, received time.Time) {
 		c.inited = true
 		c.timer.Stop()
 		c.queueLocked(wsOut{head: message("", "connection_ack", nil)})
-		if !c.strict && c.t.keepAlive > 0 {
-			ka := message("", "ka", nil)
-			c.queueLocked(wsOut{head: ka})
+		if c.t.keepAlive > 0 {
+			// A message every keepAlive keeps proxies from closing an idle
+			// connection: graphql-transport-ws's ping (the client answers
+			// pong; none is required) or graphql-ws's ka, which also
+			// follows the ack.
+			ka := message("", "ping", nil)
+			if !c.strict {
+				ka = message("", "ka", nil)
+				c.queueLocked(wsOut{head: ka})
+			}
 			c.timer = time.AfterFunc(c.t.keepAlive, func() {
 				c.mu.Lock()
 				defer c.mu.Unlock()

@@ -15,8 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
+	"github.com/upgrade-manager/upgrade-manager/graph"
 	"github.com/upgrade-manager/upgrade-manager/graph/graphtest"
 	"github.com/upgrade-manager/upgrade-manager/indexer/testkit"
+	"github.com/upgrade-manager/upgrade-manager/migrations/pgtest"
 )
 
 // waitMetricIs waits until metric name on base is exactly want.
@@ -184,5 +188,44 @@ func TestIdleSubscriptionsHoldOneGoroutine(t *testing.T) {
 			t.Fatalf("%d goroutines for %d idle subscriptions, want at most %d", got, n, n+5)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// An idle connection gets a keepalive every -keepalive: ping on
+// graphql-transport-ws (which the client may answer with pong), ka on
+// graphql-ws.
+func TestKeepAliveOnBothProtocols(t *testing.T) {
+	t.Parallel()
+	base := graphtest.StartServer(t, pgtest.NewDB(t), func(c *graph.ServerConfig) { c.KeepAlive = 50 * time.Millisecond })
+	for proto, want := range map[string]string{graphtest.TransportWS: `{"type":"ping"}`, graphtest.LegacyWS: `{"type":"ka"}`} {
+		c := rawWS(t, base, proto)
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		defer cancel()
+		if err := c.Write(ctx, websocket.MessageText, []byte(`{"type":"connection_init"}`)); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for seen := 0; seen < 3; {
+			_, msg, err := c.Read(ctx)
+			if err != nil {
+				t.Fatalf("%s: after %q: %v", proto, got, err)
+			}
+			got = append(got, string(msg))
+			if string(msg) == want {
+				seen++
+			}
+		}
+		if got[0] != `{"type":"connection_ack"}` {
+			t.Errorf("%s: first message %s, want connection_ack", proto, got[0])
+		}
+		if proto == graphtest.TransportWS {
+			// The client's pong is accepted (and nothing answers it).
+			if err := c.Write(ctx, websocket.MessageText, []byte(`{"type":"pong"}`)); err != nil {
+				t.Fatal(err)
+			}
+			if _, msg, err := c.Read(ctx); err != nil || string(msg) != want {
+				t.Errorf("%s: after a pong: %s %v, want another %s", proto, msg, err, want)
+			}
+		}
 	}
 }
