@@ -176,6 +176,9 @@ func TestTransportWSCloseCodes(t *testing.T) {
 	}{
 		{"invalid message", []string{init, `{"type":"nonsense"}`}, 4400},
 		{"not JSON", []string{init, `{{{`}, 4400},
+		{"ping whose payload is not an object", []string{init, `{"type":"ping","payload":5}`}, 4400},
+		{"subscribe without a payload", []string{init, `{"id":"1","type":"subscribe"}`}, 4400},
+		{"a server's message", []string{init, `{"id":"1","type":"next","payload":{}}`}, 4400},
 		{"subscribe before connection_init", []string{sub("1")}, 4401},
 		{"duplicate id", []string{init, sub("1"), sub("1")}, 4409},
 		{"second connection_init", []string{init, init}, 4429},

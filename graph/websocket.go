@@ -141,6 +141,9 @@ type wsTransport struct {
 	keepAlive   time.Duration
 	initTimeout time.Duration
 	readLimit   int64
+	// frames holds the buffers (*[]byte) writers put data messages
+	// together in: an idle connection holds none.
+	frames sync.Pool
 }
 
 var _ graphql.Transport = (*wsTransport)(nil)

@@ -163,10 +163,14 @@ func parseClientMessage(data []byte, strict, inited bool) (clientMessage, wsActi
 				return m, actClose, invalid
 			}
 			return m, actInit, wsRefusal{}
-		case "ping":
+		case "ping", "pong":
+			if !objectOrAbsent(m.Payload) {
+				return m, actClose, invalid
+			}
+			if m.Type == "pong" {
+				return m, actNone, wsRefusal{}
+			}
 			return m, actPong, wsRefusal{}
-		case "pong":
-			return m, actNone, wsRefusal{}
 		case "subscribe":
 			if !hasID || !isObject(m.Payload) {
 				return m, actClose, invalid
@@ -250,7 +254,11 @@ func (c *wsConn) handle(ctx context.Context, data []byte, received time.Time) {
 		}
 		c.mu.Unlock()
 	case actPong:
-		c.queue(message("", "pong", m.Payload))
+		var payload json.RawMessage
+		if isObject(m.Payload) {
+			payload = m.Payload
+		}
+		c.queue(message("", "pong", payload))
 	case actStart:
 		id := ""
 		if m.ID != nil {
@@ -574,19 +582,18 @@ func (c *wsConn) write() {
 	}
 }
 
-// frames holds the buffers (*[]byte) the writer puts data messages
-// together in: an idle connection holds none.
-var frames = sync.Pool{New: func() any { return new([]byte) }}
-
 func (c *wsConn) writeBatch(batch []wsOut) error {
 	if c.nc != nil {
 		_ = c.nc.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
 		defer func() { _ = c.nc.SetWriteDeadline(time.Time{}) }()
 	}
-	bp := frames.Get().(*[]byte)
+	bp, _ := c.t.frames.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
 	defer func() {
 		if cap(*bp) <= 64<<10 {
-			frames.Put(bp)
+			c.t.frames.Put(bp)
 		}
 	}()
 	for _, m := range batch {

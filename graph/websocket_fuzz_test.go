@@ -62,6 +62,9 @@ func FuzzParseClientMessage(f *testing.F) {
 			if !strict {
 				t.Fatal("a graphql-ws ping answered")
 			}
+			if !objectOrAbsent(m.Payload) {
+				t.Fatalf("ping with payload %s answered", m.Payload)
+			}
 			if b := message("", "pong", m.Payload); !json.Valid(b) {
 				t.Fatalf("pong %q is not JSON", b)
 			}
