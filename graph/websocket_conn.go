@@ -46,7 +46,18 @@ type wsConn struct {
 	writing    bool // a writer goroutine runs
 	closing    bool // a close is queued, or the connection ended: nothing more is queued
 	gone       bool // the connection ended: the writer stops
+	// unread counts the queued messages that are not an operation's data
+	// (answers to pings, errors, completes, keepalives), which a client
+	// makes the server write by sending: past wsMaxUnread the reader
+	// waits (readable, closed when it may go on) until the writer has
+	// caught up, so a client that sends without reading stops being read
+	// instead of growing the queue.
+	unread   int
+	readable chan struct{}
 }
+
+// wsMaxUnread bounds a connection's queued messages other than data.
+const wsMaxUnread = 64
 
 // wsOut is one queued message: head followed by tail, or a close frame
 // with code closeCode and reason head.
@@ -214,6 +225,15 @@ func objectOrAbsent(b json.RawMessage) bool {
 // handle acts on one client message.
 func (c *wsConn) handle(ctx context.Context, data []byte, received time.Time) {
 	c.mu.Lock()
+	for c.unread >= wsMaxUnread && !c.closing {
+		if c.readable == nil {
+			c.readable = make(chan struct{})
+		}
+		wait := c.readable
+		c.mu.Unlock()
+		<-wait
+		c.mu.Lock()
+	}
 	inited, closing := c.inited, c.closing
 	c.mu.Unlock()
 	if closing {
@@ -254,8 +274,11 @@ func (c *wsConn) handle(ctx context.Context, data []byte, received time.Time) {
 		}
 		c.mu.Unlock()
 	case actPong:
+		// The ping's payload comes back (graphql-ws's server does so),
+		// unless it is large: a client's ping must not make the server
+		// queue many times what it sent (see unread).
 		var payload json.RawMessage
-		if isObject(m.Payload) {
+		if isObject(m.Payload) && len(m.Payload) <= 1024 {
 			payload = m.Payload
 		}
 		c.queue(message("", "pong", payload))
@@ -539,6 +562,9 @@ func (c *wsConn) queueLocked(m wsOut) {
 	if m.closeCode != 0 {
 		c.closing = true
 	}
+	if m.op == nil {
+		c.unread++
+	}
 	c.out = append(c.out, m)
 	if !c.writing {
 		c.writing = true
@@ -565,7 +591,13 @@ func (c *wsConn) write() {
 		for _, m := range batch {
 			if m.op != nil {
 				m.op.pending--
+			} else {
+				c.unread--
 			}
+		}
+		if c.readable != nil && (c.unread < wsMaxUnread || err != nil) {
+			close(c.readable)
+			c.readable = nil
 		}
 		clear(batch)
 		if cap(batch) <= 8 {

@@ -229,3 +229,44 @@ func TestKeepAliveOnBothProtocols(t *testing.T) {
 		}
 	}
 }
+
+// A client that sends without reading what comes back (pings, whose
+// pongs pile up) stops being read once the server has a few answers
+// queued, so its sends block, instead of the server queueing answers
+// without bound (each ping with a 1 KB payload, echoed in its pong).
+func TestClientThatDoesNotReadStopsBeingRead(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	dialer := &net.Dialer{}
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dialer.DialContext(ctx, network, addr)
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetReadBuffer(4096)
+			_ = tc.SetWriteBuffer(4096)
+		}
+		return c, err
+	}}}
+	c, _, err := websocket.Dial(t.Context(), graphtest.WSURL(b.base), &websocket.DialOptions{
+		Subprotocols: []string{graphtest.TransportWS},
+		HTTPClient:   client,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.CloseNow() })
+	ping := []byte(`{"type":"ping","payload":{"pad":"` + strings.Repeat("x", 990) + `"}}`)
+	const most = 100_000 // 100 MB of pings
+	for i := range most {
+		ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+		err := c.Write(ctx, websocket.MessageText, ping)
+		cancel()
+		if err != nil {
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("ping %d: %v, want it to block", i, err)
+			}
+			t.Logf("the server stopped reading after %d pings", i)
+			return
+		}
+	}
+	t.Fatalf("the server read all %d pings while the client read none of its pongs", most)
+}
