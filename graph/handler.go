@@ -105,6 +105,13 @@ type HandlerConfig struct {
 // NewHandler returns the HTTP handler of the GraphQL server: /graphql
 // (POST, GET, websocket), GraphiQL at /, /metrics and /healthz.
 func NewHandler(cfg HandlerConfig) http.Handler {
+	h, _ := newHandler(cfg)
+	return h
+}
+
+// newHandler is NewHandler, also returning its websocket transport (whose
+// connections Server.Run waits for).
+func newHandler(cfg HandlerConfig) (http.Handler, *wsTransport) {
 	r := cfg.Resolver
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = DefaultServerConfig().RequestTimeout
@@ -120,14 +127,15 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	limiter := newWSLimiter(cfg.WS)
 	metrics.observeWebsockets(cfg.Registry, limiter)
 	srv := handler.New(schema)
-	srv.AddTransport(&wsTransport{
+	ws := &wsTransport{
 		accept:      acceptOptions(cfg.AllowedOrigins),
 		limiter:     limiter,
 		logger:      cfg.Logger,
 		keepAlive:   cfg.KeepAlive,
 		initTimeout: 10 * time.Second,
 		readLimit:   cfg.Limits.MaxBodyBytes,
-	})
+	}
+	srv.AddTransport(ws)
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
@@ -176,7 +184,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 		// cache never serves one origin's answer to another.
 		w.Header().Add("Vary", "Origin")
 		allowed.ServeHTTP(w, r)
-	})
+	}), ws
 }
 
 // allowHosts answers 421 to requests for a Host not in hosts (any, when

@@ -186,7 +186,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if cfg.RPCURL != "" {
 		resolver.Build = NewBuilder(cfg.RPCURL, cfg.ProgramID)
 	}
-	h := NewHandler(HandlerConfig{
+	h, ws := newHandler(HandlerConfig{
 		Resolver:              resolver,
 		Logger:                s.Logger,
 		Limits:                cfg.Limits,
@@ -260,7 +260,14 @@ func (s *Server) Run(ctx context.Context) error {
 		broker.Close()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		return httpServer.Shutdown(shutdownCtx)
+		err := httpServer.Shutdown(shutdownCtx)
+		// Shutdown does not wait for hijacked connections: the websockets
+		// close on the base context (1001), each once its client has
+		// answered the close or 5 s have passed.
+		if n := ws.wait(shutdownCtx); n > 0 {
+			s.Logger.Warn("websockets still open at shutdown; their clients see the connection drop", slog.Int("connections", n))
+		}
+		return err
 	})
 	return g.Wait()
 }

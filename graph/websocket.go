@@ -144,6 +144,26 @@ type wsTransport struct {
 	// frames holds the buffers (*[]byte) writers put data messages
 	// together in: an idle connection holds none.
 	frames sync.Pool
+	// open counts the connections being served.
+	open sync.WaitGroup
+}
+
+// wait waits until every connection has ended, or ctx has; it returns
+// how many are still open.
+func (t *wsTransport) wait(ctx context.Context) int {
+	done := make(chan struct{})
+	go func() {
+		t.open.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return 0
+	case <-ctx.Done():
+		t.limiter.mu.Lock()
+		defer t.limiter.mu.Unlock()
+		return t.limiter.conns
+	}
 }
 
 var _ graphql.Transport = (*wsTransport)(nil)
@@ -182,6 +202,7 @@ func (t *wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 	if t.readLimit > 0 {
 		ws.SetReadLimit(t.readLimit)
 	}
+	t.open.Add(1)
 	c := &wsConn{
 		t:       t,
 		exec:    exec,
@@ -201,6 +222,7 @@ func (t *wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 		c.run(context.WithoutCancel(r.Context()))
 		return
 	}
+	c.stopping = base.Done()
 	go c.run(base)
 }
 

@@ -34,6 +34,10 @@ type wsConn struct {
 	// strict: the connection speaks graphql-transport-ws, whose messages
 	// are checked in full; else graphql-ws (legacy).
 	strict bool
+	// stopping is closed when the server starts shutting down (nil:
+	// never): operations that end then get no complete, since they did not
+	// (the client resubscribes after reconnecting).
+	stopping <-chan struct{}
 
 	mu     sync.Mutex
 	ops    map[string]*wsOp // the running operations by id
@@ -94,6 +98,7 @@ func wsOpFrom(ctx context.Context) *wsOp {
 // run reads the connection until it ends, then ends its operations.
 // ctx ends the connection (with 1001) when the server stops.
 func (c *wsConn) run(ctx context.Context) {
+	defer c.t.open.Done()
 	stopClosing := context.AfterFunc(ctx, func() {
 		c.close(CloseGoingAway, "server shutting down; reconnect, and resume with after:")
 	})
@@ -459,13 +464,18 @@ func (o *wsOp) joined(leave func()) {
 // endOp ends o, once: it leaves the connection's operations and the
 // limiter's count, and its end is queued: complete, or an error message
 // with errs (on graphql-ws followed by complete, which ends an operation
-// there). An operation the client stopped, or on a connection that
-// ended, gets nothing.
+// there). An operation the client stopped, on a connection that ended,
+// or ended by the server shutting down, gets nothing.
 func (c *wsConn) endOp(o *wsOp, errs []*gqlerror.Error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.forgetLocked(o) {
 		return
+	}
+	select {
+	case <-c.stopping:
+		return
+	default:
 	}
 	if len(errs) > 0 {
 		c.queueLocked(wsOut{head: message(o.id, "error", marshalErrors(errs))})
