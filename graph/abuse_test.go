@@ -179,6 +179,7 @@ func TestTransportWSCloseCodes(t *testing.T) {
 		{"ping whose payload is not an object", []string{init, `{"type":"ping","payload":5}`}, 4400},
 		{"subscribe without a payload", []string{init, `{"id":"1","type":"subscribe"}`}, 4400},
 		{"a server's message", []string{init, `{"id":"1","type":"next","payload":{}}`}, 4400},
+		{"an id over 128 bytes", []string{init, sub(strings.Repeat("x", 129))}, 4400},
 		{"subscribe before connection_init", []string{sub("1")}, 4401},
 		{"duplicate id", []string{init, sub("1"), sub("1")}, 4409},
 		{"second connection_init", []string{init, init}, 4429},

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -49,16 +48,8 @@ func (g operationGuard) InterceptOperation(ctx context.Context, next graphql.Ope
 		if g.share != nil {
 			return g.share.join(ctx, op, next)
 		}
-		g.subscriptions.Inc()
-		h := next(ctx)
-		var once sync.Once
-		return func(ctx context.Context) *graphql.Response {
-			r := h(ctx)
-			if r == nil {
-				once.Do(g.subscriptions.Dec)
-			}
-			return r
-		}
+		countWhileRunning(ctx, g.subscriptions)
+		return next(ctx)
 	}
 	note := &stopNote{}
 	ctx = context.WithValue(ctx, stopNoteKey{}, note)

@@ -122,6 +122,9 @@ func TestSlowConsumerGetsAnError(t *testing.T) {
 			break
 		}
 	}
+	// Its execution stopped with it (it was the group's only member).
+	waitMetricIs(t, base, "upgrade_manager_graphql_subscribers", 0)
+	waitMetricIs(t, base, "upgrade_manager_graphql_subscriptions", 0)
 	// The connection still serves: a new subscription works.
 	if err := ws.Subscribe(t.Context(), "t", `subscription { events { seq } }`, nil); err != nil {
 		t.Fatal(err)

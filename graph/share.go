@@ -165,16 +165,21 @@ func (s *shareGroups) publish(g *shareGroup, r *graphql.Response) {
 	}
 	sr := &sharedResponse{head: dataHead(payload)}
 	g.mu.Lock()
-	defer g.mu.Unlock()
+	dropped := false
 	for m := range g.members {
 		if !m.deliver(sr, s.buffer) {
 			delete(g.members, m)
+			dropped = true
 			s.subscriptions.Dec()
 			m.end([]*gqlerror.Error{{
 				Message:    "subscription ended: the client fell too far behind; resubscribe with after: the last cursor received",
 				Extensions: map[string]any{"code": CodeSlowConsumer, "buffer": s.buffer},
 			}})
 		}
+	}
+	g.mu.Unlock()
+	if dropped {
+		s.stopIfEmpty(g)
 	}
 }
 
@@ -192,16 +197,25 @@ func (s *shareGroups) end(g *shareGroup, errs []*gqlerror.Error) {
 
 // leave removes m; the last member to leave stops the leader.
 func (s *shareGroups) leave(g *shareGroup, m shareMember) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	g.mu.Lock()
 	_, member := g.members[m]
 	delete(g.members, m)
-	empty := len(g.members) == 0 && !g.ended
 	g.mu.Unlock()
 	if member {
 		s.subscriptions.Dec()
 	}
+	s.stopIfEmpty(g)
+}
+
+// stopIfEmpty stops the leader of g once it has no members left (they
+// left, or were dropped for falling behind), so that nothing runs for no
+// one.
+func (s *shareGroups) stopIfEmpty(g *shareGroup) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g.mu.Lock()
+	empty := len(g.members) == 0 && !g.ended
+	g.mu.Unlock()
 	if empty {
 		if s.groups[g.key] == g {
 			delete(s.groups, g.key)
@@ -224,14 +238,14 @@ func resumes(op *graphql.OperationContext) bool {
 
 // alone runs a subscription on its own, counted like the shared ones.
 func (s *shareGroups) alone(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-	s.subscriptions.Inc()
-	h := next(ctx)
-	var once sync.Once
-	return func(ctx context.Context) *graphql.Response {
-		r := h(ctx)
-		if r == nil {
-			once.Do(s.subscriptions.Dec)
-		}
-		return r
-	}
+	countWhileRunning(ctx, s.subscriptions)
+	return next(ctx)
+}
+
+// countWhileRunning counts the operation of ctx in g until ctx ends,
+// which the transport does however the operation ends (its stream over,
+// the client gone or stopping it mid-write).
+func countWhileRunning(ctx context.Context, g prometheus.Gauge) {
+	g.Inc()
+	context.AfterFunc(ctx, g.Dec)
 }

@@ -144,25 +144,30 @@ type wsTransport struct {
 	// frames holds the buffers (*[]byte) writers put data messages
 	// together in: an idle connection holds none.
 	frames sync.Pool
-	// open counts the connections being served.
-	open sync.WaitGroup
 }
 
-// wait waits until every connection has ended, or ctx has; it returns
-// how many are still open.
+// wait waits until every connection has ended (its slot in the limiter
+// released, the last thing it does), or ctx has; it returns how many are
+// still open. It polls, as http.Server.Shutdown does: connections may
+// still be accepted while it waits.
 func (t *wsTransport) wait(ctx context.Context) int {
-	done := make(chan struct{})
-	go func() {
-		t.open.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return 0
-	case <-ctx.Done():
+	open := func() int {
 		t.limiter.mu.Lock()
 		defer t.limiter.mu.Unlock()
 		return t.limiter.conns
+	}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		n := open()
+		if n == 0 {
+			return 0
+		}
+		select {
+		case <-ctx.Done():
+			return n
+		case <-tick.C:
+		}
 	}
 }
 
@@ -202,7 +207,6 @@ func (t *wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 	if t.readLimit > 0 {
 		ws.SetReadLimit(t.readLimit)
 	}
-	t.open.Add(1)
 	c := &wsConn{
 		t:       t,
 		exec:    exec,

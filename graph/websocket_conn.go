@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,10 +59,20 @@ type wsConn struct {
 	// instead of growing the queue.
 	unread   int
 	readable chan struct{}
+	// queued is the bytes of the data messages in out and being written.
+	queued int
 }
 
-// wsMaxUnread bounds a connection's queued messages other than data.
-const wsMaxUnread = 64
+// Bounds of what a connection holds for its client: queued messages other
+// than data (wsMaxUnread), the bytes of queued data messages
+// (wsMaxQueuedBytes; past it a subscription that gets one more ends with
+// SLOW_CONSUMER, as past -subscriber-buffer messages), and an operation
+// id's length.
+const (
+	wsMaxUnread      = 64
+	wsMaxQueuedBytes = 8 << 20
+	wsMaxIDBytes     = 128
+)
 
 // wsOut is one queued message: head followed by tail, or a close frame
 // with code closeCode and reason head.
@@ -82,6 +93,7 @@ type wsOp struct {
 	// Under c.mu.
 	pending int  // data messages queued or being written
 	ended   bool // it has left c.ops (and the limiter's count)
+	stopped bool // the client stopped it: what it has queued is not written
 	shared  bool // a share group runs it (stop leaves the group)
 	stop    func()
 	errs    []*gqlerror.Error // what ends it, gathered while it runs
@@ -98,7 +110,6 @@ func wsOpFrom(ctx context.Context) *wsOp {
 // run reads the connection until it ends, then ends its operations.
 // ctx ends the connection (with 1001) when the server stops.
 func (c *wsConn) run(ctx context.Context) {
-	defer c.t.open.Done()
 	stopClosing := context.AfterFunc(ctx, func() {
 		c.close(CloseGoingAway, "server shutting down; reconnect, and resume with after:")
 	})
@@ -169,6 +180,13 @@ func parseClientMessage(data []byte, strict, inited bool) (clientMessage, wsActi
 	invalid := wsRefusal{code: CloseInvalidMessage, reason: "Invalid message received"}
 	unexpected := wsRefusal{code: CloseProtocolError, reason: "unexpected message", detail: fmt.Sprintf("unexpected message %q", truncate(m.Type))}
 	hasID := m.ID != nil && *m.ID != ""
+	if m.ID != nil && len(*m.ID) > wsMaxIDBytes {
+		// An id is kept, and written in every message of its operation.
+		if strict {
+			return m, actClose, invalid
+		}
+		return m, actClose, wsRefusal{code: CloseProtocolError, reason: "invalid message", detail: fmt.Sprintf("operation id longer than %d bytes", wsMaxIDBytes)}
+	}
 	if strict {
 		switch m.Type {
 		case "connection_init":
@@ -368,6 +386,14 @@ func (c *wsConn) start(ctx context.Context, id string, payload json.RawMessage, 
 		return
 	}
 	ctx, cancel := context.WithCancel(graphql.WithOperationContext(ctx, rc))
+	served := false
+	defer func() {
+		if !served {
+			// A group runs it (nothing is left here to run), or
+			// dispatching it panicked.
+			cancel()
+		}
+	}()
 	c.mu.Lock()
 	o.stop = cancel
 	c.mu.Unlock()
@@ -376,10 +402,9 @@ func (c *wsConn) start(ctx context.Context, id string, payload json.RawMessage, 
 	shared := o.shared
 	c.mu.Unlock()
 	if shared {
-		// The group runs it: nothing is left here to cancel.
-		cancel()
 		return
 	}
+	served = true
 	go c.serve(ctx, o, rc, responses, cancel)
 }
 
@@ -442,10 +467,12 @@ func (o *wsOp) deliver(r *sharedResponse, buffer int) bool {
 	if o.ended || c.closing {
 		return true
 	}
-	if o.pending >= buffer {
+	n := len(r.head) + len(o.tail)
+	if o.pending >= buffer || c.queued+n > wsMaxQueuedBytes {
 		return false
 	}
 	o.pending++
+	c.queued += n
 	c.queueLocked(wsOut{head: r.head, tail: o.tail, op: o})
 	return true
 }
@@ -509,6 +536,7 @@ func (c *wsConn) stopOp(id string) {
 		c.mu.Unlock()
 		return
 	}
+	o.stopped = true
 	stop := o.stop
 	c.mu.Unlock()
 	if stop != nil {
@@ -593,14 +621,26 @@ func (c *wsConn) write() {
 			return
 		}
 		c.out, c.spare = c.spare[:0], nil
+		// What a client stopped is not written; it stays in the batch to
+		// be counted out below.
+		var skip []bool
+		for i, m := range batch {
+			if m.op != nil && m.op.stopped {
+				if len(skip) == 0 {
+					skip = make([]bool, len(batch))
+				}
+				skip[i] = true
+			}
+		}
 		c.mu.Unlock()
 
-		err := c.writeBatch(batch)
+		err := c.writeBatch(batch, skip)
 
 		c.mu.Lock()
 		for _, m := range batch {
 			if m.op != nil {
 				m.op.pending--
+				c.queued -= len(m.head) + len(m.tail)
 			} else {
 				c.unread--
 			}
@@ -624,9 +664,12 @@ func (c *wsConn) write() {
 	}
 }
 
-func (c *wsConn) writeBatch(batch []wsOut) error {
+// writeBatch writes batch but the messages skip marks (none when it is
+// empty). Each message has wsWriteTimeout to go out (the deadline is
+// renewed every few messages, not set for the batch: a long backlog on a
+// slow link is not cut off while it moves).
+func (c *wsConn) writeBatch(batch []wsOut, skip []bool) error {
 	if c.nc != nil {
-		_ = c.nc.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
 		defer func() { _ = c.nc.SetWriteDeadline(time.Time{}) }()
 	}
 	bp, _ := c.t.frames.Get().(*[]byte)
@@ -638,7 +681,13 @@ func (c *wsConn) writeBatch(batch []wsOut) error {
 			c.t.frames.Put(bp)
 		}
 	}()
-	for _, m := range batch {
+	for i, m := range batch {
+		if len(skip) > 0 && skip[i] {
+			continue
+		}
+		if c.nc != nil && i%16 == 0 {
+			_ = c.nc.SetWriteDeadline(time.Now().Add(wsWriteTimeout))
+		}
 		if m.closeCode != 0 {
 			// Waits for the client's close frame (up to 5 s), which the
 			// reader receives.
@@ -727,11 +776,12 @@ func dataTail(id string, strict bool) []byte {
 	return append(b, typ...)
 }
 
-// truncateTo shortens s to at most n bytes (a close reason has at most
-// 123).
+// truncateTo shortens s to at most n bytes and valid UTF-8 (a close
+// reason has at most 123 bytes, and a client fails a connection whose
+// reason is not UTF-8).
 func truncateTo(s string, n int) string {
 	if len(s) > n {
-		return s[:n] + "..."
+		s = s[:n] + "..."
 	}
-	return s
+	return strings.ToValidUTF8(s, "")
 }

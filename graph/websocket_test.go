@@ -16,8 +16,10 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/upgrade-manager/upgrade-manager/graph"
+	"github.com/upgrade-manager/upgrade-manager/graph/fanout"
 	"github.com/upgrade-manager/upgrade-manager/graph/graphtest"
 	"github.com/upgrade-manager/upgrade-manager/indexer/testkit"
 	"github.com/upgrade-manager/upgrade-manager/migrations/pgtest"
@@ -237,23 +239,7 @@ func TestKeepAliveOnBothProtocols(t *testing.T) {
 func TestClientThatDoesNotReadStopsBeingRead(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	dialer := &net.Dialer{}
-	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := dialer.DialContext(ctx, network, addr)
-		if tc, ok := c.(*net.TCPConn); ok {
-			_ = tc.SetReadBuffer(4096)
-			_ = tc.SetWriteBuffer(4096)
-		}
-		return c, err
-	}}}
-	c, _, err := websocket.Dial(t.Context(), graphtest.WSURL(b.base), &websocket.DialOptions{
-		Subprotocols: []string{graphtest.TransportWS},
-		HTTPClient:   client,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.CloseNow() })
+	c := dialSmallBuffers(t, b.base)
 	ping := []byte(`{"type":"ping","payload":{"pad":"` + strings.Repeat("x", 990) + `"}}`)
 	const most = 100_000 // 100 MB of pings
 	for i := range most {
@@ -269,4 +255,109 @@ func TestClientThatDoesNotReadStopsBeingRead(t *testing.T) {
 		}
 	}
 	t.Fatalf("the server read all %d pings while the client read none of its pongs", most)
+}
+
+// A subscription stopped, or whose connection closes, while it replays
+// a long backlog (it runs on a goroutine of its own, writing as it goes)
+// is no longer counted, however its goroutine ends.
+func TestReplayStoppedMidwayIsNotCounted(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	if _, err := b.pool.Exec(t.Context(), `INSERT INTO chain_event
+			(signature, instruction_index, inner_index, ordinal, slot, name, data, raw, commitment)
+		SELECT 'sig' || i, 0, -1, 0, i, 'ConfigChanged', '{}', '', 'confirmed' FROM generate_series(1, 3000) i`); err != nil {
+		t.Fatal(err)
+	}
+	q := `subscription($after: String) { events(after: $after) { seq } }`
+	for round, proto := range []string{graphtest.TransportWS, graphtest.LegacyWS} {
+		ws := dial(t, b.base, proto)
+		for _, id := range []string{"stopped", "closed"} {
+			if err := ws.Subscribe(t.Context(), id, q, map[string]any{"after": graph.EventCursor(0)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		for seen := map[string]bool{}; len(seen) < 2; {
+			id, _, err := ws.Next(ctx)
+			if err != nil {
+				t.Fatalf("%s round %d: %v", proto, round, err)
+			}
+			seen[id] = true
+		}
+		cancel()
+		if err := ws.Stop(t.Context(), "stopped"); err != nil {
+			t.Fatal(err)
+		}
+		waitMetricIs(t, b.base, "upgrade_manager_graphql_subscriptions", 1)
+		if err := ws.Close(); err != nil {
+			t.Fatal(err)
+		}
+		waitMetricIs(t, b.base, "upgrade_manager_graphql_subscriptions", 0)
+		waitMetricIs(t, b.base, "upgrade_manager_graphql_websocket_operations", 0)
+	}
+}
+
+// dialSmallBuffers opens a graphql-transport-ws websocket (without the
+// handshake) whose socket buffers are 4 KB, so that a client that does not
+// read soon makes the server's writes wait.
+func dialSmallBuffers(t *testing.T, base string) *websocket.Conn {
+	t.Helper()
+	dialer := &net.Dialer{}
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dialer.DialContext(ctx, network, addr)
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetReadBuffer(4096)
+			_ = tc.SetWriteBuffer(4096)
+		}
+		return c, err
+	}}}
+	c, _, err := websocket.Dial(t.Context(), graphtest.WSURL(base), &websocket.DialOptions{
+		Subprotocols: []string{graphtest.TransportWS},
+		HTTPClient:   client,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.CloseNow() })
+	return c
+}
+
+// A subscription dropped for falling behind, the only one of its
+// execution, stops that execution: nothing keeps running (and reading
+// the database) for no one.
+func TestSlowSubscriberAloneStopsItsExecution(t *testing.T) {
+	t.Parallel()
+	url := pgtest.NewDB(t)
+	base := graphtest.StartServer(t, url, func(c *graph.ServerConfig) { c.SubscriberBuffer = 8 })
+	c := dialSmallBuffers(t, base)
+	for _, m := range []string{`{"type":"connection_init"}`,
+		`{"id":"s","type":"subscribe","payload":{"query":"subscription { events { seq data } }"}}`} {
+		if err := c.Write(t.Context(), websocket.MessageText, []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitMetricIs(t, base, "upgrade_manager_graphql_subscribers", 1)
+	// 64 KB events, a few per commit (the execution keeps up with them),
+	// which the client never reads: its connection backs up.
+	pool, err := pgxpool.New(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	for i := 0; metric(t, base, "upgrade_manager_graphql_subscriptions") > 0; i += 4 {
+		if i > 4000 {
+			t.Fatal("the subscriber was never dropped")
+		}
+		if _, err := pool.Exec(t.Context(), `INSERT INTO chain_event
+				(signature, instruction_index, inner_index, ordinal, slot, name, data, raw, commitment)
+			SELECT 'sig' || i, 0, -1, 0, i, 'ConfigChanged', jsonb_build_object('pad', repeat('x', 65536)), '', 'confirmed'
+			FROM generate_series($1::int, $1::int + 3) i`, i); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pool.Exec(t.Context(), `SELECT pg_notify($1, '{}')`, fanout.Channel); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond) // one commit fanned out at a time
+	}
+	waitMetricIs(t, base, "upgrade_manager_graphql_subscribers", 0)
 }
