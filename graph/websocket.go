@@ -116,8 +116,8 @@ const (
 const (
 	wsReadBuffer  = 128
 	wsWriteBuffer = 4096
-	// wsWriteTimeout bounds writing what a connection has queued; a client
-	// that does not read for that long is disconnected.
+	// wsWriteTimeout bounds each write of a connection's messages; a
+	// client that does not read for that long is disconnected.
 	wsWriteTimeout = 30 * time.Second
 )
 
