@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -252,17 +253,35 @@ func eventually(t *testing.T, within time.Duration, cond func() bool, what strin
 	}
 }
 
+// freePorts returns n ports free now, below the kernel's range of
+// ephemeral ports (/proc/sys/net/ipv4/ip_local_port_range). Listeners on
+// port 0 and outgoing connections, which the tests running beside this one
+// open by the thousand, take their ports from that range: one of them
+// could take a port picked there between this check and the localnet
+// binding it (it did: "localnet: start: Address already in use").
 func freePorts(t *testing.T, n int) []int {
 	t.Helper()
+	const floor = 10000
+	top := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		_, _ = fmt.Sscan(string(b), &top)
+	}
+	if top <= floor+n {
+		top = 65536 // an unusual range: any port, as before
+	}
 	var ls []net.Listener
 	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	for tries := 0; len(ports) < n; tries++ {
+		if tries == 1000 {
+			t.Fatalf("no %d free ports in %d..%d", n, floor, top-1)
+		}
+		p := floor + rand.IntN(top-floor)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
 		if err != nil {
-			t.Fatal(err)
+			continue
 		}
 		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		ports = append(ports, p)
 	}
 	for _, l := range ls {
 		_ = l.Close()
