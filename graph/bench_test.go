@@ -125,11 +125,9 @@ func BenchmarkProposalsQuery(b *testing.B) {
 }
 
 func subscribedCount(b *testing.B, base string) float64 {
-	resp, err := http.Get(base + "/metrics")
+	v, err := graphtest.Metric(base, "upgrade_manager_graphql_subscriptions")
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer resp.Body.Close()
-	v, _ := scanMetric(resp.Body, "upgrade_manager_graphql_subscriptions")
 	return v
 }

@@ -1,43 +1,24 @@
 package graph_test
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/upgrade-manager/upgrade-manager/graph/graphtest"
 	"github.com/upgrade-manager/upgrade-manager/indexer/testkit"
 )
 
 // metric reads a gauge or counter without labels from base's /metrics.
 func metric(t *testing.T, base, name string) float64 {
 	t.Helper()
-	resp, err := http.Get(base + "/metrics")
+	v, err := graphtest.Metric(base, name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	v, ok := scanMetric(resp.Body, name)
-	if !ok {
-		t.Fatalf("metric %s missing", name)
-	}
 	return v
-}
-
-// scanMetric finds a metric without labels in a Prometheus text exposition.
-func scanMetric(r io.Reader, name string) (float64, bool) {
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			return f, err == nil
-		}
-	}
-	return 0, false
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -3,10 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
-	"fmt"
-	"io"
-	"net/http"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -18,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/upgrade-manager/upgrade-manager/graph/graphtest"
 	"github.com/upgrade-manager/upgrade-manager/migrations/pgtest"
 )
 
@@ -105,9 +102,9 @@ func TestSIGTERMClosesWebsocketsWith1001(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The subscriptions are running once the server counts them.
-	metrics := strings.Replace(strings.TrimSuffix(url, "/graphql"), "ws://", "http://", 1) + "/metrics"
+	base := strings.Replace(strings.TrimSuffix(url, "/graphql"), "ws://", "http://", 1)
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if n, _ := scrape(metrics, "upgrade_manager_graphql_subscriptions"); n == clients {
+		if n, _ := graphtest.Metric(base, "upgrade_manager_graphql_subscriptions"); n == clients {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -141,25 +138,4 @@ func TestSIGTERMClosesWebsocketsWith1001(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("graphql still running 30 s after SIGTERM")
 	}
-}
-
-// scrape reads a metric without labels from a Prometheus text page.
-func scrape(url, name string) (float64, error) {
-	resp, err := http.Get(url)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(body), "\n") {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			var f float64
-			_, err := fmt.Sscan(v, &f)
-			return f, err
-		}
-	}
-	return 0, errors.New("metric " + name + " missing")
 }

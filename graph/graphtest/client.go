@@ -1,6 +1,7 @@
 package graphtest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -8,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/coder/websocket"
 
@@ -216,4 +219,23 @@ func WSURL(base string) string {
 		panic(err) // a test server's base URL is always http://host:port
 	}
 	return u
+}
+
+// Metric reads a gauge or counter without labels from base's /metrics.
+func Metric(base, name string) (float64, error) {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			return strconv.ParseFloat(v, 64)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("metric %s missing from %s/metrics", name, base)
 }
