@@ -151,10 +151,12 @@ func jsonKind(v any) string {
 }
 
 // truncate keeps echoed input short.
-func truncate(s string) string {
-	const max = 100
-	if len(s) > max {
-		return s[:max] + "..."
+func truncate(s string) string { return truncateTo(s, 100) }
+
+// truncateTo shortens s to at most n bytes, marking the cut.
+func truncateTo(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
 	}
 	return s
 }

@@ -342,7 +342,9 @@ func (c *wsConn) start(ctx context.Context, id string, payload json.RawMessage, 
 	if _, dup := c.ops[id]; dup {
 		c.mu.Unlock()
 		if c.strict {
-			c.close(CloseSubscriberExists, "Subscriber for "+truncateTo(id, 64)+" already exists")
+			// A close reason has at most 123 bytes, and a client fails a
+			// connection whose reason is not UTF-8.
+			c.close(CloseSubscriberExists, "Subscriber for "+strings.ToValidUTF8(truncateTo(id, 64), "")+" already exists")
 			return
 		}
 		c.refuse(id, CodeBadRequest, "an operation with id "+truncate(id)+" is already running on this connection")
@@ -774,14 +776,4 @@ func dataTail(id string, strict bool) []byte {
 		b = append(append(append(b, `"id":`...), quoted...), ',')
 	}
 	return append(b, typ...)
-}
-
-// truncateTo shortens s to at most n bytes and valid UTF-8 (a close
-// reason has at most 123 bytes, and a client fails a connection whose
-// reason is not UTF-8).
-func truncateTo(s string, n int) string {
-	if len(s) > n {
-		s = s[:n] + "..."
-	}
-	return strings.ToValidUTF8(s, "")
 }
