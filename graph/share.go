@@ -43,21 +43,16 @@ type shareGroups struct {
 
 // shareMember is one subscriber of a group.
 type shareMember interface {
-	// deliver queues r, or reports false when the member already has
-	// buffer responses queued.
-	deliver(r *sharedResponse, buffer int) bool
+	// deliver queues an event's data message, whose head (dataHead) all
+	// members share, or reports false when the member already has buffer
+	// of them queued.
+	deliver(head []byte, buffer int) bool
 	// end ends the member after what it has queued: with errs, as an
 	// error; else complete.
 	end(errs []*gqlerror.Error)
 }
 
 var _ shareMember = (*wsOp)(nil)
-
-// sharedResponse is one event's response as every member gets it.
-type sharedResponse struct {
-	// head starts its data message (dataHead).
-	head []byte
-}
 
 type shareGroup struct {
 	key    string
@@ -163,11 +158,11 @@ func (s *shareGroups) publish(g *shareGroup, r *graphql.Response) {
 		// Not expected of gqlgen's response (its data is JSON it wrote).
 		payload = []byte(`{"errors":[{"message":"internal error","extensions":{"code":"` + CodeInternal + `"}}],"data":null}`)
 	}
-	sr := &sharedResponse{head: dataHead(payload)}
+	head := dataHead(payload)
 	g.mu.Lock()
 	dropped := false
 	for m := range g.members {
-		if !m.deliver(sr, s.buffer) {
+		if !m.deliver(head, s.buffer) {
 			delete(g.members, m)
 			dropped = true
 			s.subscriptions.Dec()

@@ -460,22 +460,23 @@ func (o *wsOp) addError(err *gqlerror.Error) {
 	o.c.mu.Unlock()
 }
 
-// deliver queues a shared response for o, or reports false when o already
-// has buffer of them queued (shareMember).
-func (o *wsOp) deliver(r *sharedResponse, buffer int) bool {
+// deliver queues a data message of o, the shared head and o's tail, or
+// reports false when o already has buffer of them queued, or the
+// connection wsMaxQueuedBytes (shareMember).
+func (o *wsOp) deliver(head []byte, buffer int) bool {
 	c := o.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if o.ended || c.closing {
 		return true
 	}
-	n := len(r.head) + len(o.tail)
+	n := len(head) + len(o.tail)
 	if o.pending >= buffer || c.queued+n > wsMaxQueuedBytes {
 		return false
 	}
 	o.pending++
 	c.queued += n
-	c.queueLocked(wsOut{head: r.head, tail: o.tail, op: o})
+	c.queueLocked(wsOut{head: head, tail: o.tail, op: o})
 	return true
 }
 
